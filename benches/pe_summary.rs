@@ -1,0 +1,2 @@
+//! Placeholder until the PE summary benchmark lands.
+fn main() {}

@@ -1,0 +1,1 @@
+//! Authenticode for PE files: certificate table, signatures, image digest and trust.

@@ -1,0 +1,1 @@
+//! Go toolchains, Windows matrix builds and the Go build-info reader.

@@ -1,0 +1,5 @@
+//! The `pegate` command line.
+
+fn main() {
+    println!("pegate {}", env!("CARGO_PKG_VERSION"));
+}

@@ -1,0 +1,1 @@
+//! pegate's integration tests: one binary, data-driven, snapshots beside each module.

@@ -1,0 +1,5 @@
+//! `cargo xtask`: pegate's developer tasks.
+
+fn main() -> anyhow::Result<()> {
+    Ok(())
+}
