@@ -1,1 +1,9 @@
-//! Go toolchains, Windows matrix builds and the Go build-info reader.
+//! Go toolchains, Windows matrix builds, the Go build-info reader and the doctor checks.
+//!
+//! This is the only pegate crate that spawns processes (`go`), always with argument vectors.
+
+pub mod buildinfo;
+pub mod crosscheck;
+pub mod doctor;
+pub mod matrix;
+pub mod toolchain;

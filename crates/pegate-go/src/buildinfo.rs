@@ -1,0 +1,1 @@
+//! buildinfo (in progress).

@@ -1,0 +1,1 @@
+//! crosscheck (in progress).
