@@ -1,2 +1,2 @@
-//! Placeholder until the PE summary benchmark lands.
+//! Benchmark pe_summary (in progress).
 fn main() {}

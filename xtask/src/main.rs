@@ -1,5 +1,22 @@
-//! `cargo xtask`: pegate's developer tasks.
+//! `cargo xtask`: pegate's developer tasks, one module per subcommand.
+//!
+//! - `cargo xtask verify`: provision Go, build the reference matrix, inspect, check, print a table.
+//! - `cargo xtask sign-fixtures`: regenerate the Authenticode fixtures (needs osslsigncode).
+
+mod sign_fixtures;
+mod verify;
 
 fn main() -> anyhow::Result<()> {
-    Ok(())
+    let mut args = std::env::args().skip(1);
+    let task = args.next();
+    let rest: Vec<String> = args.collect();
+    match task.as_deref() {
+        Some("verify") => verify::run(&rest),
+        Some("sign-fixtures") => sign_fixtures::run(&rest),
+        Some(other) => anyhow::bail!("unknown task `{other}`; try `cargo xtask verify`"),
+        None => {
+            eprintln!("usage: cargo xtask <verify|sign-fixtures> [args]");
+            Ok(())
+        }
+    }
 }

@@ -1,0 +1,2 @@
+//! Benchmark authenticode_verify (in progress).
+fn main() {}

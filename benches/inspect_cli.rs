@@ -1,0 +1,2 @@
+//! Benchmark inspect_cli (in progress).
+fn main() {}

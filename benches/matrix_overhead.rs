@@ -1,0 +1,2 @@
+//! Benchmark matrix_overhead (in progress).
+fn main() {}
