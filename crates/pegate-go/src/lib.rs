@@ -5,5 +5,8 @@
 pub mod buildinfo;
 pub mod crosscheck;
 pub mod doctor;
+pub mod error;
 pub mod matrix;
 pub mod toolchain;
+
+pub use error::Error;
