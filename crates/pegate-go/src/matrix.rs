@@ -1,1 +1,637 @@
-//! matrix (in progress).
+//! The Windows build matrix: one cell per (Go version, GOOS/GOARCH, variant), built in parallel.
+//!
+//! Every cell builds with `go build -trimpath` and `CGO_ENABLED=0` (unless asked otherwise) in its
+//! own temporary directory inside the output directory, sharing one GOCACHE under pegate's cache;
+//! the finished artifact is then renamed into place, so a failed cell leaves no file behind.
+//! Targets are checked against the toolchain's `go tool dist list -json` first: a port the
+//! toolchain does not have (windows/arm since Go 1.26) fails its cells with a clear message
+//! instead of a compiler error, and the other cells still build. `go` gets its arguments as a
+//! vector, never through a shell.
+//!
+//! ```no_run
+//! use pegate_go::{matrix::{self, MatrixSpec}, toolchain};
+//! # fn main() -> Result<(), pegate_go::Error> {
+//! let cache = std::path::Path::new("target/pegate-go");
+//! let tc = toolchain::provision(toolchain::DEFAULT_GO_VERSION, cache)?;
+//! let spec = MatrixSpec::reference("fixtures/hello", "target/matrix", cache);
+//! let report = matrix::build(&tc, &spec, &|_event| {})?;
+//! for artifact in report.artifacts() {
+//!     println!("{} {} {}", artifact.cell.name(), artifact.sha256, artifact.path.display());
+//! }
+//! # Ok(()) }
+//! ```
+
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::toolchain::{Toolchain, sha256_file, tail};
+
+/// How a cell links its binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Variant {
+    /// The default: a console (`WINDOWS_CUI`) program with symbols and DWARF.
+    Console,
+    /// `-ldflags=-H=windowsgui`: a `WINDOWS_GUI` program, no console window.
+    Gui,
+    /// `-ldflags=-s -w`: no symbol table, no DWARF.
+    Stripped,
+}
+
+impl Variant {
+    /// Every variant, in matrix order.
+    pub const ALL: [Variant; 3] = [Variant::Console, Variant::Gui, Variant::Stripped];
+
+    /// The lowercase name used in cell names and file names.
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::Console => "console",
+            Variant::Gui => "gui",
+            Variant::Stripped => "stripped",
+        }
+    }
+
+    /// The `-ldflags` value this variant passes to `go build`, if any.
+    pub fn ldflags(self) -> Option<&'static str> {
+        match self {
+            Variant::Console => None,
+            Variant::Gui => Some("-H=windowsgui"),
+            Variant::Stripped => Some("-s -w"),
+        }
+    }
+}
+
+impl fmt::Display for Variant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A GOOS/GOARCH pair.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Target {
+    /// Target operating system (`windows`).
+    pub goos: String,
+    /// Target architecture (`amd64`).
+    pub goarch: String,
+}
+
+impl Target {
+    /// `windows/<goarch>`.
+    pub fn windows(goarch: &str) -> Target {
+        Target {
+            goos: "windows".to_owned(),
+            goarch: goarch.to_owned(),
+        }
+    }
+
+    /// Parses `goos/goarch`.
+    pub fn parse(text: &str) -> Result<Target> {
+        match text.split_once('/') {
+            Some((goos, goarch))
+                if !goos.is_empty() && !goarch.is_empty() && !goarch.contains('/') =>
+            {
+                Ok(Target {
+                    goos: goos.to_owned(),
+                    goarch: goarch.to_owned(),
+                })
+            }
+            _ => Err(Error::InvalidMatrix {
+                reason: format!("target `{text}` is not GOOS/GOARCH (e.g. windows/amd64)"),
+            }),
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.goos, self.goarch)
+    }
+}
+
+/// The reference targets: windows/amd64, windows/arm64 and windows/386.
+pub fn reference_targets() -> Vec<Target> {
+    ["amd64", "arm64", "386"]
+        .into_iter()
+        .map(Target::windows)
+        .collect()
+}
+
+/// One build of the matrix.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Cell {
+    /// The toolchain version (`go1.27.3`).
+    pub go_version: String,
+    /// Target operating system.
+    pub goos: String,
+    /// Target architecture.
+    pub goarch: String,
+    /// How the binary is linked.
+    pub variant: Variant,
+}
+
+impl Cell {
+    /// `go1.27.3-windows-amd64-console`: unique within a matrix, used for file names.
+    pub fn name(&self) -> String {
+        format!(
+            "{}-{}-{}-{}",
+            self.go_version, self.goos, self.goarch, self.variant
+        )
+    }
+
+    /// The cell's GOOS/GOARCH.
+    pub fn target(&self) -> Target {
+        Target {
+            goos: self.goos.clone(),
+            goarch: self.goarch.clone(),
+        }
+    }
+}
+
+impl fmt::Display for Cell {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+/// What to build and where.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct MatrixSpec {
+    /// The Go package directory to build (holds `go.mod` and the `.go` files).
+    pub source_dir: PathBuf,
+    /// The artifact base name (`hello` → `hello-go1.27.3-windows-amd64-console.exe`).
+    pub binary_name: String,
+    /// GOOS/GOARCH pairs.
+    pub targets: Vec<Target>,
+    /// Variants built for every target.
+    pub variants: Vec<Variant>,
+    /// Where artifacts end up (created if missing).
+    pub out_dir: PathBuf,
+    /// pegate's cache: GOCACHE, GOPATH and GOMODCACHE live under it.
+    pub cache: PathBuf,
+    /// Pass `-trimpath` (default true; needed for reproducible bytes).
+    pub trimpath: bool,
+    /// `CGO_ENABLED=1` instead of 0.
+    pub cgo: bool,
+    /// Build every cell a second time from a copy of the source elsewhere and compare bytes.
+    pub reproducibility: bool,
+    /// Cells built at once (default: rayon's global pool).
+    pub jobs: Option<usize>,
+}
+
+impl MatrixSpec {
+    /// The reference matrix: windows/{amd64,arm64,386} × {console,gui,stripped}.
+    pub fn reference(
+        source_dir: impl Into<PathBuf>,
+        out_dir: impl Into<PathBuf>,
+        cache: impl Into<PathBuf>,
+    ) -> MatrixSpec {
+        let source_dir = source_dir.into();
+        let binary_name = source_dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .filter(|n| !n.is_empty() && *n != "." && *n != "..")
+            .unwrap_or("main")
+            .to_owned();
+        MatrixSpec {
+            source_dir,
+            binary_name,
+            targets: reference_targets(),
+            variants: Variant::ALL.to_vec(),
+            out_dir: out_dir.into(),
+            cache: cache.into(),
+            trimpath: true,
+            cgo: false,
+            reproducibility: false,
+            jobs: None,
+        }
+    }
+
+    /// The cells of this spec for a toolchain, targets outer, variants inner.
+    pub fn cells(&self, tc: &Toolchain) -> Vec<Cell> {
+        self.targets
+            .iter()
+            .flat_map(|t| {
+                self.variants.iter().map(move |&variant| Cell {
+                    go_version: tc.version.clone(),
+                    goos: t.goos.clone(),
+                    goarch: t.goarch.clone(),
+                    variant,
+                })
+            })
+            .collect()
+    }
+
+    /// The `go` arguments that build `cell` into `output` (shared with benchmarks and docs).
+    pub fn go_args(&self, cell: &Cell, output: &Path) -> Vec<String> {
+        let mut args = vec!["build".to_owned()];
+        if self.trimpath {
+            args.push("-trimpath".to_owned());
+        }
+        if let Some(ldflags) = cell.variant.ldflags() {
+            args.push(format!("-ldflags={ldflags}"));
+        }
+        args.push("-o".to_owned());
+        args.push(output.display().to_string());
+        args.push(".".to_owned());
+        args
+    }
+
+    /// The environment a cell's `go build` gets on top of the toolchain's hermetic one.
+    pub fn go_env(&self, cell: &Cell) -> Vec<(String, String)> {
+        let gopath = self.cache.join("gopath");
+        vec![
+            ("GOOS".to_owned(), cell.goos.clone()),
+            ("GOARCH".to_owned(), cell.goarch.clone()),
+            (
+                "CGO_ENABLED".to_owned(),
+                if self.cgo { "1" } else { "0" }.to_owned(),
+            ),
+            (
+                "GOCACHE".to_owned(),
+                self.cache.join("gocache").display().to_string(),
+            ),
+            (
+                "GOMODCACHE".to_owned(),
+                gopath.join("pkg").join("mod").display().to_string(),
+            ),
+            ("GOPATH".to_owned(), gopath.display().to_string()),
+        ]
+    }
+}
+
+/// Progress reported while the matrix builds (from rayon worker threads).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum CellEvent<'a> {
+    /// A cell's build starts.
+    Started {
+        /// The cell.
+        cell: &'a Cell,
+    },
+    /// A cell finished, successfully or not.
+    Finished {
+        /// Its result.
+        result: &'a CellResult,
+    },
+}
+
+/// One artifact of the matrix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Artifact {
+    /// The cell it was built for.
+    pub cell: Cell,
+    /// Where it is now (inside the spec's `out_dir`).
+    pub path: PathBuf,
+    /// SHA-256 of its bytes, lowercase hex.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// The command that produces it (`go build ... -o <path> .`, run in the source directory).
+    pub command: Vec<String>,
+    /// The target environment of that command (`GOOS=windows`, `GOARCH=amd64`, `CGO_ENABLED=0`).
+    pub env: Vec<String>,
+    /// The Go version that built it.
+    pub go_version: String,
+}
+
+/// Why a cell has no artifact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum CellErrorKind {
+    /// The toolchain has no such port (not built at all).
+    UnknownTarget,
+    /// `go build` failed; see `stderr`.
+    BuildFailed,
+    /// pegate could not prepare or collect the build (temp dir, hashing, moving).
+    Io,
+}
+
+/// A cell's failure, with everything needed to reproduce it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CellError {
+    /// What kind of failure.
+    pub kind: CellErrorKind,
+    /// One line naming the cell and what went wrong.
+    pub message: String,
+    /// The end of `go build`'s standard error, if it ran.
+    pub stderr: String,
+    /// The command that failed, if one ran.
+    pub command: Vec<String>,
+}
+
+/// The outcome of one cell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CellResult {
+    /// The cell.
+    pub cell: Cell,
+    /// The artifact, when the build succeeded.
+    pub artifact: Option<Artifact>,
+    /// The failure, when it did not.
+    pub error: Option<CellError>,
+    /// With [`MatrixSpec::reproducibility`]: whether a second build elsewhere gave the same bytes.
+    pub reproducible: Option<bool>,
+    /// Wall time of the cell, in milliseconds.
+    pub elapsed_ms: u64,
+}
+
+/// Every cell's outcome, in matrix order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatrixReport {
+    /// The toolchain version.
+    pub go_version: String,
+    /// One entry per cell.
+    pub cells: Vec<CellResult>,
+    /// Wall time of the whole matrix, in milliseconds.
+    pub elapsed_ms: u64,
+}
+
+impl MatrixReport {
+    /// The artifacts of the cells that built.
+    pub fn artifacts(&self) -> impl Iterator<Item = &Artifact> {
+        self.cells.iter().filter_map(|c| c.artifact.as_ref())
+    }
+
+    /// The cells that failed.
+    pub fn failures(&self) -> impl Iterator<Item = &CellResult> {
+        self.cells.iter().filter(|c| c.error.is_some())
+    }
+
+    /// Whether every cell built (and, when checked, reproduced).
+    pub fn all_ok(&self) -> bool {
+        self.cells
+            .iter()
+            .all(|c| c.error.is_none() && c.reproducible != Some(false))
+    }
+}
+
+/// Builds every cell of `spec` with `tc`, in parallel; `Err` only when nothing can be built
+/// (missing source, unusable output directory, `go tool dist list` failing, empty matrix).
+pub fn build(
+    tc: &Toolchain,
+    spec: &MatrixSpec,
+    progress: &(dyn Fn(&CellEvent<'_>) + Sync),
+) -> Result<MatrixReport> {
+    let started = Instant::now();
+    let source_dir = check_source(&spec.source_dir)?;
+    if spec.targets.is_empty() || spec.variants.is_empty() {
+        return Err(Error::InvalidMatrix {
+            reason: "no targets or no variants".to_owned(),
+        });
+    }
+    fs::create_dir_all(&spec.out_dir)
+        .map_err(|e| Error::io("create directory", &spec.out_dir, e))?;
+    let out_dir =
+        fs::canonicalize(&spec.out_dir).map_err(|e| Error::io("resolve", &spec.out_dir, e))?;
+    let ports = tc.dist_list()?;
+    let cells = spec.cells(tc);
+
+    let run = || {
+        cells
+            .par_iter()
+            .map(|cell| {
+                progress(&CellEvent::Started { cell });
+                let result = build_cell(tc, spec, &source_dir, &out_dir, &ports, cell);
+                progress(&CellEvent::Finished { result: &result });
+                result
+            })
+            .collect::<Vec<_>>()
+    };
+    let results = match spec.jobs {
+        Some(jobs) => rayon::ThreadPoolBuilder::new()
+            .num_threads(jobs.max(1))
+            .build()
+            .map_err(|e| Error::InvalidMatrix {
+                reason: format!("cannot start {jobs} build threads: {e}"),
+            })?
+            .install(run),
+        None => run(),
+    };
+    Ok(MatrixReport {
+        go_version: tc.version.clone(),
+        cells: results,
+        elapsed_ms: millis(started),
+    })
+}
+
+fn millis(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The source directory, absolute, if it exists and holds a `.go` file.
+fn check_source(dir: &Path) -> Result<PathBuf> {
+    let missing = || Error::MissingSource {
+        path: dir.to_path_buf(),
+    };
+    let entries = fs::read_dir(dir).map_err(|_| missing())?;
+    let has_go = entries
+        .filter_map(|e| e.ok())
+        .any(|e| e.path().extension().is_some_and(|x| x == "go") && e.path().is_file());
+    if !has_go {
+        return Err(missing());
+    }
+    fs::canonicalize(dir).map_err(|e| Error::io("resolve", dir, e))
+}
+
+/// Explains why the toolchain cannot build `target` (it is not in `go tool dist list`).
+fn unknown_target_message(tc: &Toolchain, target: &Target, cell: &Cell) -> String {
+    let removed_arm = target.goos == "windows"
+        && target.goarch == "arm"
+        && tc.version_numbers().is_some_and(|v| v >= (1, 26, 0));
+    if removed_arm {
+        format!(
+            "cell {cell}: windows/arm was removed in Go 1.26 (golang/go#71671), so {} cannot build it; \
+             drop windows/arm from the matrix or use Go 1.25 or older (where it is already marked broken)",
+            tc.version
+        )
+    } else {
+        format!(
+            "cell {cell}: {target} is not a port of {} (not in `go tool dist list`; removed, broken or misspelled)",
+            tc.version
+        )
+    }
+}
+
+fn build_cell(
+    tc: &Toolchain,
+    spec: &MatrixSpec,
+    source_dir: &Path,
+    out_dir: &Path,
+    ports: &[crate::toolchain::Port],
+    cell: &Cell,
+) -> CellResult {
+    let started = Instant::now();
+    let target = cell.target();
+    let finish = |artifact: Option<Artifact>, error: Option<CellError>, reproducible| CellResult {
+        cell: cell.clone(),
+        artifact,
+        error,
+        reproducible,
+        elapsed_ms: millis(started),
+    };
+    if !ports
+        .iter()
+        .any(|p| p.goos == target.goos && p.goarch == target.goarch)
+    {
+        let error = CellError {
+            kind: CellErrorKind::UnknownTarget,
+            message: unknown_target_message(tc, &target, cell),
+            stderr: String::new(),
+            command: Vec::new(),
+        };
+        return finish(None, Some(error), None);
+    }
+    let exe_name = format!("{}-{}.exe", spec.binary_name, cell.name());
+    let final_path = out_dir.join(&exe_name);
+    match build_once(tc, spec, source_dir, out_dir, cell, &exe_name) {
+        Ok((staged, _tmp)) => {
+            let collected = collect(&staged, &final_path, cell);
+            let (sha256, size) = match collected {
+                Ok(v) => v,
+                Err(error) => return finish(None, Some(error), None),
+            };
+            let reproducible = spec.reproducibility.then(|| {
+                reproduce(tc, spec, source_dir, out_dir, cell, &exe_name)
+                    .is_ok_and(|other| other == sha256)
+            });
+            let artifact = Artifact {
+                cell: cell.clone(),
+                command: std::iter::once(tc.go.display().to_string())
+                    .chain(spec.go_args(cell, &final_path))
+                    .collect(),
+                env: spec
+                    .go_env(cell)
+                    .into_iter()
+                    .take(3)
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect(),
+                path: final_path,
+                sha256,
+                size,
+                go_version: tc.version.clone(),
+            };
+            finish(Some(artifact), None, reproducible)
+        }
+        Err(error) => finish(None, Some(error), None),
+    }
+}
+
+/// Runs `go build` for `cell` from `source_dir` into a fresh temp dir inside `work_dir`;
+/// returns the built file and the temp dir guard that removes it on drop.
+fn build_once(
+    tc: &Toolchain,
+    spec: &MatrixSpec,
+    source_dir: &Path,
+    work_dir: &Path,
+    cell: &Cell,
+    exe_name: &str,
+) -> Result<(PathBuf, tempfile::TempDir), CellError> {
+    let io_error = |what: String| CellError {
+        kind: CellErrorKind::Io,
+        message: format!("cell {cell}: {what}"),
+        stderr: String::new(),
+        command: Vec::new(),
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".cell-")
+        .tempdir_in(work_dir)
+        .map_err(|e| io_error(format!("create temp dir in {}: {e}", work_dir.display())))?;
+    let output = tmp.path().join(exe_name);
+    let mut cmd = tc.command();
+    cmd.args(spec.go_args(cell, &output))
+        .envs(spec.go_env(cell))
+        .current_dir(source_dir);
+    let command = std::iter::once(tc.go.display().to_string())
+        .chain(spec.go_args(cell, &output))
+        .collect::<Vec<_>>();
+    let out = cmd.output().map_err(|e| CellError {
+        kind: CellErrorKind::BuildFailed,
+        message: format!("cell {cell}: could not run {}: {e}", tc.go.display()),
+        stderr: String::new(),
+        command: command.clone(),
+    })?;
+    if !out.status.success() {
+        let stderr = tail(&String::from_utf8_lossy(&out.stderr), 8000);
+        let first = stderr
+            .lines()
+            .find(|l| !l.starts_with('#'))
+            .unwrap_or("")
+            .to_owned();
+        return Err(CellError {
+            kind: CellErrorKind::BuildFailed,
+            message: format!("cell {cell}: go build failed ({}): {first}", out.status),
+            stderr,
+            command,
+        });
+    }
+    if !output.is_file() {
+        return Err(io_error(format!(
+            "go build produced no {}",
+            output.display()
+        )));
+    }
+    Ok((output, tmp))
+}
+
+fn collect(staged: &Path, final_path: &Path, cell: &Cell) -> Result<(String, u64), CellError> {
+    let io_error = |e: Error| CellError {
+        kind: CellErrorKind::Io,
+        message: format!("cell {cell}: {e}"),
+        stderr: String::new(),
+        command: Vec::new(),
+    };
+    let sha256 = sha256_file(staged).map_err(io_error)?;
+    let size = fs::metadata(staged)
+        .map_err(|e| io_error(Error::io("stat", staged, e)))?
+        .len();
+    fs::rename(staged, final_path).map_err(|e| io_error(Error::io("move", final_path, e)))?;
+    Ok((sha256, size))
+}
+
+/// Builds `cell` again from a copy of the source in another directory; returns the SHA-256.
+fn reproduce(
+    tc: &Toolchain,
+    spec: &MatrixSpec,
+    source_dir: &Path,
+    out_dir: &Path,
+    cell: &Cell,
+    exe_name: &str,
+) -> Result<String, CellError> {
+    let io_error = |what: String| CellError {
+        kind: CellErrorKind::Io,
+        message: format!("cell {cell} (reproducibility build): {what}"),
+        stderr: String::new(),
+        command: Vec::new(),
+    };
+    let copy = tempfile::Builder::new()
+        .prefix(".repro-")
+        .tempdir_in(out_dir)
+        .map_err(|e| io_error(e.to_string()))?;
+    let copied_src = copy.path().join("src");
+    copy_tree(source_dir, &copied_src).map_err(|e| io_error(e.to_string()))?;
+    let (built, _tmp) = build_once(tc, spec, &copied_src, copy.path(), cell, exe_name)?;
+    sha256_file(&built).map_err(|e| io_error(e.to_string()))
+}
+
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    fs::create_dir_all(to)?;
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let dest = to.join(entry.file_name());
+        if kind.is_dir() {
+            copy_tree(&entry.path(), &dest)?;
+        } else if kind.is_file() {
+            fs::copy(entry.path(), dest)?;
+        }
+    }
+    Ok(())
+}
