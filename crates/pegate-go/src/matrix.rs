@@ -1,6 +1,6 @@
 //! The Windows build matrix: one cell per (Go version, GOOS/GOARCH, variant), built in parallel.
 //!
-//! Every cell builds with `go build -trimpath` and `CGO_ENABLED=0` (unless asked otherwise) in its
+//! Every cell builds with `go build -trimpath -buildvcs=false` and `CGO_ENABLED=0` (unless asked otherwise) in its
 //! own temporary directory inside the output directory, sharing one GOCACHE under pegate's cache;
 //! the finished artifact is then renamed into place, so a failed cell leaves no file behind.
 //! Targets are checked against the toolchain's `go tool dist list -json` first: a port the
@@ -180,6 +180,9 @@ pub struct MatrixSpec {
     pub trimpath: bool,
     /// `CGO_ENABLED=1` instead of 0.
     pub cgo: bool,
+    /// Let Go stamp version-control info (`vcs.revision`, ...); off by default (`-buildvcs=false`)
+    /// so that the bytes do not depend on the commit or on a dirty checkout.
+    pub buildvcs: bool,
     /// Build every cell a second time from a copy of the source elsewhere and compare bytes.
     pub reproducibility: bool,
     /// Cells built at once (default: rayon's global pool).
@@ -209,6 +212,7 @@ impl MatrixSpec {
             cache: cache.into(),
             trimpath: true,
             cgo: false,
+            buildvcs: false,
             reproducibility: false,
             jobs: None,
         }
@@ -234,6 +238,9 @@ impl MatrixSpec {
         let mut args = vec!["build".to_owned()];
         if self.trimpath {
             args.push("-trimpath".to_owned());
+        }
+        if !self.buildvcs {
+            args.push("-buildvcs=false".to_owned());
         }
         if let Some(ldflags) = cell.variant.ldflags() {
             args.push(format!("-ldflags={ldflags}"));
