@@ -5,7 +5,12 @@
 //!
 //! Run with `cargo bench --bench matrix_overhead`. Go comes from pegate's own provisioning.
 
-#![allow(clippy::unwrap_used, clippy::arithmetic_side_effects, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    missing_docs
+)]
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -38,7 +43,11 @@ fn through_pegate(tc: &Toolchain, jobs: usize) -> Duration {
     let start = Instant::now();
     let report = matrix::build(tc, &spec, &|_| {}).unwrap();
     let elapsed = start.elapsed();
-    assert!(report.all_ok(), "{:?}", report.failures().collect::<Vec<_>>());
+    assert!(
+        report.all_ok(),
+        "{:?}",
+        report.failures().collect::<Vec<_>>()
+    );
     assert_eq!(report.cells.len(), 6);
     elapsed
 }
@@ -78,7 +87,10 @@ fn main() {
     let cache = workspace().join("target").join("pegate-go");
     let tc = toolchain::provision(toolchain::DEFAULT_GO_VERSION, &cache).unwrap();
     let jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
-    println!("matrix_overhead: {} 2x3 matrix, {jobs} parallel builds, {ROUNDS} rounds each", tc.version);
+    println!(
+        "matrix_overhead: {} 2x3 matrix, {jobs} parallel builds, {ROUNDS} rounds each",
+        tc.version
+    );
 
     // Warm the build cache with both ways once.
     through_pegate(&tc, jobs);
