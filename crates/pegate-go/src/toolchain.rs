@@ -562,6 +562,7 @@ fn install_archive_locked(archive: &Path, sha256: &str, cache: &Path) -> Result<
     }
     let dir = toolchains_dir(cache);
     create_dir_all(&dir)?;
+    remove_stale_staging(&dir);
     let staging = tempfile::Builder::new()
         .prefix(".install-")
         .tempdir_in(&dir)
@@ -585,16 +586,33 @@ fn install_archive_locked(archive: &Path, sha256: &str, cache: &Path) -> Result<
     if let Some(tc) = installed_at(&goroot, &version) {
         return Ok(tc);
     }
-    fs::rename(&goroot_tmp, &goroot).map_err(|e| Error::io("move into place", &goroot, e))?;
-    drop(staging);
-    let tc = Toolchain::from_goroot(&goroot)?;
-    if tc.version != version {
+    // Run the unpacked go before it is moved into place: go finds its GOROOT from its own path.
+    let staged = Toolchain::from_goroot(&goroot_tmp).map_err(|e| broken(&e.to_string()))?;
+    if staged.version != version {
         return Err(broken(&format!(
             "go/VERSION says {version} but the go command says {}",
-            tc.version
+            staged.version
         )));
     }
-    Ok(tc)
+    if goroot.exists() {
+        // Not a valid install (checked above): left by something else, replace it.
+        fs::remove_dir_all(&goroot).map_err(|e| Error::io("remove stale", &goroot, e))?;
+    }
+    fs::rename(&goroot_tmp, &goroot).map_err(|e| Error::io("move into place", &goroot, e))?;
+    drop(staging);
+    installed_at(&goroot, &version).ok_or_else(|| broken("the installed toolchain is incomplete"))
+}
+
+/// Removes `.install-*` directories a killed earlier install left (the caller holds the lock).
+fn remove_stale_staging(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(|e| e.ok()) {
+        if entry.file_name().to_string_lossy().starts_with(".install-") {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// An exclusive lock on `<cache>/toolchains/.lock`, held while installing (threads and processes).

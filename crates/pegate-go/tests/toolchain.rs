@@ -290,11 +290,20 @@ fn broken_archives_are_named_and_leave_nothing() {
     };
     let no_version = zip_bytes(&[("go/bin/go", 0o755, FAKE_GO)]);
     let no_go = tar_gz_bytes(&[("go/VERSION", 0o644, b"go1.99.1\n")]);
+    let dead_go = zip_bytes(&[
+        ("go/VERSION", 0o644, b"go1.99.1\n"),
+        (
+            "go/bin/go",
+            0o755,
+            b"#!/bin/sh\necho 'go: cannot run' >&2\nexit 3\n",
+        ),
+    ]);
     for (bytes, reason) in [
         (garbage, "neither a zip"),
         (truncated, ""),
         (no_version, "no go/VERSION file"),
         (no_go, "no executable go/bin/go"),
+        (dead_go, "is not a usable go toolchain"),
     ] {
         let (err, cache) = install_err(&bytes, &sha256_hex(&bytes));
         assert!(matches!(err, Error::BrokenArchive { .. }), "{err:?}");
@@ -398,4 +407,32 @@ fn a_failing_pip_reports_its_stderr() {
         "{message}"
     );
     assert_no_install_left(cache.path());
+}
+
+#[test]
+fn parallel_installs_of_one_archive_agree_and_leave_one_toolchain() {
+    let bytes = zip_bytes(&[
+        ("go/VERSION", 0o644, b"go1.99.1\n"),
+        ("go/bin/go", 0o755, FAKE_GO),
+    ]);
+    let sha = sha256_hex(&bytes);
+    let cache = tempfile::tempdir().unwrap();
+    let archive = cache.path().join("go.zip");
+    fs::write(&archive, &bytes).unwrap();
+    // A stale staging directory from a killed install is cleaned up.
+    let stale = toolchain::toolchains_dir(cache.path()).join(".install-stale");
+    fs::create_dir_all(stale.join("go")).unwrap();
+    let results: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| s.spawn(|| toolchain::install_archive(&archive, &sha, cache.path()).unwrap()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(results.windows(2).all(|w| w[0] == w[1]));
+    let mut left: Vec<_> = fs::read_dir(toolchain::toolchains_dir(cache.path()))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, [".lock", "go1.99.1"]);
 }
