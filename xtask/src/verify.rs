@@ -6,6 +6,9 @@
 //! cell must be (machine, PE32/PE32+, subsystem, ASLR/NX/high-entropy VA, symbols and DWARF,
 //! build-info agreement), print one table row per cell and write `target/pegate-verify/report.json`.
 //!
+//! `--go 1.27.3 --go 1.23.9` builds the matrix with both (a cell is Go version × target × variant);
+//! `--go-archive FILE --sha256 HEX` installs a local Go archive offline first.
+//!
 //! Exit codes: 0 every cell passed, 1 a cell failed to build or a check failed, 2 nothing could be
 //! evaluated (no Go and provisioning impossible, bad arguments).
 
@@ -18,11 +21,11 @@ use pegate::go::matrix::{self, Artifact, CellEvent, MatrixReport, MatrixSpec, Va
 use pegate::go::toolchain::{self, Toolchain, ToolchainRequest};
 use serde::Serialize;
 
-const USAGE: &str = "usage: cargo xtask verify [--go <path|version>] [--cache DIR] [--out DIR] \
+const USAGE: &str = "usage: cargo xtask verify [--go <path|version>]... [--cache DIR] [--out DIR] \
                      [--python PATH] [--go-archive FILE --sha256 HEX] [--jobs N] [--repro]";
 
 struct Options {
-    go: String,
+    go: Vec<String>,
     cache: PathBuf,
     out: PathBuf,
     python: PathBuf,
@@ -39,7 +42,7 @@ fn workspace() -> PathBuf {
 fn parse_args(args: &[String]) -> anyhow::Result<Options> {
     let root = workspace();
     let mut opts = Options {
-        go: toolchain::DEFAULT_GO_VERSION.to_owned(),
+        go: Vec::new(),
         cache: root.join("target").join("pegate-go"),
         out: root.join("target").join("pegate-verify"),
         python: PathBuf::from("python3"),
@@ -56,7 +59,7 @@ fn parse_args(args: &[String]) -> anyhow::Result<Options> {
                 .with_context(|| format!("{name} needs a value\n{USAGE}"))
         };
         match arg.as_str() {
-            "--go" => opts.go = value("--go")?,
+            "--go" => opts.go.push(value("--go")?),
             "--cache" => opts.cache = value("--cache")?.into(),
             "--out" => opts.out = value("--out")?.into(),
             "--python" => opts.python = value("--python")?.into(),
@@ -76,6 +79,9 @@ fn parse_args(args: &[String]) -> anyhow::Result<Options> {
         (None, None) => None,
         _ => bail!("--go-archive and --sha256 go together\n{USAGE}"),
     };
+    if opts.go.is_empty() {
+        opts.go.push(toolchain::DEFAULT_GO_VERSION.to_owned());
+    }
     Ok(opts)
 }
 
@@ -93,13 +99,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
 /// Runs the whole verification; `Ok(exit code)`, `Err` when nothing could be evaluated.
 fn verify(args: &[String]) -> anyhow::Result<i32> {
     let opts = parse_args(args)?;
-    let tc = resolve_go(&opts)?;
-    eprintln!(
-        "go: {} at {} (cache {})",
-        tc.version,
-        tc.goroot.display(),
-        opts.cache.display()
-    );
+    let toolchains = resolve_go(&opts)?;
     let hello = workspace().join("fixtures").join("hello");
     let artifacts = opts.out.join("artifacts");
     // Start from an empty artifact directory so the report describes only this run.
@@ -111,7 +111,11 @@ fn verify(args: &[String]) -> anyhow::Result<i32> {
     spec.reproducibility = opts.repro;
     spec.jobs = opts.jobs;
 
-    let total = spec.targets.len().saturating_mul(spec.variants.len());
+    let total = spec
+        .targets
+        .len()
+        .saturating_mul(spec.variants.len())
+        .saturating_mul(toolchains.len());
     let done = AtomicUsize::new(0);
     let progress = |event: &CellEvent<'_>| match event {
         CellEvent::Started { cell } => eprintln!("  building {cell}"),
@@ -130,16 +134,27 @@ fn verify(args: &[String]) -> anyhow::Result<i32> {
         }
         _ => {}
     };
-    let report = matrix::build(&tc, &spec, &progress)
-        .with_context(|| format!("build the reference matrix of {}", hello.display()))?;
-    let rows = check_all(&report);
+    let mut rows = Vec::new();
+    let mut elapsed_ms = 0u64;
+    for tc in &toolchains {
+        eprintln!(
+            "go: {} at {} (cache {})",
+            tc.version,
+            tc.goroot.display(),
+            opts.cache.display()
+        );
+        let report = matrix::build(tc, &spec, &progress)
+            .with_context(|| format!("build the reference matrix of {}", hello.display()))?;
+        elapsed_ms = elapsed_ms.saturating_add(report.elapsed_ms);
+        rows.extend(check_all(&report));
+    }
 
     print!("{}", table(&rows));
     let ok = rows.iter().all(|r| r.ok);
     let json = Report {
         ok,
-        go: &tc,
-        matrix_elapsed_ms: report.elapsed_ms,
+        go: &toolchains,
+        matrix_elapsed_ms: elapsed_ms,
         cells: &rows,
     };
     let path = opts.out.join("report.json");
@@ -151,28 +166,38 @@ fn verify(args: &[String]) -> anyhow::Result<i32> {
         "{} of {} cells passed in {:.1} s; report: {}",
         rows.len().saturating_sub(failed),
         rows.len(),
-        report.elapsed_ms as f64 / 1000.0,
+        elapsed_ms as f64 / 1000.0,
         path.display()
     );
     Ok(if ok { 0 } else { 1 })
 }
 
-fn resolve_go(opts: &Options) -> anyhow::Result<Toolchain> {
+/// The toolchains to build with: the pinned Go unless `--go` (repeatable) or `--go-archive`.
+fn resolve_go(opts: &Options) -> anyhow::Result<Vec<Toolchain>> {
     if let Some((archive, sha256)) = &opts.archive {
         // Offline install: the archive's hash is checked before anything is unpacked.
-        return Ok(toolchain::install_archive(archive, sha256, &opts.cache)?);
+        return Ok(vec![toolchain::install_archive(
+            archive,
+            sha256,
+            &opts.cache,
+        )?]);
     }
-    let mut req = ToolchainRequest::new(&opts.cache);
-    // The reference matrix uses the pinned Go, not whatever `go` is on PATH.
-    req.explicit = Some(opts.go.clone());
-    req.python = opts.python.clone();
-    Ok(toolchain::resolve(&req)?)
+    opts.go
+        .iter()
+        .map(|go| {
+            let mut req = ToolchainRequest::new(&opts.cache);
+            // The reference matrix uses the pinned Go, not whatever `go` is on PATH.
+            req.explicit = Some(go.clone());
+            req.python = opts.python.clone();
+            Ok(toolchain::resolve(&req)?)
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
 struct Report<'a> {
     ok: bool,
-    go: &'a Toolchain,
+    go: &'a [Toolchain],
     matrix_elapsed_ms: u64,
     cells: &'a [Row],
 }
