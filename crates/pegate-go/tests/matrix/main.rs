@@ -11,6 +11,7 @@
 )]
 
 mod behaviour;
+mod plan;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
