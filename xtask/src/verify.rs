@@ -564,6 +564,29 @@ mod tests {
     }
 
     #[test]
+    fn the_reference_matrix_verifies_and_the_report_has_every_cell() {
+        let out = tempfile_dir();
+        let args = ["--out".to_owned(), out.display().to_string()];
+        assert_eq!(verify(&args).unwrap(), 0);
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+        assert_eq!(report["ok"], true);
+        assert_eq!(report["go"][0]["version"], "go1.27.3");
+        let cells = report["cells"].as_array().unwrap();
+        assert_eq!(cells.len(), 9);
+        for cell in cells {
+            assert_eq!(cell["ok"], true, "{cell}");
+            assert!(cell["checks"].as_array().unwrap().len() >= 10, "{cell}");
+            let path = cell["artifact"]["path"].as_str().unwrap();
+            assert!(
+                Path::new(path).starts_with(out.canonicalize().unwrap()),
+                "{path}"
+            );
+        }
+        std::fs::remove_dir_all(&out).ok();
+    }
+
+    #[test]
     fn bad_arguments_and_non_pe_files_are_errors() {
         assert!(parse_args(&["--go-archive".to_owned(), "x.zip".to_owned()]).is_err());
         assert!(parse_args(&["--jobs".to_owned(), "many".to_owned()]).is_err());
