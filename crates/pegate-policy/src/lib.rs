@@ -1,1 +1,321 @@
-//! The policy file and its evaluation into findings.
+//! pegate's policy file and its evaluation into findings. Pure: no I/O.
+//!
+//! A policy says what each artifact must be. Rules are matched to artifacts by glob; each rule
+//! yields one [`RuleResult`] per artifact and check, `pass`, `fail` or `not-applicable` with a
+//! reason, under a stable [`RuleId`]. The caller gathers the facts of each artifact (from
+//! pegate-pe, pegate-authenticode and the Go build info) into an [`ArtifactFacts`] and reads the
+//! checksums file; this crate only decides.
+//!
+//! ```
+//! use pegate_policy::{ArtifactFacts, Outcome, Policy};
+//!
+//! let policy = Policy::from_toml(r#"
+//!     [[artifact]]
+//!     glob = "*amd64*.exe"
+//!     machine = "AMD64"
+//!     subsystem = "WINDOWS_CUI"
+//!     dll_characteristics = { require = ["DYNAMIC_BASE", "NX_COMPAT"] }
+//!     signature = "required"
+//! "#).unwrap();
+//! let facts = ArtifactFacts {
+//!     path: "dist/hello_windows_amd64.exe".into(),
+//!     machine: Some("AMD64".into()),
+//!     subsystem: Some("WINDOWS_CUI".into()),
+//!     dll_characteristics: vec!["DYNAMIC_BASE".into(), "NX_COMPAT".into()],
+//!     signature_status: Some("unsigned".into()),
+//!     ..ArtifactFacts::default()
+//! };
+//! let report = policy.evaluate(&[facts], None);
+//! let failed: Vec<_> = report.failures().map(|r| r.rule.as_str()).collect();
+//! assert_eq!(failed, ["signature.required"]);
+//! assert!(report.results.iter().any(|r| r.rule.as_str() == "machine" && r.outcome == Outcome::Pass));
+//! ```
+
+mod checksums;
+mod eval;
+pub mod render;
+mod rules;
+
+pub use checksums::{ChecksumList, parse_checksums};
+pub use rules::{RULES, RuleId, RuleInfo};
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Everything that can go wrong reading a policy.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The TOML is malformed or holds an unknown key or a value of the wrong type.
+    #[error("invalid policy: {message}")]
+    Toml {
+        /// What the TOML parser said, with line and column.
+        message: String,
+    },
+    /// A glob in `[[artifact]] glob` does not parse.
+    #[error("invalid policy: artifact rule {index}: bad glob `{glob}`: {message}")]
+    Glob {
+        /// Index of the `[[artifact]]` table, from 1.
+        index: usize,
+        /// The glob as written.
+        glob: String,
+        /// Why it does not parse.
+        message: String,
+    },
+    /// A `go_version` range does not parse.
+    #[error("invalid policy: artifact rule {index}: bad go_version range `{range}`: {message}")]
+    VersionRange {
+        /// Index of the `[[artifact]]` table, from 1.
+        index: usize,
+        /// The range as written.
+        range: String,
+        /// Why it does not parse.
+        message: String,
+    },
+    /// A machine, subsystem or DllCharacteristics name pegate does not know.
+    #[error(
+        "invalid policy: artifact rule {index}: unknown {what} `{name}`; expected one of: {known}"
+    )]
+    UnknownName {
+        /// Index of the `[[artifact]]` table, from 1.
+        index: usize,
+        /// `machine`, `subsystem` or `dll characteristic`.
+        what: &'static str,
+        /// The name as written.
+        name: String,
+        /// The names pegate knows.
+        known: String,
+    },
+    /// A `max_size` that is neither a number of bytes nor like `20 MiB`.
+    #[error(
+        "invalid policy: artifact rule {index}: bad max_size `{size}`: expected bytes or e.g. \"20 MiB\""
+    )]
+    Size {
+        /// Index of the `[[artifact]]` table, from 1.
+        index: usize,
+        /// The size as written.
+        size: String,
+    },
+    /// A checksums file line that is neither `<sha256>  <name>` nor blank.
+    #[error("checksums file line {line}: expected `<sha256 hex>  <file name>`, got `{text}`")]
+    ChecksumLine {
+        /// Line number, from 1.
+        line: usize,
+        /// The line as written (truncated).
+        text: String,
+    },
+}
+
+/// What the policy says about signatures.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignaturePolicy {
+    /// No requirement.
+    #[default]
+    Any,
+    /// The artifact must carry a signature whose digest matches (and, with a trust bundle, is trusted).
+    Required,
+    /// The artifact must not be signed.
+    Forbidden,
+}
+
+/// Required and forbidden DllCharacteristics flag names.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlagRule {
+    /// Flags that must be set (`DYNAMIC_BASE`, `NX_COMPAT`, ...).
+    #[serde(default)]
+    pub require: Vec<String>,
+    /// Flags that must not be set.
+    #[serde(default)]
+    pub forbid: Vec<String>,
+}
+
+/// A size in bytes, written as a number or a string like `"20 MiB"`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Size {
+    /// Bytes.
+    Bytes(u64),
+    /// `"20 MiB"`, `"512 KiB"`, `"3MB"`.
+    Text(String),
+}
+
+/// One `[[artifact]]` table: a glob and what matching artifacts must be.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArtifactRule {
+    /// Glob over the artifact path as given (or its file name): `dist/*_windows_amd64*.exe`.
+    pub glob: String,
+    /// COFF machine name: `AMD64`, `ARM64`, `I386`, `ARMNT`.
+    pub machine: Option<String>,
+    /// Subsystem name: `WINDOWS_CUI`, `WINDOWS_GUI`.
+    pub subsystem: Option<String>,
+    /// Required and forbidden DllCharacteristics.
+    pub dll_characteristics: Option<FlagRule>,
+    /// Signature requirement.
+    #[serde(default)]
+    pub signature: SignaturePolicy,
+    /// With `signature = "required"`: a substring the signer's subject must contain.
+    pub signer_subject: Option<String>,
+    /// Go version range, e.g. `">=1.23, <1.28"`.
+    pub go_version: Option<String>,
+    /// Check that the GOOS/GOARCH in the file name agrees with the build info and the header.
+    #[serde(default)]
+    pub goarch_matches_name: bool,
+    /// Maximum file size.
+    pub max_size: Option<Size>,
+}
+
+/// A whole policy file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyFile {
+    /// PEM CA bundle the signatures are checked against (path relative to the policy file).
+    pub trust: Option<String>,
+    /// A `sha256sum` / GoReleaser `checksums.txt` file every artifact must match.
+    pub checksums: Option<String>,
+    /// File names (or globs) that must be among the artifacts.
+    #[serde(default)]
+    pub expected: Vec<String>,
+    /// Fail an artifact that no `[[artifact]]` rule matches.
+    #[serde(default)]
+    pub require_rule_match: bool,
+    /// The per-artifact rules.
+    #[serde(default, rename = "artifact")]
+    pub artifacts: Vec<ArtifactRule>,
+}
+
+/// A parsed and validated policy, ready to evaluate.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// The file as written.
+    pub file: PolicyFile,
+    compiled: Vec<eval::CompiledRule>,
+    expected: Vec<globset::GlobMatcher>,
+}
+
+/// The facts about one artifact that the policy judges; gathered by the caller.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArtifactFacts {
+    /// The path as the user gave or the walk found it.
+    pub path: String,
+    /// Why the artifact could not be read or parsed, if so; every other rule is then not applicable.
+    pub error: Option<String>,
+    /// Size in bytes.
+    pub size: Option<u64>,
+    /// SHA-256 of the bytes, lowercase hex.
+    pub sha256: Option<String>,
+    /// `PE32` or `PE32+`.
+    pub format: Option<String>,
+    /// COFF machine name.
+    pub machine: Option<String>,
+    /// Subsystem name.
+    pub subsystem: Option<String>,
+    /// DllCharacteristics flag names that are set.
+    pub dll_characteristics: Vec<String>,
+    /// `unsigned`, `signed-valid`, `signed-untrusted`, `signed-invalid` or `error`.
+    pub signature_status: Option<String>,
+    /// Subjects of the signers of every signature.
+    pub signer_subjects: Vec<String>,
+    /// Go version from the build info (`go1.27.3`), if a Go binary.
+    pub go_version: Option<String>,
+    /// GOOS from the build info.
+    pub goos: Option<String>,
+    /// GOARCH from the build info.
+    pub goarch: Option<String>,
+}
+
+/// The outcome of one rule on one artifact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// The artifact satisfies the rule.
+    Pass,
+    /// It does not.
+    Fail,
+    /// The rule does not apply; the message says why.
+    NotApplicable,
+}
+
+/// One rule's result for one artifact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleResult {
+    /// The artifact path (or, for `artifact.expected`, the expected name).
+    pub artifact: String,
+    /// The stable rule id.
+    pub rule: RuleId,
+    /// Pass, fail or not applicable.
+    pub outcome: Outcome,
+    /// What was expected and found, or why the rule does not apply.
+    pub message: String,
+}
+
+/// Every result of a policy evaluation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    /// Results in artifact order, then rule order.
+    pub results: Vec<RuleResult>,
+}
+
+impl Report {
+    /// The failed results.
+    pub fn failures(&self) -> impl Iterator<Item = &RuleResult> {
+        self.results.iter().filter(|r| r.outcome == Outcome::Fail)
+    }
+
+    /// Whether any rule failed.
+    pub fn failed(&self) -> bool {
+        self.failures().next().is_some()
+    }
+
+    /// Counts of pass, fail and not-applicable results.
+    pub fn counts(&self) -> BTreeMap<Outcome, usize> {
+        let mut counts = BTreeMap::new();
+        for r in &self.results {
+            let n: &mut usize = counts.entry(r.outcome).or_default();
+            *n = n.saturating_add(1);
+        }
+        counts
+    }
+}
+
+impl Policy {
+    /// Parses and validates a policy from TOML text.
+    pub fn from_toml(text: &str) -> Result<Policy, Error> {
+        let file: PolicyFile = toml::from_str(text).map_err(|e| Error::Toml {
+            message: e.to_string().trim_end().to_owned(),
+        })?;
+        Policy::new(file)
+    }
+
+    /// Validates a parsed policy file: globs, version ranges, names and sizes.
+    pub fn new(file: PolicyFile) -> Result<Policy, Error> {
+        let compiled = file
+            .artifacts
+            .iter()
+            .enumerate()
+            .map(|(i, rule)| eval::CompiledRule::new(i.saturating_add(1), rule))
+            .collect::<Result<Vec<_>, _>>()?;
+        let expected = file
+            .expected
+            .iter()
+            .map(|g| eval::compile_glob(0, g))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Policy {
+            file,
+            compiled,
+            expected,
+        })
+    }
+
+    /// Judges every artifact; `checksums` is the parsed checksums file when the policy names one.
+    pub fn evaluate(
+        &self,
+        artifacts: &[ArtifactFacts],
+        checksums: Option<&ChecksumList>,
+    ) -> Report {
+        eval::evaluate(self, artifacts, checksums)
+    }
+}

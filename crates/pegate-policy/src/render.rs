@@ -1,0 +1,298 @@
+//! Renderers of a [`Report`]: text table, JSON, JUnit XML, SARIF 2.1.0, GitHub Actions.
+//!
+//! Each returns the whole document as a `String`; the caller decides where it goes.
+//!
+//! ```
+//! use pegate_policy::{render, ArtifactFacts, Policy};
+//!
+//! let policy = Policy::from_toml("[[artifact]]\nglob = \"*.exe\"\nmachine = \"ARM64\"").unwrap();
+//! let facts = ArtifactFacts { path: "a.exe".into(), machine: Some("AMD64".into()), ..Default::default() };
+//! let report = policy.evaluate(&[facts], None);
+//! assert!(render::github(&report).contains("::error file=a.exe,title=pegate machine::"));
+//! ```
+
+use std::fmt::Write as _;
+
+use serde_json::json;
+
+use crate::{Outcome, RULES, Report, RuleResult};
+
+fn outcome_word(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Pass => "pass",
+        Outcome::Fail => "FAIL",
+        Outcome::NotApplicable => "n/a",
+    }
+}
+
+fn summary_line(report: &Report) -> String {
+    let counts = report.counts();
+    let n = |o| counts.get(&o).copied().unwrap_or(0);
+    format!(
+        "{} passed, {} failed, {} not applicable",
+        n(Outcome::Pass),
+        n(Outcome::Fail),
+        n(Outcome::NotApplicable)
+    )
+}
+
+/// A plain table, one row per artifact and rule; `color` adds ANSI colour to the outcome column.
+pub fn text(report: &Report, color: bool) -> String {
+    let width = |f: fn(&RuleResult) -> usize, min: usize| {
+        report.results.iter().map(f).max().unwrap_or(0).max(min)
+    };
+    let wa = width(|r| r.artifact.chars().count(), 8);
+    let wr = width(|r| r.rule.as_str().len(), 4);
+    let mut s = String::new();
+    let _ = writeln!(s, "{:<4}  {:<wa$}  {:<wr$}  DETAIL", "", "ARTIFACT", "RULE");
+    for r in &report.results {
+        let word = outcome_word(r.outcome);
+        let shown = if color {
+            let code = match r.outcome {
+                Outcome::Pass => "32",
+                Outcome::Fail => "1;31",
+                Outcome::NotApplicable => "2",
+            };
+            format!("\x1b[{code}m{word:<4}\x1b[0m")
+        } else {
+            format!("{word:<4}")
+        };
+        let _ = writeln!(
+            s,
+            "{shown}  {:<wa$}  {:<wr$}  {}",
+            r.artifact,
+            r.rule.as_str(),
+            r.message
+        );
+    }
+    let _ = writeln!(s, "\n{}", summary_line(report));
+    s
+}
+
+/// The report as pretty JSON: `{"passed": bool, "summary": {...}, "results": [...]}`.
+pub fn json(report: &Report) -> String {
+    let counts = report.counts();
+    let n = |o| counts.get(&o).copied().unwrap_or(0);
+    let doc = json!({
+        "passed": !report.failed(),
+        "summary": {"pass": n(Outcome::Pass), "fail": n(Outcome::Fail), "not_applicable": n(Outcome::NotApplicable)},
+        "results": report.results,
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default()
+}
+
+/// Escapes text for XML attribute values and character data.
+fn xml(text: &str) -> String {
+    let mut s = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => s.push_str("&amp;"),
+            '<' => s.push_str("&lt;"),
+            '>' => s.push_str("&gt;"),
+            '"' => s.push_str("&quot;"),
+            '\'' => s.push_str("&apos;"),
+            // XML 1.0 forbids most control characters even when escaped.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => s.push('?'),
+            c => s.push(c),
+        }
+    }
+    s
+}
+
+/// JUnit XML: one `<testsuite>` per artifact, one `<testcase>` per artifact × rule.
+pub fn junit(report: &Report) -> String {
+    let mut suites: Vec<(&str, Vec<&RuleResult>)> = Vec::new();
+    for r in &report.results {
+        match suites.iter_mut().find(|(a, _)| *a == r.artifact) {
+            Some((_, v)) => v.push(r),
+            None => suites.push((&r.artifact, vec![r])),
+        }
+    }
+    let count = |v: &[&RuleResult], o| v.iter().filter(|r| r.outcome == o).count();
+    let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        s,
+        "<testsuites name=\"pegate gate\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">",
+        report.results.len(),
+        count(&report.results.iter().collect::<Vec<_>>(), Outcome::Fail),
+        count(
+            &report.results.iter().collect::<Vec<_>>(),
+            Outcome::NotApplicable
+        ),
+    );
+    for (artifact, results) in &suites {
+        let _ = writeln!(
+            s,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">",
+            xml(artifact),
+            results.len(),
+            count(results, Outcome::Fail),
+            count(results, Outcome::NotApplicable)
+        );
+        for r in results {
+            let head = format!(
+                "    <testcase classname=\"{}\" name=\"{}\"",
+                xml(artifact),
+                xml(r.rule.as_str())
+            );
+            match r.outcome {
+                Outcome::Pass => {
+                    let _ = writeln!(s, "{head}/>");
+                }
+                Outcome::Fail => {
+                    let _ = writeln!(
+                        s,
+                        "{head}>\n      <failure message=\"{}\" type=\"{}\">{}\nfix: {}</failure>\n    </testcase>",
+                        xml(&r.message),
+                        xml(r.rule.as_str()),
+                        xml(&r.message),
+                        xml(r.rule.info().fix)
+                    );
+                }
+                Outcome::NotApplicable => {
+                    let _ = writeln!(
+                        s,
+                        "{head}>\n      <skipped message=\"{}\"/>\n    </testcase>",
+                        xml(&r.message)
+                    );
+                }
+            }
+        }
+        s.push_str("  </testsuite>\n");
+    }
+    s.push_str("</testsuites>\n");
+    s
+}
+
+/// A path as a SARIF/URI reference relative to the repository: forward slashes, no `./`.
+fn uri(path: &str) -> String {
+    let p = path.replace('\\', "/");
+    let p = p.trim_start_matches("./");
+    let mut out = String::with_capacity(p.len());
+    for b in p.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// SARIF 2.1.0: one run, the whole rule catalogue as `tool.driver.rules`, one result per failure
+/// (level `error`) and per not-applicable check (level `note`, kind `notApplicable`).
+pub fn sarif(report: &Report) -> String {
+    let rules: Vec<_> = RULES
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id.as_str(),
+                "name": r.id.as_str().replace(['.', '-'], "_"),
+                "shortDescription": {"text": r.description},
+                "help": {"text": r.fix},
+                "defaultConfiguration": {"level": "error"},
+            })
+        })
+        .collect();
+    let results: Vec<_> = report
+        .results
+        .iter()
+        .filter(|r| r.outcome != Outcome::Pass)
+        .map(|r| {
+            let index = RULES.iter().position(|x| x.id == r.rule).unwrap_or(0);
+            let (kind, level) = match r.outcome {
+                Outcome::Fail => ("fail", "error"),
+                _ => ("notApplicable", "none"),
+            };
+            json!({
+                "ruleId": r.rule.as_str(),
+                "ruleIndex": index,
+                "kind": kind,
+                "level": level,
+                "message": {"text": r.message},
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": uri(&r.artifact), "uriBaseId": "%SRCROOT%"}
+                    }
+                }],
+            })
+        })
+        .collect();
+    let doc = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "pegate",
+                "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": "https://example.invalid/pegate",
+                "rules": rules,
+            }},
+            "originalUriBaseIds": {"%SRCROOT%": {"uri": "file:///"}},
+            "results": results,
+        }],
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default()
+}
+
+/// Escapes a GitHub workflow command's property (`file=`, `title=`) value.
+fn gh_property(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+        .replace(':', "%3A")
+        .replace(',', "%2C")
+}
+
+/// Escapes a GitHub workflow command's message.
+fn gh_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// GitHub Actions workflow commands: `::error file=…,title=…::message` per failure, `::notice` at the end.
+pub fn github(report: &Report) -> String {
+    let mut s = String::new();
+    for r in report.failures() {
+        let _ = writeln!(
+            s,
+            "::error file={},title=pegate {}::{} (fix: {})",
+            gh_property(&r.artifact),
+            gh_property(r.rule.as_str()),
+            gh_data(&r.message),
+            gh_data(r.rule.info().fix)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "::notice title=pegate gate::{}",
+        gh_data(&summary_line(report))
+    );
+    s
+}
+
+/// A Markdown summary for `$GITHUB_STEP_SUMMARY`: the counts and a table of the failures.
+pub fn markdown(report: &Report) -> String {
+    let mut s = String::from("## pegate gate\n\n");
+    let verdict = if report.failed() {
+        "❌ failed"
+    } else {
+        "✅ passed"
+    };
+    let _ = writeln!(s, "**{verdict}**: {}\n", summary_line(report));
+    if report.failed() {
+        s.push_str("| artifact | rule | detail |\n|---|---|---|\n");
+        let cell = |t: &str| t.replace('|', "\\|").replace('\n', " ");
+        for r in report.failures() {
+            let _ = writeln!(
+                s,
+                "| `{}` | `{}` | {} |",
+                cell(&r.artifact),
+                r.rule.as_str(),
+                cell(&r.message)
+            );
+        }
+    }
+    s
+}
