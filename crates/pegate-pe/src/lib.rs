@@ -1,1 +1,34 @@
-//! Zero-copy, bounds-checked view over PE bytes and the owned summary built from it.
+//! pegate-pe: a zero-copy, bounds-checked view over PE bytes ([`PeView`]) and the owned summary
+//! built from it ([`PeSummary`]).
+//!
+//! The view validates only the headers and reads everything else lazily; the summary is built
+//! once, at the edge, for printing, snapshots and policy. No input panics, loops, or allocates
+//! memory sized by an untrusted field. This crate knows nothing of Go and does no I/O beyond
+//! reading the byte ranges of a file it is asked to inspect.
+//!
+//! ```
+//! let data = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/pe/ok/tiny-amd64-console.exe")).unwrap();
+//! let view = pegate_pe::PeView::parse(&data).unwrap();
+//! let summary = pegate_pe::summarize(&view);
+//! assert_eq!(summary.machine, "AMD64");
+//! assert_eq!(summary.subsystem, "WINDOWS_CUI");
+//! assert!(summary.dll_characteristics.has("DYNAMIC_BASE"));
+//! ```
+
+mod checksum;
+mod describe;
+mod error;
+mod inspect;
+mod summary;
+mod view;
+
+pub use checksum::{Checksum, pe_checksum};
+pub use describe::describe;
+pub use error::Error;
+pub use inspect::{InspectOptions, inspect_path, inspect_paths};
+pub use summary::{
+    ChecksumSummary, Directory, Extra, Flags, Overlay, PeSummary, SecurityDirectorySummary, Section,
+    dll_flags, file_flags, guard_flags, load_config_range, machine_name, section_flags, subsystem_name,
+    summarize, summarize_with,
+};
+pub use view::{DIRECTORY_LOAD_CONFIG, DIRECTORY_SECURITY, DataDirectory, PeView, SecurityDirectory};

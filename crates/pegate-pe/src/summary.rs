@@ -1,0 +1,464 @@
+//! The owned, serialisable summary of a PE file, built once from a [`PeView`].
+//!
+//! A damaged optional part (the load config, a long section name, the certificate table's
+//! bounds) is recorded in [`PeSummary::errors`] and the rest is still summarised.
+
+use core::mem::offset_of;
+
+use object::LittleEndian as LE;
+use object::pe::{
+    DllFlags, FileFlags, GuardFlags, ImageLoadConfigDirectory32, ImageLoadConfigDirectory64, Machine,
+    SectionFlags, Subsystem,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::view::{DIRECTORY_LOAD_CONFIG, PeView};
+
+/// A bit field as its raw value and the names of the bits set (unknown bits as `0x…`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flags {
+    /// The raw value.
+    pub raw: u32,
+    /// Names of the set bits, without the winnt.h prefix (`DYNAMIC_BASE`, `EXECUTABLE_IMAGE`).
+    pub flags: Vec<String>,
+}
+
+impl Flags {
+    /// Whether `name` is among the set flags.
+    pub fn has(&self, name: &str) -> bool {
+        self.flags.iter().any(|f| f == name)
+    }
+}
+
+/// One section header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Section {
+    /// The name, `/N` long names resolved when the string table was readable.
+    pub name: String,
+    /// `VirtualAddress`.
+    pub virtual_address: u32,
+    /// `VirtualSize`.
+    pub virtual_size: u32,
+    /// `PointerToRawData`.
+    pub raw_offset: u32,
+    /// `SizeOfRawData`.
+    pub raw_size: u32,
+    /// `Characteristics`.
+    pub characteristics: Flags,
+}
+
+/// One data directory entry that is present (non-zero).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Directory {
+    /// `EXPORT`, `IMPORT`, ..., `SECURITY`, `BASERELOC`, ... (`RESERVED` for 15).
+    pub name: String,
+    /// The RVA (for `SECURITY`, a file offset).
+    pub virtual_address: u32,
+    /// The size.
+    pub size: u32,
+}
+
+/// The certificate table's place in the file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityDirectorySummary {
+    /// File offset (the security directory holds a file offset, not an RVA).
+    pub offset: u32,
+    /// Size in bytes.
+    pub size: u32,
+    /// Whether `offset + size` lies inside the file.
+    pub in_file: bool,
+}
+
+/// The stored and computed checksums.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChecksumSummary {
+    /// `OptionalHeader.CheckSum`.
+    pub stored: u32,
+    /// `CheckSumMappedFile`'s value; `None` unless the whole file was read.
+    pub computed: Option<u32>,
+}
+
+/// Bytes after the last section's raw data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Overlay {
+    /// Where it starts.
+    pub offset: u64,
+    /// How many bytes.
+    pub size: u64,
+    /// How many of them belong to the certificate table.
+    pub certificate_bytes: u64,
+}
+
+/// Everything pegate reports about a PE file's headers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeSummary {
+    /// `PE32` or `PE32+`.
+    pub format: String,
+    /// COFF machine name without `IMAGE_FILE_MACHINE_` (`AMD64`, `ARM64`, `I386`), or `0x…`.
+    pub machine: String,
+    /// The raw COFF machine.
+    pub machine_raw: u16,
+    /// `ARM64EC` or `ARM64X` when the load config carries CHPE (hybrid) metadata.
+    pub hybrid: Option<String>,
+    /// Subsystem name without `IMAGE_SUBSYSTEM_` (`WINDOWS_CUI`, `WINDOWS_GUI`), or `0x…`.
+    pub subsystem: String,
+    /// The raw subsystem.
+    pub subsystem_raw: u16,
+    /// COFF characteristics.
+    pub characteristics: Flags,
+    /// Optional header DllCharacteristics.
+    pub dll_characteristics: Flags,
+    /// Load config `GuardFlags`, when there is a load config that reaches that field.
+    pub guard_flags: Option<Flags>,
+    /// `MajorLinkerVersion.MinorLinkerVersion`.
+    pub linker_version: String,
+    /// Operating system version.
+    pub os_version: String,
+    /// Image version.
+    pub image_version: String,
+    /// Subsystem version.
+    pub subsystem_version: String,
+    /// `ImageBase`.
+    pub image_base: u64,
+    /// `AddressOfEntryPoint` (RVA).
+    pub entry_point: u32,
+    /// `SectionAlignment`.
+    pub section_alignment: u32,
+    /// `FileAlignment`.
+    pub file_alignment: u32,
+    /// `SizeOfImage`.
+    pub size_of_image: u32,
+    /// `SizeOfHeaders`.
+    pub size_of_headers: u32,
+    /// COFF `TimeDateStamp` (Go always writes 0).
+    pub timestamp: u32,
+    /// COFF `NumberOfSymbols`.
+    pub number_of_symbols: u32,
+    /// The section table.
+    pub sections: Vec<Section>,
+    /// The non-empty data directories.
+    pub data_directories: Vec<Directory>,
+    /// The certificate table, when the security directory is non-empty.
+    pub security_directory: Option<SecurityDirectorySummary>,
+    /// Stored and computed checksums.
+    pub checksum: ChecksumSummary,
+    /// Bytes after the last section, if any.
+    pub overlay: Option<Overlay>,
+    /// The file's length.
+    pub file_size: u64,
+    /// Per-part problems (`load config: ...`); the rest of the summary is still valid.
+    pub errors: Vec<String>,
+}
+
+impl PeSummary {
+    /// Records the checksum computed elsewhere (e.g. during a one-pass signature check).
+    pub fn set_computed_checksum(&mut self, computed: u32) {
+        self.checksum.computed = Some(computed);
+    }
+
+    /// The section named `name`.
+    pub fn section(&self, name: &str) -> Option<&Section> {
+        self.sections.iter().find(|s| s.name == name)
+    }
+
+    /// The data directory named `name` (`SECURITY`, `BASERELOC`, ...).
+    pub fn directory(&self, name: &str) -> Option<&Directory> {
+        self.data_directories.iter().find(|d| d.name == name)
+    }
+}
+
+const DIRECTORY_NAMES: [&str; 16] = [
+    "EXPORT",
+    "IMPORT",
+    "RESOURCE",
+    "EXCEPTION",
+    "SECURITY",
+    "BASERELOC",
+    "DEBUG",
+    "ARCHITECTURE",
+    "GLOBALPTR",
+    "TLS",
+    "LOAD_CONFIG",
+    "BOUND_IMPORT",
+    "IAT",
+    "DELAY_IMPORT",
+    "COM_DESCRIPTOR",
+    "RESERVED",
+];
+
+/// The name of a COFF machine value, without `IMAGE_FILE_MACHINE_`.
+pub fn machine_name(raw: u16) -> String {
+    match Machine(raw).name() {
+        Some(n) => n.trim_start_matches("IMAGE_FILE_MACHINE_").to_owned(),
+        None => format!("{raw:#06x}"),
+    }
+}
+
+/// The name of a subsystem value, without `IMAGE_SUBSYSTEM_`.
+pub fn subsystem_name(raw: u16) -> String {
+    match Subsystem(raw).name() {
+        Some(n) => n.trim_start_matches("IMAGE_SUBSYSTEM_").to_owned(),
+        None => format!("{raw:#06x}"),
+    }
+}
+
+macro_rules! flag_list {
+    ($ty:ident, $inner:ty, $value:expr, $prefix:literal) => {{
+        let mut names = Vec::new();
+        let rest = $ty::NAMES.names($ty($value as $inner), |_, n| {
+            names.push(n.trim_start_matches($prefix).to_owned())
+        });
+        if rest != 0 {
+            names.push(format!("{rest:#x}"));
+        }
+        Flags {
+            raw: u32::from($value),
+            flags: names,
+        }
+    }};
+}
+
+/// COFF characteristics as flag names.
+pub fn file_flags(raw: u16) -> Flags {
+    flag_list!(FileFlags, u16, raw, "IMAGE_FILE_")
+}
+
+/// DllCharacteristics as flag names.
+pub fn dll_flags(raw: u16) -> Flags {
+    flag_list!(DllFlags, u16, raw, "IMAGE_DLLCHARACTERISTICS_")
+}
+
+/// Section characteristics as flag names.
+pub fn section_flags(raw: u32) -> Flags {
+    flag_list!(SectionFlags, u32, raw, "IMAGE_SCN_")
+}
+
+/// Load config GuardFlags as flag names.
+pub fn guard_flags(raw: u32) -> Flags {
+    flag_list!(GuardFlags, u32, raw, "IMAGE_GUARD_")
+}
+
+/// What the load config says: GuardFlags and whether CHPE metadata is present.
+struct LoadConfig {
+    guard_flags: Option<u32>,
+    chpe_metadata: bool,
+}
+
+/// Reads the fields pegate needs from load config bytes (`bytes` starts at the directory).
+fn parse_load_config(bytes: &[u8], pe32_plus: bool) -> Result<LoadConfig, String> {
+    let size = bytes
+        .get(..4)
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map(u32::from_le_bytes)
+        .ok_or("too short for its Size field")? as usize;
+    // The structure's own Size field says which fields exist (the loader's rule).
+    let avail = size.min(bytes.len());
+    let field = |offset: usize, width: usize| -> Option<u64> {
+        let end = offset.checked_add(width)?;
+        if end > avail {
+            return None;
+        }
+        let b = bytes.get(offset..end)?;
+        let mut v = [0u8; 8];
+        v.get_mut(..width)?.copy_from_slice(b);
+        Some(u64::from_le_bytes(v))
+    };
+    let (guard, chpe, ptr) = if pe32_plus {
+        (
+            offset_of!(ImageLoadConfigDirectory64, guard_flags),
+            offset_of!(ImageLoadConfigDirectory64, chpe_metadata_pointer),
+            8,
+        )
+    } else {
+        (
+            offset_of!(ImageLoadConfigDirectory32, guard_flags),
+            offset_of!(ImageLoadConfigDirectory32, chpe_metadata_pointer),
+            4,
+        )
+    };
+    Ok(LoadConfig {
+        guard_flags: field(guard, 4).map(|v| v as u32),
+        chpe_metadata: field(chpe, ptr).is_some_and(|v| v != 0),
+    })
+}
+
+/// Bytes that the summary needs beyond the headers, when the view is only a prefix.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Extra<'a> {
+    /// The load config directory's bytes (from its file offset, up to its size).
+    pub load_config: Option<&'a [u8]>,
+    /// The checksum computed over the whole file elsewhere.
+    pub computed_checksum: Option<u32>,
+}
+
+/// The file range of the load config directory, if there is one: (offset, length to read).
+pub fn load_config_range(view: &PeView<'_>) -> Option<(u64, usize)> {
+    let dir = view.data_directory(DIRECTORY_LOAD_CONFIG)?;
+    if dir.virtual_address == 0 || dir.size == 0 {
+        return None;
+    }
+    let offset = view.rva_to_file_offset(dir.virtual_address)?;
+    // The structure is at most a few hundred bytes; cap what an untrusted size makes us read.
+    let len = (dir.size as usize).clamp(4, 1024);
+    Some((u64::from(offset), len))
+}
+
+/// Summarises a view over the whole file (or a prefix; parts beyond it are reported missing).
+pub fn summarize(view: &PeView<'_>) -> PeSummary {
+    summarize_with(view, Extra::default())
+}
+
+/// Summarises a view, with bytes read separately for the parts beyond a header prefix.
+pub fn summarize_with(view: &PeView<'_>, extra: Extra<'_>) -> PeSummary {
+    let mut errors = Vec::new();
+    let pe32_plus = view.is_pe32_plus();
+    let machine_raw = view.machine();
+    let subsystem_raw = view.subsystem();
+    let [linker, os, image, subsys] = view.versions();
+    let (section_alignment, file_alignment) = view.alignments();
+
+    let sections = view
+        .sections()
+        .iter()
+        .map(|s| {
+            let name = match view.section_name(s) {
+                Ok(n) => String::from_utf8_lossy(n).into_owned(),
+                Err(e) => {
+                    errors.push(format!("section name {}: {e}", String::from_utf8_lossy(&s.name)));
+                    String::from_utf8_lossy(&s.name).trim_end_matches('\0').to_owned()
+                }
+            };
+            Section {
+                name,
+                virtual_address: s.virtual_address.get(LE),
+                virtual_size: s.virtual_size.get(LE),
+                raw_offset: s.pointer_to_raw_data.get(LE),
+                raw_size: s.size_of_raw_data.get(LE),
+                characteristics: section_flags(s.characteristics.get(LE).0),
+            }
+        })
+        .collect();
+
+    let data_directories = view
+        .data_directories()
+        .iter()
+        .zip(DIRECTORY_NAMES)
+        .filter(|(d, _)| d.virtual_address.get(LE) != 0 || d.size.get(LE) != 0)
+        .map(|(d, name)| Directory {
+            name: name.to_owned(),
+            virtual_address: d.virtual_address.get(LE),
+            size: d.size.get(LE),
+        })
+        .collect();
+
+    let file_size = view.file_len();
+    let security_directory = view.security_directory().map(|s| {
+        let end = u64::from(s.offset).saturating_add(u64::from(s.size));
+        let in_file = end <= file_size;
+        if !in_file {
+            errors.push(format!(
+                "security directory: certificate table {:#x}..{end:#x} ends past the end of the file ({file_size:#x})",
+                s.offset
+            ));
+        }
+        SecurityDirectorySummary {
+            offset: s.offset,
+            size: s.size,
+            in_file,
+        }
+    });
+
+    let (mut guard, mut hybrid) = (None, None);
+    if let Some((offset, len)) = load_config_range(view) {
+        let bytes = extra.load_config.or_else(|| {
+            let avail = view.data().len().saturating_sub(offset as usize).min(len);
+            view.bytes_at(offset, avail).filter(|b| !b.is_empty())
+        });
+        match bytes.map(|b| parse_load_config(b, pe32_plus)) {
+            Some(Ok(lc)) => {
+                guard = lc.guard_flags.map(guard_flags);
+                if lc.chpe_metadata {
+                    hybrid = match Machine(machine_raw) {
+                        object::pe::IMAGE_FILE_MACHINE_AMD64 => Some("ARM64EC".to_owned()),
+                        object::pe::IMAGE_FILE_MACHINE_ARM64 => Some("ARM64X".to_owned()),
+                        _ => None,
+                    };
+                }
+            }
+            Some(Err(e)) => errors.push(format!("load config at {offset:#x}: {e}")),
+            None => errors.push(format!("load config at {offset:#x}: not in the bytes read")),
+        }
+    } else if let Some(dir) = view.data_directory(DIRECTORY_LOAD_CONFIG)
+        && dir.virtual_address != 0
+        && dir.size != 0
+    {
+        errors.push(format!(
+            "load config: rva {:#x} is in no section's file data",
+            dir.virtual_address
+        ));
+    }
+    // The header machine itself may already say hybrid (object files, some linkers).
+    if hybrid.is_none() {
+        hybrid = match Machine(machine_raw) {
+            object::pe::IMAGE_FILE_MACHINE_ARM64EC => Some("ARM64EC".to_owned()),
+            object::pe::IMAGE_FILE_MACHINE_ARM64X => Some("ARM64X".to_owned()),
+            _ => None,
+        };
+    }
+
+    let end_of_sections = view.end_of_sections();
+    let overlay = (file_size > end_of_sections).then(|| {
+        let certificate_bytes = security_directory
+            .as_ref()
+            .map(|s| {
+                let start = u64::from(s.offset).max(end_of_sections);
+                let end = u64::from(s.offset).saturating_add(u64::from(s.size)).min(file_size);
+                end.saturating_sub(start)
+            })
+            .unwrap_or(0);
+        Overlay {
+            offset: end_of_sections,
+            size: file_size.saturating_sub(end_of_sections),
+            certificate_bytes,
+        }
+    });
+
+    let computed = extra.computed_checksum.or_else(|| {
+        view.is_whole_file()
+            .then(|| crate::pe_checksum(view.data(), view.checksum_field_offset()))
+    });
+
+    PeSummary {
+        format: if pe32_plus { "PE32+" } else { "PE32" }.to_owned(),
+        machine: machine_name(machine_raw),
+        machine_raw,
+        hybrid,
+        subsystem: subsystem_name(subsystem_raw),
+        subsystem_raw,
+        characteristics: file_flags(view.characteristics()),
+        dll_characteristics: dll_flags(view.dll_characteristics()),
+        guard_flags: guard,
+        linker_version: format!("{}.{}", linker.0, linker.1),
+        os_version: format!("{}.{}", os.0, os.1),
+        image_version: format!("{}.{}", image.0, image.1),
+        subsystem_version: format!("{}.{}", subsys.0, subsys.1),
+        image_base: view.image_base(),
+        entry_point: view.entry_point(),
+        section_alignment,
+        file_alignment,
+        size_of_image: view.size_of_image(),
+        size_of_headers: view.size_of_headers(),
+        timestamp: view.file_header().time_date_stamp.get(LE),
+        number_of_symbols: view.file_header().number_of_symbols.get(LE),
+        sections,
+        data_directories,
+        security_directory,
+        checksum: ChecksumSummary {
+            stored: view.stored_checksum(),
+            computed,
+        },
+        overlay,
+        file_size,
+        errors,
+    }
+}

@@ -1,0 +1,401 @@
+//! `PeView`: a lazy, zero-copy, bounds-checked view over the headers of a PE file.
+//!
+//! Only the DOS header, the NT headers, the data directories and the section table are validated
+//! when the view is built; everything else is read when asked for. The bytes may be a prefix of
+//! the file (the headers), in which case [`PeView::parse_prefix`] is told the real file length.
+//!
+//! ```
+//! let data = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/pe/ok/tiny-amd64-console.exe")).unwrap();
+//! let view = pegate_pe::PeView::parse(&data).unwrap();
+//! assert_eq!(view.machine(), object::pe::IMAGE_FILE_MACHINE_AMD64.0);
+//! assert!(view.is_pe32_plus());
+//! ```
+
+use object::LittleEndian as LE;
+use object::pe::{
+    IMAGE_DOS_SIGNATURE, IMAGE_NT_OPTIONAL_HDR32_MAGIC, IMAGE_NT_OPTIONAL_HDR64_MAGIC,
+    IMAGE_NT_SIGNATURE, IMAGE_NUMBEROF_DIRECTORY_ENTRIES, ImageDataDirectory, ImageDosHeader,
+    ImageFileHeader, ImageOptionalHeader32, ImageOptionalHeader64, ImageSectionHeader,
+};
+use object::pod;
+
+use crate::Error;
+
+/// Index of the security (certificate table) directory.
+pub const DIRECTORY_SECURITY: usize = 4;
+/// Index of the load configuration directory.
+pub const DIRECTORY_LOAD_CONFIG: usize = 10;
+
+/// The optional header, PE32 or PE32+.
+#[derive(Debug, Clone, Copy)]
+enum Optional<'data> {
+    Pe32(&'data ImageOptionalHeader32),
+    Pe64(&'data ImageOptionalHeader64),
+}
+
+/// A data directory entry as stored: an RVA (a file offset for the security directory) and a size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataDirectory {
+    /// The RVA (for the security directory: the file offset).
+    pub virtual_address: u32,
+    /// The size in bytes.
+    pub size: u32,
+}
+
+/// The certificate table's location: a file offset, not an RVA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecurityDirectory {
+    /// File offset of the first WIN_CERTIFICATE.
+    pub offset: u32,
+    /// Size of the whole table.
+    pub size: u32,
+}
+
+/// A zero-copy view over a PE file's headers.
+#[derive(Debug, Clone, Copy)]
+pub struct PeView<'data> {
+    data: &'data [u8],
+    file_len: u64,
+    nt_offset: usize,
+    file_header: &'data ImageFileHeader,
+    optional: Optional<'data>,
+    optional_offset: usize,
+    directories: &'data [ImageDataDirectory],
+    directories_offset: usize,
+    sections: &'data [ImageSectionHeader],
+    sections_offset: usize,
+}
+
+fn read<'data, T: pod::Pod>(data: &'data [u8], offset: usize, what: &'static str) -> Result<&'data T, Error> {
+    data.get(offset..)
+        .and_then(|rest| pod::from_bytes::<T>(rest).ok())
+        .map(|(t, _)| t)
+        .ok_or_else(|| Error::truncated(what, offset, core::mem::size_of::<T>(), data.len()))
+}
+
+impl<'data> PeView<'data> {
+    /// Builds a view over a whole file's bytes.
+    pub fn parse(data: &'data [u8]) -> Result<PeView<'data>, Error> {
+        PeView::parse_prefix(data, data.len() as u64)
+    }
+
+    /// Builds a view over the first bytes of a file of `file_len` bytes (at least the headers).
+    pub fn parse_prefix(data: &'data [u8], file_len: u64) -> Result<PeView<'data>, Error> {
+        let dos: &ImageDosHeader = read(data, 0, "DOS header")?;
+        if dos.e_magic.get(LE) != IMAGE_DOS_SIGNATURE {
+            return Err(Error::NoDosSignature);
+        }
+        let nt_offset = dos.e_lfanew.get(LE) as usize;
+        let signature: &object::U32<LE> = read(data, nt_offset, "PE signature")
+            .map_err(|e| match e {
+                // e_lfanew past the end of the whole file: not a PE at all.
+                Error::Truncated { .. } if nt_offset as u64 >= file_len => Error::NoPeSignature {
+                    offset: nt_offset as u64,
+                },
+                e => e,
+            })?;
+        if signature.get(LE) != IMAGE_NT_SIGNATURE {
+            return Err(Error::NoPeSignature {
+                offset: nt_offset as u64,
+            });
+        }
+        let file_header_offset = nt_offset.saturating_add(4);
+        let file_header: &ImageFileHeader = read(data, file_header_offset, "COFF file header")?;
+        let optional_offset = file_header_offset.saturating_add(core::mem::size_of::<ImageFileHeader>());
+        let magic: &object::U16<LE> = read(data, optional_offset, "optional header")?;
+        let size_of_optional = file_header.size_of_optional_header.get(LE);
+        let (optional, fixed) = match magic.get(LE) {
+            IMAGE_NT_OPTIONAL_HDR32_MAGIC => (
+                Optional::Pe32(read(data, optional_offset, "optional header")?),
+                core::mem::size_of::<ImageOptionalHeader32>(),
+            ),
+            IMAGE_NT_OPTIONAL_HDR64_MAGIC => (
+                Optional::Pe64(read(data, optional_offset, "optional header")?),
+                core::mem::size_of::<ImageOptionalHeader64>(),
+            ),
+            magic => {
+                return Err(Error::BadOptionalMagic {
+                    magic,
+                    offset: optional_offset as u64,
+                });
+            }
+        };
+        if usize::from(size_of_optional) < fixed {
+            return Err(Error::OptionalHeaderTooSmall {
+                size: size_of_optional,
+                offset: optional_offset as u64,
+                need: fixed as u16,
+            });
+        }
+        let declared = match optional {
+            Optional::Pe32(h) => h.number_of_rva_and_sizes.get(LE),
+            Optional::Pe64(h) => h.number_of_rva_and_sizes.get(LE),
+        } as usize;
+        // The loader reads at most 16 entries, and only those inside SizeOfOptionalHeader.
+        let room = (usize::from(size_of_optional).saturating_sub(fixed)) >> 3; // 8-byte entries
+        let count = declared.min(IMAGE_NUMBEROF_DIRECTORY_ENTRIES).min(room);
+        let directories_offset = optional_offset.saturating_add(fixed);
+        let directories = data
+            .get(directories_offset..)
+            .and_then(|rest| pod::slice_from_bytes::<ImageDataDirectory>(rest, count).ok())
+            .map(|(d, _)| d)
+            .ok_or_else(|| {
+                Error::truncated("data directories", directories_offset, count.saturating_mul(8), data.len())
+            })?;
+        let sections_offset = optional_offset.saturating_add(usize::from(size_of_optional));
+        let nsections = usize::from(file_header.number_of_sections.get(LE));
+        let sections = data
+            .get(sections_offset..)
+            .and_then(|rest| pod::slice_from_bytes::<ImageSectionHeader>(rest, nsections).ok())
+            .map(|(s, _)| s)
+            .ok_or_else(|| {
+                Error::truncated(
+                    "section table",
+                    sections_offset,
+                    nsections.saturating_mul(core::mem::size_of::<ImageSectionHeader>()),
+                    data.len(),
+                )
+            })?;
+        Ok(PeView {
+            data,
+            file_len: file_len.max(data.len() as u64),
+            nt_offset,
+            file_header,
+            optional,
+            optional_offset,
+            directories,
+            directories_offset,
+            sections,
+            sections_offset,
+        })
+    }
+
+    /// The bytes the view was built over (the whole file, or a prefix).
+    pub fn data(&self) -> &'data [u8] {
+        self.data
+    }
+
+    /// The length of the whole file.
+    pub fn file_len(&self) -> u64 {
+        self.file_len
+    }
+
+    /// Whether all of the file's bytes are in [`PeView::data`].
+    pub fn is_whole_file(&self) -> bool {
+        self.data.len() as u64 == self.file_len
+    }
+
+    /// The file offset of the `PE\0\0` signature (`e_lfanew`).
+    pub fn nt_headers_offset(&self) -> usize {
+        self.nt_offset
+    }
+
+    /// Whether the optional header is PE32+ (64-bit).
+    pub fn is_pe32_plus(&self) -> bool {
+        matches!(self.optional, Optional::Pe64(_))
+    }
+
+    /// The COFF file header.
+    pub fn file_header(&self) -> &'data ImageFileHeader {
+        self.file_header
+    }
+
+    /// COFF `Machine`.
+    pub fn machine(&self) -> u16 {
+        self.file_header.machine.get(LE).0
+    }
+
+    /// COFF `Characteristics`.
+    pub fn characteristics(&self) -> u16 {
+        self.file_header.characteristics.get(LE).0
+    }
+
+    /// Optional header `Subsystem`.
+    pub fn subsystem(&self) -> u16 {
+        match self.optional {
+            Optional::Pe32(h) => h.subsystem.get(LE).0,
+            Optional::Pe64(h) => h.subsystem.get(LE).0,
+        }
+    }
+
+    /// Optional header `DllCharacteristics`.
+    pub fn dll_characteristics(&self) -> u16 {
+        match self.optional {
+            Optional::Pe32(h) => h.dll_characteristics.get(LE).0,
+            Optional::Pe64(h) => h.dll_characteristics.get(LE).0,
+        }
+    }
+
+    /// `ImageBase`.
+    pub fn image_base(&self) -> u64 {
+        match self.optional {
+            Optional::Pe32(h) => u64::from(h.image_base.get(LE)),
+            Optional::Pe64(h) => h.image_base.get(LE),
+        }
+    }
+
+    /// `SizeOfHeaders`.
+    pub fn size_of_headers(&self) -> u32 {
+        match self.optional {
+            Optional::Pe32(h) => h.size_of_headers.get(LE),
+            Optional::Pe64(h) => h.size_of_headers.get(LE),
+        }
+    }
+
+    /// `SizeOfImage`.
+    pub fn size_of_image(&self) -> u32 {
+        match self.optional {
+            Optional::Pe32(h) => h.size_of_image.get(LE),
+            Optional::Pe64(h) => h.size_of_image.get(LE),
+        }
+    }
+
+    /// `AddressOfEntryPoint` (an RVA).
+    pub fn entry_point(&self) -> u32 {
+        match self.optional {
+            Optional::Pe32(h) => h.address_of_entry_point.get(LE),
+            Optional::Pe64(h) => h.address_of_entry_point.get(LE),
+        }
+    }
+
+    /// `SectionAlignment` and `FileAlignment`.
+    pub fn alignments(&self) -> (u32, u32) {
+        match self.optional {
+            Optional::Pe32(h) => (h.section_alignment.get(LE), h.file_alignment.get(LE)),
+            Optional::Pe64(h) => (h.section_alignment.get(LE), h.file_alignment.get(LE)),
+        }
+    }
+
+    /// Linker, operating system, image and subsystem versions as (major, minor) pairs.
+    pub fn versions(&self) -> [(u16, u16); 4] {
+        match self.optional {
+            Optional::Pe32(h) => [
+                (u16::from(h.major_linker_version), u16::from(h.minor_linker_version)),
+                (h.major_operating_system_version.get(LE), h.minor_operating_system_version.get(LE)),
+                (h.major_image_version.get(LE), h.minor_image_version.get(LE)),
+                (h.major_subsystem_version.get(LE), h.minor_subsystem_version.get(LE)),
+            ],
+            Optional::Pe64(h) => [
+                (u16::from(h.major_linker_version), u16::from(h.minor_linker_version)),
+                (h.major_operating_system_version.get(LE), h.minor_operating_system_version.get(LE)),
+                (h.major_image_version.get(LE), h.minor_image_version.get(LE)),
+                (h.major_subsystem_version.get(LE), h.minor_subsystem_version.get(LE)),
+            ],
+        }
+    }
+
+    /// The stored `CheckSum`.
+    pub fn stored_checksum(&self) -> u32 {
+        match self.optional {
+            Optional::Pe32(h) => h.check_sum.get(LE),
+            Optional::Pe64(h) => h.check_sum.get(LE),
+        }
+    }
+
+    /// File offset of `OptionalHeader.CheckSum` (4 bytes); the same for PE32 and PE32+.
+    pub fn checksum_field_offset(&self) -> usize {
+        self.optional_offset.saturating_add(64)
+    }
+
+    /// The section headers.
+    pub fn sections(&self) -> &'data [ImageSectionHeader] {
+        self.sections
+    }
+
+    /// File offset of the section table.
+    pub fn sections_offset(&self) -> usize {
+        self.sections_offset
+    }
+
+    /// The data directories present (at most 16).
+    pub fn data_directories(&self) -> &'data [ImageDataDirectory] {
+        self.directories
+    }
+
+    /// Data directory `index`, if the header has that many.
+    pub fn data_directory(&self, index: usize) -> Option<DataDirectory> {
+        self.directories.get(index).map(|d| DataDirectory {
+            virtual_address: d.virtual_address.get(LE),
+            size: d.size.get(LE),
+        })
+    }
+
+    /// The certificate table (security directory), when its entry is present and non-empty.
+    pub fn security_directory(&self) -> Option<SecurityDirectory> {
+        self.data_directory(DIRECTORY_SECURITY)
+            .filter(|d| d.virtual_address != 0 && d.size != 0)
+            .map(|d| SecurityDirectory {
+                offset: d.virtual_address,
+                size: d.size,
+            })
+    }
+
+    /// File offset of the security directory entry (8 bytes), when the header has one.
+    pub fn security_entry_offset(&self) -> Option<usize> {
+        (self.directories.len() > DIRECTORY_SECURITY).then(|| {
+            self.directories_offset
+                .saturating_add(DIRECTORY_SECURITY.saturating_mul(core::mem::size_of::<ImageDataDirectory>()))
+        })
+    }
+
+    /// Translates an RVA to a file offset through the section table (or the headers).
+    pub fn rva_to_file_offset(&self, rva: u32) -> Option<u32> {
+        if rva < self.size_of_headers() {
+            return Some(rva);
+        }
+        for s in self.sections {
+            let va = s.virtual_address.get(LE);
+            let raw_size = s.size_of_raw_data.get(LE);
+            let size = s.virtual_size.get(LE).max(raw_size);
+            let delta = rva.checked_sub(va)?;
+            if delta < size {
+                // Bytes past SizeOfRawData are zero-filled in memory, not in the file.
+                return (delta < raw_size).then(|| s.pointer_to_raw_data.get(LE).checked_add(delta))?;
+            }
+        }
+        None
+    }
+
+    /// The name of a section, resolving COFF `/N` long names through the string table when its
+    /// bytes are in view. Trailing NULs are removed.
+    pub fn section_name(&self, section: &'data ImageSectionHeader) -> Result<&'data [u8], Error> {
+        let raw: &'data [u8] = &section.name;
+        let name = match raw.iter().position(|&b| b == 0) {
+            Some(end) => raw.get(..end).unwrap_or(raw),
+            None => raw,
+        };
+        let Some(digits) = name.strip_prefix(b"/") else {
+            return Ok(name);
+        };
+        let Some(index) = core::str::from_utf8(digits).ok().and_then(|d| d.parse::<u32>().ok()) else {
+            return Ok(name);
+        };
+        let table = u64::from(self.file_header.pointer_to_symbol_table.get(LE))
+            .saturating_add(u64::from(self.file_header.number_of_symbols.get(LE)).saturating_mul(18));
+        let start = usize::try_from(table.saturating_add(u64::from(index))).unwrap_or(usize::MAX);
+        let bytes = self.data.get(start..).ok_or(Error::Truncated {
+            what: "COFF string table",
+            offset: start as u64,
+            end: (start as u64).saturating_add(1),
+            len: self.data.len() as u64,
+        })?;
+        let end = bytes.iter().take(1024).position(|&b| b == 0).unwrap_or(bytes.len().min(1024));
+        Ok(bytes.get(..end).unwrap_or(&[]))
+    }
+
+    /// Bytes `[offset, offset + len)` of the file if they are in view.
+    pub fn bytes_at(&self, offset: u64, len: usize) -> Option<&'data [u8]> {
+        let start = usize::try_from(offset).ok()?;
+        self.data.get(start..start.checked_add(len)?)
+    }
+
+    /// The end of the last section's raw data: where the overlay starts.
+    pub fn end_of_sections(&self) -> u64 {
+        let headers = u64::from(self.size_of_headers());
+        self.sections
+            .iter()
+            .filter(|s| s.size_of_raw_data.get(LE) != 0)
+            .map(|s| u64::from(s.pointer_to_raw_data.get(LE)).saturating_add(u64::from(s.size_of_raw_data.get(LE))))
+            .fold(headers, u64::max)
+    }
+}
