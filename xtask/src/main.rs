@@ -1,8 +1,10 @@
 //! `cargo xtask`: pegate's developer tasks, one module per subcommand.
 //!
 //! - `cargo xtask verify`: provision Go, build the reference matrix, inspect, check, print a table.
+//! - `cargo xtask pe-fixtures`: regenerate the hand-made PE fixtures under `fixtures/pe/`.
 //! - `cargo xtask sign-fixtures`: regenerate the Authenticode fixtures (needs osslsigncode).
 
+mod pe_fixtures;
 mod sign_fixtures;
 mod verify;
 
@@ -13,9 +15,10 @@ fn main() -> anyhow::Result<()> {
     match task.as_deref() {
         Some("verify") => verify::run(&rest),
         Some("sign-fixtures") => sign_fixtures::run(&rest),
+        Some("pe-fixtures") => pe_fixtures::run(&rest),
         Some(other) => anyhow::bail!("unknown task `{other}`; try `cargo xtask verify`"),
         None => {
-            eprintln!("usage: cargo xtask <verify|sign-fixtures> [args]");
+            eprintln!("usage: cargo xtask <verify|pe-fixtures|sign-fixtures> [args]");
             Ok(())
         }
     }

@@ -118,7 +118,11 @@ pub fn pe_checksum(data: &[u8], checksum_field_offset: usize) -> u32 {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+    #![allow(
+        clippy::unwrap_used,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )]
     use super::*;
 
     /// The textbook per-word algorithm, for comparison.
@@ -126,7 +130,11 @@ mod tests {
         let mut sum: u32 = 0;
         let mut i = 0;
         while i < data.len() {
-            let lo = if (field..field + 4).contains(&i) { 0 } else { data[i] };
+            let lo = if (field..field + 4).contains(&i) {
+                0
+            } else {
+                data[i]
+            };
             let hi = if i + 1 < data.len() && !(field..field + 4).contains(&(i + 1)) {
                 data[i + 1]
             } else {
@@ -153,7 +161,11 @@ mod tests {
         for len in [0, 1, 2, 3, 63, 64, 65, 67, 68, 69, 1000, 4099] {
             for field in [0, 1, 64, 66, 3000] {
                 let want = reference(&data[..len], field);
-                assert_eq!(pe_checksum(&data[..len], field), want, "len {len} field {field}");
+                assert_eq!(
+                    pe_checksum(&data[..len], field),
+                    want,
+                    "len {len} field {field}"
+                );
                 for split in [1, 3, 7, 8, 13] {
                     let mut c = Checksum::new(field);
                     for chunk in data[..len].chunks(split) {

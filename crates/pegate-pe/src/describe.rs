@@ -29,7 +29,8 @@ fn machine_words(raw: u16) -> String {
         0x8664 => "x86-64".into(),
         0xa641 => "ARM64EC".into(),
         0xaa64 => "Aarch64".into(),
-        other => format!("Unknown processor type {other:#x}"),
+        // libmagic prints no machine word for values it does not know.
+        _ => String::new(),
     }
 }
 
@@ -65,15 +66,19 @@ pub fn describe(s: &PeSummary) -> String {
     if chars & 0x0200 != 0 {
         out.push_str(" (stripped to external PDB)");
     }
-    out.push(' ');
-    out.push_str(&machine_words(s.machine_raw));
+    let machine = machine_words(s.machine_raw);
+    if !machine.is_empty() {
+        out.push(' ');
+        out.push_str(&machine);
+    }
     if chars & 0x1000 != 0 {
         out.push_str(" system file");
     }
-    if let Some(h) = &s.hybrid {
-        out.push_str(&format!(" ({h} hybrid)"));
-    }
     out.push_str(", for MS Windows");
     out.push_str(&format!(", {} sections", s.sections.len()));
+    // `file` does not look at the load config; pegate says what it found there, last.
+    if let Some(h) = &s.hybrid {
+        out.push_str(&format!(", {h} hybrid"));
+    }
     out
 }

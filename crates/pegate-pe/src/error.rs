@@ -36,7 +36,9 @@ pub enum Error {
         offset: u64,
     },
     /// `SizeOfOptionalHeader` is smaller than the fixed part of the optional header.
-    #[error("SizeOfOptionalHeader {size:#x} at offset {offset:#x} is smaller than the {need:#x} bytes the optional header needs")]
+    #[error(
+        "SizeOfOptionalHeader {size:#x} at offset {offset:#x} is smaller than the {need:#x} bytes the optional header needs"
+    )]
     OptionalHeaderTooSmall {
         /// The declared size.
         size: u16,
@@ -65,7 +67,13 @@ impl Error {
     /// Whether the bytes are not a PE file at all (as opposed to a damaged one).
     pub fn is_not_pe(&self) -> bool {
         matches!(self, Error::NoDosSignature | Error::NoPeSignature { .. })
-            || matches!(self, Error::Truncated { what: "DOS header", .. })
+            || matches!(
+                self,
+                Error::Truncated {
+                    what: "DOS header",
+                    ..
+                }
+            )
     }
 
     pub(crate) fn truncated(what: &'static str, offset: usize, size: usize, len: usize) -> Error {

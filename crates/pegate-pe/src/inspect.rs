@@ -50,7 +50,9 @@ fn read_upto(file: &mut File, buf: &mut Vec<u8>, want: usize) -> std::io::Result
     buf.resize(start.saturating_add(want), 0);
     let mut filled = start;
     while filled < buf.len() {
-        let Some(slot) = buf.get_mut(filled..) else { break };
+        let Some(slot) = buf.get_mut(filled..) else {
+            break;
+        };
         match file.read(slot) {
             Ok(0) => break,
             Ok(n) => filled = filled.saturating_add(n),

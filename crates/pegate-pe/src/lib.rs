@@ -27,8 +27,10 @@ pub use describe::describe;
 pub use error::Error;
 pub use inspect::{InspectOptions, inspect_path, inspect_paths};
 pub use summary::{
-    ChecksumSummary, Directory, Extra, Flags, Overlay, PeSummary, SecurityDirectorySummary, Section,
-    dll_flags, file_flags, guard_flags, load_config_range, machine_name, section_flags, subsystem_name,
-    summarize, summarize_with,
+    ChecksumSummary, Directory, Extra, Flags, Overlay, PeSummary, Section,
+    SecurityDirectorySummary, dll_flags, file_flags, guard_flags, load_config_range, machine_name,
+    section_flags, subsystem_name, summarize, summarize_with,
 };
-pub use view::{DIRECTORY_LOAD_CONFIG, DIRECTORY_SECURITY, DataDirectory, PeView, SecurityDirectory};
+pub use view::{
+    DIRECTORY_LOAD_CONFIG, DIRECTORY_SECURITY, DataDirectory, PeView, SecurityDirectory,
+};

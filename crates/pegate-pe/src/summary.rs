@@ -7,8 +7,8 @@ use core::mem::offset_of;
 
 use object::LittleEndian as LE;
 use object::pe::{
-    DllFlags, FileFlags, GuardFlags, ImageLoadConfigDirectory32, ImageLoadConfigDirectory64, Machine,
-    SectionFlags, Subsystem,
+    DllFlags, FileFlags, GuardFlags, ImageLoadConfigDirectory32, ImageLoadConfigDirectory64,
+    Machine, SectionFlags, Subsystem,
 };
 use serde::{Deserialize, Serialize};
 
@@ -324,8 +324,13 @@ pub fn summarize_with(view: &PeView<'_>, extra: Extra<'_>) -> PeSummary {
             let name = match view.section_name(s) {
                 Ok(n) => String::from_utf8_lossy(n).into_owned(),
                 Err(e) => {
-                    errors.push(format!("section name {}: {e}", String::from_utf8_lossy(&s.name)));
-                    String::from_utf8_lossy(&s.name).trim_end_matches('\0').to_owned()
+                    errors.push(format!(
+                        "section name {}: {e}",
+                        String::from_utf8_lossy(&s.name).trim_end_matches('\0')
+                    ));
+                    String::from_utf8_lossy(&s.name)
+                        .trim_end_matches('\0')
+                        .to_owned()
                 }
             };
             Section {
@@ -412,7 +417,9 @@ pub fn summarize_with(view: &PeView<'_>, extra: Extra<'_>) -> PeSummary {
             .as_ref()
             .map(|s| {
                 let start = u64::from(s.offset).max(end_of_sections);
-                let end = u64::from(s.offset).saturating_add(u64::from(s.size)).min(file_size);
+                let end = u64::from(s.offset)
+                    .saturating_add(u64::from(s.size))
+                    .min(file_size);
                 end.saturating_sub(start)
             })
             .unwrap_or(0);

@@ -66,7 +66,11 @@ pub struct PeView<'data> {
     sections_offset: usize,
 }
 
-fn read<'data, T: pod::Pod>(data: &'data [u8], offset: usize, what: &'static str) -> Result<&'data T, Error> {
+fn read<'data, T: pod::Pod>(
+    data: &'data [u8],
+    offset: usize,
+    what: &'static str,
+) -> Result<&'data T, Error> {
     data.get(offset..)
         .and_then(|rest| pod::from_bytes::<T>(rest).ok())
         .map(|(t, _)| t)
@@ -81,13 +85,13 @@ impl<'data> PeView<'data> {
 
     /// Builds a view over the first bytes of a file of `file_len` bytes (at least the headers).
     pub fn parse_prefix(data: &'data [u8], file_len: u64) -> Result<PeView<'data>, Error> {
-        let dos: &ImageDosHeader = read(data, 0, "DOS header")?;
-        if dos.e_magic.get(LE) != IMAGE_DOS_SIGNATURE {
+        if data.get(..2) != Some(&IMAGE_DOS_SIGNATURE.to_le_bytes()[..]) {
             return Err(Error::NoDosSignature);
         }
+        let dos: &ImageDosHeader = read(data, 0, "DOS header")?;
         let nt_offset = dos.e_lfanew.get(LE) as usize;
-        let signature: &object::U32<LE> = read(data, nt_offset, "PE signature")
-            .map_err(|e| match e {
+        let signature: &object::U32<LE> =
+            read(data, nt_offset, "PE signature").map_err(|e| match e {
                 // e_lfanew past the end of the whole file: not a PE at all.
                 Error::Truncated { .. } if nt_offset as u64 >= file_len => Error::NoPeSignature {
                     offset: nt_offset as u64,
@@ -101,7 +105,8 @@ impl<'data> PeView<'data> {
         }
         let file_header_offset = nt_offset.saturating_add(4);
         let file_header: &ImageFileHeader = read(data, file_header_offset, "COFF file header")?;
-        let optional_offset = file_header_offset.saturating_add(core::mem::size_of::<ImageFileHeader>());
+        let optional_offset =
+            file_header_offset.saturating_add(core::mem::size_of::<ImageFileHeader>());
         let magic: &object::U16<LE> = read(data, optional_offset, "optional header")?;
         let size_of_optional = file_header.size_of_optional_header.get(LE);
         let (optional, fixed) = match magic.get(LE) {
@@ -140,7 +145,12 @@ impl<'data> PeView<'data> {
             .and_then(|rest| pod::slice_from_bytes::<ImageDataDirectory>(rest, count).ok())
             .map(|(d, _)| d)
             .ok_or_else(|| {
-                Error::truncated("data directories", directories_offset, count.saturating_mul(8), data.len())
+                Error::truncated(
+                    "data directories",
+                    directories_offset,
+                    count.saturating_mul(8),
+                    data.len(),
+                )
             })?;
         let sections_offset = optional_offset.saturating_add(usize::from(size_of_optional));
         let nsections = usize::from(file_header.number_of_sections.get(LE));
@@ -270,16 +280,34 @@ impl<'data> PeView<'data> {
     pub fn versions(&self) -> [(u16, u16); 4] {
         match self.optional {
             Optional::Pe32(h) => [
-                (u16::from(h.major_linker_version), u16::from(h.minor_linker_version)),
-                (h.major_operating_system_version.get(LE), h.minor_operating_system_version.get(LE)),
+                (
+                    u16::from(h.major_linker_version),
+                    u16::from(h.minor_linker_version),
+                ),
+                (
+                    h.major_operating_system_version.get(LE),
+                    h.minor_operating_system_version.get(LE),
+                ),
                 (h.major_image_version.get(LE), h.minor_image_version.get(LE)),
-                (h.major_subsystem_version.get(LE), h.minor_subsystem_version.get(LE)),
+                (
+                    h.major_subsystem_version.get(LE),
+                    h.minor_subsystem_version.get(LE),
+                ),
             ],
             Optional::Pe64(h) => [
-                (u16::from(h.major_linker_version), u16::from(h.minor_linker_version)),
-                (h.major_operating_system_version.get(LE), h.minor_operating_system_version.get(LE)),
+                (
+                    u16::from(h.major_linker_version),
+                    u16::from(h.minor_linker_version),
+                ),
+                (
+                    h.major_operating_system_version.get(LE),
+                    h.minor_operating_system_version.get(LE),
+                ),
                 (h.major_image_version.get(LE), h.minor_image_version.get(LE)),
-                (h.major_subsystem_version.get(LE), h.minor_subsystem_version.get(LE)),
+                (
+                    h.major_subsystem_version.get(LE),
+                    h.minor_subsystem_version.get(LE),
+                ),
             ],
         }
     }
@@ -333,8 +361,9 @@ impl<'data> PeView<'data> {
     /// File offset of the security directory entry (8 bytes), when the header has one.
     pub fn security_entry_offset(&self) -> Option<usize> {
         (self.directories.len() > DIRECTORY_SECURITY).then(|| {
-            self.directories_offset
-                .saturating_add(DIRECTORY_SECURITY.saturating_mul(core::mem::size_of::<ImageDataDirectory>()))
+            self.directories_offset.saturating_add(
+                DIRECTORY_SECURITY.saturating_mul(core::mem::size_of::<ImageDataDirectory>()),
+            )
         })
     }
 
@@ -350,7 +379,8 @@ impl<'data> PeView<'data> {
             let delta = rva.checked_sub(va)?;
             if delta < size {
                 // Bytes past SizeOfRawData are zero-filled in memory, not in the file.
-                return (delta < raw_size).then(|| s.pointer_to_raw_data.get(LE).checked_add(delta))?;
+                return (delta < raw_size)
+                    .then(|| s.pointer_to_raw_data.get(LE).checked_add(delta))?;
             }
         }
         None
@@ -367,11 +397,15 @@ impl<'data> PeView<'data> {
         let Some(digits) = name.strip_prefix(b"/") else {
             return Ok(name);
         };
-        let Some(index) = core::str::from_utf8(digits).ok().and_then(|d| d.parse::<u32>().ok()) else {
+        let Some(index) = core::str::from_utf8(digits)
+            .ok()
+            .and_then(|d| d.parse::<u32>().ok())
+        else {
             return Ok(name);
         };
-        let table = u64::from(self.file_header.pointer_to_symbol_table.get(LE))
-            .saturating_add(u64::from(self.file_header.number_of_symbols.get(LE)).saturating_mul(18));
+        let table = u64::from(self.file_header.pointer_to_symbol_table.get(LE)).saturating_add(
+            u64::from(self.file_header.number_of_symbols.get(LE)).saturating_mul(18),
+        );
         let start = usize::try_from(table.saturating_add(u64::from(index))).unwrap_or(usize::MAX);
         let bytes = self.data.get(start..).ok_or(Error::Truncated {
             what: "COFF string table",
@@ -379,7 +413,11 @@ impl<'data> PeView<'data> {
             end: (start as u64).saturating_add(1),
             len: self.data.len() as u64,
         })?;
-        let end = bytes.iter().take(1024).position(|&b| b == 0).unwrap_or(bytes.len().min(1024));
+        let end = bytes
+            .iter()
+            .take(1024)
+            .position(|&b| b == 0)
+            .unwrap_or(bytes.len().min(1024));
         Ok(bytes.get(..end).unwrap_or(&[]))
     }
 
@@ -395,7 +433,10 @@ impl<'data> PeView<'data> {
         self.sections
             .iter()
             .filter(|s| s.size_of_raw_data.get(LE) != 0)
-            .map(|s| u64::from(s.pointer_to_raw_data.get(LE)).saturating_add(u64::from(s.size_of_raw_data.get(LE))))
+            .map(|s| {
+                u64::from(s.pointer_to_raw_data.get(LE))
+                    .saturating_add(u64::from(s.size_of_raw_data.get(LE)))
+            })
             .fold(headers, u64::max)
     }
 }

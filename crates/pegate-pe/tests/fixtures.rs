@@ -1,0 +1,255 @@
+//! Data-driven tests over `fixtures/pe`: every file in `ok/` is summarised (snapshot), agrees
+//! with goblin, object and `file`, and survives every truncation; every file in `err/` gives
+//! its structured error (snapshot). Adding a case is adding a file.
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
+use std::path::{Path, PathBuf};
+
+use pegate_pe::{InspectOptions, PeView, describe, inspect_path, summarize};
+
+fn fixtures(kind: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/pe")
+        .join(kind);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no fixtures in {}", dir.display());
+    files
+}
+
+fn name(p: &Path) -> String {
+    p.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+#[test]
+fn ok_fixtures_summaries() {
+    for path in fixtures("ok") {
+        let data = std::fs::read(&path).unwrap();
+        let summary = summarize(&PeView::parse(&data).unwrap());
+        insta::with_settings!({snapshot_suffix => name(&path), prepend_module_to_snapshot => false}, {
+            insta::assert_yaml_snapshot!("summary", summary);
+        });
+    }
+}
+
+#[test]
+fn inspect_path_reads_the_same_as_a_whole_file_parse() {
+    for path in fixtures("ok") {
+        let data = std::fs::read(&path).unwrap();
+        let whole = summarize(&PeView::parse(&data).unwrap());
+        let mut from_disk = inspect_path(&path, &InspectOptions::default()).unwrap();
+        // A file that fits in the first read is whole in memory: its checksum comes for free.
+        if data.len() > 4096 {
+            assert_eq!(
+                from_disk.checksum.computed,
+                None,
+                "{}: checksum read without asking",
+                name(&path)
+            );
+        }
+        from_disk.checksum.computed = whole.checksum.computed;
+        assert_eq!(from_disk, whole, "{}", name(&path));
+        let with_sum = inspect_path(&path, &InspectOptions::default().with_checksum(true)).unwrap();
+        assert_eq!(with_sum, whole, "{}", name(&path));
+    }
+}
+
+#[test]
+fn err_fixtures_give_structured_errors() {
+    for path in fixtures("err") {
+        let data = std::fs::read(&path).unwrap();
+        let err = PeView::parse(&data).unwrap_err();
+        let on_disk = inspect_path(&path, &InspectOptions::default()).unwrap_err();
+        assert_eq!(on_disk.to_string(), err.to_string(), "{}", name(&path));
+        insta::with_settings!({snapshot_suffix => name(&path), prepend_module_to_snapshot => false}, {
+            insta::assert_snapshot!("error", format!("{err}\nnot_pe: {}", err.is_not_pe()));
+        });
+    }
+}
+
+#[test]
+fn every_truncation_of_every_fixture_parses_or_errors() {
+    for path in fixtures("ok").into_iter().chain(fixtures("err")) {
+        let data = std::fs::read(&path).unwrap();
+        for len in 0..data.len().min(8192) {
+            let prefix = &data[..len];
+            if let Ok(view) = PeView::parse(prefix) {
+                let s = summarize(&view);
+                let _ = describe(&s);
+            }
+        }
+    }
+}
+
+/// Machine, subsystem, flags, directories and sections agree with goblin's and object's parses.
+#[test]
+fn differential_against_goblin_and_object() {
+    use object::read::pe::{PeFile32, PeFile64};
+    for path in fixtures("ok") {
+        let data = std::fs::read(&path).unwrap();
+        let ours = summarize(&PeView::parse(&data).unwrap());
+        let what = name(&path);
+
+        let g = match goblin::pe::PE::parse(&data) {
+            Ok(g) => g,
+            Err(e) => {
+                // goblin parses eagerly and gives up on a broken optional part; pegate must
+                // summarise the headers and say what is broken.
+                assert!(
+                    !ours.errors.is_empty(),
+                    "goblin rejects {what} ({e}) but pegate saw no problem"
+                );
+                continue;
+            }
+        };
+        assert_eq!(
+            g.header.coff_header.machine, ours.machine_raw,
+            "{what}: machine"
+        );
+        assert_eq!(
+            u32::from(g.header.coff_header.characteristics),
+            ours.characteristics.raw,
+            "{what}"
+        );
+        let oh = g.header.optional_header.unwrap();
+        assert_eq!(
+            oh.windows_fields.subsystem, ours.subsystem_raw,
+            "{what}: subsystem"
+        );
+        assert_eq!(
+            u32::from(oh.windows_fields.dll_characteristics),
+            ours.dll_characteristics.raw,
+            "{what}"
+        );
+        assert_eq!(oh.windows_fields.image_base, ours.image_base, "{what}");
+        assert_eq!(oh.windows_fields.check_sum, ours.checksum.stored, "{what}");
+        assert_eq!(g.is_64, ours.format == "PE32+", "{what}");
+        assert_eq!(g.sections.len(), ours.sections.len(), "{what}: sections");
+        for (gs, os) in g.sections.iter().zip(&ours.sections) {
+            assert_eq!(
+                gs.virtual_address, os.virtual_address,
+                "{what}: {}",
+                os.name
+            );
+            assert_eq!(gs.size_of_raw_data, os.raw_size, "{what}: {}", os.name);
+            assert_eq!(gs.pointer_to_raw_data, os.raw_offset, "{what}: {}", os.name);
+            assert_eq!(
+                gs.characteristics, os.characteristics.raw,
+                "{what}: {}",
+                os.name
+            );
+            if !what.starts_with("partial-longname") {
+                // goblin resolves "/N" names through the string table too.
+                let gname = gs.name().map(str::to_owned).unwrap_or_default();
+                if !gname.starts_with('/') {
+                    assert_eq!(gname, os.name, "{what}");
+                }
+            }
+        }
+        let gdirs: Vec<(u32, u32)> = oh
+            .data_directories
+            .dirs()
+            .map(|(_, d)| (d.virtual_address, d.size))
+            .collect();
+        let odirs: Vec<(u32, u32)> = ours
+            .data_directories
+            .iter()
+            .map(|d| (d.virtual_address, d.size))
+            .collect();
+        assert_eq!(gdirs, odirs, "{what}: data directories");
+
+        // object: the same facts through its own reader.
+        let (machine, subsystem, dll, nsec, dirs) = if ours.format == "PE32+" {
+            let f =
+                PeFile64::parse(&*data).unwrap_or_else(|e| panic!("object rejects {what}: {e}"));
+            let nt = f.nt_headers();
+            (
+                nt.file_header.machine.get(object::LittleEndian).0,
+                nt.optional_header.subsystem.get(object::LittleEndian).0,
+                nt.optional_header
+                    .dll_characteristics
+                    .get(object::LittleEndian)
+                    .0,
+                f.section_table().len(),
+                f.data_directories()
+                    .iter()
+                    .filter(|d| {
+                        d.virtual_address.get(object::LittleEndian) != 0
+                            || d.size.get(object::LittleEndian) != 0
+                    })
+                    .count(),
+            )
+        } else {
+            let f =
+                PeFile32::parse(&*data).unwrap_or_else(|e| panic!("object rejects {what}: {e}"));
+            let nt = f.nt_headers();
+            (
+                nt.file_header.machine.get(object::LittleEndian).0,
+                nt.optional_header.subsystem.get(object::LittleEndian).0,
+                nt.optional_header
+                    .dll_characteristics
+                    .get(object::LittleEndian)
+                    .0,
+                f.section_table().len(),
+                f.data_directories()
+                    .iter()
+                    .filter(|d| {
+                        d.virtual_address.get(object::LittleEndian) != 0
+                            || d.size.get(object::LittleEndian) != 0
+                    })
+                    .count(),
+            )
+        };
+        assert_eq!(
+            (machine, subsystem, u32::from(dll)),
+            (
+                ours.machine_raw,
+                ours.subsystem_raw,
+                ours.dll_characteristics.raw
+            ),
+            "{what}: object"
+        );
+        assert_eq!(nsec, ours.sections.len(), "{what}: object sections");
+        assert_eq!(
+            dirs,
+            ours.data_directories.len(),
+            "{what}: object directories"
+        );
+    }
+}
+
+/// `describe` agrees with `file` (libmagic) on every fixture; `file` is installed here and in CI.
+#[test]
+fn describe_agrees_with_file() {
+    let files = fixtures("ok");
+    let out = std::process::Command::new("file")
+        .arg("--brief")
+        .args(&files)
+        .output()
+        .expect("the `file` command is needed for this test: apt-get install file");
+    assert!(out.status.success());
+    let lines: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(lines.len(), files.len());
+    for (path, theirs) in files.iter().zip(lines) {
+        let data = std::fs::read(path).unwrap();
+        let s = summarize(&PeView::parse(&data).unwrap());
+        let ours = describe(&s);
+        let ours = match &s.hybrid {
+            Some(h) => ours.trim_end_matches(&format!(", {h} hybrid")).to_owned(),
+            None => ours,
+        };
+        assert_eq!(ours, theirs, "{}", name(path));
+    }
+}

@@ -1,0 +1,363 @@
+//! `cargo xtask pe-fixtures`: writes the hand-made PE files under `fixtures/pe/{ok,err}`.
+//!
+//! Each file exercises one header shape (PE32/PE32+, machine, subsystem, DLL, EFI, load config
+//! with guard flags or CHPE metadata, COFF long names, certificate table, overlay, odd length) or
+//! one way of being broken. The output is deterministic, so rerunning changes nothing.
+
+#![allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
+
+use std::path::Path;
+
+use anyhow::Context;
+
+const FILE_ALIGN: usize = 0x200;
+const SECTION_ALIGN: u32 = 0x1000;
+
+#[derive(Clone)]
+struct Sec {
+    name: &'static str,
+    characteristics: u32,
+    data: Vec<u8>,
+}
+
+#[derive(Clone)]
+struct Spec {
+    machine: u16,
+    pe32_plus: bool,
+    subsystem: u16,
+    characteristics: u16,
+    dll: u16,
+    sections: Vec<Sec>,
+    /// (guard flags, CHPE metadata pointer) placed in .rdata and wired to directory 10.
+    load_config: Option<(u32, u64)>,
+    /// Load config directory pointing at an RVA no section maps.
+    bad_load_config: bool,
+    /// Raw WIN_CERTIFICATE table appended at the end; `cert_size_override` lies about its size.
+    cert: Option<Vec<u8>>,
+    cert_size_override: Option<u32>,
+    /// Bytes appended after the sections (before the certificate table).
+    overlay: usize,
+    /// Set the stored checksum to the computed one.
+    checksum: bool,
+}
+
+const TEXT: u32 = 0x6000_0020;
+const RDATA: u32 = 0x4000_0040;
+const DATA: u32 = 0xC000_0040;
+const DISCARDABLE: u32 = 0x4210_0040;
+
+fn base(machine: u16, pe32_plus: bool, subsystem: u16) -> Spec {
+    Spec {
+        machine,
+        pe32_plus,
+        subsystem,
+        characteristics: if pe32_plus { 0x0022 } else { 0x0102 },
+        dll: if pe32_plus { 0x8160 } else { 0x8140 },
+        sections: vec![
+            Sec {
+                name: ".text",
+                characteristics: TEXT,
+                data: vec![0xc3; 0x40],
+            },
+            Sec {
+                name: ".rdata",
+                characteristics: RDATA,
+                data: b"pegate test fixture\0".to_vec(),
+            },
+            Sec {
+                name: ".data",
+                characteristics: DATA,
+                data: vec![0; 0x20],
+            },
+        ],
+        load_config: None,
+        bad_load_config: false,
+        cert: None,
+        cert_size_override: None,
+        overlay: 0,
+        checksum: false,
+    }
+}
+
+fn align(n: usize, a: usize) -> usize {
+    n.div_ceil(a) * a
+}
+
+fn put16(b: &mut [u8], at: usize, v: u16) {
+    b[at..at + 2].copy_from_slice(&v.to_le_bytes());
+}
+fn put32(b: &mut [u8], at: usize, v: u32) {
+    b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+}
+fn put64(b: &mut [u8], at: usize, v: u64) {
+    b[at..at + 8].copy_from_slice(&v.to_le_bytes());
+}
+
+/// A WIN_CERTIFICATE with revision 2.0, type PKCS_SIGNED_DATA and `payload`, padded to 8.
+fn win_certificate(payload: &[u8]) -> Vec<u8> {
+    let len = 8 + payload.len();
+    let mut v = Vec::with_capacity(align(len, 8));
+    v.extend_from_slice(&(len as u32).to_le_bytes());
+    v.extend_from_slice(&0x0200u16.to_le_bytes());
+    v.extend_from_slice(&2u16.to_le_bytes());
+    v.extend_from_slice(payload);
+    v.resize(align(len, 8), 0);
+    v
+}
+
+fn build(spec: &Spec) -> Vec<u8> {
+    let mut sections = spec.sections.clone();
+    // Long names go to the COFF string table as "/N".
+    let mut strtab: Vec<u8> = vec![0; 4];
+    let mut short_names = Vec::new();
+    for s in &sections {
+        if s.name.len() > 8 {
+            let off = strtab.len();
+            strtab.extend_from_slice(s.name.as_bytes());
+            strtab.push(0);
+            short_names.push(format!("/{off}"));
+        } else {
+            short_names.push(s.name.to_owned());
+        }
+    }
+    let strtab_len = strtab.len() as u32;
+    put32(&mut strtab, 0, strtab_len);
+
+    let lc_size: usize = if spec.pe32_plus { 0x140 } else { 0xc0 };
+    let mut lc_rva = 0u32;
+    if let Some((guard, chpe)) = spec.load_config {
+        let rdata = sections
+            .iter_mut()
+            .find(|s| s.name == ".rdata")
+            .expect(".rdata");
+        let at = align(rdata.data.len(), 8);
+        rdata.data.resize(at + lc_size, 0);
+        let lc = &mut rdata.data[at..];
+        put32(lc, 0, lc_size as u32);
+        let (guard_at, chpe_at) = if spec.pe32_plus {
+            (0x90, 0xc8)
+        } else {
+            (0x58, 0x78)
+        };
+        put32(lc, guard_at, guard);
+        if spec.pe32_plus {
+            put64(lc, chpe_at, chpe);
+        } else {
+            put32(lc, chpe_at, chpe as u32);
+        }
+        lc_rva = at as u32; // fixed up with the section VA below
+    }
+
+    let opt_size: usize = if spec.pe32_plus { 240 } else { 224 };
+    let nt = 0x40usize;
+    let sec_table = nt + 4 + 20 + opt_size;
+    let headers = align(sec_table + 40 * sections.len(), FILE_ALIGN);
+    let mut raw = headers;
+    let mut va = SECTION_ALIGN;
+    let mut layout = Vec::new();
+    for s in &sections {
+        let raw_size = align(s.data.len(), FILE_ALIGN);
+        layout.push((va, raw, raw_size));
+        raw += raw_size;
+        va += align(s.data.len().max(1), SECTION_ALIGN as usize) as u32;
+    }
+    let size_of_image = va;
+    let strtab_at = if strtab.len() > 4 { raw } else { 0 };
+    let mut out = vec![0u8; raw];
+    if strtab_at != 0 {
+        out.extend_from_slice(&strtab);
+    }
+    out.extend(std::iter::repeat_n(0xee, spec.overlay));
+
+    // DOS header.
+    out[0] = b'M';
+    out[1] = b'Z';
+    put16(&mut out, 0x18, 0x40); // e_lfarlc: a "new" executable
+    put32(&mut out, 0x3c, nt as u32);
+    out[nt..nt + 4].copy_from_slice(b"PE\0\0");
+    let fh = nt + 4;
+    put16(&mut out, fh, spec.machine);
+    put16(&mut out, fh + 2, sections.len() as u16);
+    put32(&mut out, fh + 8, strtab_at as u32); // PointerToSymbolTable, 0 symbols
+    put16(&mut out, fh + 16, opt_size as u16);
+    put16(&mut out, fh + 18, spec.characteristics);
+    let oh = fh + 20;
+    put16(&mut out, oh, if spec.pe32_plus { 0x20b } else { 0x10b });
+    out[oh + 2] = 3; // linker 3.0, like Go
+    put32(&mut out, oh + 16, layout.first().map(|l| l.0).unwrap_or(0)); // entry point
+    let dirs;
+    if spec.pe32_plus {
+        put64(&mut out, oh + 24, 0x1_4000_0000);
+        dirs = oh + 112;
+        put32(&mut out, oh + 108, 16);
+    } else {
+        put32(&mut out, oh + 28, 0x40_0000);
+        dirs = oh + 96;
+        put32(&mut out, oh + 92, 16);
+    }
+    put32(&mut out, oh + 32, SECTION_ALIGN);
+    put32(&mut out, oh + 36, FILE_ALIGN as u32);
+    put16(&mut out, oh + 40, 6); // OS 6.1
+    put16(&mut out, oh + 42, 1);
+    put16(&mut out, oh + 44, 1); // image 1.0
+    put16(&mut out, oh + 48, 6); // subsystem 6.1
+    put16(&mut out, oh + 50, 1);
+    put32(&mut out, oh + 56, size_of_image);
+    put32(&mut out, oh + 60, headers as u32);
+    put16(&mut out, oh + 68, spec.subsystem);
+    put16(&mut out, oh + 70, spec.dll);
+    for (i, (s, (va, raw, raw_size))) in sections.iter().zip(&layout).enumerate() {
+        let h = sec_table + 40 * i;
+        let name = short_names[i].as_bytes();
+        out[h..h + name.len()].copy_from_slice(name);
+        put32(&mut out, h + 8, s.data.len() as u32);
+        put32(&mut out, h + 12, *va);
+        put32(&mut out, h + 16, *raw_size as u32);
+        put32(&mut out, h + 20, *raw as u32);
+        put32(&mut out, h + 36, s.characteristics);
+        out[*raw..*raw + s.data.len()].copy_from_slice(&s.data);
+        if s.name == ".rdata" && spec.load_config.is_some() {
+            put32(&mut out, dirs + 8 * 10, va + lc_rva);
+            put32(&mut out, dirs + 8 * 10 + 4, lc_size as u32);
+        }
+    }
+    if spec.bad_load_config {
+        put32(&mut out, dirs + 8 * 10, 0x7fff_0000);
+        put32(&mut out, dirs + 8 * 10 + 4, 0x40);
+    }
+    if let Some(cert) = &spec.cert {
+        let at = align(out.len(), 8);
+        out.resize(at, 0);
+        out.extend_from_slice(cert);
+        put32(&mut out, dirs + 8 * 4, at as u32);
+        put32(
+            &mut out,
+            dirs + 8 * 4 + 4,
+            spec.cert_size_override.unwrap_or(cert.len() as u32),
+        );
+    }
+    if spec.checksum {
+        let sum = pegate::pe::pe_checksum(&out, oh + 64);
+        put32(&mut out, oh + 64, sum);
+    }
+    out
+}
+
+fn ok_fixtures() -> Vec<(&'static str, Vec<u8>)> {
+    let amd64 = || base(0x8664, true, 3);
+    let mut v = vec![
+        ("tiny-amd64-console.exe", build(&amd64())),
+        ("tiny-arm64-gui.exe", build(&base(0xaa64, true, 2))),
+        ("tiny-386-console.exe", build(&base(0x014c, false, 3))),
+        ("tiny-armnt-console.exe", build(&base(0x01c4, false, 3))),
+        ("tiny-unknown-machine.exe", build(&base(0x1234, true, 3))),
+    ];
+    let mut dll = base(0x8664, true, 2);
+    dll.characteristics |= 0x2000;
+    v.push(("tiny-amd64-dll.dll", build(&dll)));
+    let mut efi = base(0x8664, true, 10);
+    efi.dll = 0;
+    v.push(("tiny-amd64-efi-app.efi", build(&efi)));
+    let mut cfg = amd64();
+    cfg.dll |= 0x4000; // GUARD_CF
+    cfg.load_config = Some((0x0001_0500, 0)); // CF_INSTRUMENTED | CF_FUNCTION_TABLE_PRESENT | stride
+    v.push(("tiny-amd64-cfg.exe", build(&cfg)));
+    let mut go127 = amd64();
+    go127.load_config = Some((0x800, 0)); // SECURITY_COOKIE_UNUSED, as Go 1.27 writes
+    v.push(("tiny-amd64-loadconfig-go127.exe", build(&go127)));
+    let mut x = base(0xaa64, true, 2);
+    x.characteristics |= 0x2000;
+    x.load_config = Some((0, 0x1_4000_3000));
+    v.push(("tiny-arm64x.dll", build(&x)));
+    let mut ec = base(0x8664, true, 2);
+    ec.characteristics |= 0x2000;
+    ec.load_config = Some((0, 0x1_4000_3000));
+    v.push(("tiny-arm64ec.dll", build(&ec)));
+    let mut lc32 = base(0x014c, false, 2);
+    lc32.load_config = Some((0x0000_0100, 0));
+    v.push(("tiny-386-loadconfig.exe", build(&lc32)));
+    let mut long = amd64();
+    long.sections.push(Sec {
+        name: ".zdebug_info",
+        characteristics: DISCARDABLE,
+        data: vec![1; 16],
+    });
+    long.sections.push(Sec {
+        name: ".debug_gdb_scripts",
+        characteristics: DISCARDABLE,
+        data: vec![2; 16],
+    });
+    v.push(("tiny-amd64-longnames.exe", build(&long)));
+    let mut signed = amd64();
+    signed.cert = Some(win_certificate(&[
+        0x30, 0x82, 0x00, 0x04, 0xde, 0xad, 0xbe, 0xef,
+    ]));
+    signed.checksum = true;
+    v.push(("tiny-amd64-certtable.exe", build(&signed)));
+    let mut overlay = amd64();
+    overlay.overlay = 0x31; // odd length: the checksum's last byte counts alone
+    overlay.checksum = true;
+    v.push(("tiny-amd64-overlay-odd.exe", build(&overlay)));
+    // Optional parts broken, headers fine: summarised with per-part errors.
+    let mut past = amd64();
+    past.cert = Some(win_certificate(b"short"));
+    past.cert_size_override = Some(0x10_0000);
+    v.push(("partial-cert-past-eof.exe", build(&past)));
+    let mut badlc = amd64();
+    badlc.bad_load_config = true;
+    v.push(("partial-loadconfig-unmapped.exe", build(&badlc)));
+    let mut badname = amd64();
+    badname.sections[2].name = ".data";
+    let mut bytes = build(&badname);
+    // Rename .data to a long-name reference into a string table that does not exist.
+    let sec2 = 0x40 + 4 + 20 + 240 + 80;
+    bytes[sec2..sec2 + 8].copy_from_slice(b"/999999\0");
+    put32(&mut bytes, 0x40 + 4 + 8, 0x00ff_0000);
+    v.push(("partial-longname-past-eof.exe", bytes));
+    v
+}
+
+fn err_fixtures() -> Vec<(&'static str, Vec<u8>)> {
+    let good = build(&base(0x8664, true, 3));
+    let mut v: Vec<(&'static str, Vec<u8>)> = vec![
+        ("empty.bin", Vec::new()),
+        ("text.txt", b"not a PE file at all\n".to_vec()),
+        ("mz-only.exe", good[..0x40].to_vec()),
+        ("truncated-in-coff-header.exe", good[..0x50].to_vec()),
+        ("truncated-in-optional-header.exe", good[..0x80].to_vec()),
+        ("truncated-in-section-table.exe", good[..0x1a0].to_vec()),
+    ];
+    let mut sig = good.clone();
+    sig[0x40..0x44].copy_from_slice(b"NE\0\0");
+    v.push(("bad-pe-signature.exe", sig));
+    let mut huge = good.clone();
+    put32(&mut huge, 0x3c, 0xffff_fff0);
+    v.push(("lfanew-huge.exe", huge));
+    let mut magic = good.clone();
+    put16(&mut magic, 0x40 + 24, 0x0107);
+    v.push(("rom-optional-magic.exe", magic));
+    let mut small = good.clone();
+    put16(&mut small, 0x40 + 4 + 16, 0x10);
+    v.push(("size-of-optional-header-too-small.exe", small));
+    let mut many = good.clone();
+    put16(&mut many, 0x40 + 4 + 2, 0xffff);
+    v.push(("65535-sections.exe", many));
+    v
+}
+
+pub(crate) fn run(_args: &[String]) -> anyhow::Result<()> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("fixtures")
+        .join("pe");
+    for (dir, files) in [("ok", ok_fixtures()), ("err", err_fixtures())] {
+        let dir = root.join(dir);
+        std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+        for (name, bytes) in files {
+            let path = dir.join(name);
+            std::fs::write(&path, &bytes).with_context(|| format!("write {}", path.display()))?;
+            println!("wrote {} ({} bytes)", path.display(), bytes.len());
+        }
+    }
+    Ok(())
+}
