@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::{Context, bail};
 use pegate::go::matrix::{self, Artifact, CellEvent, MatrixReport, MatrixSpec, Variant};
 use pegate::go::toolchain::{self, Toolchain, ToolchainRequest};
+use pegate::pe::PeSummary;
 use serde::Serialize;
 
 const USAGE: &str = "usage: cargo xtask verify [--go <path|version>]... [--cache DIR] [--out DIR] \
@@ -232,7 +233,8 @@ struct Row {
     reproducible: Option<bool>,
     error: Option<String>,
     stderr: Option<String>,
-    observed: Option<Observed>,
+    describe: Option<String>,
+    summary: Option<PeSummary>,
     checks: Vec<Check>,
 }
 
@@ -252,14 +254,16 @@ fn check_all(report: &MatrixReport) -> Vec<Row> {
                     .as_ref()
                     .map(|e| e.stderr.clone())
                     .filter(|s| !s.is_empty()),
-                observed: None,
+                describe: None,
+                summary: None,
                 checks: Vec::new(),
             };
             if let Some(artifact) = &result.artifact {
                 match observe(&artifact.path) {
-                    Ok(observed) => {
-                        row.checks = expectations(artifact, &observed);
-                        row.observed = Some(observed);
+                    Ok(summary) => {
+                        row.checks = expectations(artifact, &summary);
+                        row.describe = Some(pegate::pe::describe(&summary));
+                        row.summary = Some(summary);
                     }
                     Err(e) => {
                         row.error = Some(format!("inspect {}: {e:#}", artifact.path.display()))
@@ -277,139 +281,54 @@ fn check_all(report: &MatrixReport) -> Vec<Row> {
         .collect()
 }
 
-/// What verify reads from an artifact.
-#[derive(Debug, Serialize)]
-struct Observed {
-    format: &'static str,
-    machine: u16,
-    subsystem: u16,
-    characteristics: u16,
-    dll_characteristics: u16,
-    symbols: u32,
-    sections: Vec<String>,
-}
-
-const DLL_HIGH_ENTROPY_VA: u16 = 0x0020;
-const DLL_DYNAMIC_BASE: u16 = 0x0040;
-const DLL_NX_COMPAT: u16 = 0x0100;
-const DLL_TERMINAL_SERVER_AWARE: u16 = 0x8000;
-const FILE_RELOCS_STRIPPED: u16 = 0x0001;
-
-/// What every cell of the reference matrix must be (reference/go-pe-facts.md, Go 1.27 default PIE).
-fn expectations(artifact: &Artifact, seen: &Observed) -> Vec<Check> {
+/// What every cell of the reference matrix must be (reference/go-pe-facts.md: Go's default
+/// `-buildmode=pie` on windows gives ASLR everywhere and high-entropy VA on 64-bit targets).
+fn expectations(artifact: &Artifact, seen: &PeSummary) -> Vec<Check> {
     let cell = &artifact.cell;
     let (machine, format, wide) = match cell.goarch.as_str() {
-        "amd64" => (0x8664, "PE32+", true),
-        "arm64" => (0xaa64, "PE32+", true),
-        "386" => (0x014c, "PE32", false),
-        _ => (0, "?", false),
+        "amd64" => ("AMD64", "PE32+", true),
+        "arm64" => ("ARM64", "PE32+", true),
+        "386" => ("I386", "PE32", false),
+        other => (other, "?", false),
     };
-    let subsystem = if cell.variant == Variant::Gui { 2 } else { 3 };
-    let flag = |mask: u16| seen.dll_characteristics & mask != 0;
+    let subsystem = if cell.variant == Variant::Gui {
+        "WINDOWS_GUI"
+    } else {
+        "WINDOWS_CUI"
+    };
+    let dll = |name: &str| seen.dll_characteristics.has(name);
     let dwarf = seen
         .sections
         .iter()
-        .any(|s| s.starts_with(".zdebug_") || s.starts_with(".debug_"));
+        .any(|s| s.name.starts_with(".zdebug_") || s.name.starts_with(".debug_"));
+    let stripped = cell.variant == Variant::Stripped;
     vec![
-        Check::new(
-            "machine",
-            format!("{machine:#06x}"),
-            format!("{:#06x}", seen.machine),
-        ),
-        Check::new("format", format, seen.format),
-        Check::new("subsystem", subsystem, seen.subsystem),
-        Check::new("aslr (DYNAMIC_BASE)", true, flag(DLL_DYNAMIC_BASE)),
-        Check::new("high-entropy va", wide, flag(DLL_HIGH_ENTROPY_VA)),
-        Check::new("nx (NX_COMPAT)", true, flag(DLL_NX_COMPAT)),
-        Check::new(
-            "terminal-server aware",
-            true,
-            flag(DLL_TERMINAL_SERVER_AWARE),
-        ),
+        Check::new("machine", machine, &seen.machine),
+        Check::new("format", format, &seen.format),
+        Check::new("subsystem", subsystem, &seen.subsystem),
+        Check::new("aslr (DYNAMIC_BASE)", true, dll("DYNAMIC_BASE")),
+        Check::new("high-entropy va", wide, dll("HIGH_ENTROPY_VA")),
+        Check::new("nx (NX_COMPAT)", true, dll("NX_COMPAT")),
+        Check::new("terminal-server aware", true, dll("TERMINAL_SERVER_AWARE")),
         Check::new(
             "relocations kept",
             true,
-            seen.characteristics & FILE_RELOCS_STRIPPED == 0,
+            !seen.characteristics.has("RELOCS_STRIPPED") && seen.directory("BASERELOC").is_some(),
         ),
-        Check::new("dwarf", cell.variant != Variant::Stripped, dwarf),
-        Check::new(
-            "coff symbols",
-            cell.variant != Variant::Stripped,
-            seen.symbols > 0,
-        ),
+        Check::new("dwarf", !stripped, dwarf),
+        Check::new("coff symbols", !stripped, seen.number_of_symbols > 0),
+        Check::new("unsigned", true, seen.security_directory.is_none()),
+        Check::new("parsed cleanly", "", seen.errors.join("; ")),
     ]
 }
 
-/// Reads the headers verify checks (a stand-in until pegate-pe's `PeView` is wired in).
-fn observe(path: &Path) -> anyhow::Result<Observed> {
-    let data = std::fs::read(path)?;
-    let u16_at = |at: usize| -> anyhow::Result<u16> {
-        let end = at.checked_add(2).context("offset overflow")?;
-        let bytes = data.get(at..end).context("truncated headers")?;
-        Ok(u16::from_le_bytes([
-            bytes.first().copied().unwrap_or(0),
-            bytes.get(1).copied().unwrap_or(0),
-        ]))
-    };
-    let u32_at = |at: usize| -> anyhow::Result<u32> {
-        let lo = u32::from(u16_at(at)?);
-        let hi = u32::from(u16_at(at.checked_add(2).context("offset overflow")?)?);
-        Ok(lo | (hi << 16))
-    };
-    anyhow::ensure!(data.get(..2) == Some(b"MZ"), "no MZ header");
-    let pe = usize::try_from(u32_at(0x3c)?)?;
-    anyhow::ensure!(
-        data.get(pe..pe.saturating_add(4)) == Some(b"PE\0\0"),
-        "no PE signature"
-    );
-    let coff = pe.saturating_add(4);
-    let machine = u16_at(coff)?;
-    let nsections = usize::from(u16_at(coff.saturating_add(2))?);
-    let symtab = usize::try_from(u32_at(coff.saturating_add(8))?)?;
-    let symbols = u32_at(coff.saturating_add(12))?;
-    let opt_size = usize::from(u16_at(coff.saturating_add(16))?);
-    let characteristics = u16_at(coff.saturating_add(18))?;
-    let opt = coff.saturating_add(20);
-    let format = match u16_at(opt)? {
-        0x10b => "PE32",
-        0x20b => "PE32+",
-        _ => "unknown",
-    };
-    let subsystem = u16_at(opt.saturating_add(68))?;
-    let dll_characteristics = u16_at(opt.saturating_add(70))?;
-    let strings = symtab.saturating_add(usize::try_from(symbols)?.saturating_mul(18));
-    let mut sections = Vec::with_capacity(nsections.min(96));
-    for i in 0..nsections {
-        let at = opt
-            .saturating_add(opt_size)
-            .saturating_add(i.saturating_mul(40));
-        let raw = data
-            .get(at..at.saturating_add(8))
-            .context("truncated section table")?;
-        let name = String::from_utf8_lossy(raw)
-            .trim_end_matches('\0')
-            .to_owned();
-        // Long names live in the COFF string table as "/N".
-        let name = match name.strip_prefix('/').and_then(|n| n.parse::<usize>().ok()) {
-            Some(offset) => {
-                let start = strings.saturating_add(offset);
-                let tail = data.get(start..).context("section name beyond the file")?;
-                let end = tail.iter().position(|&b| b == 0).unwrap_or(tail.len());
-                String::from_utf8_lossy(tail.get(..end).unwrap_or_default()).into_owned()
-            }
-            None => name,
-        };
-        sections.push(name);
-    }
-    Ok(Observed {
-        format,
-        machine,
-        subsystem,
-        characteristics,
-        dll_characteristics,
-        symbols,
-        sections,
-    })
+/// Inspects an artifact. The whole file is read (Go artifacts are a few MB) because the DWARF
+/// sections' long `/N` names live in the COFF string table at the end of the file, which
+/// `inspect_path`'s header-only read does not reach yet.
+fn observe(path: &Path) -> anyhow::Result<PeSummary> {
+    let data = std::fs::read(path).with_context(|| format!("read {}", path.display()))?;
+    let view = pegate::pe::PeView::parse(&data)?;
+    Ok(pegate::pe::summarize(&view))
 }
 
 fn table(rows: &[Row]) -> String {
@@ -421,21 +340,12 @@ fn table(rows: &[Row]) -> String {
         "cell", "format", "mach", "subs", "dllchars", "size", "sha256"
     );
     for row in rows {
-        let (format, machine, subsystem, dll) = match &row.observed {
+        let (format, machine, subsystem, dll) = match &row.summary {
             Some(o) => (
-                o.format.to_owned(),
-                match o.machine {
-                    0x8664 => "AMD64".to_owned(),
-                    0xaa64 => "ARM64".to_owned(),
-                    0x014c => "I386".to_owned(),
-                    other => format!("{other:#x}"),
-                },
-                match o.subsystem {
-                    2 => "GUI".to_owned(),
-                    3 => "CUI".to_owned(),
-                    other => other.to_string(),
-                },
-                format!("{:#06x}", o.dll_characteristics),
+                o.format.clone(),
+                o.machine.clone(),
+                o.subsystem.trim_start_matches("WINDOWS_").to_owned(),
+                format!("{:#06x}", o.dll_characteristics.raw),
             ),
             None => ("-".into(), "-".into(), "-".into(), "-".into()),
         };
@@ -472,23 +382,21 @@ fn table(rows: &[Row]) -> String {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
-    use pegate::go::matrix::Cell;
 
-    fn artifact(goarch: &str, variant: Variant) -> Artifact {
-        Artifact {
-            cell: Cell {
-                go_version: "go1.27.3".to_owned(),
-                goos: "windows".to_owned(),
-                goarch: goarch.to_owned(),
-                variant,
-            },
-            path: PathBuf::from("hello.exe"),
-            sha256: String::new(),
-            size: 0,
-            command: Vec::new(),
-            env: Vec::new(),
-            go_version: "go1.27.3".to_owned(),
-        }
+    /// A real summary: the windows/amd64 GUI cell built with the pinned Go.
+    fn gui_amd64() -> (Artifact, PeSummary) {
+        let root = workspace();
+        let cache = root.join("target").join("pegate-go");
+        let tc = toolchain::provision(toolchain::DEFAULT_GO_VERSION, &cache).unwrap();
+        let out = tempfile_dir();
+        let mut spec = MatrixSpec::reference(root.join("fixtures").join("hello"), &out, &cache);
+        spec.targets = vec![matrix::Target::windows("amd64")];
+        spec.variants = vec![Variant::Gui];
+        let report = matrix::build(&tc, &spec, &|_| {}).unwrap();
+        let artifact = report.artifacts().next().unwrap().clone();
+        let summary = observe(&artifact.path).unwrap();
+        std::fs::remove_dir_all(&out).ok();
+        (artifact, summary)
     }
 
     fn failed(checks: &[Check]) -> Vec<&str> {
@@ -497,25 +405,14 @@ mod tests {
 
     #[test]
     fn a_good_gui_cell_passes_and_classic_failures_are_caught() {
-        let good = Observed {
-            format: "PE32+",
-            machine: 0x8664,
-            subsystem: 2,
-            characteristics: 0x22,
-            dll_characteristics: 0x8160,
-            symbols: 10,
-            sections: vec![".text".into(), ".zdebug_info".into()],
-        };
-        let gui = artifact("amd64", Variant::Gui);
-        assert!(failed(&expectations(&gui, &good)).is_empty());
+        let (gui, good) = gui_amd64();
+        assert_eq!(failed(&expectations(&gui, &good)), Vec::<&str>::new());
 
         // The GUI flag got lost and the build lost ASLR (-buildmode=exe).
-        let bad = Observed {
-            subsystem: 3,
-            characteristics: 0x23,
-            dll_characteristics: 0x8100,
-            ..good
-        };
+        let mut bad = good.clone();
+        bad.subsystem = "WINDOWS_CUI".to_owned();
+        bad.dll_characteristics = pegate::pe::dll_flags(0x8100);
+        bad.characteristics = pegate::pe::file_flags(0x23);
         assert_eq!(
             failed(&expectations(&gui, &bad)),
             [
@@ -525,18 +422,13 @@ mod tests {
                 "relocations kept"
             ]
         );
-        // An arm64 cell that got an amd64 binary; a stripped cell that kept DWARF and symbols.
-        let arm64 = artifact("arm64", Variant::Stripped);
+        // An arm64 stripped cell that got this amd64 GUI binary with DWARF and symbols.
+        let mut arm64 = gui.clone();
+        arm64.cell.goarch = "arm64".to_owned();
+        arm64.cell.variant = Variant::Stripped;
         assert_eq!(
-            failed(&expectations(&arm64, &bad)),
-            [
-                "machine",
-                "aslr (DYNAMIC_BASE)",
-                "high-entropy va",
-                "relocations kept",
-                "dwarf",
-                "coff symbols"
-            ]
+            failed(&expectations(&arm64, &good)),
+            ["machine", "subsystem", "dwarf", "coff symbols"]
         );
     }
 
@@ -593,7 +485,8 @@ mod tests {
         let dir = tempfile_dir();
         let file = dir.join("not.exe");
         std::fs::write(&file, b"MZ but nothing else").unwrap();
-        assert_eq!(observe(&file).unwrap_err().to_string(), "truncated headers");
+        let message = format!("{:#}", observe(&file).unwrap_err());
+        assert!(!message.is_empty());
         std::fs::remove_dir_all(&dir).ok();
     }
 
