@@ -12,6 +12,7 @@
 
 mod behaviour;
 mod plan;
+mod snapshots;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
