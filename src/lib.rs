@@ -1,6 +1,35 @@
 //! pegate: build Go programs for Windows, inspect the PE files, snapshot them and gate CI artifacts.
 //!
 //! This facade re-exports the library crates so that other tooling needs one dependency.
+//!
+//! Build the Windows matrix of a Go program with a pinned, SHA-256-verified Go and inspect every
+//! artifact:
+//!
+//! ```
+//! use pegate::go::matrix::{self, MatrixSpec};
+//! use pegate::go::toolchain;
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+//! let cache = repo.join("target/pegate-go"); // outside this repo: toolchain::user_cache_dir()
+//! let go = toolchain::provision(toolchain::DEFAULT_GO_VERSION, &cache)?;
+//!
+//! let out = tempfile::tempdir()?;
+//! let spec = MatrixSpec::reference(repo.join("fixtures/hello"), out.path(), &cache);
+//! let report = matrix::build(&go, &spec, &|_progress| {})?; // windows/{amd64,arm64,386} x 3 variants
+//! assert!(report.all_ok());
+//!
+//! for artifact in report.artifacts() {
+//!     let summary = pegate::pe::inspect_path(&artifact.path, &Default::default())?;
+//!     let machine = match artifact.cell.goarch.as_str() {
+//!         "amd64" => "AMD64",
+//!         "arm64" => "ARM64",
+//!         _ => "I386",
+//!     };
+//!     assert_eq!(summary.machine, machine);
+//!     println!("{} {} {}", artifact.cell, &artifact.sha256[..12], pegate::pe::describe(&summary));
+//! }
+//! # Ok(()) }
+//! ```
 
 pub use pegate_authenticode as authenticode;
 pub use pegate_go as go;
