@@ -109,4 +109,51 @@ fn main() {
         h.as_secs_f64() * 1e3,
         p.as_secs_f64() / h.as_secs_f64()
     );
+
+    inspection_cost(&tc, jobs);
+}
+
+/// Mean wall time of `f` over `iters` calls.
+fn mean(iters: u32, mut f: impl FnMut()) -> Duration {
+    let start = Instant::now();
+    for _ in 0..iters {
+        f();
+    }
+    start.elapsed() / iters
+}
+
+/// Per-artifact cost of inspecting what the matrix built, against goblin parsing the same file.
+fn inspection_cost(tc: &Toolchain, jobs: usize) {
+    let out = tempfile::tempdir().unwrap();
+    let report = matrix::build(tc, &spec(out.path(), jobs), &|_| {}).unwrap();
+    let paths: Vec<PathBuf> = report.artifacts().map(|a| a.path.clone()).collect();
+    let n = u32::try_from(paths.len()).unwrap();
+    const ITERS: u32 = 200;
+    let opts = pegate::pe::InspectOptions::default();
+    let headers = mean(ITERS, || {
+        for path in &paths {
+            std::hint::black_box(pegate::pe::inspect_path(path, &opts).unwrap());
+        }
+    }) / n;
+    let whole = mean(ITERS / 4, || {
+        for path in &paths {
+            let data = std::fs::read(path).unwrap();
+            let view = pegate::pe::PeView::parse(&data).unwrap();
+            std::hint::black_box(pegate::pe::summarize(&view));
+        }
+    }) / n;
+    let goblin = mean(ITERS / 4, || {
+        for path in &paths {
+            let data = std::fs::read(path).unwrap();
+            std::hint::black_box(goblin::pe::PE::parse(&data).unwrap().sections.len());
+        }
+    }) / n;
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    println!(
+        "inspection per artifact ({n} artifacts): pegate inspect_path (headers) {:.1} us, \
+         pegate read+summarize (whole file) {:.1} us, goblin read+parse {:.1} us (target < 5000 us)",
+        us(headers),
+        us(whole),
+        us(goblin)
+    );
 }
