@@ -356,7 +356,9 @@ fn table(rows: &[Row]) -> String {
             ),
             None => ("-".into(), "-".into()),
         };
-        let result = if row.ok {
+        let result = if row.ok && row.reproducible == Some(true) {
+            "ok (reproducible)".to_owned()
+        } else if row.ok {
             "ok".to_owned()
         } else if let Some(error) = &row.error {
             format!("FAIL {error}")

@@ -528,7 +528,14 @@ fn download_wheel(pin: &Pin, downloads: &Path, python: &Path) -> Result<PathBuf>
     let mut cmd = Command::new(python);
     cmd.args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
         .args(["--platform", pin.wheel_tag])
-        .args(["--disable-pip-version-check", "--no-input", "--quiet", "-d"])
+        .args([
+            "--disable-pip-version-check",
+            "--no-input",
+            "--quiet",
+            "--retries",
+            "2",
+            "-d",
+        ])
         .arg(tmp.path())
         .arg(&requirement);
     run_captured(&mut cmd).map_err(|e| match e {
