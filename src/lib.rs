@@ -35,3 +35,5 @@ pub use pegate_authenticode as authenticode;
 pub use pegate_go as go;
 pub use pegate_pe as pe;
 pub use pegate_policy as policy;
+
+pub mod artifact;

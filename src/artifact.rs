@@ -1,0 +1,203 @@
+//! One artifact's whole inspection: PE summary, signature verdict, Go build info and the
+//! cross-checks between them, as one serialisable record (what `pegate inspect` prints and what
+//! `pegate gate` judges).
+//!
+//! ```no_run
+//! use pegate::artifact::{self, Options};
+//!
+//! let report = artifact::inspect("dist/hello.exe".as_ref(), &Options::default());
+//! println!("{}", serde_json::to_string(&report.to_json()).unwrap());
+//! let facts = report.facts(); // feed to pegate::policy::Policy::evaluate
+//! # let _ = facts;
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use pegate_pe::PeSummary;
+use pegate_policy::ArtifactFacts;
+use rayon::prelude::*;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// What to inspect beyond the headers.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Skip the signature check (and its one pass over the whole file).
+    pub skip_signature: bool,
+    /// Skip the Go build info.
+    pub skip_go: bool,
+    /// PEM CA bundle the signature chains are judged against.
+    pub trust: Option<PathBuf>,
+}
+
+/// Why an artifact could not be inspected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureKind {
+    /// The file could not be read (missing, vanished, permission denied).
+    Io,
+    /// The bytes are not a PE file at all (no `MZ`/`PE\0\0`).
+    NotPe,
+    /// A PE file too damaged to summarise.
+    Malformed,
+}
+
+/// Everything pegate knows about one artifact.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArtifactReport {
+    /// The path as given or found.
+    pub path: PathBuf,
+    /// Why the file could not be inspected, if so.
+    pub error: Option<String>,
+    /// The kind of that failure.
+    pub failure: Option<FailureKind>,
+    /// The PE summary.
+    pub pe: Option<PeSummary>,
+    /// One line in the spirit of `file`.
+    pub description: Option<String>,
+    /// The Authenticode verdict and every signature (`null` until pegate-authenticode is wired in).
+    pub signature: Option<Value>,
+    /// Go build info, when the file is a Go binary (`null` until the reader is wired in).
+    pub go: Option<Value>,
+    /// Agreement between the build info and the headers.
+    pub crosscheck: Vec<Value>,
+}
+
+impl ArtifactReport {
+    fn failed(path: &Path, kind: FailureKind, message: String) -> ArtifactReport {
+        ArtifactReport {
+            path: path.to_path_buf(),
+            error: Some(message),
+            failure: Some(kind),
+            pe: None,
+            description: None,
+            signature: None,
+            go: None,
+            crosscheck: Vec::new(),
+        }
+    }
+
+    /// The flat JSON object of `pegate inspect --format json` (see `schema/inspect.schema.json`).
+    pub fn to_json(&self) -> Value {
+        let pe = self
+            .pe
+            .as_ref()
+            .and_then(|s| serde_json::to_value(s).ok())
+            .unwrap_or(Value::Null);
+        let field = |name: &str| pe.get(name).cloned().unwrap_or(Value::Null);
+        let mut obj = json!({
+            "path": self.path.display().to_string(),
+            "error": self.error,
+            "format": field("format"),
+            "machine": field("machine"),
+            "hybrid": field("hybrid"),
+            "subsystem": field("subsystem"),
+            "characteristics": field("characteristics"),
+            "dll_characteristics": field("dll_characteristics"),
+            "sections": field("sections"),
+            "security_directory": field("security_directory"),
+            "checksum": field("checksum"),
+            "signature": self.signature,
+            "go": self.go,
+            "crosscheck": self.crosscheck,
+            "description": self.description,
+        });
+        if let (Value::Object(out), Value::Object(all)) = (&mut obj, &pe) {
+            // The remaining summary fields (versions, alignment, directories, overlay, ...).
+            for (k, v) in all {
+                out.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        obj
+    }
+
+    /// The plain facts a policy judges.
+    pub fn facts(&self) -> ArtifactFacts {
+        let pe = self.pe.as_ref();
+        let json = pe.and_then(|s| serde_json::to_value(s).ok());
+        let str_field = |name: &str| {
+            json.as_ref()
+                .and_then(|j| j.get(name))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let dll_flags = json
+            .as_ref()
+            .and_then(|j| j.pointer("/dll_characteristics/flags"))
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let sig = self.signature.as_ref();
+        let go_str = |key: &str| {
+            self.go
+                .as_ref()
+                .and_then(|g| g.get(key))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        ArtifactFacts {
+            path: self.path.display().to_string(),
+            error: self.error.clone(),
+            size: json
+                .as_ref()
+                .and_then(|j| j.get("file_size"))
+                .and_then(Value::as_u64),
+            sha256: sig
+                .and_then(|s| s.get("file_sha256"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            format: str_field("format"),
+            machine: str_field("machine"),
+            subsystem: str_field("subsystem"),
+            dll_characteristics: dll_flags,
+            signature_status: sig
+                .and_then(|s| s.get("status"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            signer_subjects: Vec::new(),
+            go_version: go_str("go_version"),
+            goos: None,
+            goarch: None,
+        }
+    }
+}
+
+/// Inspects one file: headers first; then, when asked, the signature (one pass over the file)
+/// and the Go build info (the `.data` section only).
+pub fn inspect(path: &Path, opts: &Options) -> ArtifactReport {
+    let summary = match pegate_pe::inspect_path(path, &pegate_pe::InspectOptions::default()) {
+        Ok(s) => s,
+        Err(e) => {
+            let kind = if e.is_io() {
+                FailureKind::Io
+            } else if e.is_not_pe() {
+                FailureKind::NotPe
+            } else {
+                FailureKind::Malformed
+            };
+            return ArtifactReport::failed(path, kind, e.to_string());
+        }
+    };
+    let errors: Vec<String> = Vec::new();
+    let (signature, go, crosscheck) = (None, None, Vec::new());
+    let _ = opts;
+    ArtifactReport {
+        path: path.to_path_buf(),
+        error: (!errors.is_empty()).then(|| format!("{}: {}", path.display(), errors.join("; "))),
+        failure: None,
+        description: Some(pegate_pe::describe(&summary)),
+        pe: Some(summary),
+        signature,
+        go,
+        crosscheck,
+    }
+}
+
+/// Inspects many files in parallel (rayon), results in input order.
+pub fn inspect_all(paths: &[PathBuf], opts: &Options) -> Vec<ArtifactReport> {
+    paths.par_iter().map(|p| inspect(p, opts)).collect()
+}

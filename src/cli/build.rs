@@ -1,0 +1,194 @@
+//! `pegate build`: the Windows matrix builder, with a checksums file for `pegate gate`.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::Context;
+use pegate::go::matrix::{self, CellEvent, MatrixSpec, Target, Variant};
+use pegate::go::toolchain::{self, ToolchainRequest};
+
+use super::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, output};
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  pegate build                                   ./ for windows/{amd64,arm64,386} x {console,gui,stripped}
+  pegate build --source cmd/app --out dist/ --target windows/arm64 --variant gui
+  pegate build --go 1.23.9 --repro               check that two builds give the same bytes
+
+Artifacts are named <name>-<go version>-<goos>-<goarch>-<variant>.exe; <out>/checksums.txt lists
+their SHA-256 in sha256sum format, ready for `pegate gate` or `sha256sum -c`.")]
+pub(crate) struct Args {
+    /// The Go package directory to build.
+    #[arg(long, default_value = ".")]
+    source: PathBuf,
+    /// Where the artifacts and checksums.txt go.
+    #[arg(long, default_value = "dist")]
+    out: PathBuf,
+    /// GOOS/GOARCH to build (repeatable); default windows/amd64, windows/arm64, windows/386.
+    #[arg(long = "target", value_name = "GOOS/GOARCH")]
+    targets: Vec<String>,
+    /// Variant to build (repeatable); default all three.
+    #[arg(long = "variant", value_enum)]
+    variants: Vec<VariantArg>,
+    /// Go to use: a `go` binary, a GOROOT or a version (provisioned if pinned); else PEGATE_GO,
+    /// .go-version, PATH, installed toolchains, then the pinned default.
+    #[arg(long)]
+    go: Option<String>,
+    /// pegate's cache (toolchains, GOCACHE); default ~/.cache/pegate.
+    #[arg(long)]
+    cache: Option<PathBuf>,
+    /// Build with CGO_ENABLED=1 (needs a C cross compiler per target).
+    #[arg(long)]
+    cgo: bool,
+    /// Build every cell twice in different directories and report whether the bytes match.
+    #[arg(long)]
+    repro: bool,
+    /// Cells built at once.
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Print the build report as JSON on stdout instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum VariantArg {
+    Console,
+    Gui,
+    Stripped,
+}
+
+impl From<VariantArg> for Variant {
+    fn from(v: VariantArg) -> Variant {
+        match v {
+            VariantArg::Console => Variant::Console,
+            VariantArg::Gui => Variant::Gui,
+            VariantArg::Stripped => Variant::Stripped,
+        }
+    }
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
+    let cache = match args.cache.clone().or_else(toolchain::user_cache_dir) {
+        Some(c) => c,
+        None => {
+            anyhow::bail!("no cache directory: set HOME or XDG_CACHE_HOME, or pass --cache DIR")
+        }
+    };
+    let mut req = ToolchainRequest::new(&cache);
+    req.explicit = args.go.clone();
+    req.project_dir = Some(args.source.clone());
+    let tc = match toolchain::resolve(&req) {
+        Ok(tc) => tc,
+        Err(e) => {
+            eprintln!("pegate: error: {e}");
+            return Ok(EXIT_ERROR);
+        }
+    };
+    let mut spec = MatrixSpec::reference(&args.source, &args.out, &cache);
+    if let Ok(abs) = std::fs::canonicalize(&args.source)
+        && let Some(name) = abs.file_name().and_then(|n| n.to_str())
+    {
+        name.clone_into(&mut spec.binary_name);
+    }
+    if !args.targets.is_empty() {
+        spec.targets = args
+            .targets
+            .iter()
+            .map(|t| Target::parse(t).with_context(|| format!("--target {t}")))
+            .collect::<anyhow::Result<_>>()?;
+    }
+    if !args.variants.is_empty() {
+        spec.variants = args.variants.iter().map(|&v| v.into()).collect();
+    }
+    spec.cgo = args.cgo;
+    spec.reproducibility = args.repro;
+    spec.jobs = args.jobs;
+
+    let total = spec.targets.len().saturating_mul(spec.variants.len());
+    let done = AtomicUsize::new(0);
+    let tty = output::stderr_is_terminal();
+    eprintln!(
+        "pegate: {} at {}: building {total} cells",
+        tc.version,
+        tc.goroot.display()
+    );
+    let progress = |event: &CellEvent<'_>| {
+        if let CellEvent::Finished { result } = event {
+            let n = done.fetch_add(1, Ordering::Relaxed).saturating_add(1);
+            if tty {
+                let width = 30usize;
+                let filled = n.saturating_mul(width).checked_div(total).unwrap_or(width);
+                let bar = format!(
+                    "{}{}",
+                    "#".repeat(filled),
+                    "-".repeat(width.saturating_sub(filled))
+                );
+                let mark = if result.error.is_some() {
+                    "FAILED "
+                } else {
+                    ""
+                };
+                eprint!("\r\x1b[2K[{bar}] {n}/{total} {mark}{}", result.cell);
+                if n == total {
+                    eprintln!();
+                }
+            }
+        }
+    };
+    let report = matrix::build(&tc, &spec, &progress)
+        .with_context(|| format!("build {}", args.source.display()))?;
+
+    let mut sums = String::new();
+    for a in report.artifacts() {
+        let name = a
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
+        let _ = writeln!(sums, "{}  {name}", a.sha256);
+    }
+    let sums_path = args.out.join("checksums.txt");
+    std::fs::write(&sums_path, &sums).with_context(|| format!("write {}", sums_path.display()))?;
+
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &report).context("write the report")?;
+        writeln!(out)?;
+    } else {
+        for c in &report.cells {
+            match (&c.artifact, &c.error) {
+                (Some(a), _) => {
+                    let repro = match c.reproducible {
+                        Some(true) => "  reproducible",
+                        Some(false) => "  NOT reproducible",
+                        None => "",
+                    };
+                    writeln!(
+                        out,
+                        "ok    {}  {}  {} bytes{repro}",
+                        a.path.display(),
+                        a.sha256,
+                        a.size
+                    )?;
+                }
+                (None, Some(e)) => {
+                    writeln!(out, "FAIL  {}: {}", c.cell, e.message)?;
+                    for line in e.stderr.lines() {
+                        writeln!(out, "        {line}")?;
+                    }
+                }
+                (None, None) => {}
+            }
+        }
+        writeln!(out, "checksums: {}", sums_path.display())?;
+    }
+    Ok(if report.all_ok() {
+        EXIT_OK
+    } else {
+        EXIT_FINDINGS
+    })
+}

@@ -1,0 +1,174 @@
+//! `pegate gate`: judge artifacts against a policy, report in the format CI reads.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use pegate::artifact::{self, FailureKind};
+use pegate::policy::{self, Policy, RULES, render};
+use rayon::prelude::*;
+
+use super::walk;
+use super::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, output};
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum Format {
+    Text,
+    Json,
+    Junit,
+    Sarif,
+    Github,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  pegate gate --policy pegate.toml dist/
+  pegate gate --policy pegate.toml --format junit dist/ > pegate-junit.xml
+  pegate gate --policy pegate.toml --format sarif dist/ > pegate.sarif
+  pegate gate --policy pegate.toml --format github dist/   (in GitHub Actions)
+  pegate gate --explain
+
+Exit codes: 0 every rule passed, 1 a rule failed, 2 the policy or an artifact could not be read.
+With --format github and GITHUB_STEP_SUMMARY set, a Markdown summary is appended there.")]
+pub(crate) struct Args {
+    /// The policy file (TOML); see pegate.example.toml.
+    #[arg(long, required_unless_present = "explain")]
+    policy: Option<PathBuf>,
+    /// Artifacts: files or directories (walked; non-PE files in them are skipped).
+    #[arg(value_name = "PATH|DIR")]
+    paths: Vec<PathBuf>,
+    /// Report format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// List the rules, their ids and how to fix a failure, then exit.
+    #[arg(long)]
+    explain: bool,
+}
+
+fn explain() -> u8 {
+    let width = RULES.iter().map(|r| r.id.as_str().len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for r in RULES {
+        out.push_str(&format!(
+            "{:<width$}  {}\n{:<width$}  fix: {}\n",
+            r.id.as_str(),
+            r.description,
+            "",
+            r.fix
+        ));
+    }
+    print!("{out}");
+    EXIT_OK
+}
+
+/// Resolves a path written in the policy relative to the policy file.
+fn beside(policy: &Path, path: &str) -> PathBuf {
+    let p = Path::new(path);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        policy.parent().unwrap_or(Path::new(".")).join(p)
+    }
+}
+
+/// Shows paths relative to the current directory when they are below it (SARIF URIs, tables).
+fn display_path(path: &Path) -> String {
+    let cwd = std::env::current_dir().ok();
+    let abs = std::fs::canonicalize(path).ok();
+    match (cwd, abs) {
+        (Some(cwd), Some(abs)) => abs
+            .strip_prefix(&cwd)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| path.display().to_string()),
+        _ => path.display().to_string(),
+    }
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
+    if args.explain {
+        return Ok(explain());
+    }
+    let Some(policy_path) = args.policy.as_deref() else {
+        anyhow::bail!("--policy FILE is required (see pegate.example.toml)");
+    };
+    let text = std::fs::read_to_string(policy_path)
+        .with_context(|| format!("read the policy {}", policy_path.display()))?;
+    let policy = Policy::from_toml(&text).with_context(|| format!("{}", policy_path.display()))?;
+    if args.paths.is_empty() {
+        anyhow::bail!("no artifacts given: pass files or directories after the options");
+    }
+    let trust = policy.file.trust.as_deref().map(|t| beside(policy_path, t));
+    let opts = super::inspect::options(trust.as_ref(), false)?;
+    let checksums = match policy.file.checksums.as_deref() {
+        None => None,
+        Some(c) => {
+            let path = beside(policy_path, c);
+            let text = std::fs::read_to_string(&path).with_context(|| {
+                format!(
+                    "read the checksums file {} named by the policy",
+                    path.display()
+                )
+            })?;
+            Some(policy::parse_checksums(&text).with_context(|| path.display().to_string())?)
+        }
+    };
+
+    let (inputs, walk_errors) = walk::expand(&args.paths);
+    for e in &walk_errors {
+        eprintln!("pegate: {}: {}", e.path.display(), e.message);
+    }
+    let reports: Vec<_> = inputs
+        .par_iter()
+        .map(|i| (i, artifact::inspect(&i.path, &opts)))
+        .filter(|(i, r)| super::inspect::shown(i, r))
+        .map(|(_, r)| r)
+        .collect();
+    let unreadable = reports
+        .iter()
+        .filter(|r| r.failure == Some(FailureKind::Io))
+        .count();
+    let facts: Vec<_> = reports
+        .iter()
+        .map(|r| {
+            let mut f = r.facts();
+            f.path = display_path(&r.path);
+            f
+        })
+        .collect();
+    let report = policy.evaluate(&facts, checksums.as_ref());
+
+    let doc = match args.format {
+        Format::Text => render::text(&report, output::use_color()),
+        Format::Json => render::json(&report),
+        Format::Junit => render::junit(&report),
+        Format::Sarif => render::sarif(&report),
+        Format::Github => {
+            if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty())
+            {
+                let mut file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&summary)
+                    .with_context(|| {
+                        format!("open GITHUB_STEP_SUMMARY {}", Path::new(&summary).display())
+                    })?;
+                file.write_all(render::markdown(&report).as_bytes())?;
+            }
+            render::github(&report)
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(doc.as_bytes())?;
+    if !doc.ends_with('\n') {
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(if unreadable > 0 || !walk_errors.is_empty() {
+        EXIT_ERROR
+    } else if report.failed() {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
+}

@@ -1,0 +1,192 @@
+//! `pegate inspect`: what each PE file is, as a table, a JSON array or JSON lines.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use pegate::artifact::{self, ArtifactReport, FailureKind, Options};
+use rayon::prelude::*;
+use serde_json::Value;
+
+use super::walk::{self, Input};
+use super::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum Format {
+    Table,
+    Json,
+    Jsonl,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  pegate inspect hello.exe
+  pegate inspect --format json dist/ | jq '.[] | {path, machine, signature: .signature.status}'
+  pegate inspect --format jsonl --trust ca.pem dist/
+
+Directories are walked recursively; files in them that are not PE are skipped quietly, files
+named on the command line are always reported. Exit 1 when a named file is not a readable PE,
+2 when nothing could be read.")]
+pub(crate) struct Args {
+    /// Files and directories to inspect.
+    #[arg(required = true, value_name = "PATH|DIR")]
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+    /// PEM CA bundle to judge signature chains against.
+    #[arg(long, value_name = "CA.pem")]
+    trust: Option<PathBuf>,
+    /// Headers only: skip the signature check (which reads the whole file).
+    #[arg(long)]
+    no_signature: bool,
+}
+
+/// Builds inspection options from `--trust` / `--no-signature`.
+pub(crate) fn options(trust: Option<&PathBuf>, no_signature: bool) -> anyhow::Result<Options> {
+    let mut opts = Options {
+        skip_signature: no_signature,
+        ..Options::default()
+    };
+    if let Some(ca) = trust {
+        std::fs::metadata(ca).with_context(|| format!("read the trust bundle {}", ca.display()))?;
+        opts.trust = Some(ca.clone());
+    }
+    Ok(opts)
+}
+
+/// Whether a result is shown: named files always; walked files only when they are PE files.
+pub(crate) fn shown(input: &Input, report: &ArtifactReport) -> bool {
+    input.explicit || report.failure != Some(FailureKind::NotPe)
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
+    let opts = options(args.trust.as_ref(), args.no_signature)?;
+    let (inputs, walk_errors) = walk::expand(&args.paths);
+    for e in &walk_errors {
+        eprintln!("pegate: {}: {}", e.path.display(), e.message);
+    }
+    let mut out = std::io::stdout().lock();
+    let mut problems = walk_errors.len();
+    let mut shown_count = 0usize;
+    match args.format {
+        Format::Jsonl => {
+            // Streamed in order, chunk by chunk, so a long walk prints as it goes.
+            for chunk in inputs.chunks(256) {
+                let reports: Vec<_> = chunk
+                    .par_iter()
+                    .map(|i| (i, artifact::inspect(&i.path, &opts)))
+                    .collect();
+                for (input, r) in reports {
+                    if shown(input, &r) {
+                        shown_count = shown_count.saturating_add(1);
+                        problems = problems.saturating_add(usize::from(r.failure.is_some()));
+                        serde_json::to_writer(&mut out, &r.to_json())?;
+                        out.write_all(b"\n")?;
+                    }
+                }
+            }
+        }
+        Format::Json | Format::Table => {
+            let reports: Vec<_> = inputs
+                .par_iter()
+                .map(|i| (i, artifact::inspect(&i.path, &opts)))
+                .filter(|(i, r)| shown(i, r))
+                .map(|(_, r)| r)
+                .collect();
+            shown_count = reports.len();
+            problems =
+                problems.saturating_add(reports.iter().filter(|r| r.failure.is_some()).count());
+            if matches!(args.format, Format::Json) {
+                let all: Vec<Value> = reports.iter().map(ArtifactReport::to_json).collect();
+                serde_json::to_writer_pretty(&mut out, &all)?;
+                out.write_all(b"\n")?;
+            } else {
+                write_table(&mut out, &reports)?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(if shown_count == 0 && problems > 0 {
+        EXIT_ERROR
+    } else if problems > 0 {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
+}
+
+fn write_table(out: &mut impl std::io::Write, reports: &[ArtifactReport]) -> std::io::Result<()> {
+    const HEADER: [&str; 6] = ["PATH", "FORMAT", "SUBSYSTEM", "FLAGS", "SIGNATURE", "GO"];
+    // Unreadable files get one line of their own so their message does not widen the columns.
+    let rows: Vec<Result<[String; 6], String>> = reports
+        .iter()
+        .map(|r| {
+            let Some(pe) = &r.pe else {
+                return Err(format!(
+                    "{}  error: {}",
+                    r.path.display(),
+                    r.error.as_deref().unwrap_or("unknown")
+                ));
+            };
+            let flags: Vec<&str> = pe
+                .dll_characteristics
+                .flags
+                .iter()
+                .filter_map(|f| match f.as_str() {
+                    "DYNAMIC_BASE" => Some("ASLR"),
+                    "HIGH_ENTROPY_VA" => Some("HEVA"),
+                    "NX_COMPAT" => Some("NX"),
+                    "GUARD_CF" => Some("CFG"),
+                    _ => None,
+                })
+                .collect();
+            let j = r.to_json();
+            let s = |ptr: &str| {
+                j.pointer(ptr)
+                    .and_then(Value::as_str)
+                    .unwrap_or("-")
+                    .to_owned()
+            };
+            let hybrid = pe
+                .hybrid
+                .as_ref()
+                .map(|h| format!(" ({h})"))
+                .unwrap_or_default();
+            Ok([
+                r.path.display().to_string(),
+                format!("{} {}{hybrid}", pe.format, pe.machine),
+                pe.subsystem.clone(),
+                if flags.is_empty() {
+                    "-".into()
+                } else {
+                    flags.join(",")
+                },
+                s("/signature/status"),
+                s("/go/go_version"),
+            ])
+        })
+        .collect();
+    let mut widths = HEADER.map(str::len);
+    for row in rows.iter().flatten() {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[&str]| {
+        let mut text = String::new();
+        for (cell, w) in cells.iter().zip(widths) {
+            text.push_str(&format!("{cell:<w$}  "));
+        }
+        text.trim_end().to_owned()
+    };
+    writeln!(out, "{}", line(&HEADER))?;
+    for row in &rows {
+        match row {
+            Ok(cells) => writeln!(out, "{}", line(&cells.each_ref().map(String::as_str)))?,
+            Err(text) => writeln!(out, "{text}")?,
+        }
+    }
+    Ok(())
+}

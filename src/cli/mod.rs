@@ -1,0 +1,69 @@
+//! Argument parsing and dispatch; one module per subcommand.
+
+mod build;
+mod gate;
+mod inspect;
+mod output;
+mod walk;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit code: every check passed.
+pub(crate) const EXIT_OK: u8 = 0;
+/// Exit code: findings (a rule or check failed).
+pub(crate) const EXIT_FINDINGS: u8 = 1;
+/// Exit code: could not evaluate.
+pub(crate) const EXIT_ERROR: u8 = 2;
+
+const AFTER_HELP: &str = "\
+Examples:
+  pegate inspect dist/                                      every PE file under dist/, as a table
+  pegate inspect --format jsonl dist/ > inspect.jsonl       one JSON object per file, streamed
+  pegate build --out dist/                                  build the windows matrix into dist/
+  pegate gate --policy pegate.toml dist/                    exit 1 if any artifact breaks the policy
+  pegate gate --policy pegate.toml --format sarif dist/     SARIF 2.1.0 for code scanning
+
+Exit codes: 0 pass, 1 findings, 2 could not evaluate.";
+
+#[derive(Debug, Parser)]
+#[command(name = "pegate", version, about = "Build, inspect and gate Go programs for Windows", after_help = AFTER_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Inspect PE files: headers, signature, Go build info.
+    Inspect(inspect::Args),
+    /// Check artifacts against a policy; exit 1 on any failed rule.
+    Gate(gate::Args),
+    /// Cross-compile a Go program for the Windows matrix.
+    Build(build::Args),
+}
+
+pub(crate) fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Inspect(args) => inspect::run(args),
+        Command::Gate(args) => gate::run(args),
+        Command::Build(args) => build::run(args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) if output::is_broken_pipe(&e) => ExitCode::from(EXIT_OK),
+        Err(e) => {
+            eprintln!("pegate: error: {e:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! The `pegate` binary over the PE fixtures: every subcommand, format and failure exit.
+
+use super::{assert_valid, pegate, temp_file, transcript};
+
+fn run(args: &[&str]) -> std::process::Output {
+    pegate().args(args).output().unwrap()
+}
+
+#[test]
+fn version_and_help() {
+    let out = run(&["--version"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("pegate {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    insta::assert_snapshot!("help", transcript(&run(&["--help"])));
+    insta::assert_snapshot!("gate-help", transcript(&run(&["gate", "--help"])));
+    let out = run(&["inspekt"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unrecognized subcommand 'inspekt'"));
+}
+
+#[test]
+fn inspect_table() {
+    insta::assert_snapshot!(
+        "inspect-table",
+        transcript(&run(&["inspect", "fixtures/pe/ok"]))
+    );
+}
+
+#[test]
+fn inspect_json_validates_against_the_schema() {
+    let out = run(&["inspect", "--format", "json", "fixtures/pe"]);
+    // The err/ directory holds damaged PE files: reported with an error, exit 1.
+    assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_valid("schema/inspect.schema.json", &doc);
+    let all = doc.as_array().unwrap();
+    let paths: Vec<&str> = all.iter().map(|a| a["path"].as_str().unwrap()).collect();
+    // Walked files that are not PE at all are skipped quietly.
+    for skipped in [
+        "empty.bin",
+        "text.txt",
+        "mz-only.exe",
+        "bad-pe-signature.exe",
+        "lfanew-huge.exe",
+    ] {
+        assert!(
+            !paths.iter().any(|p| p.ends_with(skipped)),
+            "{skipped} listed"
+        );
+    }
+    let ok = std::fs::read_dir(super::root().join("fixtures/pe/ok"))
+        .unwrap()
+        .count();
+    assert_eq!(all.iter().filter(|a| a["error"].is_null()).count(), ok);
+    let arm64 = all
+        .iter()
+        .find(|a| a["path"].as_str().unwrap().ends_with("tiny-arm64-gui.exe"))
+        .unwrap();
+    assert_eq!(arm64["format"], "PE32+");
+    assert_eq!(arm64["machine"], "ARM64");
+    assert_eq!(arm64["subsystem"], "WINDOWS_GUI");
+    assert_eq!(arm64["hybrid"], serde_json::Value::Null);
+    let ec = all
+        .iter()
+        .find(|a| a["path"].as_str().unwrap().ends_with("tiny-arm64ec.dll"))
+        .unwrap();
+    assert_eq!(ec["hybrid"], "ARM64EC");
+}
+
+#[test]
+fn inspect_jsonl_streams_one_valid_object_per_line() {
+    let out = run(&["inspect", "--format", "jsonl", "fixtures/pe/ok"]);
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let ok = std::fs::read_dir(super::root().join("fixtures/pe/ok"))
+        .unwrap()
+        .count();
+    assert_eq!(text.lines().count(), ok);
+    for line in text.lines() {
+        assert_valid(
+            "schema/inspect.schema.json",
+            &serde_json::from_str(line).unwrap(),
+        );
+    }
+}
+
+#[test]
+fn inspect_reports_named_non_pe_and_missing_files() {
+    let out = run(&[
+        "inspect",
+        "fixtures/pe/err/text.txt",
+        "fixtures/pe/ok/tiny-386-console.exe",
+        "no/such/file.exe",
+    ]);
+    insta::assert_snapshot!("inspect-bad-inputs", transcript(&out));
+    assert_eq!(out.status.code(), Some(1));
+    let out = run(&["inspect", "no/such/file.exe"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "nothing readable: could not evaluate"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn inspect_survives_a_symlink_loop_and_reports_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        super::root().join("fixtures/pe/ok/tiny-amd64-console.exe"),
+        dir.path().join("a.exe"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(dir.path(), dir.path().join("loop")).unwrap();
+    let out = pegate()
+        .args(["inspect", "--format", "jsonl"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("symlink loop"), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn broken_pipe_exits_quietly() {
+    use std::io::Read;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pegate"))
+        .current_dir(super::root())
+        .args([
+            "inspect",
+            "--format",
+            "jsonl",
+            "fixtures/pe/ok",
+            "fixtures/pe/ok",
+            "fixtures/pe/ok",
+            "fixtures/pe/ok",
+        ])
+        .args(std::iter::repeat_n("fixtures/pe/ok", 200))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert_eq!(out.status.code(), Some(0));
+}
+
+const POLICY: &str = r#"
+[[artifact]]
+glob = "*amd64*"
+machine = "AMD64"
+dll_characteristics = { require = ["DYNAMIC_BASE", "NX_COMPAT"], forbid = ["GUARD_CF"] }
+
+[[artifact]]
+glob = "tiny-arm64-gui.exe"
+machine = "AMD64"
+subsystem = "WINDOWS_CUI"
+"#;
+
+#[test]
+fn gate_every_format() {
+    let (_dir, policy) = temp_file("pegate.toml", POLICY);
+    let files = [
+        "fixtures/pe/ok/tiny-amd64-console.exe",
+        "fixtures/pe/ok/tiny-amd64-cfg.exe",
+        "fixtures/pe/ok/tiny-arm64-gui.exe",
+    ];
+    for format in ["text", "json", "junit", "sarif", "github"] {
+        let out = pegate()
+            .args(["gate", "--policy"])
+            .arg(&policy)
+            .args(["--format", format])
+            .args(files)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{format}: {}", transcript(&out));
+        insta::assert_snapshot!(format!("gate-{format}"), transcript(&out));
+    }
+}
+
+#[test]
+fn gate_passes_and_writes_the_github_summary() {
+    let (dir, policy) = temp_file(
+        "pegate.toml",
+        "[[artifact]]\nglob = \"*.exe\"\nmachine = \"I386\"\n",
+    );
+    let summary = dir.path().join("summary.md");
+    let out = pegate()
+        .args(["gate", "--format", "github", "--policy"])
+        .arg(&policy)
+        .arg("fixtures/pe/ok/tiny-386-console.exe")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(md.contains("**✅ passed**: 2 passed, 0 failed"), "{md}");
+}
+
+#[test]
+fn gate_bad_policies_exit_2_with_a_precise_message() {
+    let cases = [
+        (
+            "unknown-key",
+            "[[artifact]]\nglob = \"*\"\nmachin = \"AMD64\"\n",
+        ),
+        ("bad-glob", "[[artifact]]\nglob = \"[x\"\n"),
+        (
+            "bad-range",
+            "[[artifact]]\nglob = \"*\"\ngo_version = \"~>1.2\"\n",
+        ),
+        ("not-toml", "this is = = not toml"),
+    ];
+    for (name, text) in cases {
+        let (_dir, policy) = temp_file("pegate.toml", text);
+        let out = pegate()
+            .args(["gate", "--policy"])
+            .arg(&policy)
+            .arg("fixtures/pe/ok")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let stderr =
+            String::from_utf8_lossy(&out.stderr).replace(&policy.display().to_string(), "[POLICY]");
+        insta::assert_snapshot!(format!("gate-bad-policy-{name}"), stderr);
+    }
+    let out = run(&["gate", "--policy", "no/such/policy.toml", "fixtures/pe/ok"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("read the policy no/such/policy.toml"));
+}
+
+#[test]
+fn gate_unreadable_artifact_exits_2_but_reports_the_rest() {
+    let (_dir, policy) = temp_file(
+        "pegate.toml",
+        "[[artifact]]\nglob = \"*.exe\"\nmachine = \"I386\"\n",
+    );
+    let out = pegate()
+        .args(["gate", "--format", "json", "--policy"])
+        .arg(&policy)
+        .args(["fixtures/pe/ok/tiny-386-console.exe", "vanished.exe"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", transcript(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        doc["summary"]["pass"], 2,
+        "the readable artifact is still judged"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("vanished.exe: cannot read"));
+}
+
+#[test]
+fn gate_explain_lists_every_rule() {
+    insta::assert_snapshot!("gate-explain", transcript(&run(&["gate", "--explain"])));
+}

@@ -1,0 +1,95 @@
+//! `pegate build` then `pegate gate` over the reference matrix, with the pinned Go that pegate
+//! provisions itself (into `target/pegate-go`, shared with the other tests).
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use super::{pegate, root, temp_file, transcript};
+
+/// Builds the reference matrix once per test binary; returns the output directory.
+fn matrix() -> &'static PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let out = root().join("target").join("pegate-cli-test").join("dist");
+        let _ = std::fs::remove_dir_all(&out);
+        let run = pegate()
+            .args([
+                "build",
+                "--go",
+                "1.27.3",
+                "--source",
+                "fixtures/hello",
+                "--cache",
+            ])
+            .arg(root().join("target").join("pegate-go"))
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert_eq!(run.status.code(), Some(0), "{}", transcript(&run));
+        out
+    })
+}
+
+#[test]
+fn build_writes_nine_artifacts_and_a_checksums_file() {
+    let dir = matrix();
+    let sums = std::fs::read_to_string(dir.join("checksums.txt")).unwrap();
+    let names: Vec<&str> = sums
+        .lines()
+        .map(|l| l.split_once("  ").unwrap().1)
+        .collect();
+    assert_eq!(names.len(), 9, "{sums}");
+    for arch in ["amd64", "arm64", "386"] {
+        for variant in ["console", "gui", "stripped"] {
+            let name = format!("hello-go1.27.3-windows-{arch}-{variant}.exe");
+            assert!(names.contains(&name.as_str()), "{name} missing from {sums}");
+        }
+    }
+}
+
+#[test]
+fn the_example_policy_gates_the_reference_matrix_green() {
+    let dir = matrix();
+    // The example's checksums line is commented out; point one at the build's file.
+    let example = std::fs::read_to_string(root().join("pegate.example.toml")).unwrap();
+    let policy = format!(
+        "checksums = {:?}\n{example}",
+        dir.join("checksums.txt").display().to_string()
+    );
+    let (_tmp, path) = temp_file("pegate.toml", &policy);
+    let out = pegate()
+        .args(["gate", "--policy"])
+        .arg(&path)
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(" 0 failed"), "{text}");
+    assert!(text.contains("checksum.match"), "{text}");
+}
+
+#[test]
+fn a_signature_policy_fails_the_unsigned_arm64_artifact_in_every_format() {
+    let dir = matrix();
+    let (_tmp, policy) = temp_file(
+        "pegate.toml",
+        "[[artifact]]\nglob = \"*windows-arm64*\"\nmachine = \"ARM64\"\nsignature = \"required\"\n",
+    );
+    for format in ["text", "json", "junit", "sarif", "github"] {
+        let out = pegate()
+            .args(["gate", "--format", format, "--policy"])
+            .arg(&policy)
+            .arg(dir)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{format}: {}", transcript(&out));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("signature.required"), "{format}: {stdout}");
+        assert!(
+            stdout.contains("hello-go1.27.3-windows-arm64-console.exe"),
+            "{format}: {stdout}"
+        );
+    }
+}
