@@ -1,1 +1,470 @@
-//! buildinfo (in progress).
+//! Go build info read from PE bytes, without running Go.
+//!
+//! Follows `debug/buildinfo`: the blob is in the first section whose characteristics, ignoring
+//! `IMAGE_SCN_ALIGN_32BYTES`, are exactly `CNT_INITIALIZED_DATA | MEM_READ | MEM_WRITE`
+//! (`.data`); it starts on a 16-byte boundary with the 14-byte magic `"\xff Go buildinf:"`,
+//! then pointer size and flags. Go ≥ 1.18 (flag bit 1) stores the version and module info
+//! inline as uvarint-prefixed strings; older Go stores the virtual addresses of two Go string
+//! headers. The module info is framed by 16-byte sentinels. Every length read is checked against
+//! the bytes that exist; nothing is allocated from an untrusted length.
+//!
+//! ```no_run
+//! let info = pegate_go::buildinfo::read_path("hello.exe".as_ref()).unwrap().expect("a Go binary");
+//! assert_eq!(info.setting("GOOS"), Some("windows"));
+//! println!("{} {}", info.go_version, info.path);
+//! ```
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+
+use object::LittleEndian as LE;
+use pegate_pe::PeView;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The magic that starts the build-info blob.
+pub const MAGIC: &[u8; 14] = b"\xff Go buildinf:";
+const HEADER_SIZE: usize = 32;
+const ALIGN: usize = 16;
+const BUILD_ID_PREFIX: &[u8] = b"\xff Go build ID: \"";
+/// Data sections larger than this are not searched in full (Go puts the blob first).
+const MAX_SEARCH: usize = 64 << 20;
+/// A version or module-info string longer than this is not believed.
+const MAX_STRING: u64 = 16 << 20;
+
+/// A module as recorded in the build info.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Module {
+    /// Module path.
+    pub path: String,
+    /// Version (`(devel)` for the main module of a local build).
+    pub version: String,
+    /// go.sum hash, if recorded.
+    pub sum: String,
+    /// The module this one was replaced by (`=>` line).
+    pub replace: Option<Box<Module>>,
+}
+
+/// One `build` setting (`-ldflags`, `GOARCH`, `CGO_ENABLED`, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Setting {
+    /// The key.
+    pub key: String,
+    /// The value, unquoted.
+    pub value: String,
+}
+
+/// What Go recorded about how a binary was built.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuildInfo {
+    /// `go1.27.3`.
+    pub go_version: String,
+    /// The main package path.
+    pub path: String,
+    /// The main module.
+    pub main: Option<Module>,
+    /// Dependencies.
+    pub deps: Vec<Module>,
+    /// Build settings, in recorded order.
+    pub settings: Vec<Setting>,
+    /// The Go build ID string from the start of `.text`, when found.
+    pub build_id: Option<String>,
+    /// `inline` (Go ≥ 1.18) or `pointer` (older).
+    pub format: String,
+    /// Pointer size recorded in the header (4 or 8).
+    pub ptr_size: u8,
+    /// File offset of the blob.
+    pub offset: u64,
+}
+
+impl BuildInfo {
+    /// The value of build setting `key`.
+    pub fn setting(&self, key: &str) -> Option<&str> {
+        self.settings
+            .iter()
+            .find(|s| s.key == key)
+            .map(|s| s.value.as_str())
+    }
+}
+
+/// How the decoder reaches bytes outside the data section (pointer format, build ID).
+trait Source {
+    /// Up to `len` bytes at file offset `offset` (fewer at end of file).
+    fn read(&mut self, offset: u64, len: usize) -> Option<Vec<u8>>;
+}
+
+impl Source for &[u8] {
+    fn read(&mut self, offset: u64, len: usize) -> Option<Vec<u8>> {
+        let start = usize::try_from(offset).ok()?;
+        let end = start.saturating_add(len).min(self.len());
+        self.get(start..end).map(<[u8]>::to_vec)
+    }
+}
+
+struct FileSource(File);
+
+impl Source for FileSource {
+    fn read(&mut self, offset: u64, len: usize) -> Option<Vec<u8>> {
+        self.0.seek(SeekFrom::Start(offset)).ok()?;
+        let mut buf = Vec::new();
+        (&mut self.0).take(len as u64).read_to_end(&mut buf).ok()?;
+        Some(buf)
+    }
+}
+
+const DATA_FLAGS: u32 = 0xC000_0040; // CNT_INITIALIZED_DATA | MEM_READ | MEM_WRITE
+const ALIGN_32BYTES: u32 = 0x0060_0000;
+
+/// The (file offset, size) of the section debug/buildinfo searches.
+fn data_section(view: &PeView<'_>) -> Option<(u64, usize)> {
+    view.sections().iter().find_map(|s| {
+        let flags = s.characteristics.get(LE).0 & !ALIGN_32BYTES;
+        let (va, raw, size) = (
+            s.virtual_address.get(LE),
+            s.pointer_to_raw_data.get(LE),
+            s.size_of_raw_data.get(LE),
+        );
+        (flags == DATA_FLAGS && va != 0 && size != 0)
+            .then(|| (u64::from(raw), (size as usize).min(MAX_SEARCH)))
+    })
+}
+
+fn text_section(view: &PeView<'_>) -> Option<u64> {
+    view.sections()
+        .iter()
+        .find(|s| s.characteristics.get(LE).0 & 0x20 != 0)
+        .map(|s| u64::from(s.pointer_to_raw_data.get(LE)))
+}
+
+/// Reads the build info of a PE file in memory; `Ok(None)` when it is not a Go binary.
+pub fn read(view: &PeView<'_>) -> Result<Option<BuildInfo>> {
+    decode(view, &mut view.data())
+}
+
+/// Reads the build info of a file, reading only its headers and the data section.
+pub fn read_path(path: &Path) -> Result<Option<BuildInfo>> {
+    let mut file = File::open(path).map_err(|e| Error::io("open", path, e))?;
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io("stat", path, e))?
+        .len();
+    let mut prefix = Vec::new();
+    (&mut file)
+        .take(64 * 1024)
+        .read_to_end(&mut prefix)
+        .map_err(|e| Error::io("read", path, e))?;
+    let view = PeView::parse_prefix(&prefix, len).map_err(|source| Error::Pe {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    decode(&view, &mut FileSource(file))
+}
+
+fn decode(view: &PeView<'_>, src: &mut dyn Source) -> Result<Option<BuildInfo>> {
+    let Some((offset, size)) = data_section(view) else {
+        return Ok(None);
+    };
+    let Some(data) = src.read(offset, size) else {
+        return Ok(None);
+    };
+    let finder = memchr::memmem::Finder::new(MAGIC);
+    let Some(at) = finder.find_iter(&data).find(|&i| i % ALIGN == 0) else {
+        return Ok(None);
+    };
+    let blob_offset = offset.saturating_add(at as u64);
+    let bad = |reason: &str| Error::BuildInfo {
+        offset: blob_offset,
+        reason: reason.to_owned(),
+    };
+    let blob = data.get(at..).unwrap_or_default();
+    let header = blob
+        .get(..HEADER_SIZE)
+        .ok_or_else(|| bad("header cut short"))?;
+    let ptr_size = header.get(14).copied().unwrap_or(0);
+    let flags = header.get(15).copied().unwrap_or(0);
+    let (go_version, modinfo, format) = if flags & 2 != 0 {
+        let rest = blob.get(HEADER_SIZE..).unwrap_or_default();
+        let (version, rest) =
+            read_uvarint_string(rest).ok_or_else(|| bad("bad go version string"))?;
+        let (modinfo, _) =
+            read_uvarint_string(rest).ok_or_else(|| bad("bad module info string"))?;
+        (version.to_vec(), modinfo.to_vec(), "inline")
+    } else {
+        if ptr_size != 4 && ptr_size != 8 {
+            return Err(bad(&format!("pointer size {ptr_size} is neither 4 nor 8")));
+        }
+        let big = flags & 1 != 0;
+        let p = usize::from(ptr_size);
+        let ptr_at = |i: usize| {
+            header
+                .get(16usize.saturating_add(i.saturating_mul(p))..)
+                .and_then(|b| b.get(..p))
+                .map(|b| read_ptr(b, big))
+        };
+        let version_va = ptr_at(0).ok_or_else(|| bad("header cut short"))?;
+        let mod_va = ptr_at(1).ok_or_else(|| bad("header cut short"))?;
+        let version = read_go_string(view, src, version_va, p, big)
+            .ok_or_else(|| bad("go version string header points outside the file"))?;
+        let modinfo = read_go_string(view, src, mod_va, p, big)
+            .ok_or_else(|| bad("module info string header points outside the file"))?;
+        (version, modinfo, "pointer")
+    };
+    let go_version = String::from_utf8(go_version).map_err(|_| bad("go version is not UTF-8"))?;
+    let modinfo = strip_sentinels(&modinfo);
+    let mut info = parse_modinfo(&String::from_utf8_lossy(modinfo));
+    info.go_version = go_version;
+    info.format = format.to_owned();
+    info.ptr_size = ptr_size;
+    info.offset = blob_offset;
+    info.build_id = text_section(view)
+        .and_then(|off| src.read(off, 4096))
+        .and_then(|text| find_build_id(&text));
+    Ok(Some(info))
+}
+
+fn read_ptr(b: &[u8], big: bool) -> u64 {
+    let mut v = [0u8; 8];
+    if big {
+        let pad = 8usize.saturating_sub(b.len());
+        if let Some(dst) = v.get_mut(pad..) {
+            dst.copy_from_slice(b);
+        }
+        u64::from_be_bytes(v)
+    } else {
+        if let Some(dst) = v.get_mut(..b.len()) {
+            dst.copy_from_slice(b);
+        }
+        u64::from_le_bytes(v)
+    }
+}
+
+/// Reads a Go string header (data pointer, length) at virtual address `va`, then its bytes.
+fn read_go_string(
+    view: &PeView<'_>,
+    src: &mut dyn Source,
+    va: u64,
+    p: usize,
+    big: bool,
+) -> Option<Vec<u8>> {
+    let to_offset = |va: u64| -> Option<u64> {
+        let rva = u32::try_from(va.checked_sub(view.image_base())?).ok()?;
+        view.rva_to_file_offset(rva).map(u64::from)
+    };
+    let header = src.read(to_offset(va)?, p.saturating_mul(2))?;
+    let data_va = read_ptr(header.get(..p)?, big);
+    let len = read_ptr(header.get(p..p.saturating_mul(2))?, big);
+    if len > MAX_STRING {
+        return None;
+    }
+    if len == 0 {
+        return Some(Vec::new());
+    }
+    let bytes = src.read(to_offset(data_va)?, len as usize)?;
+    (bytes.len() as u64 == len).then_some(bytes)
+}
+
+/// A uvarint length then that many bytes; `None` if either runs past the end.
+fn read_uvarint_string(b: &[u8]) -> Option<(&[u8], &[u8])> {
+    let mut len: u64 = 0;
+    for (i, &byte) in b.iter().enumerate().take(10) {
+        len |= u64::from(byte & 0x7f).checked_shl(7u32.checked_mul(i as u32)?)?;
+        if byte & 0x80 == 0 {
+            let rest = b.get(i.checked_add(1)?..)?;
+            let len = usize::try_from(len).ok()?;
+            return Some((rest.get(..len)?, rest.get(len..)?));
+        }
+    }
+    None
+}
+
+/// Removes the 16-byte sentinels cmd/go puts around module info (debug/buildinfo's rule).
+fn strip_sentinels(m: &[u8]) -> &[u8] {
+    let n = m.len();
+    if n >= 33 && m.get(n.wrapping_sub(17)) == Some(&b'\n') {
+        m.get(16..n.saturating_sub(16)).unwrap_or(m)
+    } else {
+        m
+    }
+}
+
+fn find_build_id(text: &[u8]) -> Option<String> {
+    let at = memchr::memmem::find(text, BUILD_ID_PREFIX)?;
+    let rest = text.get(at.saturating_add(BUILD_ID_PREFIX.len())..)?;
+    let end = memchr::memchr(b'"', rest)?;
+    String::from_utf8(rest.get(..end)?.to_vec()).ok()
+}
+
+/// Undoes Go's `strconv.Quote` for the quoted keys and values of `build` lines.
+fn unquote(s: &str) -> String {
+    let Some(inner) = s.strip_prefix('"').and_then(|s| s.strip_suffix('"')) else {
+        return s.to_owned();
+    };
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some(c @ ('x' | 'u' | 'U')) => {
+                let digits = match c {
+                    'x' => 2,
+                    'u' => 4,
+                    _ => 8,
+                };
+                let hex: String = chars.by_ref().take(digits).collect();
+                match u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+                    Some(ch) => out.push(ch),
+                    None => out.push('\u{fffd}'),
+                }
+            }
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+fn module(fields: &[&str]) -> Module {
+    let get = |i: usize| fields.get(i).copied().unwrap_or_default().to_owned();
+    Module {
+        path: get(1),
+        version: get(2),
+        sum: get(3),
+        replace: None,
+    }
+}
+
+/// Parses the module-info text (`runtime/debug.ParseBuildInfo`'s format).
+fn parse_modinfo(text: &str) -> BuildInfo {
+    let mut info = BuildInfo {
+        go_version: String::new(),
+        path: String::new(),
+        main: None,
+        deps: Vec::new(),
+        settings: Vec::new(),
+        build_id: None,
+        format: String::new(),
+        ptr_size: 0,
+        offset: 0,
+    };
+    // Which module the next `=>` line replaces: the main module or the last dep.
+    let mut last_is_dep = false;
+    for line in text.lines() {
+        let fields: Vec<&str> = line.split('\t').collect();
+        match fields.first().copied() {
+            Some("path") => info.path = fields.get(1).copied().unwrap_or_default().to_owned(),
+            Some("mod") => {
+                info.main = Some(module(&fields));
+                last_is_dep = false;
+            }
+            Some("dep") => {
+                info.deps.push(module(&fields));
+                last_is_dep = true;
+            }
+            Some("=>") => {
+                let replacement = Some(Box::new(module(&fields)));
+                let target = if last_is_dep {
+                    info.deps.last_mut()
+                } else {
+                    info.main.as_mut()
+                };
+                if let Some(m) = target {
+                    m.replace = replacement;
+                }
+            }
+            Some("build") => {
+                let rest = line.get(6..).unwrap_or_default();
+                let (key, value) = split_setting(rest);
+                info.settings.push(Setting {
+                    key: unquote(key),
+                    value: unquote(value),
+                });
+            }
+            _ => {}
+        }
+    }
+    info
+}
+
+/// Splits `key=value` where the key may be a quoted string containing `=`.
+fn split_setting(s: &str) -> (&str, &str) {
+    if s.starts_with('"') {
+        let mut escaped = false;
+        for (i, c) in s.char_indices().skip(1) {
+            match c {
+                '\\' if !escaped => escaped = true,
+                '"' if !escaped => {
+                    let end = i.saturating_add(1);
+                    let key = s.get(..end).unwrap_or(s);
+                    let value = s
+                        .get(end..)
+                        .and_then(|r| r.strip_prefix('='))
+                        .unwrap_or_default();
+                    return (key, value);
+                }
+                _ => escaped = false,
+            }
+        }
+    }
+    s.split_once('=').unwrap_or((s, ""))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )]
+    use super::*;
+
+    #[test]
+    fn modinfo_lines() {
+        let text = "path\texample.com/hello\nmod\texample.com/hello\t(devel)\t\n\
+                    dep\tgolang.org/x/sys\tv0.1.0\th1:abc=\n=>\t../sys\t\t\n\
+                    build\t-ldflags=\"-s -w -X main.v=1\"\nbuild\tGOARCH=arm64\n\
+                    build\t\"key=with=eq\"=\"v\\tq\"\n";
+        let info = parse_modinfo(text);
+        assert_eq!(info.path, "example.com/hello");
+        assert_eq!(info.main.as_ref().unwrap().version, "(devel)");
+        assert_eq!(info.deps[0].replace.as_ref().unwrap().path, "../sys");
+        assert_eq!(info.setting("-ldflags"), Some("-s -w -X main.v=1"));
+        assert_eq!(info.setting("GOARCH"), Some("arm64"));
+        assert_eq!(info.setting("key=with=eq"), Some("v\tq"));
+    }
+
+    #[test]
+    fn uvarint_strings_are_bounded() {
+        assert_eq!(
+            read_uvarint_string(&[3, b'a', b'b', b'c', 9]),
+            Some((&b"abc"[..], &[9u8][..]))
+        );
+        assert_eq!(
+            read_uvarint_string(&[0x80, 0x01]),
+            None,
+            "128 bytes promised, none there"
+        );
+        assert_eq!(
+            read_uvarint_string(&[0xff; 12]),
+            None,
+            "varint longer than 10 bytes"
+        );
+        assert_eq!(read_uvarint_string(&[]), None);
+    }
+
+    #[test]
+    fn sentinels_are_stripped_only_when_framed() {
+        let mut framed = vec![b'S'; 16];
+        framed.extend_from_slice(b"path\tx\n");
+        framed.extend_from_slice(&[b'E'; 16]);
+        assert_eq!(strip_sentinels(&framed), b"path\tx\n");
+        assert_eq!(strip_sentinels(b"short"), b"short");
+    }
+}
