@@ -13,6 +13,8 @@
 
 use std::path::{Path, PathBuf};
 
+use pegate_go::buildinfo::BuildInfo;
+use pegate_go::crosscheck::{self, Finding};
 use pegate_pe::PeSummary;
 use pegate_policy::ArtifactFacts;
 use rayon::prelude::*;
@@ -57,10 +59,10 @@ pub struct ArtifactReport {
     pub description: Option<String>,
     /// The Authenticode verdict and every signature (`null` until pegate-authenticode is wired in).
     pub signature: Option<Value>,
-    /// Go build info, when the file is a Go binary (`null` until the reader is wired in).
-    pub go: Option<Value>,
+    /// Go build info, when the file is a Go binary.
+    pub go: Option<BuildInfo>,
     /// Agreement between the build info and the headers.
-    pub crosscheck: Vec<Value>,
+    pub crosscheck: Vec<Finding>,
 }
 
 impl ArtifactReport {
@@ -132,11 +134,10 @@ impl ArtifactReport {
             })
             .unwrap_or_default();
         let sig = self.signature.as_ref();
-        let go_str = |key: &str| {
+        let go_setting = |key: &str| {
             self.go
                 .as_ref()
-                .and_then(|g| g.get(key))
-                .and_then(Value::as_str)
+                .and_then(|g| g.setting(key))
                 .map(str::to_owned)
         };
         ArtifactFacts {
@@ -159,9 +160,9 @@ impl ArtifactReport {
                 .and_then(Value::as_str)
                 .map(str::to_owned),
             signer_subjects: Vec::new(),
-            go_version: go_str("go_version"),
-            goos: None,
-            goarch: None,
+            go_version: self.go.as_ref().map(|g| g.go_version.clone()),
+            goos: go_setting("GOOS"),
+            goarch: go_setting("GOARCH"),
         }
     }
 }
@@ -182,12 +183,27 @@ pub fn inspect(path: &Path, opts: &Options) -> ArtifactReport {
             return ArtifactReport::failed(path, kind, e.to_string());
         }
     };
-    let errors: Vec<String> = Vec::new();
-    let (signature, go, crosscheck) = (None, None, Vec::new());
-    let _ = opts;
+    let mut errors: Vec<String> = Vec::new();
+    let signature = None;
+    let _ = &opts.trust;
+    let go = if opts.skip_go {
+        None
+    } else {
+        match pegate_go::buildinfo::read_path(path) {
+            Ok(info) => info,
+            Err(e) => {
+                errors.push(format!("go build info: {e}"));
+                None
+            }
+        }
+    };
+    let crosscheck = go
+        .as_ref()
+        .map(|info| crosscheck::check(&summary, info))
+        .unwrap_or_default();
     ArtifactReport {
         path: path.to_path_buf(),
-        error: (!errors.is_empty()).then(|| format!("{}: {}", path.display(), errors.join("; "))),
+        error: (!errors.is_empty()).then(|| errors.join("; ")),
         failure: None,
         description: Some(pegate_pe::describe(&summary)),
         pe: Some(summary),
