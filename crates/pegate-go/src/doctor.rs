@@ -1,1 +1,720 @@
-//! doctor (in progress).
+//! `pegate doctor`: the checks people run by hand when a Go-for-Windows build environment breaks
+//! (the seed guide's sections 1–4), each with pass / warn / fail and a one-line fix.
+//!
+//! The checks read a [`DoctorEnv`] snapshot, never the live machine, so every check is testable
+//! with fake GOROOT trees and environment maps; [`DoctorEnv::from_system`] gathers the real one.
+//!
+//! ```
+//! use pegate_go::doctor::{self, DoctorEnv, Status};
+//!
+//! let mut env = DoctorEnv::empty("/tmp/project");
+//! env.go_env.insert("GOPROXY".into(), "https://proxy.golang.org".into());
+//! let checks = doctor::run(&env);
+//! let proxy = checks.iter().find(|c| c.id == "goproxy.fallback").unwrap();
+//! assert_eq!(proxy.status, Status::Warn);
+//! ```
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::toolchain::{self, Port, Toolchain};
+
+/// A check's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// All is well.
+    Pass,
+    /// Works here, but is a risk (or could not be checked).
+    Warn,
+    /// Broken: builds will fail or ship something wrong.
+    Fail,
+}
+
+/// One check's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    /// Stable id (`go.found`, `goroot.layout`, `goproxy.fallback`, ...).
+    pub id: String,
+    /// Pass, warn or fail.
+    pub status: Status,
+    /// What was found.
+    pub message: String,
+    /// One line saying how to fix it (empty when it passes).
+    pub fix: String,
+}
+
+/// Everything the checks look at, gathered once.
+#[derive(Debug, Clone, Default)]
+pub struct DoctorEnv {
+    /// The process environment (`PATH`, `CGO_ENABLED`, `SSL_CERT_FILE`, ...).
+    pub vars: BTreeMap<String, String>,
+    /// The `go` executable checked, if one was found.
+    pub go: Option<PathBuf>,
+    /// Its version (`go1.27.3`).
+    pub go_version: Option<String>,
+    /// Why no usable `go` was found.
+    pub go_error: Option<String>,
+    /// `go env -json`.
+    pub go_env: BTreeMap<String, String>,
+    /// `go tool dist list -json`, when it could be run.
+    pub ports: Option<Vec<Port>>,
+    /// The project directory (`.go-version` is looked for here and above).
+    pub project_dir: PathBuf,
+    /// GOOS/GOARCH targets to check (default windows/amd64, windows/arm64, windows/386).
+    pub targets: Vec<(String, String)>,
+    /// Where system root certificates may live (bundle files or directories).
+    pub cert_locations: Vec<PathBuf>,
+    /// The directory a Windows runner puts the module cache in, for the path-length estimate.
+    pub windows_modcache_prefix: String,
+}
+
+/// Windows' classic MAX_PATH without LongPathsEnabled.
+pub const MAX_PATH: usize = 260;
+
+impl DoctorEnv {
+    /// An environment with nothing found: no Go, no variables; the defaults for targets,
+    /// certificate locations and the Windows prefix.
+    pub fn empty(project_dir: impl Into<PathBuf>) -> DoctorEnv {
+        DoctorEnv {
+            project_dir: project_dir.into(),
+            targets: ["amd64", "arm64", "386"]
+                .iter()
+                .map(|a| ("windows".to_owned(), (*a).to_owned()))
+                .collect(),
+            cert_locations: [
+                "/etc/ssl/certs/ca-certificates.crt",
+                "/etc/pki/tls/certs/ca-bundle.crt",
+                "/etc/ssl/ca-bundle.pem",
+                "/etc/ssl/cert.pem",
+                "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+            ]
+            .iter()
+            .map(PathBuf::from)
+            .collect(),
+            windows_modcache_prefix: r"C:\Users\runneradmin\go\pkg\mod\".to_owned(),
+            ..DoctorEnv::default()
+        }
+    }
+
+    /// Gathers the real environment: `go` from `go` (or PATH), `go env -json`, `go tool dist list -json`.
+    pub fn from_system(go: Option<&Path>, project_dir: &Path) -> DoctorEnv {
+        let mut env = DoctorEnv::empty(project_dir);
+        env.vars = std::env::vars().collect();
+        let go_path = match go {
+            Some(p) => Some(p.to_path_buf()),
+            None => find_on_path(
+                env.vars.get("PATH").map(String::as_str).unwrap_or_default(),
+                "go",
+            ),
+        };
+        let Some(go_path) = go_path else {
+            env.go_error = Some("no `go` on PATH".to_owned());
+            return env;
+        };
+        match Toolchain::from_go(&go_path) {
+            Ok(tc) => {
+                env.go_version = Some(tc.version.clone());
+                env.go = Some(tc.go.clone());
+                // The user's own settings matter here, so `go env` runs with their environment.
+                match std::process::Command::new(&tc.go)
+                    .args(["env", "-json"])
+                    .output()
+                {
+                    Ok(out) if out.status.success() => {
+                        env.go_env = serde_json::from_slice(&out.stdout).unwrap_or_default();
+                    }
+                    Ok(out) => {
+                        env.go_error = Some(String::from_utf8_lossy(&out.stderr).trim().to_owned())
+                    }
+                    Err(e) => env.go_error = Some(e.to_string()),
+                }
+                env.ports = tc.dist_list().ok();
+            }
+            Err(e) => {
+                env.go = Some(go_path);
+                env.go_error = Some(e.to_string());
+            }
+        }
+        if let Some(prefix) = std::env::var_os("PEGATE_WINDOWS_MODCACHE") {
+            env.windows_modcache_prefix = prefix.to_string_lossy().into_owned();
+        }
+        env
+    }
+
+    fn setting(&self, key: &str) -> Option<&str> {
+        self.go_env
+            .get(key)
+            .or_else(|| self.vars.get(key))
+            .map(String::as_str)
+    }
+
+    fn path_dirs(&self) -> Vec<PathBuf> {
+        self.vars
+            .get("PATH")
+            .map(|p| std::env::split_paths(&OsString::from(p)).collect())
+            .unwrap_or_default()
+    }
+}
+
+fn find_on_path(path: &str, name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&OsString::from(path))
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+fn check(id: &str, status: Status, message: impl Into<String>, fix: &str) -> Check {
+    Check {
+        id: id.to_owned(),
+        status,
+        message: message.into(),
+        fix: if status == Status::Pass {
+            String::new()
+        } else {
+            fix.to_owned()
+        },
+    }
+}
+
+fn same_or_inside(a: &Path, b: &Path) -> bool {
+    a.starts_with(b) || b.starts_with(a)
+}
+
+/// Runs every check, in a fixed order.
+pub fn run(env: &DoctorEnv) -> Vec<Check> {
+    let mut out = vec![go_found(env)];
+    out.extend(goroot_checks(env));
+    out.push(path_check(env));
+    out.push(go_version_file(env));
+    out.push(goproxy(env));
+    out.push(gosumdb(env));
+    out.push(goflags(env));
+    out.push(targets(env));
+    out.push(cgo(env));
+    out.push(path_length(env));
+    out.push(certs(env));
+    out
+}
+
+fn go_found(env: &DoctorEnv) -> Check {
+    match (&env.go, &env.go_version, &env.go_error) {
+        (Some(go), Some(v), None) => check(
+            "go.found",
+            Status::Pass,
+            format!("{v} at {}", go.display()),
+            "",
+        ),
+        (go, _, err) => check(
+            "go.found",
+            Status::Fail,
+            format!(
+                "no usable go{}: {}",
+                go.as_ref()
+                    .map(|g| format!(" at {}", g.display()))
+                    .unwrap_or_default(),
+                err.as_deref().unwrap_or("not found")
+            ),
+            "install Go (or run `pegate build`, which provisions a pinned Go) and put its bin/ on PATH",
+        ),
+    }
+}
+
+fn goroot_checks(env: &DoctorEnv) -> Vec<Check> {
+    let mut out = Vec::new();
+    let goroot = env
+        .setting("GOROOT")
+        .filter(|g| !g.is_empty())
+        .map(PathBuf::from);
+    match &goroot {
+        None => out.push(check(
+            "goroot.layout",
+            Status::Fail,
+            "GOROOT is unknown",
+            "run `go env GOROOT`; unset a wrong GOROOT so go finds its own",
+        )),
+        Some(root) => {
+            let go = root
+                .join("bin")
+                .join(if cfg!(windows) { "go.exe" } else { "go" });
+            out.push(if go.is_file() {
+                check("goroot.layout", Status::Pass, format!("{} holds bin/go", root.display()), "")
+            } else {
+                check(
+                    "goroot.layout",
+                    Status::Fail,
+                    format!("GOROOT {} has no bin/go", root.display()),
+                    "point GOROOT at the Go installation (the directory holding bin/go), or unset it",
+                )
+            });
+        }
+    }
+    let gopaths: Vec<PathBuf> = env
+        .setting("GOPATH")
+        .map(|p| std::env::split_paths(&OsString::from(p)).collect())
+        .unwrap_or_default();
+    let clash = goroot
+        .as_ref()
+        .and_then(|root| gopaths.iter().find(|gp| same_or_inside(root, gp)));
+    out.push(match (clash, &goroot) {
+        (Some(gp), Some(root)) => check(
+            "goroot.gopath",
+            Status::Fail,
+            format!("GOPATH {} and GOROOT {} overlap", gp.display(), root.display()),
+            "keep GOPATH (your workspace, default ~/go) outside GOROOT (the toolchain) and vice versa",
+        ),
+        _ if gopaths.is_empty() => check("goroot.gopath", Status::Warn, "GOPATH is unknown", "run `go env GOPATH`"),
+        _ => check("goroot.gopath", Status::Pass, "GOROOT and GOPATH are separate", ""),
+    });
+    out
+}
+
+fn path_check(env: &DoctorEnv) -> Check {
+    let dirs = env.path_dirs();
+    let mut missing = Vec::new();
+    if let Some(root) = env.setting("GOROOT").filter(|g| !g.is_empty()) {
+        let bin = Path::new(root).join("bin");
+        if !dirs.contains(&bin) {
+            missing.push(bin);
+        }
+    }
+    let gobin = env
+        .setting("GOBIN")
+        .filter(|g| !g.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            env.setting("GOPATH")
+                .and_then(|p| std::env::split_paths(&OsString::from(p)).next())
+                .map(|p| p.join("bin"))
+        });
+    if let Some(bin) = gobin
+        && !dirs.contains(&bin)
+    {
+        missing.push(bin);
+    }
+    if missing.is_empty() {
+        check(
+            "path.go-bins",
+            Status::Pass,
+            "GOROOT/bin and GOPATH/bin are on PATH",
+            "",
+        )
+    } else {
+        let list: Vec<String> = missing.iter().map(|p| p.display().to_string()).collect();
+        check(
+            "path.go-bins",
+            Status::Warn,
+            format!("not on PATH: {}", list.join(", ")),
+            "add GOROOT/bin (the go command) and GOPATH/bin (installed tools) to PATH",
+        )
+    }
+}
+
+fn go_version_file(env: &DoctorEnv) -> Check {
+    let found = env
+        .project_dir
+        .ancestors()
+        .map(|d| d.join(".go-version"))
+        .find(|p| p.is_file());
+    let Some(file) = found else {
+        return check(
+            "go-version.file",
+            Status::Pass,
+            "no .go-version in the project",
+            "",
+        );
+    };
+    let wanted = std::fs::read_to_string(&file).unwrap_or_default();
+    let wanted = wanted.trim();
+    let want = toolchain::parse_version(wanted);
+    let have = env.go_version.as_deref().and_then(toolchain::parse_version);
+    // `1.27` in .go-version accepts any 1.27.x.
+    let matches = match (want, have) {
+        (Some(w), Some(h)) => {
+            if wanted.trim_start_matches("go").matches('.').count() >= 2 {
+                w == h
+            } else {
+                (w.0, w.1) == (h.0, h.1)
+            }
+        }
+        _ => false,
+    };
+    if matches {
+        check(
+            "go-version.file",
+            Status::Pass,
+            format!("{} asks for {wanted}, in use", file.display()),
+            "",
+        )
+    } else {
+        check(
+            "go-version.file",
+            Status::Fail,
+            format!(
+                "{} asks for {wanted}, the toolchain is {}",
+                file.display(),
+                env.go_version.as_deref().unwrap_or("unknown")
+            ),
+            "use the Go the project pins (`pegate build --go <version>` provisions it) or update .go-version",
+        )
+    }
+}
+
+fn goproxy(env: &DoctorEnv) -> Check {
+    let proxy = env.setting("GOPROXY").unwrap_or("");
+    let entries: Vec<&str> = proxy.split([',', '|']).map(str::trim).collect();
+    if proxy == "off" {
+        check(
+            "goproxy.fallback",
+            Status::Pass,
+            "GOPROXY=off: module downloads are disabled on purpose",
+            "",
+        )
+    } else if proxy.is_empty() {
+        check(
+            "goproxy.fallback",
+            Status::Warn,
+            "GOPROXY is empty: go falls back to direct VCS fetches only",
+            "set GOPROXY=https://proxy.golang.org,direct (or your mirror followed by ,direct)",
+        )
+    } else if entries.contains(&"direct") || entries.contains(&"off") {
+        check(
+            "goproxy.fallback",
+            Status::Pass,
+            format!("GOPROXY={proxy}"),
+            "",
+        )
+    } else {
+        check(
+            "goproxy.fallback",
+            Status::Warn,
+            format!("GOPROXY={proxy} has no fallback: one proxy outage stops every build"),
+            "append ,direct (e.g. GOPROXY=https://goproxy.cn,direct)",
+        )
+    }
+}
+
+fn gosumdb(env: &DoctorEnv) -> Check {
+    let sumdb = env.setting("GOSUMDB").unwrap_or("");
+    let private = ["GONOSUMDB", "GOPRIVATE", "GONOSUMCHECK"]
+        .iter()
+        .filter_map(|k| {
+            env.setting(k)
+                .filter(|v| !v.is_empty())
+                .map(|v| format!("{k}={v}"))
+        })
+        .collect::<Vec<_>>();
+    if sumdb != "off" {
+        return check(
+            "gosumdb.enabled",
+            Status::Pass,
+            format!(
+                "GOSUMDB={}",
+                if sumdb.is_empty() {
+                    "sum.golang.org (default)"
+                } else {
+                    sumdb
+                }
+            ),
+            "",
+        );
+    }
+    if private.is_empty() {
+        check(
+            "gosumdb.enabled",
+            Status::Fail,
+            "GOSUMDB=off with no GONOSUMDB/GOPRIVATE: module checksums are not verified for any module",
+            "remove GOSUMDB=off; exempt only private modules with GOPRIVATE=<pattern>",
+        )
+    } else {
+        check(
+            "gosumdb.enabled",
+            Status::Warn,
+            format!(
+                "GOSUMDB=off; {} suggests private modules",
+                private.join(", ")
+            ),
+            "prefer GOSUMDB on with GOPRIVATE/GONOSUMDB for the private modules only",
+        )
+    }
+}
+
+fn goflags(env: &DoctorEnv) -> Check {
+    let flags = env.setting("GOFLAGS").unwrap_or("");
+    const SURPRISING: &[(&str, &str)] = &[
+        ("-mod=mod", "lets builds rewrite go.mod"),
+        ("-insecure", "allows insecure fetches"),
+        ("-modcacherw", "leaves the module cache writable"),
+        ("-buildmode=exe", "drops ASLR on windows/amd64 and 386"),
+        ("-race", "disables PIE on Windows"),
+        (
+            "-trimpath=false",
+            "makes builds depend on the checkout path",
+        ),
+    ];
+    let found: Vec<String> = flags
+        .split_whitespace()
+        .filter_map(|f| {
+            SURPRISING
+                .iter()
+                .find(|(s, _)| f == *s || f.starts_with(&format!("{s}=")))
+                .map(|(s, why)| format!("{s} ({why})"))
+        })
+        .collect();
+    if found.is_empty() {
+        check(
+            "goflags.clean",
+            Status::Pass,
+            if flags.is_empty() {
+                "GOFLAGS is empty".to_owned()
+            } else {
+                format!("GOFLAGS={flags}")
+            },
+            "",
+        )
+    } else {
+        check(
+            "goflags.clean",
+            Status::Warn,
+            format!("GOFLAGS holds {}", found.join(", ")),
+            "move build flags into the build command (or pegate's matrix) instead of GOFLAGS",
+        )
+    }
+}
+
+fn targets(env: &DoctorEnv) -> Check {
+    let Some(ports) = &env.ports else {
+        return check(
+            "targets.supported",
+            Status::Warn,
+            "could not run `go tool dist list -json`",
+            "fix the go toolchain first (see go.found)",
+        );
+    };
+    let have = env.go_version.as_deref().and_then(toolchain::parse_version);
+    let mut missing = Vec::new();
+    for (goos, goarch) in &env.targets {
+        if !ports
+            .iter()
+            .any(|p| &p.goos == goos && &p.goarch == goarch && !p.broken)
+        {
+            let why = match (goos.as_str(), goarch.as_str(), have) {
+                ("windows", "arm", Some((1, minor, _))) if minor >= 26 => " (removed in Go 1.26)",
+                ("windows", "arm", Some((1, minor, _))) if minor >= 24 => {
+                    " (marked broken since Go 1.24)"
+                }
+                _ => "",
+            };
+            missing.push(format!("{goos}/{goarch}{why}"));
+        }
+    }
+    let list: Vec<String> = env
+        .targets
+        .iter()
+        .map(|(o, a)| format!("{o}/{a}"))
+        .collect();
+    if missing.is_empty() {
+        check(
+            "targets.supported",
+            Status::Pass,
+            format!("{} supported", list.join(", ")),
+            "",
+        )
+    } else {
+        check(
+            "targets.supported",
+            Status::Fail,
+            format!(
+                "not supported by {}: {}",
+                env.go_version.as_deref().unwrap_or("this go"),
+                missing.join(", ")
+            ),
+            "drop the target from the matrix or build it with an older Go that still has the port",
+        )
+    }
+}
+
+/// C cross compilers that can serve a windows GOARCH.
+fn compilers_for(goarch: &str) -> &'static [&'static str] {
+    match goarch {
+        "amd64" => &["x86_64-w64-mingw32-gcc", "zig", "clang"],
+        "386" => &["i686-w64-mingw32-gcc", "zig", "clang"],
+        "arm64" => &[
+            "aarch64-w64-mingw32-gcc",
+            "aarch64-w64-mingw32-clang",
+            "zig",
+            "clang",
+        ],
+        _ => &["zig", "clang"],
+    }
+}
+
+fn cgo(env: &DoctorEnv) -> Check {
+    if env.setting("CGO_ENABLED") != Some("1") {
+        return check(
+            "cgo.cross-compiler",
+            Status::Pass,
+            "CGO_ENABLED is not 1: no C compiler needed",
+            "",
+        );
+    }
+    if let Some(cc) = env.vars.get("CC").filter(|c| !c.is_empty()) {
+        return check(
+            "cgo.cross-compiler",
+            Status::Warn,
+            format!("CGO_ENABLED=1 with CC={cc}: pegate cannot tell which targets it serves"),
+            "set CC per target (e.g. CC=x86_64-w64-mingw32-gcc) in each cell's environment",
+        );
+    }
+    let dirs = env.path_dirs();
+    let on_path = |name: &str| dirs.iter().any(|d| d.join(name).is_file());
+    let missing: Vec<String> = env
+        .targets
+        .iter()
+        .filter(|(goos, _)| goos == "windows")
+        .filter(|(_, arch)| !compilers_for(arch).iter().any(|c| on_path(c)))
+        .map(|(_, arch)| format!("windows/{arch} (tried {})", compilers_for(arch).join(", ")))
+        .collect();
+    if missing.is_empty() {
+        check(
+            "cgo.cross-compiler",
+            Status::Pass,
+            "a C cross compiler is on PATH for every windows target",
+            "",
+        )
+    } else {
+        check(
+            "cgo.cross-compiler",
+            Status::Fail,
+            format!(
+                "CGO_ENABLED=1 but no C cross compiler for {}",
+                missing.join("; ")
+            ),
+            "install mingw-w64 (apt-get install gcc-mingw-w64) or zig, or build with CGO_ENABLED=0",
+        )
+    }
+}
+
+/// The longest path under `dir`, relative to it, looking at no more than `budget` entries.
+fn longest_relative(dir: &Path, budget: usize) -> Option<(usize, PathBuf)> {
+    let mut best: Option<(usize, PathBuf)> = None;
+    let mut stack = vec![dir.to_path_buf()];
+    let mut seen = 0usize;
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            seen = seen.saturating_add(1);
+            if seen > budget {
+                return best;
+            }
+            let p = e.path();
+            let rel = p.strip_prefix(dir).unwrap_or(&p).to_path_buf();
+            let len = rel.as_os_str().len();
+            if best.as_ref().is_none_or(|(l, _)| len > *l) {
+                best = Some((len, rel));
+            }
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(p);
+            }
+        }
+    }
+    best
+}
+
+fn path_length(env: &DoctorEnv) -> Check {
+    let modcache = env
+        .setting("GOMODCACHE")
+        .filter(|m| !m.is_empty())
+        .map(PathBuf::from);
+    let mut worst: Option<(usize, String)> = None;
+    for (base, prefix) in [
+        (modcache, env.windows_modcache_prefix.clone()),
+        (
+            Some(env.project_dir.clone()),
+            r"D:\a\project\project\".to_owned(),
+        ),
+    ] {
+        let Some(base) = base else { continue };
+        if let Some((len, rel)) = longest_relative(&base, 50_000) {
+            let total = prefix.len().saturating_add(len);
+            if worst.as_ref().is_none_or(|(l, _)| total > *l) {
+                worst = Some((
+                    total,
+                    format!("{prefix}{}", rel.display().to_string().replace('/', "\\")),
+                ));
+            }
+        }
+    }
+    match worst {
+        Some((len, example)) if len > MAX_PATH => check(
+            "windows.path-length",
+            Status::Warn,
+            format!(
+                "a Windows runner would see {len}-character paths (> {MAX_PATH}), e.g. {example}"
+            ),
+            "enable LongPathsEnabled on Windows runners, or set a short GOMODCACHE (e.g. C:\\m)",
+        ),
+        Some((len, _)) => check(
+            "windows.path-length",
+            Status::Pass,
+            format!("longest path on a Windows runner: about {len} characters"),
+            "",
+        ),
+        None => check(
+            "windows.path-length",
+            Status::Pass,
+            "no module cache or project files to measure",
+            "",
+        ),
+    }
+}
+
+fn certs(env: &DoctorEnv) -> Check {
+    // Go's crypto/x509 honours SSL_CERT_FILE first, then SSL_CERT_DIR.
+    let explicit = ["SSL_CERT_FILE", "SSL_CERT_DIR"].iter().find_map(|k| {
+        env.vars
+            .get(*k)
+            .filter(|v| !v.is_empty())
+            .map(|v| (*k, PathBuf::from(v)))
+    });
+    if let Some((key, path)) = explicit {
+        let usable = if key == "SSL_CERT_FILE" {
+            path.is_file()
+        } else {
+            std::fs::read_dir(&path).is_ok_and(|mut d| d.next().is_some())
+        };
+        return if usable {
+            check(
+                "certs.system-roots",
+                Status::Pass,
+                format!("{key}={}", path.display()),
+                "",
+            )
+        } else {
+            check(
+                "certs.system-roots",
+                Status::Fail,
+                format!("{key}={} does not exist or is empty", path.display()),
+                "point it at a CA bundle, or unset it so Go finds the system's",
+            )
+        };
+    }
+    match env.cert_locations.iter().find(|p| p.is_file()) {
+        Some(p) => check(
+            "certs.system-roots",
+            Status::Pass,
+            format!("system roots at {}", p.display()),
+            "",
+        ),
+        None => check(
+            "certs.system-roots",
+            Status::Fail,
+            "no system root certificates: go get fails with \"x509: system root pool is not available\"",
+            "install the CA bundle (apt-get install ca-certificates) or set SSL_CERT_FILE",
+        ),
+    }
+}
