@@ -1,6 +1,7 @@
 //! Argument parsing and dispatch; one module per subcommand.
 
 mod build;
+mod doctor;
 mod gate;
 mod inspect;
 mod output;
@@ -24,6 +25,7 @@ Examples:
   pegate build --out dist/                                  build the windows matrix into dist/
   pegate gate --policy pegate.toml dist/                    exit 1 if any artifact breaks the policy
   pegate gate --policy pegate.toml --format sarif dist/     SARIF 2.1.0 for code scanning
+  pegate doctor                                             check the Go environment
 
 Exit codes: 0 pass, 1 findings, 2 could not evaluate.";
 
@@ -42,6 +44,8 @@ enum Command {
     Gate(gate::Args),
     /// Cross-compile a Go program for the Windows matrix.
     Build(build::Args),
+    /// Check the Go environment (GOROOT, GOPATH, proxy, cross C compilers, ...).
+    Doctor(doctor::Args),
 }
 
 pub(crate) fn main() -> ExitCode {
@@ -57,6 +61,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(args),
         Command::Gate(args) => gate::run(args),
         Command::Build(args) => build::run(args),
+        Command::Doctor(args) => doctor::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -263,3 +263,83 @@ fn gate_unreadable_artifact_exits_2_but_reports_the_rest() {
 fn gate_explain_lists_every_rule() {
     insta::assert_snapshot!("gate-explain", transcript(&run(&["gate", "--explain"])));
 }
+
+/// The pinned Go that pegate provisions (shared with the other tests).
+fn provisioned_go() -> std::path::PathBuf {
+    let cache = super::root().join("target").join("pegate-go");
+    pegate::go::toolchain::provision(pegate::go::toolchain::DEFAULT_GO_VERSION, &cache)
+        .unwrap()
+        .go
+}
+
+#[test]
+fn doctor_passes_on_the_provisioned_toolchain() {
+    let go = provisioned_go();
+    let goroot_bin = go.parent().unwrap().to_path_buf();
+    let home = tempfile::tempdir().unwrap();
+    let gopath = home.path().join("go");
+    let path = std::env::join_paths([
+        goroot_bin,
+        gopath.join("bin"),
+        "/usr/bin".into(),
+        "/bin".into(),
+    ])
+    .unwrap();
+    let out = pegate()
+        .args(["doctor", "--format", "json", "--project"])
+        .arg(home.path())
+        .arg("--go")
+        .arg(&go)
+        .env_clear()
+        .env("PATH", &path)
+        .env("HOME", home.path())
+        .env("GOPATH", &gopath)
+        .env("GOTOOLCHAIN", "local")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    let checks: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(checks.len(), 12);
+    for c in &checks {
+        assert_eq!(c["status"], "pass", "{c}");
+    }
+}
+
+#[test]
+fn doctor_names_each_problem_of_a_broken_environment_and_exits_1() {
+    let go = provisioned_go();
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(home.path().join(".go-version"), "1.22.10\n").unwrap();
+    let out = pegate()
+        .args(["doctor", "--project"])
+        .arg(home.path())
+        .arg("--go")
+        .arg(&go)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", home.path())
+        .env("GOTOOLCHAIN", "local")
+        .env("GOPROXY", "https://goproxy.example")
+        .env("GOSUMDB", "off")
+        .env("CGO_ENABLED", "1")
+        .env("SSL_CERT_FILE", "/no/such/ca.pem")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for (status, id) in [
+        ("FAIL", "go-version.file"),
+        ("warn", "goproxy.fallback"),
+        ("FAIL", "gosumdb.enabled"),
+        ("FAIL", "cgo.cross-compiler"),
+        ("FAIL", "certs.system-roots"),
+        ("warn", "path.go-bins"),
+    ] {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(status) && l.contains(id)),
+            "{status} {id} missing in:\n{text}"
+        );
+    }
+    assert!(text.contains("fix: "), "{text}");
+}

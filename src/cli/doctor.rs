@@ -1,0 +1,70 @@
+//! `pegate doctor`: the Go environment checks, rendered.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use pegate::go::doctor::{self, DoctorEnv, Status};
+
+use super::{EXIT_FINDINGS, EXIT_OK, output};
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  pegate doctor
+  pegate doctor --go ~/.cache/pegate/toolchains/go1.27.3/bin/go --format json
+
+Exit 1 when any check fails (warnings do not fail).")]
+pub(crate) struct Args {
+    /// The `go` binary to check (default: `go` on PATH).
+    #[arg(long)]
+    go: Option<PathBuf>,
+    /// The project directory (for `.go-version`).
+    #[arg(long, default_value = ".")]
+    project: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
+    let env = DoctorEnv::from_system(args.go.as_deref(), &args.project);
+    let checks = doctor::run(&env);
+    match args.format {
+        Format::Json => {
+            let text = serde_json::to_string_pretty(&checks).context("render the checks")?;
+            println!("{text}");
+        }
+        Format::Text => {
+            let color = output::use_color();
+            let mut text = String::new();
+            for c in &checks {
+                let (word, code) = match c.status {
+                    Status::Pass => ("pass", "32"),
+                    Status::Warn => ("warn", "33"),
+                    _ => ("FAIL", "1;31"),
+                };
+                let word = if color {
+                    format!("\x1b[{code}m{word}\x1b[0m")
+                } else {
+                    word.to_owned()
+                };
+                text.push_str(&format!("{word}  {:<22} {}\n", c.id, c.message));
+                if c.status != Status::Pass && !c.fix.is_empty() {
+                    text.push_str(&format!("      {:<22} fix: {}\n", "", c.fix));
+                }
+            }
+            print!("{text}");
+        }
+    }
+    Ok(if checks.iter().any(|c| c.status == Status::Fail) {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
+}
