@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, bail};
+use pegate::go::buildinfo::{self, BuildInfo};
+use pegate::go::crosscheck::{self, Finding};
 use pegate::go::matrix::{self, Artifact, CellEvent, MatrixReport, MatrixSpec, Variant};
 use pegate::go::toolchain::{self, Toolchain, ToolchainRequest};
 use pegate::pe::PeSummary;
@@ -235,6 +237,8 @@ struct Row {
     stderr: Option<String>,
     describe: Option<String>,
     summary: Option<PeSummary>,
+    build_info: Option<BuildInfo>,
+    findings: Vec<Finding>,
     checks: Vec<Check>,
 }
 
@@ -256,14 +260,30 @@ fn check_all(report: &MatrixReport) -> Vec<Row> {
                     .filter(|s| !s.is_empty()),
                 describe: None,
                 summary: None,
+                build_info: None,
+                findings: Vec::new(),
                 checks: Vec::new(),
             };
             if let Some(artifact) = &result.artifact {
                 match observe(&artifact.path) {
-                    Ok(summary) => {
+                    Ok((summary, info)) => {
                         row.checks = expectations(artifact, &summary);
+                        row.checks
+                            .extend(build_info_checks(artifact, info.as_ref()));
+                        if let Some(info) = &info {
+                            row.findings = crosscheck::check(&summary, info);
+                            let failed: Vec<String> = row
+                                .findings
+                                .iter()
+                                .filter(|f| f.status == crosscheck::Status::Fail)
+                                .map(|f| format!("{}: {}", f.id, f.message))
+                                .collect();
+                            row.checks
+                                .push(Check::new("cross-checks", "", failed.join("; ")));
+                        }
                         row.describe = Some(pegate::pe::describe(&summary));
                         row.summary = Some(summary);
+                        row.build_info = info;
                     }
                     Err(e) => {
                         row.error = Some(format!("inspect {}: {e:#}", artifact.path.display()))
@@ -322,13 +342,31 @@ fn expectations(artifact: &Artifact, seen: &PeSummary) -> Vec<Check> {
     ]
 }
 
-/// Inspects an artifact. The whole file is read (Go artifacts are a few MB) because the DWARF
-/// sections' long `/N` names live in the COFF string table at the end of the file, which
-/// `inspect_path`'s header-only read does not reach yet.
-fn observe(path: &Path) -> anyhow::Result<PeSummary> {
+/// What Go must have recorded for the cell: its version, target and the matrix's flags.
+fn build_info_checks(artifact: &Artifact, info: Option<&BuildInfo>) -> Vec<Check> {
+    let Some(info) = info else {
+        return vec![Check::new("go build info", "present", "missing")];
+    };
+    let cell = &artifact.cell;
+    let setting = |key: &str| info.setting(key).unwrap_or("(not recorded)");
+    vec![
+        Check::new("go version", &artifact.go_version, &info.go_version),
+        Check::new("GOOS", &cell.goos, setting("GOOS")),
+        Check::new("GOARCH", &cell.goarch, setting("GOARCH")),
+        Check::new("CGO_ENABLED", "0", setting("CGO_ENABLED")),
+        Check::new("-trimpath", "true", setting("-trimpath")),
+        Check::new("main module", "example.com/hello", &info.path),
+    ]
+}
+
+/// Inspects an artifact: headers and Go build info. The whole file is read (Go artifacts are a
+/// few MB) because the DWARF sections' long `/N` names live in the COFF string table at the end
+/// of the file, which `inspect_path`'s header-only read does not reach.
+fn observe(path: &Path) -> anyhow::Result<(PeSummary, Option<BuildInfo>)> {
     let data = std::fs::read(path).with_context(|| format!("read {}", path.display()))?;
     let view = pegate::pe::PeView::parse(&data)?;
-    Ok(pegate::pe::summarize(&view))
+    let info = buildinfo::read(&view).context("read the go build info")?;
+    Ok((pegate::pe::summarize(&view), info))
 }
 
 fn table(rows: &[Row]) -> String {
@@ -336,8 +374,8 @@ fn table(rows: &[Row]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<width$}  {:<6}  {:<5}  {:<4}  {:<8}  {:>9}  {:<12}  result",
-        "cell", "format", "mach", "subs", "dllchars", "size", "sha256"
+        "{:<width$}  {:<6}  {:<5}  {:<4}  {:<8}  {:>9}  {:<12}  {:>6}  result",
+        "cell", "format", "mach", "subs", "dllchars", "size", "sha256", "checks"
     );
     for row in rows {
         let (format, machine, subsystem, dll) = match &row.summary {
@@ -356,6 +394,11 @@ fn table(rows: &[Row]) -> String {
             ),
             None => ("-".into(), "-".into()),
         };
+        let checks = format!(
+            "{}/{}",
+            row.checks.iter().filter(|c| c.ok).count(),
+            row.checks.len()
+        );
         let result = if row.ok && row.reproducible == Some(true) {
             "ok (reproducible)".to_owned()
         } else if row.ok {
@@ -373,7 +416,7 @@ fn table(rows: &[Row]) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<width$}  {format:<6}  {machine:<5}  {subsystem:<4}  {dll:<8}  {size:>9}  {sha:<12}  {result}",
+            "{:<width$}  {format:<6}  {machine:<5}  {subsystem:<4}  {dll:<8}  {size:>9}  {sha:<12}  {checks:>6}  {result}",
             row.cell
         );
     }
@@ -386,7 +429,7 @@ mod tests {
     use super::*;
 
     /// A real summary: the windows/amd64 GUI cell built with the pinned Go.
-    fn gui_amd64() -> (Artifact, PeSummary) {
+    fn gui_amd64() -> (Artifact, PeSummary, BuildInfo) {
         let root = workspace();
         let cache = root.join("target").join("pegate-go");
         let tc = toolchain::provision(toolchain::DEFAULT_GO_VERSION, &cache).unwrap();
@@ -396,9 +439,9 @@ mod tests {
         spec.variants = vec![Variant::Gui];
         let report = matrix::build(&tc, &spec, &|_| {}).unwrap();
         let artifact = report.artifacts().next().unwrap().clone();
-        let summary = observe(&artifact.path).unwrap();
+        let (summary, info) = observe(&artifact.path).unwrap();
         std::fs::remove_dir_all(&out).ok();
-        (artifact, summary)
+        (artifact, summary, info.unwrap())
     }
 
     fn failed(checks: &[Check]) -> Vec<&str> {
@@ -407,8 +450,28 @@ mod tests {
 
     #[test]
     fn a_good_gui_cell_passes_and_classic_failures_are_caught() {
-        let (gui, good) = gui_amd64();
+        let (gui, good, info) = gui_amd64();
         assert_eq!(failed(&expectations(&gui, &good)), Vec::<&str>::new());
+        assert_eq!(
+            failed(&build_info_checks(&gui, Some(&info))),
+            Vec::<&str>::new()
+        );
+
+        // Build info from another build (the wrong GOARCH, cgo on, no -trimpath) or none at all.
+        let mut other = info.clone();
+        for setting in &mut other.settings {
+            match setting.key.as_str() {
+                "GOARCH" => setting.value = "arm64".to_owned(),
+                "CGO_ENABLED" => setting.value = "1".to_owned(),
+                _ => {}
+            }
+        }
+        other.settings.retain(|s| s.key != "-trimpath");
+        assert_eq!(
+            failed(&build_info_checks(&gui, Some(&other))),
+            ["GOARCH", "CGO_ENABLED", "-trimpath"]
+        );
+        assert_eq!(failed(&build_info_checks(&gui, None)), ["go build info"]);
 
         // The GUI flag got lost and the build lost ASLR (-buildmode=exe).
         let mut bad = good.clone();
@@ -470,7 +533,19 @@ mod tests {
         assert_eq!(cells.len(), 9);
         for cell in cells {
             assert_eq!(cell["ok"], true, "{cell}");
-            assert!(cell["checks"].as_array().unwrap().len() >= 10, "{cell}");
+            assert_eq!(cell["checks"].as_array().unwrap().len(), 19, "{cell}");
+            assert_eq!(cell["build_info"]["go_version"], "go1.27.3", "{cell}");
+            // 64-bit cells also get the high-entropy VA cross-check.
+            let findings = if cell["artifact"]["cell"]["goarch"] == "386" {
+                4
+            } else {
+                5
+            };
+            assert_eq!(
+                cell["findings"].as_array().unwrap().len(),
+                findings,
+                "{cell}"
+            );
             let path = cell["artifact"]["path"].as_str().unwrap();
             assert!(
                 Path::new(path).starts_with(out.canonicalize().unwrap()),
