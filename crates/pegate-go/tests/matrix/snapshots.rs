@@ -5,9 +5,11 @@
 //! the code's size and layout (file size, section sizes/offsets/addresses, directory addresses
 //! and sizes, entry point, size of image). Kept: format, machine, subsystem, every flag, linker/OS/
 //! subsystem versions, image base, alignments, timestamp, symbol count presence, section names and
-//! flags, which data directories exist, the load config guard flags.
+//! flags, which data directories exist, the load config guard flags, the Go build info (its build
+//! ID and file offset redacted) and the build-info cross-check findings.
 
 use pegate_go::matrix::Artifact;
+use pegate_go::{buildinfo, crosscheck};
 use serde::Serialize;
 
 use crate::plan::portable_command;
@@ -20,6 +22,8 @@ struct CellSnapshot {
     describe: String,
     has_coff_symbols: bool,
     summary: pegate_pe::PeSummary,
+    build_info: Option<buildinfo::BuildInfo>,
+    findings: Vec<crosscheck::Finding>,
 }
 
 fn snapshot_of(built: &Built, artifact: &Artifact) -> CellSnapshot {
@@ -27,18 +31,34 @@ fn snapshot_of(built: &Built, artifact: &Artifact) -> CellSnapshot {
     let data = std::fs::read(&artifact.path).unwrap();
     let view = pegate_pe::PeView::parse(&data).unwrap();
     let summary = pegate_pe::summarize(&view);
+    let build_info = buildinfo::read(&view).unwrap();
+    // Reading from disk (only the needed ranges) agrees with reading the bytes in memory.
+    assert_eq!(buildinfo::read_path(&artifact.path).unwrap(), build_info);
+    let findings = crosscheck::check(&summary, build_info.as_ref().unwrap());
+    assert!(
+        findings
+            .iter()
+            .all(|f| f.status != crosscheck::Status::Fail),
+        "{findings:#?}"
+    );
     CellSnapshot {
         cell: artifact.cell.name(),
         command: portable_command(artifact, built.out.path()),
         describe: pegate_pe::describe(&summary),
         has_coff_symbols: summary.number_of_symbols > 0,
         summary,
+        build_info,
+        findings,
     }
 }
 
 #[track_caller]
 fn assert_cells(built: &Built, set: &str) {
-    assert_eq!(built.report.artifacts().count(), 9, "every cell must have built");
+    assert_eq!(
+        built.report.artifacts().count(),
+        9,
+        "every cell must have built"
+    );
     insta::with_settings!({ snapshot_path => "snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
         for artifact in built.report.artifacts() {
             let name = format!("{set}__{}", artifact.cell.name());
@@ -54,6 +74,8 @@ fn assert_cells(built: &Built, set: &str) {
                 ".summary.sections[].raw_size" => "[size]",
                 ".summary.data_directories[].virtual_address" => "[rva]",
                 ".summary.data_directories[].size" => "[size]",
+                ".build_info.build_id" => "[build id]",
+                ".build_info.offset" => "[offset]",
             });
         }
     });
