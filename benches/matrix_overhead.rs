@@ -135,6 +135,13 @@ fn inspection_cost(tc: &Toolchain, jobs: usize) {
             std::hint::black_box(pegate::pe::inspect_path(path, &opts).unwrap());
         }
     }) / n;
+    let with_go = mean(ITERS, || {
+        for path in &paths {
+            let summary = pegate::pe::inspect_path(path, &opts).unwrap();
+            let info = pegate::go::buildinfo::read_path(path).unwrap().unwrap();
+            std::hint::black_box(pegate::go::crosscheck::check(&summary, &info));
+        }
+    }) / n;
     let whole = mean(ITERS / 4, || {
         for path in &paths {
             let data = std::fs::read(path).unwrap();
@@ -151,8 +158,10 @@ fn inspection_cost(tc: &Toolchain, jobs: usize) {
     let us = |d: Duration| d.as_secs_f64() * 1e6;
     println!(
         "inspection per artifact ({n} artifacts): pegate inspect_path (headers) {:.1} us, \
-         pegate read+summarize (whole file) {:.1} us, goblin read+parse {:.1} us (target < 5000 us)",
+         + build info read_path + cross-checks {:.1} us (target < 5000 us); \
+         for scale: pegate read+summarize (whole file) {:.1} us, goblin read+parse {:.1} us",
         us(headers),
+        us(with_go),
         us(whole),
         us(goblin)
     );
