@@ -1,1 +1,524 @@
-//! Authenticode for PE files: certificate table, signatures, image digest and trust.
+//! pegate-authenticode: whether a PE file is signed, by whom, and whether the signatures still
+//! cover its bytes.
+//!
+//! The certificate table is walked entry by entry; each PKCS#7 signature (nested ones too) is
+//! read with `authenticode-parser`, whose types stay inside this crate; the Authenticode image
+//! hash is computed the way Windows does, in the same single read as the whole-file SHA-256 and
+//! the PE checksum; chains are judged against a CA bundle when one is given. One verdict per
+//! file: `unsigned`, `signed-valid`, `signed-untrusted`, `signed-invalid` or `error`.
+//!
+//! ```
+//! use pegate_authenticode::{Status, VerifyOptions, verify_path};
+//!
+//! let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/authenticode"));
+//! let report = verify_path(&dir.join("amd64-signed.exe"), &VerifyOptions::default()).unwrap();
+//! assert_eq!(report.status, Status::SignedUntrusted); // no CA bundle given
+//! let trust = pegate_authenticode::TrustStore::from_pem_file(&dir.join("ca.pem")).unwrap();
+//! let report = verify_path(&dir.join("amd64-signed.exe"), &VerifyOptions { trust: Some(trust) }).unwrap();
+//! assert_eq!(report.status, Status::SignedValid);
+//! ```
+
+mod der;
+mod digest;
+mod pkcs7;
+pub mod table;
+mod trust;
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use pegate_pe::PeView;
+use serde::Serialize;
+
+pub use digest::Algorithm;
+pub use trust::TrustStore;
+
+/// Could not read the file, or the trust bundle.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading a file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a PE file.
+    #[error("{}: {source}", path.display())]
+    NotPe {
+        /// The file.
+        path: PathBuf,
+        /// Why pegate-pe rejected it.
+        #[source]
+        source: pegate_pe::Error,
+    },
+    /// The trust bundle holds no usable certificate.
+    #[error("trust bundle {source_name}: {reason}")]
+    TrustBundle {
+        /// The bundle's path or name.
+        source_name: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Options of a verification.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// Roots to judge chains against; without it the verdict is at best `signed-untrusted`.
+    pub trust: Option<TrustStore>,
+}
+
+/// The one verdict for a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// No certificate table.
+    Unsigned,
+    /// Every digest matches and a chain reaches a trusted root.
+    SignedValid,
+    /// Every digest matches; no chain was judged trusted (or no bundle was given).
+    SignedUntrusted,
+    /// A signature's digest does not match the file, or the signature does not verify: tampered.
+    SignedInvalid,
+    /// A signature is present but cannot be read.
+    Error,
+}
+
+/// A certificate as the report shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CertificateInfo {
+    /// Subject (OpenSSL one-line form).
+    pub subject: String,
+    /// Issuer.
+    pub issuer: String,
+    /// Serial number.
+    pub serial: String,
+    /// Start of validity, Unix seconds.
+    pub not_before: i64,
+    /// End of validity, Unix seconds.
+    pub not_after: i64,
+    /// SHA-256 of the DER, hex.
+    pub sha256: String,
+}
+
+/// A countersignature / RFC 3161 timestamp.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Timestamp {
+    /// Signing time, Unix seconds.
+    pub time: i64,
+    /// Digest algorithm.
+    pub digest_algorithm: Option<String>,
+    /// Whether the timestamp's own signature verifies and matches the signature it stamps.
+    pub valid: bool,
+    /// The timestamping authority's chain.
+    pub signer_chain: Vec<CertificateInfo>,
+}
+
+/// The trust verdict of one signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrustVerdict {
+    /// Whether the chain reaches a root of the bundle, for code signing.
+    pub trusted: bool,
+    /// The time the chain was judged at (the timestamp's, else now), Unix seconds.
+    pub at: i64,
+    /// Why, in words.
+    pub message: String,
+}
+
+/// One signature: an outer one (a WIN_CERTIFICATE entry) or a nested one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignatureInfo {
+    /// Index of the WIN_CERTIFICATE entry it came from.
+    pub entry: usize,
+    /// Whether it is nested inside another signature.
+    pub nested: bool,
+    /// Digest algorithm the signature asks for (`sha256`).
+    pub digest_algorithm: Option<String>,
+    /// The digest the signature signs, hex.
+    pub signed_digest: Option<String>,
+    /// The Authenticode image hash pegate computed with that algorithm, hex (Windows' method).
+    pub computed_digest: Option<String>,
+    /// Whether the two agree.
+    pub digest_matches: bool,
+    /// With gaps between sections: whether osslsigncode's linear hash would agree.
+    pub linear_digest_matches: Option<bool>,
+    /// Program name from the signer's SpcSpOpusInfo.
+    pub program_name: Option<String>,
+    /// The signer's chain, leaf first.
+    pub signer_chain: Vec<CertificateInfo>,
+    /// Every certificate the signature carries.
+    pub certificates: Vec<CertificateInfo>,
+    /// Countersignatures and timestamps.
+    pub timestamps: Vec<Timestamp>,
+    /// The trust verdict, when a bundle was given.
+    pub trust: Option<TrustVerdict>,
+    /// Why the signature is broken, if it is (the PKCS#7 does not verify, or cannot be read).
+    pub error: Option<String>,
+}
+
+/// Everything pegate found about a file's signatures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignatureReport {
+    /// The verdict.
+    pub status: Status,
+    /// Every signature, outer ones first in table order, each followed by its nested ones.
+    pub signatures: Vec<SignatureInfo>,
+    /// The WIN_CERTIFICATE entries.
+    pub entries: Vec<table::Entry>,
+    /// SHA-256 of the whole file, hex.
+    pub file_sha256: String,
+    /// The PE checksum computed over the file.
+    pub checksum: u32,
+    /// Whether Windows' section-by-section hash and the linear hash cover different bytes.
+    pub methods_differ: bool,
+    /// Problems with the table or signatures.
+    pub errors: Vec<String>,
+}
+
+impl SignatureReport {
+    /// The subjects of every signer (leaf certificates).
+    pub fn signer_subjects(&self) -> Vec<String> {
+        self.signatures
+            .iter()
+            .filter_map(|s| s.signer_chain.first().map(|c| c.subject.clone()))
+            .collect()
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// The signatures of a certificate table, parsed; digests not yet compared.
+struct Parsed {
+    signatures: Vec<(SignatureInfo, Option<Vec<u8>>)>,
+    entries: Vec<table::Entry>,
+    errors: Vec<String>,
+}
+
+fn parse_table(table: &[u8], base: u64, trust: Option<&TrustStore>) -> Parsed {
+    let (entries, mut errors) = table::walk(table, base);
+    let mut signatures = Vec::new();
+    for (i, entry) in entries.iter().enumerate() {
+        if entry.cert_type != table::PKCS_SIGNED_DATA {
+            continue;
+        }
+        let data = table.get(entry.data.clone()).unwrap_or_default();
+        let Some(der) = der::first_element(data) else {
+            errors.push(format!(
+                "WIN_CERTIFICATE at {:#x}: the certificate is not a DER element",
+                entry.offset
+            ));
+            continue;
+        };
+        if let Err(e) = der::precheck(der) {
+            errors.push(format!("WIN_CERTIFICATE at {:#x}: {e}", entry.offset));
+            continue;
+        }
+        let Some(parsed) = pkcs7::parse(der) else {
+            errors.push(format!(
+                "WIN_CERTIFICATE at {:#x}: not a PKCS#7 SignedData",
+                entry.offset
+            ));
+            continue;
+        };
+        // authenticode-parser lists the outer signature, then the nested ones in order.
+        let mut ders = vec![der];
+        ders.extend(der::nested_signatures(der));
+        for (k, p) in parsed.into_iter().enumerate() {
+            let at = p
+                .timestamps
+                .iter()
+                .find(|t| t.valid)
+                .map(|t| t.time)
+                .unwrap_or_else(now);
+            let trust = trust.map(|store| match ders.get(k) {
+                Some(d) if ders.len() > k => match trust::verify(store, d, at) {
+                    Ok(message) => TrustVerdict {
+                        trusted: true,
+                        at,
+                        message,
+                    },
+                    Err(message) => TrustVerdict {
+                        trusted: false,
+                        at,
+                        message,
+                    },
+                },
+                _ => TrustVerdict {
+                    trusted: false,
+                    at,
+                    message: "the nested signature could not be located for a chain check"
+                        .to_owned(),
+                },
+            });
+            signatures.push((
+                SignatureInfo {
+                    entry: i,
+                    nested: k > 0,
+                    digest_algorithm: p.digest_algorithm,
+                    signed_digest: p.signed_digest.as_deref().map(hex::encode),
+                    computed_digest: None,
+                    digest_matches: false,
+                    linear_digest_matches: None,
+                    program_name: p.program_name,
+                    signer_chain: p.signer_chain,
+                    certificates: p.certificates,
+                    timestamps: p.timestamps,
+                    trust,
+                    error: p.integrity_error,
+                },
+                p.signed_digest,
+            ));
+        }
+    }
+    Parsed {
+        signatures,
+        entries,
+        errors,
+    }
+}
+
+fn verdict(report: &SignatureReport, had_table: bool) -> Status {
+    if !had_table {
+        return Status::Unsigned;
+    }
+    if report.signatures.is_empty() || !report.errors.is_empty() {
+        return Status::Error;
+    }
+    let unreadable = report.signatures.iter().any(|s| {
+        s.signed_digest.is_none()
+            || s.digest_algorithm
+                .as_deref()
+                .and_then(Algorithm::from_name)
+                .is_none()
+    });
+    if unreadable {
+        return Status::Error;
+    }
+    if report
+        .signatures
+        .iter()
+        .any(|s| !s.digest_matches || s.error.is_some())
+    {
+        return Status::SignedInvalid;
+    }
+    if report
+        .signatures
+        .iter()
+        .any(|s| s.trust.as_ref().is_some_and(|t| t.trusted))
+    {
+        Status::SignedValid
+    } else {
+        Status::SignedUntrusted
+    }
+}
+
+/// Verifies a file, reading it once (plus its headers and certificate table up front).
+pub fn verify_path(path: &Path, opts: &VerifyOptions) -> Result<SignatureReport, Error> {
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    let mut prefix = Vec::new();
+    (&mut file)
+        .take(64 * 1024)
+        .read_to_end(&mut prefix)
+        .map_err(io)?;
+    let view = PeView::parse_prefix(&prefix, len).map_err(|source| Error::NotPe {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let (table, base, table_start, mut errors) = match view.security_directory() {
+        None => (Vec::new(), 0, len, Vec::new()),
+        Some(sd) => {
+            let start = u64::from(sd.offset);
+            let want = u64::from(sd.size);
+            let avail = len.saturating_sub(start).min(want);
+            let mut errors = Vec::new();
+            if start.saturating_add(want) > len {
+                errors.push(format!(
+                    "certificate table {start:#x}..{:#x} ends past the end of the file ({len:#x})",
+                    start.saturating_add(want)
+                ));
+            }
+            file.seek(SeekFrom::Start(start)).map_err(io)?;
+            let mut table = Vec::new();
+            (&mut file)
+                .take(avail.min(64 << 20))
+                .read_to_end(&mut table)
+                .map_err(io)?;
+            (table, start, start.min(len), errors)
+        }
+    };
+    let had_table = view.security_directory().is_some();
+    let mut parsed = parse_table(&table, base, opts.trust.as_ref());
+    errors.append(&mut parsed.errors);
+
+    let mut algs: Vec<Algorithm> = parsed
+        .signatures
+        .iter()
+        .filter_map(|(s, _)| s.digest_algorithm.as_deref().and_then(Algorithm::from_name))
+        .collect();
+    algs.sort_unstable();
+    algs.dedup();
+    let layout = digest::layout(&view, len, table_start);
+    let methods_differ = layout.windows != layout.linear;
+    file.seek(SeekFrom::Start(0)).map_err(io)?;
+    let digests = digest::one_pass(layout, &algs, view.checksum_field_offset(), |buf| {
+        file.read(buf)
+    })
+    .map_err(io)?;
+    Ok(finish(
+        parsed.signatures,
+        parsed.entries,
+        errors,
+        digests,
+        methods_differ,
+        had_table,
+    ))
+}
+
+/// Verifies a file held in memory.
+pub fn verify_bytes(data: &[u8], opts: &VerifyOptions) -> SignatureReport {
+    let view = match PeView::parse(data) {
+        Ok(v) => v,
+        Err(e) => {
+            let digests = digest::one_pass(
+                digest::Layout {
+                    windows: Vec::new(),
+                    linear: Vec::new(),
+                },
+                &[],
+                usize::MAX,
+                slice_reader(data),
+            );
+            let (sha, sum) = digests
+                .map(|d| (hex::encode(d.file_sha256), d.checksum))
+                .unwrap_or_default();
+            return SignatureReport {
+                status: Status::Error,
+                signatures: Vec::new(),
+                entries: Vec::new(),
+                file_sha256: sha,
+                checksum: sum,
+                methods_differ: false,
+                errors: vec![format!("not a PE file: {e}")],
+            };
+        }
+    };
+    let len = data.len() as u64;
+    let (table, base, table_start, mut errors) = match view.security_directory() {
+        None => (&[][..], 0, len, Vec::new()),
+        Some(sd) => {
+            let start = u64::from(sd.offset);
+            let end = start.saturating_add(u64::from(sd.size));
+            let mut errors = Vec::new();
+            if end > len {
+                errors.push(format!("certificate table {start:#x}..{end:#x} ends past the end of the file ({len:#x})"));
+            }
+            let s = usize::try_from(start.min(len)).unwrap_or(usize::MAX);
+            let e = usize::try_from(end.min(len)).unwrap_or(usize::MAX);
+            (
+                data.get(s..e).unwrap_or_default(),
+                start,
+                start.min(len),
+                errors,
+            )
+        }
+    };
+    let had_table = view.security_directory().is_some();
+    let mut parsed = parse_table(table, base, opts.trust.as_ref());
+    errors.append(&mut parsed.errors);
+    let mut algs: Vec<Algorithm> = parsed
+        .signatures
+        .iter()
+        .filter_map(|(s, _)| s.digest_algorithm.as_deref().and_then(Algorithm::from_name))
+        .collect();
+    algs.sort_unstable();
+    algs.dedup();
+    let layout = digest::layout(&view, len, table_start);
+    let methods_differ = layout.windows != layout.linear;
+    match digest::one_pass(
+        layout,
+        &algs,
+        view.checksum_field_offset(),
+        slice_reader(data),
+    ) {
+        Ok(d) => finish(
+            parsed.signatures,
+            parsed.entries,
+            errors,
+            d,
+            methods_differ,
+            had_table,
+        ),
+        Err(e) => io_failure_report(e),
+    }
+}
+
+fn io_failure_report(e: std::io::Error) -> SignatureReport {
+    SignatureReport {
+        status: Status::Error,
+        signatures: Vec::new(),
+        entries: Vec::new(),
+        file_sha256: String::new(),
+        checksum: 0,
+        methods_differ: false,
+        errors: vec![e.to_string()],
+    }
+}
+
+fn slice_reader(data: &[u8]) -> impl FnMut(&mut [u8]) -> std::io::Result<usize> + '_ {
+    let mut rest = data;
+    move |buf: &mut [u8]| rest.read(buf)
+}
+
+fn finish(
+    signatures: Vec<(SignatureInfo, Option<Vec<u8>>)>,
+    entries: Vec<table::Entry>,
+    errors: Vec<String>,
+    digests: digest::Digests,
+    methods_differ: bool,
+    had_table: bool,
+) -> SignatureReport {
+    let signatures = signatures
+        .into_iter()
+        .map(|(mut s, signed)| {
+            let alg = s.digest_algorithm.as_deref().and_then(Algorithm::from_name);
+            let computed = alg
+                .and_then(|a| digests.windows.iter().find(|(x, _)| *x == a))
+                .map(|(_, d)| d);
+            s.computed_digest = computed.map(hex::encode);
+            s.digest_matches = matches!((computed, &signed), (Some(c), Some(sd)) if c == sd);
+            s.linear_digest_matches = digests.linear.as_ref().map(|lin| {
+                let l = alg
+                    .and_then(|a| lin.iter().find(|(x, _)| *x == a))
+                    .map(|(_, d)| d);
+                matches!((l, &signed), (Some(c), Some(sd)) if c == sd)
+            });
+            s
+        })
+        .collect();
+    let mut report = SignatureReport {
+        status: Status::Unsigned,
+        signatures,
+        entries,
+        file_sha256: hex::encode(digests.file_sha256),
+        checksum: digests.checksum,
+        methods_differ,
+        errors,
+    };
+    report.status = verdict(&report, had_table);
+    report
+}

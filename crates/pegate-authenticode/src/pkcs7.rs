@@ -1,0 +1,107 @@
+//! The wrapper around `authenticode-parser` (OpenSSL underneath): PKCS#7 DER in, pegate's own
+//! types out. This module holds the crate's only `unsafe`: the library's one-time init.
+
+use std::sync::OnceLock;
+
+use authenticode_parser::{
+    AuthenticodeVerify, Certificate, CounterSignatureVerify, InitializationToken,
+};
+
+use crate::{CertificateInfo, Timestamp};
+
+fn token() -> &'static InitializationToken {
+    static TOKEN: OnceLock<InitializationToken> = OnceLock::new();
+    TOKEN.get_or_init(|| {
+        // Safety: initialization must not race other OpenSSL calls. The OnceLock makes every
+        // caller of this crate wait for it, and pegate calls OpenSSL through this crate only
+        // after the token exists (trust checks run after parsing).
+        #[allow(unsafe_code)]
+        unsafe {
+            InitializationToken::new()
+        }
+    })
+}
+
+/// What authenticode-parser read from one signature (outer or nested).
+#[derive(Debug, Clone)]
+pub(crate) struct Parsed {
+    pub(crate) digest_algorithm: Option<String>,
+    pub(crate) signed_digest: Option<Vec<u8>>,
+    /// `None` when the PKCS#7 signature itself verifies; else why not.
+    pub(crate) integrity_error: Option<String>,
+    pub(crate) program_name: Option<String>,
+    pub(crate) signer_chain: Vec<CertificateInfo>,
+    pub(crate) certificates: Vec<CertificateInfo>,
+    pub(crate) timestamps: Vec<Timestamp>,
+}
+
+fn text(b: Option<&[u8]>) -> Option<String> {
+    b.map(|b| String::from_utf8_lossy(b).into_owned())
+}
+
+fn cert(c: &Certificate<'_>) -> CertificateInfo {
+    CertificateInfo {
+        subject: text(c.subject()).unwrap_or_default(),
+        issuer: text(c.issuer()).unwrap_or_default(),
+        serial: text(c.serial()).unwrap_or_default(),
+        not_before: c.not_before(),
+        not_after: c.not_after(),
+        sha256: c.sha256().map(hex::encode).unwrap_or_default(),
+    }
+}
+
+fn verify_text(v: &AuthenticodeVerify) -> &'static str {
+    match v {
+        AuthenticodeVerify::Valid => "valid",
+        AuthenticodeVerify::CantParse => "the PKCS#7 cannot be parsed",
+        AuthenticodeVerify::NoSignerCert => "the signer's certificate is missing",
+        AuthenticodeVerify::DigestMissing => "no digest in the signature",
+        AuthenticodeVerify::InternalError => "internal error in the parser",
+        AuthenticodeVerify::NoSignerInfo => "no SignerInfo",
+        AuthenticodeVerify::WrongPkcs7Type => "not PKCS#7 SignedData",
+        AuthenticodeVerify::BadContent => "the signed content is not SpcIndirectDataContent",
+        AuthenticodeVerify::Invalid => "the signature does not verify over its content",
+        AuthenticodeVerify::WrongFileDigest => "wrong file digest",
+        AuthenticodeVerify::UnknownAlgorithm => "unknown digest algorithm",
+    }
+}
+
+/// Parses one PKCS#7 SignedData (nested signatures come back after it, in order);
+/// `None` when the bytes are not PKCS#7 at all.
+pub(crate) fn parse(der: &[u8]) -> Option<Vec<Parsed>> {
+    let array = authenticode_parser::parse(token(), der)?;
+    let out = array
+        .signatures()
+        .iter()
+        .map(|sig| {
+            let integrity_error = match sig.verify_flags() {
+                Some(AuthenticodeVerify::Valid) => None,
+                Some(v) => Some(verify_text(&v).to_owned()),
+                None => Some("unknown verification state".to_owned()),
+            };
+            let signer = sig.signer();
+            Parsed {
+                digest_algorithm: text(sig.digest_alg()).map(|a| a.to_ascii_lowercase()),
+                signed_digest: sig.digest().map(<[u8]>::to_vec),
+                integrity_error,
+                program_name: signer.as_ref().and_then(|s| text(s.program_name())),
+                signer_chain: signer
+                    .as_ref()
+                    .map(|s| s.certificate_chain().iter().map(cert).collect())
+                    .unwrap_or_default(),
+                certificates: sig.certs().iter().map(cert).collect(),
+                timestamps: sig
+                    .countersigs()
+                    .iter()
+                    .map(|c| Timestamp {
+                        time: c.sign_time(),
+                        digest_algorithm: text(c.digest_alg()).map(|a| a.to_ascii_lowercase()),
+                        valid: c.verify_flags() == Some(CounterSignatureVerify::Valid),
+                        signer_chain: c.certificate_chain().iter().map(cert).collect(),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    Some(out)
+}

@@ -1,0 +1,151 @@
+//! Chain verification against a CA bundle, for code signing, at the timestamp's time.
+//!
+//! OpenSSL builds and verifies the chain (signature, validity at the chosen time, CA
+//! constraints, path length; loops end at its depth limit); pegate then requires the
+//! `codeSigning` extended key usage on the leaf when the leaf has an EKU extension at all,
+//! the rule osslsigncode and Windows apply.
+
+use std::path::Path;
+
+use openssl::pkcs7::{Pkcs7, Pkcs7Flags};
+use openssl::stack::Stack;
+use openssl::x509::store::{X509Store, X509StoreBuilder};
+use openssl::x509::verify::X509VerifyFlags;
+use openssl::x509::{X509, X509StoreContext};
+
+use crate::Error;
+
+/// A set of trusted root (and intermediate) certificates, from a PEM bundle.
+pub struct TrustStore {
+    certs: Vec<X509>,
+    /// Where it came from, for messages.
+    pub source: String,
+}
+
+impl std::fmt::Debug for TrustStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrustStore")
+            .field("source", &self.source)
+            .field("certificates", &self.certs.len())
+            .finish()
+    }
+}
+
+impl Clone for TrustStore {
+    fn clone(&self) -> Self {
+        TrustStore {
+            certs: self.certs.clone(),
+            source: self.source.clone(),
+        }
+    }
+}
+
+impl TrustStore {
+    /// Reads every certificate of a PEM bundle.
+    pub fn from_pem_file(path: &Path) -> Result<TrustStore, Error> {
+        let pem = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        TrustStore::from_pem(&pem, &path.display().to_string())
+    }
+
+    /// Reads every certificate of PEM text.
+    pub fn from_pem(pem: &[u8], source: &str) -> Result<TrustStore, Error> {
+        let certs = X509::stack_from_pem(pem).map_err(|e| Error::TrustBundle {
+            source_name: source.to_owned(),
+            reason: e.to_string(),
+        })?;
+        if certs.is_empty() {
+            return Err(Error::TrustBundle {
+                source_name: source.to_owned(),
+                reason: "no certificate in it".to_owned(),
+            });
+        }
+        Ok(TrustStore {
+            certs,
+            source: source.to_owned(),
+        })
+    }
+
+    fn store(&self, at: i64) -> Result<X509Store, String> {
+        let mut b = X509StoreBuilder::new().map_err(|e| e.to_string())?;
+        for c in &self.certs {
+            b.add_cert(c.clone()).map_err(|e| e.to_string())?;
+        }
+        let mut param = openssl::x509::verify::X509VerifyParam::new().map_err(|e| e.to_string())?;
+        param.set_time(at as _);
+        param
+            .set_flags(X509VerifyFlags::USE_CHECK_TIME)
+            .map_err(|e| e.to_string())?;
+        param.set_depth(16);
+        b.set_param(&param).map_err(|e| e.to_string())?;
+        Ok(b.build())
+    }
+}
+
+/// Whether the signer of `der` (one PKCS#7 SignedData) chains to the store at time `at`
+/// (Unix seconds) for code signing. `Err` says why not.
+pub(crate) fn verify(store: &TrustStore, der: &[u8], at: i64) -> Result<String, String> {
+    // authenticode-parser leaves OpenSSL's thread-local error queue filled; start clean so
+    // messages here describe this call only.
+    drop(openssl::error::ErrorStack::get());
+    let pkcs7 =
+        Pkcs7::from_der(der).map_err(|e| format!("cannot read the PKCS#7: {}", first(&e)))?;
+    let signed = pkcs7.signed().ok_or("not SignedData")?;
+    let certs = signed
+        .certificates()
+        .ok_or("the signature carries no certificates")?;
+    let mut chain = Stack::new().map_err(|e| e.to_string())?;
+    for c in certs {
+        chain.push(c.to_owned()).map_err(|e| e.to_string())?;
+    }
+    let signers = pkcs7
+        .signers(&chain, Pkcs7Flags::empty())
+        .map_err(|e| format!("cannot find the signer's certificate: {e}"))?;
+    let leaf = signers
+        .iter()
+        .next()
+        .ok_or("no signer certificate")?
+        .to_owned();
+    let store = store.store(at)?;
+    let mut ctx = X509StoreContext::new().map_err(|e| e.to_string())?;
+    let ok = ctx
+        .init(&store, &leaf, &chain, |c| {
+            let ok = c.verify_cert()?;
+            Ok((ok, c.error().error_string().to_owned(), c.error_depth()))
+        })
+        .map_err(|e| e.to_string())?;
+    let (verified, why, depth) = ok;
+    if !verified {
+        return Err(format!("chain not trusted: {why} (at depth {depth})"));
+    }
+    let der = leaf.to_der().map_err(|e| e.to_string())?;
+    let (_, cert) = x509_parser::parse_x509_certificate(&der).map_err(|e| e.to_string())?;
+    match cert.extended_key_usage() {
+        Ok(Some(eku)) if !eku.value.code_signing && !eku.value.any => {
+            Err("the signer's certificate is not for code signing (no codeSigning EKU)".to_owned())
+        }
+        Ok(_) => Ok(format!(
+            "chain verified for code signing (issued by {})",
+            issuer_of(&leaf)
+        )),
+        Err(e) => Err(format!("cannot read the signer's extended key usage: {e}")),
+    }
+}
+
+/// The first reason of an OpenSSL error stack (the rest repeats it at other ASN.1 levels).
+fn first(e: &openssl::error::ErrorStack) -> String {
+    e.errors()
+        .first()
+        .map(|x| x.reason().unwrap_or("unknown").to_owned())
+        .unwrap_or_else(|| e.to_string())
+}
+
+fn issuer_of(leaf: &X509) -> String {
+    leaf.issuer_name()
+        .entries()
+        .filter_map(|e| e.data().to_string().ok())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
