@@ -13,6 +13,7 @@
 
 use std::path::{Path, PathBuf};
 
+use pegate_authenticode::{SignatureReport, TrustStore, VerifyOptions};
 use pegate_go::buildinfo::BuildInfo;
 use pegate_go::crosscheck::{self, Finding};
 use pegate_pe::PeSummary;
@@ -28,8 +29,8 @@ pub struct Options {
     pub skip_signature: bool,
     /// Skip the Go build info.
     pub skip_go: bool,
-    /// PEM CA bundle the signature chains are judged against.
-    pub trust: Option<PathBuf>,
+    /// Roots the signature chains are judged against.
+    pub trust: Option<TrustStore>,
 }
 
 /// Why an artifact could not be inspected.
@@ -57,8 +58,8 @@ pub struct ArtifactReport {
     pub pe: Option<PeSummary>,
     /// One line in the spirit of `file`.
     pub description: Option<String>,
-    /// The Authenticode verdict and every signature (`null` until pegate-authenticode is wired in).
-    pub signature: Option<Value>,
+    /// The Authenticode verdict and every signature.
+    pub signature: Option<SignatureReport>,
     /// Go build info, when the file is a Go binary.
     pub go: Option<BuildInfo>,
     /// Agreement between the build info and the headers.
@@ -147,19 +148,19 @@ impl ArtifactReport {
                 .as_ref()
                 .and_then(|j| j.get("file_size"))
                 .and_then(Value::as_u64),
-            sha256: sig
-                .and_then(|s| s.get("file_sha256"))
-                .and_then(Value::as_str)
-                .map(str::to_owned),
+            sha256: sig.map(|s| s.file_sha256.clone()),
             format: str_field("format"),
             machine: str_field("machine"),
             subsystem: str_field("subsystem"),
             dll_characteristics: dll_flags,
-            signature_status: sig
-                .and_then(|s| s.get("status"))
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            signer_subjects: Vec::new(),
+            signature_status: sig.and_then(|s| {
+                serde_json::to_value(s.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+            }),
+            signer_subjects: sig
+                .map(SignatureReport::signer_subjects)
+                .unwrap_or_default(),
             go_version: self.go.as_ref().map(|g| g.go_version.clone()),
             goos: go_setting("GOOS"),
             goarch: go_setting("GOARCH"),
@@ -184,8 +185,20 @@ pub fn inspect(path: &Path, opts: &Options) -> ArtifactReport {
         }
     };
     let mut errors: Vec<String> = Vec::new();
-    let signature = None;
-    let _ = &opts.trust;
+    let signature = if opts.skip_signature {
+        None
+    } else {
+        let verify = VerifyOptions {
+            trust: opts.trust.clone(),
+        };
+        match pegate_authenticode::verify_path(path, &verify) {
+            Ok(report) => Some(report),
+            Err(e) => {
+                errors.push(format!("signature: {e}"));
+                None
+            }
+        }
+    };
     let go = if opts.skip_go {
         None
     } else {
@@ -201,6 +214,11 @@ pub fn inspect(path: &Path, opts: &Options) -> ArtifactReport {
         .as_ref()
         .map(|info| crosscheck::check(&summary, info))
         .unwrap_or_default();
+    let mut summary = summary;
+    if let Some(sig) = &signature {
+        // The signature check read the whole file: its checksum comes for free.
+        summary.set_computed_checksum(sig.checksum);
+    }
     ArtifactReport {
         path: path.to_path_buf(),
         error: (!errors.is_empty()).then(|| errors.join("; ")),

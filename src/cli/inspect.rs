@@ -50,8 +50,10 @@ pub(crate) fn options(trust: Option<&PathBuf>, no_signature: bool) -> anyhow::Re
         ..Options::default()
     };
     if let Some(ca) = trust {
-        std::fs::metadata(ca).with_context(|| format!("read the trust bundle {}", ca.display()))?;
-        opts.trust = Some(ca.clone());
+        opts.trust = Some(
+            pegate::authenticode::TrustStore::from_pem_file(ca)
+                .with_context(|| format!("load the trust bundle {}", ca.display()))?,
+        );
     }
     Ok(opts)
 }

@@ -343,3 +343,46 @@ fn doctor_names_each_problem_of_a_broken_environment_and_exits_1() {
     }
     assert!(text.contains("fix: "), "{text}");
 }
+
+#[test]
+fn gate_requires_a_trusted_signature() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        super::root().join("fixtures/authenticode/ca.pem"),
+        dir.path().join("ca.pem"),
+    )
+    .unwrap();
+    let policy = dir.path().join("pegate.toml");
+    std::fs::write(
+        &policy,
+        "trust = \"ca.pem\"\n[[artifact]]\nglob = \"*.exe\"\nsignature = \"required\"\nsigner_subject = \"O=pegate\"\n",
+    )
+    .unwrap();
+    let gate = |file: &str| {
+        pegate()
+            .args(["gate", "--format", "json", "--policy"])
+            .arg(&policy)
+            .arg(format!("fixtures/authenticode/{file}"))
+            .output()
+            .unwrap()
+    };
+    let out = gate("arm64-signed.exe");
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    for (file, why) in [
+        ("arm64-unsigned.exe", "not signed"),
+        ("amd64-tampered.exe", "digest does not match"),
+        (
+            "amd64-selfsigned.exe",
+            "does not reach the policy's trust bundle",
+        ),
+        ("amd64-garbage-pkcs7.exe", "cannot be parsed"),
+    ] {
+        let out = gate(file);
+        assert_eq!(out.status.code(), Some(1), "{file}: {}", transcript(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(why),
+            "{file}: {}",
+            transcript(&out)
+        );
+    }
+}
