@@ -136,7 +136,7 @@ fn write_table(out: &mut impl std::io::Write, reports: &[ArtifactReport]) -> std
                 .dll_characteristics
                 .flags
                 .iter()
-                .filter_map(|f| match f.as_str() {
+                .filter_map(|f| match f.as_ref() {
                     "DYNAMIC_BASE" => Some("ASLR"),
                     "HIGH_ENTROPY_VA" => Some("HEVA"),
                     "NX_COMPAT" => Some("NX"),

@@ -288,6 +288,10 @@ fn ok_fixtures() -> Vec<(&'static str, Vec<u8>)> {
         data: vec![2; 16],
     });
     v.push(("tiny-amd64-longnames.exe", build(&long)));
+    // The same with the string table past the first 4 KiB, where a header-only read ends.
+    let mut far = long.clone();
+    far.sections[0].data = vec![0xc3; 0x2400];
+    v.push(("tiny-amd64-longnames-far.exe", build(&far)));
     let mut signed = amd64();
     signed.cert = Some(win_certificate(&[
         0x30, 0x82, 0x00, 0x04, 0xde, 0xad, 0xbe, 0xef,

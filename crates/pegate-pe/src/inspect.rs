@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::summary::{Extra, load_config_range, summarize_with};
+use crate::summary::{Extra, load_config_range, string_table_range, summarize_with};
 use crate::{Checksum, Error, PeSummary, PeView};
 
 /// What to read beyond the headers.
@@ -99,6 +99,13 @@ pub fn inspect_path(path: &Path, opts: &InspectOptions) -> Result<PeSummary, Err
         }
         _ => None,
     };
+    let string_table = match string_table_range(&view) {
+        Some((offset, len)) if view.bytes_at(offset, 1).is_none() => Some((
+            offset,
+            read_range(&mut file, offset, len).map_err(io(path))?,
+        )),
+        _ => None,
+    };
     let computed_checksum = if opts.checksum {
         let mut sum = Checksum::new(view.checksum_field_offset());
         let mut chunk = vec![0u8; 1 << 20];
@@ -122,6 +129,7 @@ pub fn inspect_path(path: &Path, opts: &InspectOptions) -> Result<PeSummary, Err
         Extra {
             load_config: load_config.as_deref(),
             computed_checksum,
+            string_table: string_table.as_ref().map(|(o, b)| (*o, b.as_slice())),
         },
     ))
 }

@@ -29,7 +29,8 @@ pub use inspect::{InspectOptions, inspect_path, inspect_paths};
 pub use summary::{
     ChecksumSummary, Directory, Extra, Flags, Overlay, PeSummary, Section,
     SecurityDirectorySummary, dll_flags, file_flags, guard_flags, load_config_range, machine_name,
-    section_flags, subsystem_name, summarize, summarize_with,
+    section_flags, string_table_range, subsystem_name, summarize, summarize_headers,
+    summarize_with,
 };
 pub use view::{
     DIRECTORY_LOAD_CONFIG, DIRECTORY_SECURITY, DataDirectory, PeView, SecurityDirectory,

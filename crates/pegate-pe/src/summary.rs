@@ -4,6 +4,7 @@
 //! bounds) is recorded in [`PeSummary::errors`] and the rest is still summarised.
 
 use core::mem::offset_of;
+use std::borrow::Cow;
 
 use object::LittleEndian as LE;
 use object::pe::{
@@ -20,7 +21,8 @@ pub struct Flags {
     /// The raw value.
     pub raw: u32,
     /// Names of the set bits, without the winnt.h prefix (`DYNAMIC_BASE`, `EXECUTABLE_IMAGE`).
-    pub flags: Vec<String>,
+    /// Borrowed from object's static name tables, so building a summary allocates no name.
+    pub flags: Vec<Cow<'static, str>>,
 }
 
 impl Flags {
@@ -206,10 +208,10 @@ macro_rules! flag_list {
     ($ty:ident, $inner:ty, $value:expr, $prefix:literal) => {{
         let mut names = Vec::new();
         let rest = $ty::NAMES.names($ty($value as $inner), |_, n| {
-            names.push(n.trim_start_matches($prefix).to_owned())
+            names.push(Cow::Borrowed(n.trim_start_matches($prefix)))
         });
         if rest != 0 {
-            names.push(format!("{rest:#x}"));
+            names.push(Cow::Owned(format!("{rest:#x}")));
         }
         Flags {
             raw: u32::from($value),
@@ -289,6 +291,41 @@ pub struct Extra<'a> {
     pub load_config: Option<&'a [u8]>,
     /// The checksum computed over the whole file elsewhere.
     pub computed_checksum: Option<u32>,
+    /// The COFF string table's bytes and file offset, for `/N` section names (Go's DWARF
+    /// sections) when the table lies beyond the header prefix.
+    pub string_table: Option<(u64, &'a [u8])>,
+}
+
+/// The file range where the COFF string table starts, if a section name needs it:
+/// (offset, length to read, capped).
+pub fn string_table_range(view: &PeView<'_>) -> Option<(u64, usize)> {
+    let needs = view
+        .sections()
+        .iter()
+        .any(|s| s.name.first() == Some(&b'/'));
+    let fh = view.file_header();
+    let start = u64::from(fh.pointer_to_symbol_table.get(LE))
+        .saturating_add(u64::from(fh.number_of_symbols.get(LE)).saturating_mul(18));
+    (needs && start != 0 && start < view.file_len()).then(|| {
+        let len = view.file_len().saturating_sub(start).min(64 * 1024) as usize;
+        (start, len)
+    })
+}
+
+/// Resolves a `/N` name from separately read string table bytes.
+fn long_name(name: &[u8], table: (u64, &[u8]), view: &PeView<'_>) -> Option<String> {
+    let index: u64 = core::str::from_utf8(name.strip_prefix(b"/")?)
+        .ok()?
+        .trim_end_matches('\0')
+        .parse()
+        .ok()?;
+    let fh = view.file_header();
+    let start = u64::from(fh.pointer_to_symbol_table.get(LE))
+        .saturating_add(u64::from(fh.number_of_symbols.get(LE)).saturating_mul(18));
+    let at = usize::try_from(start.checked_add(index)?.checked_sub(table.0)?).ok()?;
+    let bytes = table.1.get(at..)?;
+    let end = bytes.iter().take(1024).position(|&b| b == 0)?;
+    Some(String::from_utf8_lossy(bytes.get(..end)?).into_owned())
 }
 
 /// The file range of the load config directory, if there is one: (offset, length to read).
@@ -304,12 +341,23 @@ pub fn load_config_range(view: &PeView<'_>) -> Option<(u64, usize)> {
 }
 
 /// Summarises a view over the whole file (or a prefix; parts beyond it are reported missing).
+/// With the whole file in view, the checksum is computed too (one pass over the bytes).
 pub fn summarize(view: &PeView<'_>) -> PeSummary {
     summarize_with(view, Extra::default())
 }
 
+/// Summarises the headers only: never touches the bytes beyond them except the load config
+/// (`checksum.computed` stays `None`). The hot path for many files held in memory.
+pub fn summarize_headers(view: &PeView<'_>) -> PeSummary {
+    summarize_impl(view, Extra::default(), false)
+}
+
 /// Summarises a view, with bytes read separately for the parts beyond a header prefix.
 pub fn summarize_with(view: &PeView<'_>, extra: Extra<'_>) -> PeSummary {
+    summarize_impl(view, extra, true)
+}
+
+fn summarize_impl(view: &PeView<'_>, extra: Extra<'_>, checksum_whole_file: bool) -> PeSummary {
     let mut errors = Vec::new();
     let pe32_plus = view.is_pe32_plus();
     let machine_raw = view.machine();
@@ -321,8 +369,12 @@ pub fn summarize_with(view: &PeView<'_>, extra: Extra<'_>) -> PeSummary {
         .sections()
         .iter()
         .map(|s| {
-            let name = match view.section_name(s) {
-                Ok(n) => String::from_utf8_lossy(n).into_owned(),
+            let from_table = extra.string_table.and_then(|t| long_name(&s.name, t, view));
+            let name = match from_table.map(Ok).unwrap_or_else(|| {
+                view.section_name(s)
+                    .map(|n| String::from_utf8_lossy(n).into_owned())
+            }) {
+                Ok(n) => n,
                 Err(e) => {
                     errors.push(format!(
                         "section name {}: {e}",
@@ -431,7 +483,7 @@ pub fn summarize_with(view: &PeView<'_>, extra: Extra<'_>) -> PeSummary {
     });
 
     let computed = extra.computed_checksum.or_else(|| {
-        view.is_whole_file()
+        (checksum_whole_file && view.is_whole_file())
             .then(|| crate::pe_checksum(view.data(), view.checksum_field_offset()))
     });
 
