@@ -1,0 +1,18 @@
+//! The PE view, the summary (with and without the whole-file checksum), the description and
+//! the Go build-info reader on arbitrary bytes: nothing may panic.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    if let Ok(view) = pegate_pe::PeView::parse(data) {
+        let summary = pegate_pe::summarize(&view);
+        let _ = pegate_pe::describe(&summary);
+        let _ = pegate_pe::summarize_headers(&view);
+        let _ = pegate_go::buildinfo::read(&view);
+        for s in view.sections() {
+            let _ = view.section_name(s);
+        }
+        let _ = view.rva_to_file_offset(view.entry_point());
+    }
+    // A prefix view of a longer file, as inspect_path builds it.
+    let _ = pegate_pe::PeView::parse_prefix(data, u64::MAX);
+});
