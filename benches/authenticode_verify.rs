@@ -1,7 +1,12 @@
 //! A full verification of a signed Go binary (Authenticode digest, PE checksum and whole-file
 //! SHA-256 from one read) against one plain SHA-256 pass over the same bytes, authenticode-parser
 //! on its own (it hashes the PE itself), and `osslsigncode verify` as a process; prints ratios.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::arithmetic_side_effects, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    missing_docs
+)]
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
