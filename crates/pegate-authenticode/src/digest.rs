@@ -5,7 +5,7 @@
 //! then whatever lies between the last section and the certificate table. osslsigncode hashes
 //! the same exclusions but linearly, gaps between sections included. pegate follows Windows and
 //! computes the linear hash as well only when the two byte streams differ, so that the report
-//! can say so. The file SHA-256 runs on one core while the Authenticode hashes and the checksum
+//! can say so. The file SHA-256 and the checksum run on one core while the Authenticode hashes
 //! run on the other, so a full verification costs about one SHA-256 pass of wall time.
 
 use std::ops::Range;
@@ -228,14 +228,18 @@ pub(crate) fn one_pass(
             break;
         }
         let chunk = buf.get(..n).unwrap_or_default();
+        // Two SHA-256 streams of nearly the same bytes: one per core; the (cheap) checksum
+        // rides with the file hash, which has no ranges to walk.
         rayon::join(
-            || file.update(chunk),
+            || {
+                file.update(chunk);
+                checksum.update(chunk);
+            },
             || {
                 windows.feed(pos, chunk);
                 if let Some(l) = linear.as_mut() {
                     l.feed(pos, chunk);
                 }
-                checksum.update(chunk);
             },
         );
         pos = pos.saturating_add(n as u64);
