@@ -150,11 +150,21 @@ pub fn read_path(path: &Path) -> Result<Option<BuildInfo>> {
         .metadata()
         .map_err(|e| Error::io("stat", path, e))?
         .len();
+    // The headers almost always fit in 4 KiB; read more only when they do not.
     let mut prefix = Vec::new();
     (&mut file)
-        .take(64 * 1024)
+        .take(4096)
         .read_to_end(&mut prefix)
         .map_err(|e| Error::io("read", path, e))?;
+    if matches!(
+        PeView::parse_prefix(&prefix, len),
+        Err(pegate_pe::Error::Truncated { .. })
+    ) {
+        (&mut file)
+            .take(60 * 1024)
+            .read_to_end(&mut prefix)
+            .map_err(|e| Error::io("read", path, e))?;
+    }
     let view = PeView::parse_prefix(&prefix, len).map_err(|source| Error::Pe {
         path: path.to_path_buf(),
         source,
