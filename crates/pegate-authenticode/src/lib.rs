@@ -322,6 +322,57 @@ fn verdict(report: &SignatureReport, had_table: bool) -> Status {
     }
 }
 
+/// Where the certificate table is: (file offset, bytes present in the file, problems).
+fn table_bounds(view: &PeView<'_>, len: u64) -> Option<(u64, u64, Vec<String>)> {
+    let sd = view.security_directory()?;
+    let start = u64::from(sd.offset);
+    let end = start.saturating_add(u64::from(sd.size));
+    let mut errors = Vec::new();
+    if end > len {
+        errors.push(format!(
+            "certificate table {start:#x}..{end:#x} ends past the end of the file ({len:#x})"
+        ));
+    }
+    Some((start, end.min(len).saturating_sub(start), errors))
+}
+
+/// Everything after the table bytes are in hand: parse the signatures, hash the file in one
+/// read (through `read`), compare and decide.
+fn verify_with(
+    view: &PeView<'_>,
+    len: u64,
+    table: &[u8],
+    bounds: Option<(u64, u64, Vec<String>)>,
+    opts: &VerifyOptions,
+    read: impl FnMut(&mut [u8]) -> std::io::Result<usize>,
+) -> std::io::Result<SignatureReport> {
+    let had_table = bounds.is_some();
+    let (base, table_start, mut errors) = match bounds {
+        Some((start, _, errors)) => (start, start.min(len), errors),
+        None => (0, len, Vec::new()),
+    };
+    let mut parsed = parse_table(table, base, opts.trust.as_ref());
+    errors.append(&mut parsed.errors);
+    let mut algs: Vec<Algorithm> = parsed
+        .signatures
+        .iter()
+        .filter_map(|(s, _)| s.digest_algorithm.as_deref().and_then(Algorithm::from_name))
+        .collect();
+    algs.sort_unstable();
+    algs.dedup();
+    let layout = digest::layout(view, len, table_start);
+    let methods_differ = layout.windows != layout.linear;
+    let digests = digest::one_pass(layout, &algs, view.checksum_field_offset(), read)?;
+    Ok(finish(
+        parsed.signatures,
+        parsed.entries,
+        errors,
+        digests,
+        methods_differ,
+        had_table,
+    ))
+}
+
 /// Verifies a file, reading it once (plus its headers and certificate table up front).
 pub fn verify_path(path: &Path, opts: &VerifyOptions) -> Result<SignatureReport, Error> {
     let io = |source| Error::Io {
@@ -339,54 +390,17 @@ pub fn verify_path(path: &Path, opts: &VerifyOptions) -> Result<SignatureReport,
         path: path.to_path_buf(),
         source,
     })?;
-    let (table, base, table_start, mut errors) = match view.security_directory() {
-        None => (Vec::new(), 0, len, Vec::new()),
-        Some(sd) => {
-            let start = u64::from(sd.offset);
-            let want = u64::from(sd.size);
-            let avail = len.saturating_sub(start).min(want);
-            let mut errors = Vec::new();
-            if start.saturating_add(want) > len {
-                errors.push(format!(
-                    "certificate table {start:#x}..{:#x} ends past the end of the file ({len:#x})",
-                    start.saturating_add(want)
-                ));
-            }
-            file.seek(SeekFrom::Start(start)).map_err(io)?;
-            let mut table = Vec::new();
-            (&mut file)
-                .take(avail.min(64 << 20))
-                .read_to_end(&mut table)
-                .map_err(io)?;
-            (table, start, start.min(len), errors)
-        }
-    };
-    let had_table = view.security_directory().is_some();
-    let mut parsed = parse_table(&table, base, opts.trust.as_ref());
-    errors.append(&mut parsed.errors);
-
-    let mut algs: Vec<Algorithm> = parsed
-        .signatures
-        .iter()
-        .filter_map(|(s, _)| s.digest_algorithm.as_deref().and_then(Algorithm::from_name))
-        .collect();
-    algs.sort_unstable();
-    algs.dedup();
-    let layout = digest::layout(&view, len, table_start);
-    let methods_differ = layout.windows != layout.linear;
+    let bounds = table_bounds(&view, len);
+    let mut table = Vec::new();
+    if let Some((start, present, _)) = &bounds {
+        file.seek(SeekFrom::Start(*start)).map_err(io)?;
+        (&mut file)
+            .take((*present).min(64 << 20))
+            .read_to_end(&mut table)
+            .map_err(io)?;
+    }
     file.seek(SeekFrom::Start(0)).map_err(io)?;
-    let digests = digest::one_pass(layout, &algs, view.checksum_field_offset(), |buf| {
-        file.read(buf)
-    })
-    .map_err(io)?;
-    Ok(finish(
-        parsed.signatures,
-        parsed.entries,
-        errors,
-        digests,
-        methods_differ,
-        had_table,
-    ))
+    verify_with(&view, len, &table, bounds, opts, |buf| file.read(buf)).map_err(io)
 }
 
 /// Verifies a file held in memory.
@@ -418,53 +432,16 @@ pub fn verify_bytes(data: &[u8], opts: &VerifyOptions) -> SignatureReport {
         }
     };
     let len = data.len() as u64;
-    let (table, base, table_start, mut errors) = match view.security_directory() {
-        None => (&[][..], 0, len, Vec::new()),
-        Some(sd) => {
-            let start = u64::from(sd.offset);
-            let end = start.saturating_add(u64::from(sd.size));
-            let mut errors = Vec::new();
-            if end > len {
-                errors.push(format!("certificate table {start:#x}..{end:#x} ends past the end of the file ({len:#x})"));
-            }
-            let s = usize::try_from(start.min(len)).unwrap_or(usize::MAX);
-            let e = usize::try_from(end.min(len)).unwrap_or(usize::MAX);
-            (
-                data.get(s..e).unwrap_or_default(),
-                start,
-                start.min(len),
-                errors,
-            )
-        }
-    };
-    let had_table = view.security_directory().is_some();
-    let mut parsed = parse_table(table, base, opts.trust.as_ref());
-    errors.append(&mut parsed.errors);
-    let mut algs: Vec<Algorithm> = parsed
-        .signatures
-        .iter()
-        .filter_map(|(s, _)| s.digest_algorithm.as_deref().and_then(Algorithm::from_name))
-        .collect();
-    algs.sort_unstable();
-    algs.dedup();
-    let layout = digest::layout(&view, len, table_start);
-    let methods_differ = layout.windows != layout.linear;
-    match digest::one_pass(
-        layout,
-        &algs,
-        view.checksum_field_offset(),
-        slice_reader(data),
-    ) {
-        Ok(d) => finish(
-            parsed.signatures,
-            parsed.entries,
-            errors,
-            d,
-            methods_differ,
-            had_table,
-        ),
-        Err(e) => io_failure_report(e),
-    }
+    let bounds = table_bounds(&view, len);
+    let table = bounds
+        .as_ref()
+        .and_then(|(start, present, _)| {
+            let s = usize::try_from(*start).ok()?;
+            data.get(s..s.checked_add(usize::try_from(*present).ok()?)?)
+        })
+        .unwrap_or_default();
+    verify_with(&view, len, table, bounds, opts, slice_reader(data))
+        .unwrap_or_else(io_failure_report)
 }
 
 fn io_failure_report(e: std::io::Error) -> SignatureReport {
