@@ -114,26 +114,9 @@ impl ArtifactReport {
         obj
     }
 
-    /// The plain facts a policy judges.
+    /// The plain facts a policy judges, read from the typed reports.
     pub fn facts(&self) -> ArtifactFacts {
         let pe = self.pe.as_ref();
-        let json = pe.and_then(|s| serde_json::to_value(s).ok());
-        let str_field = |name: &str| {
-            json.as_ref()
-                .and_then(|j| j.get(name))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        };
-        let dll_flags = json
-            .as_ref()
-            .and_then(|j| j.pointer("/dll_characteristics/flags"))
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
         let sig = self.signature.as_ref();
         let go_setting = |key: &str| {
             self.go
@@ -144,20 +127,21 @@ impl ArtifactReport {
         ArtifactFacts {
             path: self.path.display().to_string(),
             error: self.error.clone(),
-            size: json
-                .as_ref()
-                .and_then(|j| j.get("file_size"))
-                .and_then(Value::as_u64),
+            size: pe.map(|p| p.file_size),
             sha256: sig.map(|s| s.file_sha256.clone()),
-            format: str_field("format"),
-            machine: str_field("machine"),
-            subsystem: str_field("subsystem"),
-            dll_characteristics: dll_flags,
-            signature_status: sig.and_then(|s| {
-                serde_json::to_value(s.status)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-            }),
+            format: pe.map(|p| p.format.clone()),
+            machine: pe.map(|p| p.machine.clone()),
+            subsystem: pe.map(|p| p.subsystem.clone()),
+            dll_characteristics: pe
+                .map(|p| {
+                    p.dll_characteristics
+                        .flags
+                        .iter()
+                        .map(|f| f.to_string())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            signature_status: sig.map(|s| s.status.as_str().to_owned()),
             signer_subjects: sig
                 .map(SignatureReport::signer_subjects)
                 .unwrap_or_default(),

@@ -144,13 +144,6 @@ fn write_table(out: &mut impl std::io::Write, reports: &[ArtifactReport]) -> std
                     _ => None,
                 })
                 .collect();
-            let j = r.to_json();
-            let s = |ptr: &str| {
-                j.pointer(ptr)
-                    .and_then(Value::as_str)
-                    .unwrap_or("-")
-                    .to_owned()
-            };
             let hybrid = pe
                 .hybrid
                 .as_ref()
@@ -165,8 +158,13 @@ fn write_table(out: &mut impl std::io::Write, reports: &[ArtifactReport]) -> std
                 } else {
                     flags.join(",")
                 },
-                s("/signature/status"),
-                s("/go/go_version"),
+                r.signature
+                    .as_ref()
+                    .map_or("-", |s| s.status.as_str())
+                    .to_owned(),
+                r.go.as_ref()
+                    .map_or("-", |g| g.go_version.as_str())
+                    .to_owned(),
             ])
         })
         .collect();

@@ -180,6 +180,19 @@ pub struct SignatureReport {
     pub errors: Vec<String>,
 }
 
+impl Status {
+    /// The verdict's name as serialised (`signed-valid`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Unsigned => "unsigned",
+            Status::SignedValid => "signed-valid",
+            Status::SignedUntrusted => "signed-untrusted",
+            Status::SignedInvalid => "signed-invalid",
+            Status::Error => "error",
+        }
+    }
+}
+
 impl SignatureReport {
     /// The subjects of every signer (leaf certificates).
     pub fn signer_subjects(&self) -> Vec<String> {
