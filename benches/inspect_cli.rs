@@ -13,10 +13,13 @@ use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 
-/// 10,000 real PE files: copies of the committed fixtures (Go binaries and MSVC DLLs).
+#[path = "support/corpus.rs"]
+mod corpus;
+
+/// 10,000 PE files: sparse copies of the committed fixtures (Go binaries, MSVC DLLs).
 fn corpus() -> (tempfile::TempDir, Vec<PathBuf>) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let sources: Vec<Vec<u8>> = [
+    let sources: Vec<(String, Vec<u8>)> = [
         "fixtures/authenticode/amd64-unsigned.exe",
         "fixtures/authenticode/arm64-signed.exe",
         "fixtures/authenticode/386-unsigned.exe",
@@ -25,19 +28,9 @@ fn corpus() -> (tempfile::TempDir, Vec<PathBuf>) {
         "fixtures/pe/ok/tiny-amd64-cfg.exe",
     ]
     .iter()
-    .map(|f| std::fs::read(root.join(f)).unwrap())
+    .map(|f| (f.to_string(), std::fs::read(root.join(f)).unwrap()))
     .collect();
-    let dir = tempfile::tempdir().unwrap();
-    let paths: Vec<PathBuf> = (0..10_000)
-        .map(|i| {
-            let p = dir.path().join(format!("a{i:05}.exe"));
-            // The first 64 KiB keeps the tree small; every header reader needs less.
-            let s = &sources[i % sources.len()];
-            std::fs::write(&p, &s[..s.len().min(64 * 1024)]).unwrap();
-            p
-        })
-        .collect();
-    (dir, paths)
+    corpus::build(&sources, 10_000)
 }
 
 fn time(mut cmd: Command) -> Duration {

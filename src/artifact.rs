@@ -11,6 +11,7 @@
 //! # let _ = facts;
 //! ```
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use pegate_authenticode::{SignatureReport, TrustStore, VerifyOptions};
@@ -129,15 +130,15 @@ impl ArtifactReport {
             error: self.error.clone(),
             size: pe.map(|p| p.file_size),
             sha256: sig.map(|s| s.file_sha256.clone()),
-            format: pe.map(|p| p.format.clone()),
-            machine: pe.map(|p| p.machine.clone()),
-            subsystem: pe.map(|p| p.subsystem.clone()),
+            format: pe.map(|p| p.format.to_string()),
+            machine: pe.map(|p| p.machine.to_string()),
+            subsystem: pe.map(|p| p.subsystem.to_string()),
             dll_characteristics: pe
                 .map(|p| {
                     p.dll_characteristics
-                        .flags
-                        .iter()
-                        .map(|f| f.to_string())
+                        .names()
+                        .into_iter()
+                        .map(Cow::into_owned)
                         .collect()
                 })
                 .unwrap_or_default(),

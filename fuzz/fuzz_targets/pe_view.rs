@@ -7,6 +7,13 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         let summary = pegate_pe::summarize(&view);
         let _ = pegate_pe::describe(&summary);
         let _ = pegate_pe::summarize_headers(&view);
+        // The lazily named flags and the compact names, as printing them does.
+        let headers = view.headers();
+        let _ = (headers.machine_name(), headers.subsystem_name());
+        let _ = headers.characteristics.names();
+        for s in &summary.sections {
+            let _ = (s.name.as_str(), s.characteristics.names());
+        }
         let _ = pegate_go::buildinfo::read(&view);
         for s in view.sections() {
             let _ = view.section_name(s);

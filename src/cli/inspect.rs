@@ -132,18 +132,16 @@ fn write_table(out: &mut impl std::io::Write, reports: &[ArtifactReport]) -> std
                     r.error.as_deref().unwrap_or("unknown")
                 ));
             };
-            let flags: Vec<&str> = pe
-                .dll_characteristics
-                .flags
-                .iter()
-                .filter_map(|f| match f.as_ref() {
-                    "DYNAMIC_BASE" => Some("ASLR"),
-                    "HIGH_ENTROPY_VA" => Some("HEVA"),
-                    "NX_COMPAT" => Some("NX"),
-                    "GUARD_CF" => Some("CFG"),
-                    _ => None,
-                })
-                .collect();
+            let flags: Vec<&str> = [
+                ("HIGH_ENTROPY_VA", "HEVA"),
+                ("DYNAMIC_BASE", "ASLR"),
+                ("NX_COMPAT", "NX"),
+                ("GUARD_CF", "CFG"),
+            ]
+            .into_iter()
+            .filter(|(flag, _)| pe.dll_characteristics.has(flag))
+            .map(|(_, short)| short)
+            .collect();
             let hybrid = pe
                 .hybrid
                 .as_ref()
@@ -152,7 +150,7 @@ fn write_table(out: &mut impl std::io::Write, reports: &[ArtifactReport]) -> std
             Ok([
                 r.path.display().to_string(),
                 format!("{} {}{hybrid}", pe.format, pe.machine),
-                pe.subsystem.clone(),
+                pe.subsystem.to_string(),
                 if flags.is_empty() {
                     "-".into()
                 } else {

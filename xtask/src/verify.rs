@@ -475,9 +475,9 @@ mod tests {
 
         // The GUI flag got lost and the build lost ASLR (-buildmode=exe).
         let mut bad = good.clone();
-        bad.subsystem = "WINDOWS_CUI".to_owned();
-        bad.dll_characteristics = pegate::pe::dll_flags(0x8100);
-        bad.characteristics = pegate::pe::file_flags(0x23);
+        bad.subsystem = "WINDOWS_CUI".into();
+        bad.dll_characteristics = pegate::pe::Flags::new(0x8100);
+        bad.characteristics = pegate::pe::Flags::new(0x23);
         assert_eq!(
             failed(&expectations(&gui, &bad)),
             [

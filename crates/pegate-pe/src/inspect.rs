@@ -8,13 +8,12 @@
 //! ```
 
 use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
 use crate::summary::{Extra, load_config_range, string_table_range, summarize_with};
-use crate::{Checksum, Error, PeSummary, PeView};
+use crate::{Checksum, Error, PeHeaders, PeSummary, PeView};
 
 /// What to read beyond the headers.
 #[derive(Debug, Clone, Copy, Default)]
@@ -44,90 +43,135 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     }
 }
 
-/// Reads up to `want` bytes from the current position (fewer only at end of file).
-fn read_upto(file: &mut File, buf: &mut Vec<u8>, want: usize) -> std::io::Result<()> {
-    let start = buf.len();
-    buf.resize(start.saturating_add(want), 0);
-    let mut filled = start;
-    while filled < buf.len() {
-        let Some(slot) = buf.get_mut(filled..) else {
-            break;
-        };
-        match file.read(slot) {
+/// Reads up to `buf.len()` bytes at `offset` (fewer only at end of file); returns how many.
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    use std::os::unix::fs::FileExt;
+    let mut filled = 0usize;
+    while let Some(slot) = buf.get_mut(filled..).filter(|s| !s.is_empty()) {
+        match file.read_at(slot, offset.saturating_add(filled as u64)) {
             Ok(0) => break,
             Ok(n) => filled = filled.saturating_add(n),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
-    buf.truncate(filled);
-    Ok(())
+    Ok(filled)
 }
 
-fn read_range(file: &mut File, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
-    use std::io::Seek;
-    file.seek(std::io::SeekFrom::Start(offset))?;
-    let mut buf = Vec::new();
-    read_upto(file, &mut buf, len)?;
+/// The file's length: a seek to its end (lighter than `statx`), `metadata` where seeking fails.
+fn file_length(file: &mut File) -> std::io::Result<u64> {
+    use std::io::{Seek, SeekFrom};
+    match file.seek(SeekFrom::End(0)) {
+        Ok(len) => Ok(len),
+        Err(_) => Ok(file.metadata()?.len()),
+    }
+}
+
+/// Reads up to `len` bytes at `offset` into a new buffer (shorter only at end of file).
+fn read_range(file: &File, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; len];
+    let n = read_at(file, &mut buf, offset)?;
+    buf.truncate(n);
     Ok(buf)
+}
+
+/// Opens `path`, reads its headers (4 KiB, more only when they are longer) and hands the view
+/// and the open file to `f`.
+fn with_view<R>(
+    path: &Path,
+    f: impl FnOnce(&File, &PeView<'_>) -> Result<R, Error>,
+) -> Result<R, Error> {
+    let mut file = File::open(path).map_err(io(path))?;
+    let file_len = file_length(&mut file).map_err(io(path))?;
+    // The common case reads into the stack; headers longer than 4 KiB go to the heap.
+    let mut prefix = [0u8; PREFIX];
+    let n = read_at(&file, &mut prefix, 0).map_err(io(path))?;
+    let mut long_headers: Vec<u8>;
+    let mut headers = prefix.get(..n).unwrap_or(&[]);
+    let view = loop {
+        match PeView::parse_prefix(headers, file_len) {
+            Err(Error::Truncated { end, .. })
+                if (headers.len() as u64) < file_len
+                    && (end as usize) <= MAX_HEADERS
+                    && (end as usize) > headers.len() =>
+            {
+                let want = (end as usize).max(headers.len().saturating_add(PREFIX));
+                long_headers = read_range(&file, 0, want).map_err(io(path))?;
+                headers = &long_headers;
+            }
+            Err(e) => return Err(e),
+            Ok(view) => break view,
+        }
+    };
+    f(&file, &view)
+}
+
+/// Reads a file's headers only (the first 4 KiB, more only when they are longer): the
+/// allocation-free [`PeHeaders`] for gates and batch jobs that need no section table or load
+/// config. Two reads of the file at most, usually one.
+///
+/// ```no_run
+/// let h = pegate_pe::inspect_headers("dist/hello.exe".as_ref()).unwrap();
+/// println!("{} {}", h.machine_name(), h.subsystem_name());
+/// ```
+pub fn inspect_headers(path: &Path) -> Result<PeHeaders, Error> {
+    with_view(path, |_, view| Ok(view.headers()))
+}
+
+/// [`inspect_headers`] over many files in parallel (rayon); results in input order.
+pub fn inspect_headers_paths(paths: &[PathBuf]) -> Vec<Result<PeHeaders, Error>> {
+    paths.par_iter().map(|p| inspect_headers(p)).collect()
 }
 
 /// Inspects a file: reads its first 4 KiB (more only if the headers are longer), the load config
 /// when there is one, and the whole file only when `opts.checksum` asks.
 pub fn inspect_path(path: &Path, opts: &InspectOptions) -> Result<PeSummary, Error> {
-    let mut file = File::open(path).map_err(io(path))?;
-    let file_len = file.metadata().map_err(io(path))?.len();
-    let mut buf = Vec::with_capacity(PREFIX);
-    read_upto(&mut file, &mut buf, PREFIX.min(file_len as usize)).map_err(io(path))?;
-    // Grow the prefix while the view needs more header bytes than were read.
-    loop {
-        match PeView::parse_prefix(&buf, file_len) {
-            Err(Error::Truncated { end, .. })
-                if (buf.len() as u64) < file_len && (end as usize) <= MAX_HEADERS =>
-            {
-                let want = (end as usize).saturating_sub(buf.len());
-                read_upto(&mut file, &mut buf, want.max(PREFIX)).map_err(io(path))?;
-            }
-            Err(e) => return Err(e),
-            Ok(_) => break,
-        }
-    }
-    let view = PeView::parse_prefix(&buf, file_len)?;
-    let load_config = match load_config_range(&view) {
+    with_view(path, |file, view| summary_of(file, view, path, opts))
+}
+
+fn summary_of(
+    file: &File,
+    view: &PeView<'_>,
+    path: &Path,
+    opts: &InspectOptions,
+) -> Result<PeSummary, Error> {
+    let file_len = view.file_len();
+    // The load config is at most 1 KiB as read (see `load_config_range`): a stack buffer.
+    let mut load_config_buf = [0u8; 1024];
+    let load_config = match load_config_range(view) {
         Some((offset, len)) if view.bytes_at(offset, len).is_none() && offset < file_len => {
-            Some(read_range(&mut file, offset, len).map_err(io(path))?)
+            let slot = load_config_buf.get_mut(..len).unwrap_or_default();
+            let n = read_at(file, slot, offset).map_err(io(path))?;
+            slot.get(..n)
         }
         _ => None,
     };
-    let string_table = match string_table_range(&view) {
-        Some((offset, len)) if view.bytes_at(offset, 1).is_none() => Some((
-            offset,
-            read_range(&mut file, offset, len).map_err(io(path))?,
-        )),
+    let string_table = match string_table_range(view) {
+        Some((offset, len)) if view.bytes_at(offset, 1).is_none() => {
+            Some((offset, read_range(file, offset, len).map_err(io(path))?))
+        }
         _ => None,
     };
     let computed_checksum = if opts.checksum {
         let mut sum = Checksum::new(view.checksum_field_offset());
         let mut chunk = vec![0u8; 1 << 20];
-        use std::io::Seek;
-        file.seek(std::io::SeekFrom::Start(0)).map_err(io(path))?;
+        let mut offset = 0u64;
         loop {
-            let n = match file.read(&mut chunk) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(io(path)(e)),
-            };
+            let n = read_at(file, &mut chunk, offset).map_err(io(path))?;
+            if n == 0 {
+                break;
+            }
             sum.update(chunk.get(..n).unwrap_or(&[]));
+            offset = offset.saturating_add(n as u64);
         }
         Some(sum.finish())
     } else {
         None
     };
     Ok(summarize_with(
-        &view,
+        view,
         Extra {
-            load_config: load_config.as_deref(),
+            load_config,
             computed_checksum,
             string_table: string_table.as_ref().map(|(o, b)| (*o, b.as_slice())),
         },

@@ -18,20 +18,27 @@
 mod checksum;
 mod describe;
 mod error;
+pub mod flags;
+mod headers;
 mod inspect;
 mod summary;
+mod text;
 mod view;
 
 pub use checksum::{Checksum, pe_checksum};
 pub use describe::describe;
 pub use error::Error;
-pub use inspect::{InspectOptions, inspect_path, inspect_paths};
-pub use summary::{
-    ChecksumSummary, Directory, Extra, Flags, Overlay, PeSummary, Section,
-    SecurityDirectorySummary, dll_flags, file_flags, guard_flags, load_config_range, machine_name,
-    section_flags, string_table_range, subsystem_name, summarize, summarize_headers,
-    summarize_with,
+pub use flags::Flags;
+pub use headers::PeHeaders;
+pub use inspect::{
+    InspectOptions, inspect_headers, inspect_headers_paths, inspect_path, inspect_paths,
 };
+pub use summary::{
+    ChecksumSummary, Directory, Extra, Overlay, PeSummary, Section, SecurityDirectorySummary,
+    load_config_range, machine_name, string_table_range, subsystem_name, summarize,
+    summarize_headers, summarize_with,
+};
+pub use text::{SectionName, Version};
 pub use view::{
     DIRECTORY_LOAD_CONFIG, DIRECTORY_SECURITY, DataDirectory, PeView, SecurityDirectory,
 };

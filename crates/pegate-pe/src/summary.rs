@@ -7,36 +7,18 @@ use core::mem::offset_of;
 use std::borrow::Cow;
 
 use object::LittleEndian as LE;
-use object::pe::{
-    DllFlags, FileFlags, GuardFlags, ImageLoadConfigDirectory32, ImageLoadConfigDirectory64,
-    Machine, SectionFlags, Subsystem,
-};
+use object::pe::{ImageLoadConfigDirectory32, ImageLoadConfigDirectory64, Machine, Subsystem};
 use serde::{Deserialize, Serialize};
 
+use crate::flags::{self, Flags};
+use crate::text::{SectionName, Version};
 use crate::view::{DIRECTORY_LOAD_CONFIG, PeView};
-
-/// A bit field as its raw value and the names of the bits set (unknown bits as `0x…`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Flags {
-    /// The raw value.
-    pub raw: u32,
-    /// Names of the set bits, without the winnt.h prefix (`DYNAMIC_BASE`, `EXECUTABLE_IMAGE`).
-    /// Borrowed from object's static name tables, so building a summary allocates no name.
-    pub flags: Vec<Cow<'static, str>>,
-}
-
-impl Flags {
-    /// Whether `name` is among the set flags.
-    pub fn has(&self, name: &str) -> bool {
-        self.flags.iter().any(|f| f == name)
-    }
-}
 
 /// One section header.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Section {
     /// The name, `/N` long names resolved when the string table was readable.
-    pub name: String,
+    pub name: SectionName,
     /// `VirtualAddress`.
     pub virtual_address: u32,
     /// `VirtualSize`.
@@ -46,14 +28,14 @@ pub struct Section {
     /// `SizeOfRawData`.
     pub raw_size: u32,
     /// `Characteristics`.
-    pub characteristics: Flags,
+    pub characteristics: Flags<flags::Section>,
 }
 
 /// One data directory entry that is present (non-zero).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Directory {
     /// `EXPORT`, `IMPORT`, ..., `SECURITY`, `BASERELOC`, ... (`RESERVED` for 15).
-    pub name: String,
+    pub name: Cow<'static, str>,
     /// The RVA (for `SECURITY`, a file offset).
     pub virtual_address: u32,
     /// The size.
@@ -95,31 +77,31 @@ pub struct Overlay {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeSummary {
     /// `PE32` or `PE32+`.
-    pub format: String,
+    pub format: Cow<'static, str>,
     /// COFF machine name without `IMAGE_FILE_MACHINE_` (`AMD64`, `ARM64`, `I386`), or `0x…`.
-    pub machine: String,
+    pub machine: Cow<'static, str>,
     /// The raw COFF machine.
     pub machine_raw: u16,
     /// `ARM64EC` or `ARM64X` when the load config carries CHPE (hybrid) metadata.
-    pub hybrid: Option<String>,
+    pub hybrid: Option<Cow<'static, str>>,
     /// Subsystem name without `IMAGE_SUBSYSTEM_` (`WINDOWS_CUI`, `WINDOWS_GUI`), or `0x…`.
-    pub subsystem: String,
+    pub subsystem: Cow<'static, str>,
     /// The raw subsystem.
     pub subsystem_raw: u16,
     /// COFF characteristics.
-    pub characteristics: Flags,
+    pub characteristics: Flags<flags::File>,
     /// Optional header DllCharacteristics.
-    pub dll_characteristics: Flags,
+    pub dll_characteristics: Flags<flags::Dll>,
     /// Load config `GuardFlags`, when there is a load config that reaches that field.
-    pub guard_flags: Option<Flags>,
+    pub guard_flags: Option<Flags<flags::Guard>>,
     /// `MajorLinkerVersion.MinorLinkerVersion`.
-    pub linker_version: String,
+    pub linker_version: Version,
     /// Operating system version.
-    pub os_version: String,
+    pub os_version: Version,
     /// Image version.
-    pub image_version: String,
+    pub image_version: Version,
     /// Subsystem version.
-    pub subsystem_version: String,
+    pub subsystem_version: Version,
     /// `ImageBase`.
     pub image_base: u64,
     /// `AddressOfEntryPoint` (RVA).
@@ -188,56 +170,20 @@ const DIRECTORY_NAMES: [&str; 16] = [
     "RESERVED",
 ];
 
-/// The name of a COFF machine value, without `IMAGE_FILE_MACHINE_`.
-pub fn machine_name(raw: u16) -> String {
+/// The name of a COFF machine value, without `IMAGE_FILE_MACHINE_` (`0x…` when unknown).
+pub fn machine_name(raw: u16) -> Cow<'static, str> {
     match Machine(raw).name() {
-        Some(n) => n.trim_start_matches("IMAGE_FILE_MACHINE_").to_owned(),
-        None => format!("{raw:#06x}"),
+        Some(n) => Cow::Borrowed(n.strip_prefix("IMAGE_FILE_MACHINE_").unwrap_or(n)),
+        None => Cow::Owned(format!("{raw:#06x}")),
     }
 }
 
-/// The name of a subsystem value, without `IMAGE_SUBSYSTEM_`.
-pub fn subsystem_name(raw: u16) -> String {
+/// The name of a subsystem value, without `IMAGE_SUBSYSTEM_` (`0x…` when unknown).
+pub fn subsystem_name(raw: u16) -> Cow<'static, str> {
     match Subsystem(raw).name() {
-        Some(n) => n.trim_start_matches("IMAGE_SUBSYSTEM_").to_owned(),
-        None => format!("{raw:#06x}"),
+        Some(n) => Cow::Borrowed(n.strip_prefix("IMAGE_SUBSYSTEM_").unwrap_or(n)),
+        None => Cow::Owned(format!("{raw:#06x}")),
     }
-}
-
-macro_rules! flag_list {
-    ($ty:ident, $inner:ty, $value:expr, $prefix:literal) => {{
-        let mut names = Vec::new();
-        let rest = $ty::NAMES.names($ty($value as $inner), |_, n| {
-            names.push(Cow::Borrowed(n.trim_start_matches($prefix)))
-        });
-        if rest != 0 {
-            names.push(Cow::Owned(format!("{rest:#x}")));
-        }
-        Flags {
-            raw: u32::from($value),
-            flags: names,
-        }
-    }};
-}
-
-/// COFF characteristics as flag names.
-pub fn file_flags(raw: u16) -> Flags {
-    flag_list!(FileFlags, u16, raw, "IMAGE_FILE_")
-}
-
-/// DllCharacteristics as flag names.
-pub fn dll_flags(raw: u16) -> Flags {
-    flag_list!(DllFlags, u16, raw, "IMAGE_DLLCHARACTERISTICS_")
-}
-
-/// Section characteristics as flag names.
-pub fn section_flags(raw: u32) -> Flags {
-    flag_list!(SectionFlags, u32, raw, "IMAGE_SCN_")
-}
-
-/// Load config GuardFlags as flag names.
-pub fn guard_flags(raw: u32) -> Flags {
-    flag_list!(GuardFlags, u32, raw, "IMAGE_GUARD_")
 }
 
 /// What the load config says: GuardFlags and whether CHPE metadata is present.
@@ -296,35 +242,49 @@ pub struct Extra<'a> {
     pub string_table: Option<(u64, &'a [u8])>,
 }
 
-/// The file range where the COFF string table starts, if a section name needs it:
-/// (offset, length to read, capped).
+/// The file range of the COFF string table that `/N` section names (Go's DWARF sections) point
+/// into, if any name needs it: (offset, length to read). Only the bytes up to the largest index
+/// plus room for one name are read, not the symbol names behind them.
 pub fn string_table_range(view: &PeView<'_>) -> Option<(u64, usize)> {
-    let needs = view
+    let max_index = view
         .sections()
         .iter()
-        .any(|s| s.name.first() == Some(&b'/'));
+        .filter_map(|s| long_name_index(&s.name))
+        .max()?;
     let fh = view.file_header();
     let start = u64::from(fh.pointer_to_symbol_table.get(LE))
         .saturating_add(u64::from(fh.number_of_symbols.get(LE)).saturating_mul(18));
-    (needs && start != 0 && start < view.file_len()).then(|| {
-        let len = view.file_len().saturating_sub(start).min(64 * 1024) as usize;
+    (start != 0 && start < view.file_len()).then(|| {
+        let want = max_index.saturating_add(MAX_LONG_NAME);
+        let len = view.file_len().saturating_sub(start).min(want) as usize;
         (start, len)
     })
 }
 
-/// Resolves a `/N` name from separately read string table bytes.
-fn long_name(name: &[u8], table: (u64, &[u8]), view: &PeView<'_>) -> Option<String> {
-    let index: u64 = core::str::from_utf8(name.strip_prefix(b"/")?)
+/// The longest `/N` section name read from the string table.
+const MAX_LONG_NAME: u64 = 1024;
+
+/// The string table index of a `/N` section name.
+fn long_name_index(name: &[u8; 8]) -> Option<u64> {
+    core::str::from_utf8(name.strip_prefix(b"/")?)
         .ok()?
         .trim_end_matches('\0')
         .parse()
-        .ok()?;
+        .ok()
+}
+
+/// Resolves a `/N` name from separately read string table bytes.
+fn long_name(name: &[u8; 8], table: (u64, &[u8]), view: &PeView<'_>) -> Option<String> {
+    let index = long_name_index(name)?;
     let fh = view.file_header();
     let start = u64::from(fh.pointer_to_symbol_table.get(LE))
         .saturating_add(u64::from(fh.number_of_symbols.get(LE)).saturating_mul(18));
     let at = usize::try_from(start.checked_add(index)?.checked_sub(table.0)?).ok()?;
     let bytes = table.1.get(at..)?;
-    let end = bytes.iter().take(1024).position(|&b| b == 0)?;
+    let end = bytes
+        .iter()
+        .take(MAX_LONG_NAME as usize)
+        .position(|&b| b == 0)?;
     Some(String::from_utf8_lossy(bytes.get(..end)?).into_owned())
 }
 
@@ -359,31 +319,26 @@ pub fn summarize_with(view: &PeView<'_>, extra: Extra<'_>) -> PeSummary {
 
 fn summarize_impl(view: &PeView<'_>, extra: Extra<'_>, checksum_whole_file: bool) -> PeSummary {
     let mut errors = Vec::new();
-    let pe32_plus = view.is_pe32_plus();
-    let machine_raw = view.machine();
-    let subsystem_raw = view.subsystem();
-    let [linker, os, image, subsys] = view.versions();
-    let (section_alignment, file_alignment) = view.alignments();
+    let h = view.headers();
 
     let sections = view
         .sections()
         .iter()
         .map(|s| {
-            let from_table = extra.string_table.and_then(|t| long_name(&s.name, t, view));
-            let name = match from_table.map(Ok).unwrap_or_else(|| {
-                view.section_name(s)
-                    .map(|n| String::from_utf8_lossy(n).into_owned())
-            }) {
-                Ok(n) => n,
-                Err(e) => {
-                    errors.push(format!(
-                        "section name {}: {e}",
-                        String::from_utf8_lossy(&s.name).trim_end_matches('\0')
-                    ));
-                    String::from_utf8_lossy(&s.name)
-                        .trim_end_matches('\0')
-                        .to_owned()
-                }
+            let name = match SectionName::from_header_field(&s.name) {
+                Some(n) => n,
+                None => match extra.string_table.and_then(|t| long_name(&s.name, t, view)) {
+                    Some(n) => SectionName::from(n),
+                    None => match view.section_name(s) {
+                        Ok(n) => SectionName::from_bytes(n),
+                        Err(e) => {
+                            let raw = String::from_utf8_lossy(&s.name);
+                            let raw = raw.trim_end_matches('\0');
+                            errors.push(format!("section name {raw}: {e}"));
+                            SectionName::from(raw)
+                        }
+                    },
+                },
             };
             Section {
                 name,
@@ -391,25 +346,26 @@ fn summarize_impl(view: &PeView<'_>, extra: Extra<'_>, checksum_whole_file: bool
                 virtual_size: s.virtual_size.get(LE),
                 raw_offset: s.pointer_to_raw_data.get(LE),
                 raw_size: s.size_of_raw_data.get(LE),
-                characteristics: section_flags(s.characteristics.get(LE).0),
+                characteristics: Flags::new(s.characteristics.get(LE).0),
             }
         })
         .collect();
 
-    let data_directories = view
-        .data_directories()
-        .iter()
-        .zip(DIRECTORY_NAMES)
-        .filter(|(d, _)| d.virtual_address.get(LE) != 0 || d.size.get(LE) != 0)
-        .map(|(d, name)| Directory {
-            name: name.to_owned(),
-            virtual_address: d.virtual_address.get(LE),
-            size: d.size.get(LE),
-        })
-        .collect();
+    let mut data_directories = Vec::with_capacity(view.data_directories().len());
+    data_directories.extend(
+        view.data_directories()
+            .iter()
+            .zip(DIRECTORY_NAMES)
+            .filter(|(d, _)| d.virtual_address.get(LE) != 0 || d.size.get(LE) != 0)
+            .map(|(d, name)| Directory {
+                name: Cow::Borrowed(name),
+                virtual_address: d.virtual_address.get(LE),
+                size: d.size.get(LE),
+            }),
+    );
 
-    let file_size = view.file_len();
-    let security_directory = view.security_directory().map(|s| {
+    let file_size = h.file_size;
+    let security_directory = h.security_directory.map(|s| {
         let end = u64::from(s.offset).saturating_add(u64::from(s.size));
         let in_file = end <= file_size;
         if !in_file {
@@ -431,13 +387,13 @@ fn summarize_impl(view: &PeView<'_>, extra: Extra<'_>, checksum_whole_file: bool
             let avail = view.data().len().saturating_sub(offset as usize).min(len);
             view.bytes_at(offset, avail).filter(|b| !b.is_empty())
         });
-        match bytes.map(|b| parse_load_config(b, pe32_plus)) {
+        match bytes.map(|b| parse_load_config(b, h.pe32_plus)) {
             Some(Ok(lc)) => {
-                guard = lc.guard_flags.map(guard_flags);
+                guard = lc.guard_flags.map(Flags::new);
                 if lc.chpe_metadata {
-                    hybrid = match Machine(machine_raw) {
-                        object::pe::IMAGE_FILE_MACHINE_AMD64 => Some("ARM64EC".to_owned()),
-                        object::pe::IMAGE_FILE_MACHINE_ARM64 => Some("ARM64X".to_owned()),
+                    hybrid = match Machine(h.machine) {
+                        object::pe::IMAGE_FILE_MACHINE_AMD64 => Some(Cow::Borrowed("ARM64EC")),
+                        object::pe::IMAGE_FILE_MACHINE_ARM64 => Some(Cow::Borrowed("ARM64X")),
                         _ => None,
                     };
                 }
@@ -456,9 +412,9 @@ fn summarize_impl(view: &PeView<'_>, extra: Extra<'_>, checksum_whole_file: bool
     }
     // The header machine itself may already say hybrid (object files, some linkers).
     if hybrid.is_none() {
-        hybrid = match Machine(machine_raw) {
-            object::pe::IMAGE_FILE_MACHINE_ARM64EC => Some("ARM64EC".to_owned()),
-            object::pe::IMAGE_FILE_MACHINE_ARM64X => Some("ARM64X".to_owned()),
+        hybrid = match Machine(h.machine) {
+            object::pe::IMAGE_FILE_MACHINE_ARM64EC => Some(Cow::Borrowed("ARM64EC")),
+            object::pe::IMAGE_FILE_MACHINE_ARM64X => Some(Cow::Borrowed("ARM64X")),
             _ => None,
         };
     }
@@ -488,32 +444,32 @@ fn summarize_impl(view: &PeView<'_>, extra: Extra<'_>, checksum_whole_file: bool
     });
 
     PeSummary {
-        format: if pe32_plus { "PE32+" } else { "PE32" }.to_owned(),
-        machine: machine_name(machine_raw),
-        machine_raw,
+        format: Cow::Borrowed(h.format()),
+        machine: h.machine_name(),
+        machine_raw: h.machine,
         hybrid,
-        subsystem: subsystem_name(subsystem_raw),
-        subsystem_raw,
-        characteristics: file_flags(view.characteristics()),
-        dll_characteristics: dll_flags(view.dll_characteristics()),
+        subsystem: h.subsystem_name(),
+        subsystem_raw: h.subsystem,
+        characteristics: h.characteristics,
+        dll_characteristics: h.dll_characteristics,
         guard_flags: guard,
-        linker_version: format!("{}.{}", linker.0, linker.1),
-        os_version: format!("{}.{}", os.0, os.1),
-        image_version: format!("{}.{}", image.0, image.1),
-        subsystem_version: format!("{}.{}", subsys.0, subsys.1),
-        image_base: view.image_base(),
-        entry_point: view.entry_point(),
-        section_alignment,
-        file_alignment,
-        size_of_image: view.size_of_image(),
-        size_of_headers: view.size_of_headers(),
-        timestamp: view.file_header().time_date_stamp.get(LE),
-        number_of_symbols: view.file_header().number_of_symbols.get(LE),
+        linker_version: h.linker_version,
+        os_version: h.os_version,
+        image_version: h.image_version,
+        subsystem_version: h.subsystem_version,
+        image_base: h.image_base,
+        entry_point: h.entry_point,
+        section_alignment: h.section_alignment,
+        file_alignment: h.file_alignment,
+        size_of_image: h.size_of_image,
+        size_of_headers: h.size_of_headers,
+        timestamp: h.timestamp,
+        number_of_symbols: h.number_of_symbols,
         sections,
         data_directories,
         security_directory,
         checksum: ChecksumSummary {
-            stored: view.stored_checksum(),
+            stored: h.checksum,
             computed,
         },
         overlay,

@@ -28,7 +28,7 @@ pub const DIRECTORY_LOAD_CONFIG: usize = 10;
 
 /// The optional header, PE32 or PE32+.
 #[derive(Debug, Clone, Copy)]
-enum Optional<'data> {
+pub(crate) enum Optional<'data> {
     Pe32(&'data ImageOptionalHeader32),
     Pe64(&'data ImageOptionalHeader64),
 }
@@ -66,6 +66,7 @@ pub struct PeView<'data> {
     sections_offset: usize,
 }
 
+#[inline]
 fn read<'data, T: pod::Pod>(
     data: &'data [u8],
     offset: usize,
@@ -79,11 +80,13 @@ fn read<'data, T: pod::Pod>(
 
 impl<'data> PeView<'data> {
     /// Builds a view over a whole file's bytes.
+    #[inline]
     pub fn parse(data: &'data [u8]) -> Result<PeView<'data>, Error> {
         PeView::parse_prefix(data, data.len() as u64)
     }
 
     /// Builds a view over the first bytes of a file of `file_len` bytes (at least the headers).
+    #[inline]
     pub fn parse_prefix(data: &'data [u8], file_len: u64) -> Result<PeView<'data>, Error> {
         if data.get(..2) != Some(&IMAGE_DOS_SIGNATURE.to_le_bytes()[..]) {
             return Err(Error::NoDosSignature);
@@ -181,46 +184,60 @@ impl<'data> PeView<'data> {
     }
 
     /// The bytes the view was built over (the whole file, or a prefix).
+    #[inline]
     pub fn data(&self) -> &'data [u8] {
         self.data
     }
 
     /// The length of the whole file.
+    #[inline]
     pub fn file_len(&self) -> u64 {
         self.file_len
     }
 
     /// Whether all of the file's bytes are in [`PeView::data`].
+    #[inline]
     pub fn is_whole_file(&self) -> bool {
         self.data.len() as u64 == self.file_len
     }
 
     /// The file offset of the `PE\0\0` signature (`e_lfanew`).
+    #[inline]
     pub fn nt_headers_offset(&self) -> usize {
         self.nt_offset
     }
 
+    #[inline]
+    pub(crate) fn optional(&self) -> Optional<'data> {
+        self.optional
+    }
+
     /// Whether the optional header is PE32+ (64-bit).
+    #[inline]
     pub fn is_pe32_plus(&self) -> bool {
         matches!(self.optional, Optional::Pe64(_))
     }
 
     /// The COFF file header.
+    #[inline]
     pub fn file_header(&self) -> &'data ImageFileHeader {
         self.file_header
     }
 
     /// COFF `Machine`.
+    #[inline]
     pub fn machine(&self) -> u16 {
         self.file_header.machine.get(LE).0
     }
 
     /// COFF `Characteristics`.
+    #[inline]
     pub fn characteristics(&self) -> u16 {
         self.file_header.characteristics.get(LE).0
     }
 
     /// Optional header `Subsystem`.
+    #[inline]
     pub fn subsystem(&self) -> u16 {
         match self.optional {
             Optional::Pe32(h) => h.subsystem.get(LE).0,
@@ -229,6 +246,7 @@ impl<'data> PeView<'data> {
     }
 
     /// Optional header `DllCharacteristics`.
+    #[inline]
     pub fn dll_characteristics(&self) -> u16 {
         match self.optional {
             Optional::Pe32(h) => h.dll_characteristics.get(LE).0,
@@ -237,6 +255,7 @@ impl<'data> PeView<'data> {
     }
 
     /// `ImageBase`.
+    #[inline]
     pub fn image_base(&self) -> u64 {
         match self.optional {
             Optional::Pe32(h) => u64::from(h.image_base.get(LE)),
@@ -245,6 +264,7 @@ impl<'data> PeView<'data> {
     }
 
     /// `SizeOfHeaders`.
+    #[inline]
     pub fn size_of_headers(&self) -> u32 {
         match self.optional {
             Optional::Pe32(h) => h.size_of_headers.get(LE),
@@ -253,6 +273,7 @@ impl<'data> PeView<'data> {
     }
 
     /// `SizeOfImage`.
+    #[inline]
     pub fn size_of_image(&self) -> u32 {
         match self.optional {
             Optional::Pe32(h) => h.size_of_image.get(LE),
@@ -261,6 +282,7 @@ impl<'data> PeView<'data> {
     }
 
     /// `AddressOfEntryPoint` (an RVA).
+    #[inline]
     pub fn entry_point(&self) -> u32 {
         match self.optional {
             Optional::Pe32(h) => h.address_of_entry_point.get(LE),
@@ -269,6 +291,7 @@ impl<'data> PeView<'data> {
     }
 
     /// `SectionAlignment` and `FileAlignment`.
+    #[inline]
     pub fn alignments(&self) -> (u32, u32) {
         match self.optional {
             Optional::Pe32(h) => (h.section_alignment.get(LE), h.file_alignment.get(LE)),
@@ -277,6 +300,7 @@ impl<'data> PeView<'data> {
     }
 
     /// Linker, operating system, image and subsystem versions as (major, minor) pairs.
+    #[inline]
     pub fn versions(&self) -> [(u16, u16); 4] {
         match self.optional {
             Optional::Pe32(h) => [
@@ -313,6 +337,7 @@ impl<'data> PeView<'data> {
     }
 
     /// The stored `CheckSum`.
+    #[inline]
     pub fn stored_checksum(&self) -> u32 {
         match self.optional {
             Optional::Pe32(h) => h.check_sum.get(LE),
@@ -321,26 +346,31 @@ impl<'data> PeView<'data> {
     }
 
     /// File offset of `OptionalHeader.CheckSum` (4 bytes); the same for PE32 and PE32+.
+    #[inline]
     pub fn checksum_field_offset(&self) -> usize {
         self.optional_offset.saturating_add(64)
     }
 
     /// The section headers.
+    #[inline]
     pub fn sections(&self) -> &'data [ImageSectionHeader] {
         self.sections
     }
 
     /// File offset of the section table.
+    #[inline]
     pub fn sections_offset(&self) -> usize {
         self.sections_offset
     }
 
     /// The data directories present (at most 16).
+    #[inline]
     pub fn data_directories(&self) -> &'data [ImageDataDirectory] {
         self.directories
     }
 
     /// Data directory `index`, if the header has that many.
+    #[inline]
     pub fn data_directory(&self, index: usize) -> Option<DataDirectory> {
         self.directories.get(index).map(|d| DataDirectory {
             virtual_address: d.virtual_address.get(LE),
@@ -349,6 +379,7 @@ impl<'data> PeView<'data> {
     }
 
     /// The certificate table (security directory), when its entry is present and non-empty.
+    #[inline]
     pub fn security_directory(&self) -> Option<SecurityDirectory> {
         self.data_directory(DIRECTORY_SECURITY)
             .filter(|d| d.virtual_address != 0 && d.size != 0)
@@ -359,6 +390,7 @@ impl<'data> PeView<'data> {
     }
 
     /// File offset of the security directory entry (8 bytes), when the header has one.
+    #[inline]
     pub fn security_entry_offset(&self) -> Option<usize> {
         (self.directories.len() > DIRECTORY_SECURITY).then(|| {
             self.directories_offset.saturating_add(
@@ -368,6 +400,7 @@ impl<'data> PeView<'data> {
     }
 
     /// Translates an RVA to a file offset through the section table (or the headers).
+    #[inline]
     pub fn rva_to_file_offset(&self, rva: u32) -> Option<u32> {
         if rva < self.size_of_headers() {
             return Some(rva);
@@ -388,6 +421,7 @@ impl<'data> PeView<'data> {
 
     /// The name of a section, resolving COFF `/N` long names through the string table when its
     /// bytes are in view. Trailing NULs are removed.
+    #[inline]
     pub fn section_name(&self, section: &'data ImageSectionHeader) -> Result<&'data [u8], Error> {
         let raw: &'data [u8] = &section.name;
         let name = match raw.iter().position(|&b| b == 0) {
@@ -422,12 +456,14 @@ impl<'data> PeView<'data> {
     }
 
     /// Bytes `[offset, offset + len)` of the file if they are in view.
+    #[inline]
     pub fn bytes_at(&self, offset: u64, len: usize) -> Option<&'data [u8]> {
         let start = usize::try_from(offset).ok()?;
         self.data.get(start..start.checked_add(len)?)
     }
 
     /// The end of the last section's raw data: where the overlay starts.
+    #[inline]
     pub fn end_of_sections(&self) -> u64 {
         let headers = u64::from(self.size_of_headers());
         self.sections

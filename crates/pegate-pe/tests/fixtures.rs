@@ -9,7 +9,10 @@
 
 use std::path::{Path, PathBuf};
 
-use pegate_pe::{InspectOptions, PeView, describe, inspect_path, summarize};
+use pegate_pe::{
+    InspectOptions, PeView, describe, inspect_headers, inspect_headers_paths, inspect_path,
+    summarize,
+};
 
 fn fixtures(kind: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -59,6 +62,50 @@ fn inspect_path_reads_the_same_as_a_whole_file_parse() {
         assert_eq!(from_disk, whole, "{}", name(&path));
         let with_sum = inspect_path(&path, &InspectOptions::default().with_checksum(true)).unwrap();
         assert_eq!(with_sum, whole, "{}", name(&path));
+    }
+}
+
+/// The allocation-free header summary says what the full summary says, from disk or memory.
+#[test]
+fn headers_agree_with_the_summary() {
+    let paths = fixtures("ok");
+    let batch = inspect_headers_paths(&paths);
+    for (path, from_batch) in paths.iter().zip(batch) {
+        let data = std::fs::read(path).unwrap();
+        let h = PeView::parse(&data).unwrap().headers();
+        assert_eq!(inspect_headers(path).unwrap(), h, "{}", name(path));
+        assert_eq!(from_batch.unwrap(), h, "{}", name(path));
+        let s = summarize(&PeView::parse(&data).unwrap());
+        let what = name(path);
+        assert_eq!(h.format(), s.format, "{what}");
+        assert_eq!(h.machine_name(), s.machine, "{what}");
+        assert_eq!(h.subsystem_name(), s.subsystem, "{what}");
+        assert_eq!(h.characteristics, s.characteristics, "{what}");
+        assert_eq!(h.dll_characteristics, s.dll_characteristics, "{what}");
+        assert_eq!(h.os_version, s.os_version, "{what}");
+        assert_eq!(h.linker_version, s.linker_version, "{what}");
+        assert_eq!(h.image_base, s.image_base, "{what}");
+        assert_eq!(h.entry_point, s.entry_point, "{what}");
+        assert_eq!(h.checksum, s.checksum.stored, "{what}");
+        assert_eq!(
+            usize::from(h.number_of_sections),
+            s.sections.len(),
+            "{what}"
+        );
+        assert_eq!(h.file_size, s.file_size, "{what}");
+        assert_eq!(
+            h.security_directory.map(|d| (d.offset, d.size)),
+            s.security_directory.as_ref().map(|d| (d.offset, d.size)),
+            "{what}"
+        );
+    }
+    for path in fixtures("err") {
+        let data = std::fs::read(&path).unwrap();
+        let from_disk = inspect_headers(&path).map_err(|e| e.to_string());
+        let in_memory = PeView::parse(&data)
+            .map(|v| v.headers())
+            .map_err(|e| e.to_string());
+        assert_eq!(from_disk.is_ok(), in_memory.is_ok(), "{}", name(&path));
     }
 }
 
@@ -150,7 +197,7 @@ fn differential_against_goblin_and_object() {
                 // goblin resolves "/N" names through the string table too.
                 let gname = gs.name().map(str::to_owned).unwrap_or_default();
                 if !gname.starts_with('/') {
-                    assert_eq!(gname, os.name, "{what}");
+                    assert_eq!(gname, os.name.as_str(), "{what}");
                 }
             }
         }

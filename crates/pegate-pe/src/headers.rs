@@ -1,0 +1,162 @@
+//! [`PeHeaders`]: every COFF and optional header field, read once from a [`PeView`] into a
+//! `Copy` struct. No allocation and no loop: the header summary for hot paths that look at
+//! many files (gates, batch inspection), where [`crate::PeSummary`] would be more than needed.
+
+use std::borrow::Cow;
+
+use object::LittleEndian as LE;
+use serde::Serialize;
+
+use crate::flags::{Dll, File, Flags};
+use crate::text::Version;
+use crate::view::{Optional, PeView, SecurityDirectory};
+
+/// The COFF file header and optional header of a PE file, with the certificate table's place.
+///
+/// ```
+/// let data = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/pe/ok/tiny-amd64-console.exe")).unwrap();
+/// let h = pegate_pe::PeView::parse(&data).unwrap().headers();
+/// assert_eq!(h.machine_name(), "AMD64");
+/// assert_eq!(h.subsystem_name(), "WINDOWS_CUI");
+/// assert!(h.dll_characteristics.has("NX_COMPAT"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PeHeaders {
+    /// `PE32` or `PE32+`.
+    #[serde(serialize_with = "ser_format")]
+    pub pe32_plus: bool,
+    /// COFF `Machine` (raw; see [`PeHeaders::machine_name`]).
+    pub machine: u16,
+    /// COFF `Characteristics`.
+    pub characteristics: Flags<File>,
+    /// COFF `TimeDateStamp`.
+    pub timestamp: u32,
+    /// COFF `NumberOfSections`.
+    pub number_of_sections: u16,
+    /// COFF `NumberOfSymbols`.
+    pub number_of_symbols: u32,
+    /// Optional header `Subsystem` (raw; see [`PeHeaders::subsystem_name`]).
+    pub subsystem: u16,
+    /// Optional header `DllCharacteristics`.
+    pub dll_characteristics: Flags<Dll>,
+    /// `MajorLinkerVersion.MinorLinkerVersion`.
+    pub linker_version: Version,
+    /// Operating system version.
+    pub os_version: Version,
+    /// Image version.
+    pub image_version: Version,
+    /// Subsystem version.
+    pub subsystem_version: Version,
+    /// `ImageBase`.
+    pub image_base: u64,
+    /// `AddressOfEntryPoint` (RVA).
+    pub entry_point: u32,
+    /// `SectionAlignment`.
+    pub section_alignment: u32,
+    /// `FileAlignment`.
+    pub file_alignment: u32,
+    /// `SizeOfImage`.
+    pub size_of_image: u32,
+    /// `SizeOfHeaders`.
+    pub size_of_headers: u32,
+    /// The stored `CheckSum`.
+    pub checksum: u32,
+    /// The certificate table, when the security directory entry is non-empty.
+    #[serde(serialize_with = "ser_security")]
+    pub security_directory: Option<SecurityDirectory>,
+    /// The length of the whole file.
+    pub file_size: u64,
+}
+
+fn ser_format<S: serde::Serializer>(pe32_plus: &bool, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(if *pe32_plus { "PE32+" } else { "PE32" })
+}
+
+fn ser_security<S: serde::Serializer>(
+    dir: &Option<SecurityDirectory>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Dir {
+        offset: u32,
+        size: u32,
+    }
+    dir.map(|d| Dir {
+        offset: d.offset,
+        size: d.size,
+    })
+    .serialize(s)
+}
+
+impl PeHeaders {
+    /// `PE32` or `PE32+`.
+    #[inline]
+    pub fn format(&self) -> &'static str {
+        if self.pe32_plus { "PE32+" } else { "PE32" }
+    }
+
+    /// The machine's winnt.h name without `IMAGE_FILE_MACHINE_` (`AMD64`), or `0x…`.
+    #[inline]
+    pub fn machine_name(&self) -> Cow<'static, str> {
+        crate::machine_name(self.machine)
+    }
+
+    /// The subsystem's winnt.h name without `IMAGE_SUBSYSTEM_` (`WINDOWS_GUI`), or `0x…`.
+    #[inline]
+    pub fn subsystem_name(&self) -> Cow<'static, str> {
+        crate::subsystem_name(self.subsystem)
+    }
+}
+
+macro_rules! optional_fields {
+    ($fh:expr, $h:expr, $pe32_plus:expr, $file_size:expr, $security:expr) => {
+        PeHeaders {
+            pe32_plus: $pe32_plus,
+            machine: $fh.machine.get(LE).0,
+            characteristics: Flags::new(u32::from($fh.characteristics.get(LE).0)),
+            timestamp: $fh.time_date_stamp.get(LE),
+            number_of_sections: $fh.number_of_sections.get(LE),
+            number_of_symbols: $fh.number_of_symbols.get(LE),
+            subsystem: $h.subsystem.get(LE).0,
+            dll_characteristics: Flags::new(u32::from($h.dll_characteristics.get(LE).0)),
+            linker_version: Version::new(
+                u16::from($h.major_linker_version),
+                u16::from($h.minor_linker_version),
+            ),
+            os_version: Version::new(
+                $h.major_operating_system_version.get(LE),
+                $h.minor_operating_system_version.get(LE),
+            ),
+            image_version: Version::new(
+                $h.major_image_version.get(LE),
+                $h.minor_image_version.get(LE),
+            ),
+            subsystem_version: Version::new(
+                $h.major_subsystem_version.get(LE),
+                $h.minor_subsystem_version.get(LE),
+            ),
+            image_base: u64::from($h.image_base.get(LE)),
+            entry_point: $h.address_of_entry_point.get(LE),
+            section_alignment: $h.section_alignment.get(LE),
+            file_alignment: $h.file_alignment.get(LE),
+            size_of_image: $h.size_of_image.get(LE),
+            size_of_headers: $h.size_of_headers.get(LE),
+            checksum: $h.check_sum.get(LE),
+            security_directory: $security,
+            file_size: $file_size,
+        }
+    };
+}
+
+impl PeView<'_> {
+    /// Every COFF and optional header field, read once (one branch on PE32 / PE32+).
+    #[inline]
+    pub fn headers(&self) -> PeHeaders {
+        let fh = self.file_header();
+        let security = self.security_directory();
+        match self.optional() {
+            Optional::Pe32(h) => optional_fields!(fh, h, false, self.file_len(), security),
+            Optional::Pe64(h) => optional_fields!(fh, h, true, self.file_len(), security),
+        }
+    }
+}
