@@ -21,7 +21,7 @@ use pegate_pe::PeSummary;
 use pegate_policy::ArtifactFacts;
 use rayon::prelude::*;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// What to inspect beyond the headers.
 #[derive(Debug, Clone, Default)]
@@ -83,36 +83,51 @@ impl ArtifactReport {
 
     /// The flat JSON object of `pegate inspect --format json` (see `schema/inspect.schema.json`).
     pub fn to_json(&self) -> Value {
-        let pe = self
-            .pe
-            .as_ref()
-            .and_then(|s| serde_json::to_value(s).ok())
-            .unwrap_or(Value::Null);
-        let field = |name: &str| pe.get(name).cloned().unwrap_or(Value::Null);
-        let mut obj = json!({
-            "path": self.path.display().to_string(),
-            "error": self.error,
-            "format": field("format"),
-            "machine": field("machine"),
-            "hybrid": field("hybrid"),
-            "subsystem": field("subsystem"),
-            "characteristics": field("characteristics"),
-            "dll_characteristics": field("dll_characteristics"),
-            "sections": field("sections"),
-            "security_directory": field("security_directory"),
-            "checksum": field("checksum"),
-            "signature": self.signature,
-            "go": self.go,
-            "crosscheck": self.crosscheck,
-            "description": self.description,
-        });
-        if let (Value::Object(out), Value::Object(all)) = (&mut obj, &pe) {
-            // The remaining summary fields (versions, alignment, directories, overlay, ...).
-            for (k, v) in all {
-                out.entry(k.clone()).or_insert_with(|| v.clone());
-            }
+        serde_json::to_value(self.record()).unwrap_or(Value::Null)
+    }
+
+    /// The same object as [`ArtifactReport::to_json`], serialised straight from the typed
+    /// reports (what `pegate inspect` writes, without building a JSON tree first).
+    pub fn record(&self) -> Record<'_> {
+        let pe = self.pe.as_ref();
+        Record {
+            path: self.path.display().to_string(),
+            error: self.error.as_deref(),
+            format: pe.map(|p| &*p.format),
+            machine: pe.map(|p| &*p.machine),
+            hybrid: pe.and_then(|p| p.hybrid.as_deref()),
+            subsystem: pe.map(|p| &*p.subsystem),
+            characteristics: pe.map(|p| &p.characteristics),
+            dll_characteristics: pe.map(|p| &p.dll_characteristics),
+            sections: pe.map(|p| &p.sections),
+            security_directory: pe.and_then(|p| p.security_directory.as_ref()),
+            checksum: pe.map(|p| &p.checksum),
+            signature: self.signature.as_ref(),
+            go: self.go.as_ref(),
+            crosscheck: &self.crosscheck,
+            description: self.description.as_deref(),
+            rest: pe.map(|p| Rest {
+                machine_raw: p.machine_raw,
+                subsystem_raw: p.subsystem_raw,
+                guard_flags: p.guard_flags.as_ref(),
+                linker_version: p.linker_version,
+                os_version: p.os_version,
+                image_version: p.image_version,
+                subsystem_version: p.subsystem_version,
+                image_base: p.image_base,
+                entry_point: p.entry_point,
+                section_alignment: p.section_alignment,
+                file_alignment: p.file_alignment,
+                size_of_image: p.size_of_image,
+                size_of_headers: p.size_of_headers,
+                timestamp: p.timestamp,
+                number_of_symbols: p.number_of_symbols,
+                data_directories: &p.data_directories,
+                overlay: p.overlay.as_ref(),
+                file_size: p.file_size,
+                errors: &p.errors,
+            }),
         }
-        obj
     }
 
     /// The plain facts a policy judges, read from the typed reports.
@@ -153,10 +168,65 @@ impl ArtifactReport {
     }
 }
 
+/// One line of `pegate inspect --format jsonl`: the fields `schema/inspect.schema.json` requires
+/// first, then the rest of the PE summary (absent when the file could not be summarised).
+#[derive(Debug, Serialize)]
+pub struct Record<'a> {
+    path: String,
+    error: Option<&'a str>,
+    format: Option<&'a str>,
+    machine: Option<&'a str>,
+    hybrid: Option<&'a str>,
+    subsystem: Option<&'a str>,
+    characteristics: Option<&'a pegate_pe::Flags<pegate_pe::flags::File>>,
+    dll_characteristics: Option<&'a pegate_pe::Flags<pegate_pe::flags::Dll>>,
+    sections: Option<&'a Vec<pegate_pe::Section>>,
+    security_directory: Option<&'a pegate_pe::SecurityDirectorySummary>,
+    checksum: Option<&'a pegate_pe::ChecksumSummary>,
+    signature: Option<&'a SignatureReport>,
+    go: Option<&'a BuildInfo>,
+    crosscheck: &'a [Finding],
+    description: Option<&'a str>,
+    #[serde(flatten)]
+    rest: Option<Rest<'a>>,
+}
+
+/// The summary fields after the required ones, in `PeSummary` order.
+#[derive(Debug, Serialize)]
+struct Rest<'a> {
+    machine_raw: u16,
+    subsystem_raw: u16,
+    guard_flags: Option<&'a pegate_pe::Flags<pegate_pe::flags::Guard>>,
+    linker_version: pegate_pe::Version,
+    os_version: pegate_pe::Version,
+    image_version: pegate_pe::Version,
+    subsystem_version: pegate_pe::Version,
+    image_base: u64,
+    entry_point: u32,
+    section_alignment: u32,
+    file_alignment: u32,
+    size_of_image: u32,
+    size_of_headers: u32,
+    timestamp: u32,
+    number_of_symbols: u32,
+    data_directories: &'a [pegate_pe::Directory],
+    overlay: Option<&'a pegate_pe::Overlay>,
+    file_size: u64,
+    errors: &'a [String],
+}
+
 /// Inspects one file: headers first; then, when asked, the signature (one pass over the file)
 /// and the Go build info (the `.data` section only).
 pub fn inspect(path: &Path, opts: &Options) -> ArtifactReport {
-    let summary = match pegate_pe::inspect_path(path, &pegate_pe::InspectOptions::default()) {
+    // One open and one header parse for the summary and the build info.
+    let read_go = |file: &std::fs::File, view: &pegate_pe::PeView<'_>| {
+        (!opts.skip_go).then(|| pegate_go::buildinfo::read_file(file, view))
+    };
+    let (summary, go) = match pegate_pe::inspect_path_with(
+        path,
+        &pegate_pe::InspectOptions::default(),
+        |file, view, summary| (summary, read_go(file, view)),
+    ) {
         Ok(s) => s,
         Err(e) => {
             let kind = if e.is_io() {
@@ -184,16 +254,13 @@ pub fn inspect(path: &Path, opts: &Options) -> ArtifactReport {
             }
         }
     };
-    let go = if opts.skip_go {
-        None
-    } else {
-        match pegate_go::buildinfo::read_path(path) {
-            Ok(info) => info,
-            Err(e) => {
-                errors.push(format!("go build info: {e}"));
-                None
-            }
+    let go = match go {
+        Some(Ok(info)) => info,
+        Some(Err(e)) => {
+            errors.push(format!("go build info: {e}"));
+            None
         }
+        None => None,
     };
     let crosscheck = go
         .as_ref()

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use anyhow::Context;
 use pegate::artifact::{self, ArtifactReport, FailureKind, Options};
 use rayon::prelude::*;
-use serde_json::Value;
 
 use super::walk::{self, Input};
 use super::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
@@ -69,7 +68,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     for e in &walk_errors {
         eprintln!("pegate: {}: {}", e.path.display(), e.message);
     }
-    let mut out = std::io::stdout().lock();
+    // Block-buffered: stdout's own line buffering would make one write per JSON line.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let mut problems = walk_errors.len();
     let mut shown_count = 0usize;
     match args.format {
@@ -84,10 +84,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
                     if shown(input, &r) {
                         shown_count = shown_count.saturating_add(1);
                         problems = problems.saturating_add(usize::from(r.failure.is_some()));
-                        serde_json::to_writer(&mut out, &r.to_json())?;
+                        serde_json::to_writer(&mut out, &r.record())?;
                         out.write_all(b"\n")?;
                     }
                 }
+                out.flush()?;
             }
         }
         Format::Json | Format::Table => {
@@ -101,7 +102,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
             problems =
                 problems.saturating_add(reports.iter().filter(|r| r.failure.is_some()).count());
             if matches!(args.format, Format::Json) {
-                let all: Vec<Value> = reports.iter().map(ArtifactReport::to_json).collect();
+                let all: Vec<_> = reports.iter().map(ArtifactReport::record).collect();
                 serde_json::to_writer_pretty(&mut out, &all)?;
                 out.write_all(b"\n")?;
             } else {

@@ -15,7 +15,7 @@
 //! ```
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::path::Path;
 
 use object::LittleEndian as LE;
@@ -103,13 +103,22 @@ impl Source for &[u8] {
     }
 }
 
-struct FileSource(File);
+struct FileSource<'f>(&'f File);
 
-impl Source for FileSource {
+impl Source for FileSource<'_> {
     fn read(&mut self, offset: u64, len: usize) -> Option<Vec<u8>> {
-        self.0.seek(SeekFrom::Start(offset)).ok()?;
-        let mut buf = Vec::new();
-        (&mut self.0).take(len as u64).read_to_end(&mut buf).ok()?;
+        use std::os::unix::fs::FileExt;
+        let mut buf = vec![0u8; len];
+        let mut filled = 0usize;
+        while let Some(slot) = buf.get_mut(filled..).filter(|s| !s.is_empty()) {
+            match self.0.read_at(slot, offset.saturating_add(filled as u64)) {
+                Ok(0) => break,
+                Ok(n) => filled = filled.saturating_add(n),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return None,
+            }
+        }
+        buf.truncate(filled);
         Some(buf)
     }
 }
@@ -169,26 +178,73 @@ pub fn read_path(path: &Path) -> Result<Option<BuildInfo>> {
         path: path.to_path_buf(),
         source,
     })?;
-    decode(&view, &mut FileSource(file))
+    decode(&view, &mut FileSource(&file))
+}
+
+/// Reads the build info of an open file whose headers are already in `view` (so a caller that
+/// has parsed them, as `pegate inspect` has, opens and reads the headers only once).
+pub fn read_file(file: &File, view: &PeView<'_>) -> Result<Option<BuildInfo>> {
+    decode(view, &mut FileSource(file))
+}
+
+/// The first search chunk: the linker puts the blob at the start of the data section, and its
+/// inline strings (version, module info) are a few hundred bytes to a few KiB.
+const FIRST_CHUNK: usize = 16 << 10;
+/// Later chunks, when the blob is further in (as debug/buildinfo searches).
+const CHUNK: usize = 1 << 20;
+
+/// Finds the 16-byte aligned magic in `[offset, offset + size)`, reading chunk by chunk rather
+/// than the whole section; returns the blob's file offset and the bytes from it to its chunk's end.
+fn find_blob(src: &mut dyn Source, offset: u64, size: usize) -> Option<(u64, Vec<u8>)> {
+    let finder = memchr::memmem::Finder::new(MAGIC);
+    let mut pos = 0usize;
+    let mut want = FIRST_CHUNK;
+    while pos < size {
+        let len = want.min(size.saturating_sub(pos));
+        let data = src.read(offset.saturating_add(pos as u64), len)?;
+        // `pos` stays a multiple of ALIGN, so an aligned magic never straddles two chunks.
+        if let Some(at) = finder.find_iter(&data).find(|&i| i % ALIGN == 0) {
+            let blob = data.get(at..).unwrap_or_default().to_vec();
+            return Some((offset.saturating_add(pos.saturating_add(at) as u64), blob));
+        }
+        if data.len() < len {
+            return None;
+        }
+        pos = pos.saturating_add(len);
+        want = CHUNK;
+    }
+    None
 }
 
 fn decode(view: &PeView<'_>, src: &mut dyn Source) -> Result<Option<BuildInfo>> {
     let Some((offset, size)) = data_section(view) else {
         return Ok(None);
     };
-    let Some(data) = src.read(offset, size) else {
+    let Some((blob_offset, mut blob)) = find_blob(src, offset, size) else {
         return Ok(None);
     };
-    let finder = memchr::memmem::Finder::new(MAGIC);
-    let Some(at) = finder.find_iter(&data).find(|&i| i % ALIGN == 0) else {
-        return Ok(None);
-    };
-    let blob_offset = offset.saturating_add(at as u64);
     let bad = |reason: &str| Error::BuildInfo {
         offset: blob_offset,
         reason: reason.to_owned(),
     };
-    let blob = data.get(at..).unwrap_or_default();
+    // Inline strings longer than what the chunk held: read the rest of them at once.
+    let inline_end = |b: &[u8]| {
+        let rest = b.get(HEADER_SIZE..)?;
+        let (_, rest) = read_uvarint_string(rest)?;
+        let (_, rest) = read_uvarint_string(rest)?;
+        Some(b.len().saturating_sub(rest.len()))
+    };
+    let section_rest = (offset.saturating_add(size as u64)).saturating_sub(blob_offset);
+    if blob.get(15).is_some_and(|f| f & 2 != 0)
+        && inline_end(&blob).is_none()
+        && (blob.len() as u64) < section_rest
+    {
+        let len = section_rest.min(MAX_STRING.saturating_mul(2).saturating_add(64)) as usize;
+        if let Some(more) = src.read(blob_offset, len) {
+            blob = more;
+        }
+    }
+    let blob = blob.as_slice();
     let header = blob
         .get(..HEADER_SIZE)
         .ok_or_else(|| bad("header cut short"))?;

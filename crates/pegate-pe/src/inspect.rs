@@ -129,6 +129,29 @@ pub fn inspect_path(path: &Path, opts: &InspectOptions) -> Result<PeSummary, Err
     with_view(path, |file, view| summary_of(file, view, path, opts))
 }
 
+/// [`inspect_path`], then `f` with the open file, the header view and the summary, so a caller
+/// that reads more of the file (Go build info, say) opens it and parses its headers once.
+///
+/// ```no_run
+/// let (summary, first_section) = pegate_pe::inspect_path_with(
+///     "dist/hello.exe".as_ref(),
+///     &pegate_pe::InspectOptions::default(),
+///     |_file, view, summary| (summary, view.sections().first().map(|s| s.name)),
+/// )
+/// .unwrap();
+/// # let _ = (summary, first_section);
+/// ```
+pub fn inspect_path_with<R>(
+    path: &Path,
+    opts: &InspectOptions,
+    f: impl FnOnce(&File, &PeView<'_>, PeSummary) -> R,
+) -> Result<R, Error> {
+    with_view(path, |file, view| {
+        let summary = summary_of(file, view, path, opts)?;
+        Ok(f(file, view, summary))
+    })
+}
+
 fn summary_of(
     file: &File,
     view: &PeView<'_>,

@@ -31,7 +31,8 @@ pub use error::Error;
 pub use flags::Flags;
 pub use headers::PeHeaders;
 pub use inspect::{
-    InspectOptions, inspect_headers, inspect_headers_paths, inspect_path, inspect_paths,
+    InspectOptions, inspect_headers, inspect_headers_paths, inspect_path, inspect_path_with,
+    inspect_paths,
 };
 pub use summary::{
     ChecksumSummary, Directory, Extra, Overlay, PeSummary, Section, SecurityDirectorySummary,
