@@ -5,10 +5,14 @@
 //! then whatever lies between the last section and the certificate table. osslsigncode hashes
 //! the same exclusions but linearly, gaps between sections included. pegate follows Windows and
 //! computes the linear hash as well only when the two byte streams differ, so that the report
-//! can say so. The file SHA-256 and the checksum run on one core while the Authenticode hashes
-//! run on the other, so a full verification costs about one SHA-256 pass of wall time.
+//! can say so. The reader computes the file SHA-256 and the checksum while a second thread computes
+//! the Authenticode image hash (SHA-256, the algorithm nearly every signature uses) and then parses
+//! the signatures; a signature that asks for another algorithm costs a second pass. A full
+//! verification so costs about one SHA-256 pass of wall time (see [`pipelined`]).
 
+use std::collections::VecDeque;
 use std::ops::Range;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use object::LittleEndian as LE;
 use pegate_pe::{Checksum, PeView};
@@ -207,47 +211,240 @@ impl Stream {
     }
 }
 
-/// Hashes a file given as a sequence of chunks in order (`read` fills the buffer, returns the
-/// count, 0 at end).
+/// The size of one read: small enough that the image-hash thread trails the reader by little,
+/// large enough that a read is mostly copying.
+const CHUNK: usize = 256 << 10;
+/// Chunks read ahead of the image-hash thread at most (bounds memory on huge files).
+const AHEAD: usize = 8;
+
+/// Hashes a file (`read_at` fills the buffer from a file offset, returns the count, 0 at end)
+/// with no signature to parse on the way.
 pub(crate) fn one_pass(
     layout: Layout,
     algs: &[Algorithm],
     checksum_field: usize,
-    mut read: impl FnMut(&mut [u8]) -> std::io::Result<usize>,
+    read_at: impl FnMut(u64, &mut [u8]) -> std::io::Result<usize>,
+) -> std::io::Result<Digests> {
+    pipelined(layout, checksum_field, algs.to_vec(), || (), read_at).map(|((), d)| d)
+}
+
+/// The image hash streams (Windows' order, and the linear one when it differs).
+struct Image {
+    windows: Stream,
+    linear: Option<Stream>,
+}
+
+impl Image {
+    fn feed(&mut self, pos: u64, chunk: &[u8]) {
+        self.windows.feed(pos, chunk);
+        if let Some(l) = self.linear.as_mut() {
+            l.feed(pos, chunk);
+        }
+    }
+}
+
+/// The image hash's work list, shared by the two threads: whichever holds the hash state feeds
+/// it the queued chunks in order.
+struct Shared {
+    queue: VecDeque<(u64, Arc<Vec<u8>>)>,
+    /// `None` while one thread is feeding it.
+    image: Option<Image>,
+    /// Fed chunks, for the reader to reuse.
+    free: Vec<Arc<Vec<u8>>>,
+    /// The reader has queued the last chunk.
+    done: bool,
+}
+
+struct Work {
+    shared: Mutex<Shared>,
+    changed: Condvar,
+}
+
+impl Work {
+    fn lock(&self) -> MutexGuard<'_, Shared> {
+        // A panic while holding the lock cannot leave `Shared` half-updated; go on with it.
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Feeds queued chunks to the image hash while this thread can hold it; returns when the
+    /// queue is empty or the other thread holds the hash.
+    fn feed_queued(&self) {
+        let mut g = self.lock();
+        loop {
+            let Some(mut image) = g.image.take() else {
+                return;
+            };
+            let Some((pos, chunk)) = g.queue.pop_front() else {
+                g.image = Some(image);
+                return;
+            };
+            drop(g);
+            image.feed(pos, &chunk);
+            g = self.lock();
+            g.image = Some(image);
+            g.free.push(chunk);
+            self.changed.notify_all();
+        }
+    }
+}
+
+/// One read of the file on two cores. The calling thread reads each chunk, hashes it into the
+/// file SHA-256 and the checksum, and queues it for the Authenticode image hash (for `algs`: the
+/// caller's guess, SHA-256 nearly always). A second thread runs `after` (the PKCS#7 parse) and
+/// then works through the queue. Whichever thread is free feeds the image hash: after a quick
+/// parse the two hash streams run side by side; during a slow one (a long timestamp chain) the
+/// reader, done with its own stream, feeds the image hash too. Reading stays at most `AHEAD`
+/// chunks ahead of the image hash, so memory stays bounded on huge files.
+pub(crate) fn pipelined<T: Send>(
+    layout: Layout,
+    checksum_field: usize,
+    algs: Vec<Algorithm>,
+    after: impl FnOnce() -> T + Send,
+    mut read_at: impl FnMut(u64, &mut [u8]) -> std::io::Result<usize>,
+) -> std::io::Result<(T, Digests)> {
+    let same = layout.windows == layout.linear;
+    let work = Work {
+        shared: Mutex::new(Shared {
+            queue: VecDeque::new(),
+            image: Some(Image {
+                windows: Stream::new(layout.windows, &algs),
+                linear: (!same).then(|| Stream::new(layout.linear, &algs)),
+            }),
+            free: Vec::new(),
+            done: false,
+        }),
+        changed: Condvar::new(),
+    };
+    std::thread::scope(|scope| {
+        let helper = scope.spawn(|| {
+            let parsed = after();
+            loop {
+                work.feed_queued();
+                let g = work.lock();
+                if g.done && g.queue.is_empty() {
+                    break;
+                }
+                if g.image.is_some() && !g.queue.is_empty() {
+                    continue;
+                }
+                // Wait for a chunk, or for the reader to hand the hash state back.
+                drop(work.changed.wait(g).unwrap_or_else(PoisonError::into_inner));
+            }
+            parsed
+        });
+        let mut file = sha2::Sha256::new();
+        let mut checksum = Checksum::new(checksum_field);
+        let mut pos = 0u64;
+        let outcome = loop {
+            let reuse = work.lock().free.pop();
+            let mut buf = reuse
+                .and_then(|b| Arc::try_unwrap(b).ok())
+                .unwrap_or_default();
+            buf.resize(CHUNK, 0);
+            let n = match fill(&mut read_at, pos, &mut buf) {
+                Ok(n) => n,
+                Err(e) => break Err(e),
+            };
+            if n == 0 {
+                break Ok(());
+            }
+            buf.truncate(n);
+            let chunk = Arc::new(buf);
+            {
+                let mut g = work.lock();
+                g.queue.push_back((pos, Arc::clone(&chunk)));
+                work.changed.notify_all();
+            }
+            file.update(chunk.as_slice());
+            checksum.update(chunk.as_slice());
+            drop(chunk);
+            pos = pos.saturating_add(n as u64);
+            // Too far ahead: help with the image hash, or wait for the helper to catch up.
+            loop {
+                work.feed_queued();
+                let g = work.lock();
+                if g.queue.len() <= AHEAD {
+                    break;
+                }
+                if g.image.is_some() {
+                    continue;
+                }
+                drop(work.changed.wait(g).unwrap_or_else(PoisonError::into_inner));
+            }
+        };
+        {
+            let mut g = work.lock();
+            g.done = true;
+            work.changed.notify_all();
+        }
+        // The reader's own stream is done: feed the image hash while the helper still parses.
+        work.feed_queued();
+        let parsed = helper
+            .join()
+            .map_err(|_| std::io::Error::other("the signature-parsing thread panicked"))?;
+        let image = work.lock().image.take();
+        let outcome = outcome.and_then(|()| {
+            image.ok_or_else(|| std::io::Error::other("the image hash state was lost"))
+        });
+        outcome.map(|image| {
+            (
+                parsed,
+                Digests {
+                    windows: image.windows.finish(),
+                    linear: image.linear.map(Stream::finish),
+                    file_sha256: file.finalize().into(),
+                    checksum: checksum.finish(),
+                },
+            )
+        })
+    })
+}
+
+/// A second pass for image hashes the first did not guess (a SHA-1 or SHA-384 signature).
+pub(crate) fn image_pass(
+    layout: Layout,
+    algs: &[Algorithm],
+    mut read_at: impl FnMut(u64, &mut [u8]) -> std::io::Result<usize>,
 ) -> std::io::Result<Digests> {
     let same = layout.windows == layout.linear;
     let mut windows = Stream::new(layout.windows, algs);
     let mut linear = (!same).then(|| Stream::new(layout.linear, algs));
-    let mut file = sha2::Sha256::new();
-    let mut checksum = Checksum::new(checksum_field);
-    let mut buf = vec![0u8; 1 << 20];
+    let mut buf = vec![0u8; CHUNK];
     let mut pos = 0u64;
     loop {
-        let n = read(&mut buf)?;
+        let n = fill(&mut read_at, pos, &mut buf)?;
         if n == 0 {
             break;
         }
         let chunk = buf.get(..n).unwrap_or_default();
-        // Two SHA-256 streams of nearly the same bytes: one per core; the (cheap) checksum
-        // rides with the file hash, which has no ranges to walk.
-        rayon::join(
-            || {
-                file.update(chunk);
-                checksum.update(chunk);
-            },
-            || {
-                windows.feed(pos, chunk);
-                if let Some(l) = linear.as_mut() {
-                    l.feed(pos, chunk);
-                }
-            },
-        );
+        windows.feed(pos, chunk);
+        if let Some(l) = linear.as_mut() {
+            l.feed(pos, chunk);
+        }
         pos = pos.saturating_add(n as u64);
     }
     Ok(Digests {
         windows: windows.finish(),
         linear: linear.map(Stream::finish),
-        file_sha256: file.finalize().into(),
-        checksum: checksum.finish(),
+        file_sha256: [0; 32],
+        checksum: 0,
     })
+}
+
+/// Fills `buf` from file offset `pos` as far as the file allows (short only at end of file).
+fn fill(
+    read_at: &mut impl FnMut(u64, &mut [u8]) -> std::io::Result<usize>,
+    pos: u64,
+    buf: &mut [u8],
+) -> std::io::Result<usize> {
+    let mut filled = 0usize;
+    while let Some(slot) = buf.get_mut(filled..).filter(|s| !s.is_empty()) {
+        match read_at(pos.saturating_add(filled as u64), slot) {
+            Ok(0) => break,
+            Ok(n) => filled = filled.saturating_add(n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }

@@ -357,25 +357,46 @@ fn verify_with(
     table: &[u8],
     bounds: Option<(u64, u64, Vec<String>)>,
     opts: &VerifyOptions,
-    read: impl FnMut(&mut [u8]) -> std::io::Result<usize>,
+    mut read_at: impl FnMut(u64, &mut [u8]) -> std::io::Result<usize>,
 ) -> std::io::Result<SignatureReport> {
     let had_table = bounds.is_some();
     let (base, table_start, mut errors) = match bounds {
         Some((start, _, errors)) => (start, start.min(len), errors),
         None => (0, len, Vec::new()),
     };
-    let mut parsed = parse_table(table, base, opts.trust.as_ref());
-    errors.append(&mut parsed.errors);
-    let mut algs: Vec<Algorithm> = parsed
+    let layout = digest::layout(view, len, table_start);
+    let methods_differ = layout.windows != layout.linear;
+    // Guess SHA-256 for the image hash so it starts with the read; the PKCS#7 parse (and trust
+    // check) runs after it on the same thread and says whether the guess was enough.
+    let guess = if had_table {
+        vec![Algorithm::Sha256]
+    } else {
+        Vec::new()
+    };
+    let parse = || parse_table(table, base, opts.trust.as_ref());
+    let (mut parsed, mut digests) = digest::pipelined(
+        layout.clone(),
+        view.checksum_field_offset(),
+        guess.clone(),
+        parse,
+        &mut read_at,
+    )?;
+    let mut missing: Vec<Algorithm> = parsed
         .signatures
         .iter()
         .filter_map(|(s, _)| s.digest_algorithm.as_deref().and_then(Algorithm::from_name))
+        .filter(|a| !guess.contains(a))
         .collect();
-    algs.sort_unstable();
-    algs.dedup();
-    let layout = digest::layout(view, len, table_start);
-    let methods_differ = layout.windows != layout.linear;
-    let digests = digest::one_pass(layout, &algs, view.checksum_field_offset(), read)?;
+    missing.sort_unstable();
+    missing.dedup();
+    if !missing.is_empty() {
+        let extra = digest::image_pass(layout, &missing, &mut read_at)?;
+        digests.windows.extend(extra.windows);
+        if let (Some(l), Some(extra)) = (digests.linear.as_mut(), extra.linear) {
+            l.extend(extra);
+        }
+    }
+    errors.append(&mut parsed.errors);
     Ok(finish(
         parsed.signatures,
         parsed.entries,
@@ -412,8 +433,10 @@ pub fn verify_path(path: &Path, opts: &VerifyOptions) -> Result<SignatureReport,
             .read_to_end(&mut table)
             .map_err(io)?;
     }
-    file.seek(SeekFrom::Start(0)).map_err(io)?;
-    verify_with(&view, len, &table, bounds, opts, |buf| file.read(buf)).map_err(io)
+    verify_with(&view, len, &table, bounds, opts, |pos, buf| {
+        std::os::unix::fs::FileExt::read_at(&file, buf, pos)
+    })
+    .map_err(io)
 }
 
 /// Verifies a file held in memory.
@@ -469,9 +492,18 @@ fn io_failure_report(e: std::io::Error) -> SignatureReport {
     }
 }
 
-fn slice_reader(data: &[u8]) -> impl FnMut(&mut [u8]) -> std::io::Result<usize> + '_ {
-    let mut rest = data;
-    move |buf: &mut [u8]| rest.read(buf)
+fn slice_reader(data: &[u8]) -> impl FnMut(u64, &mut [u8]) -> std::io::Result<usize> + '_ {
+    move |pos: u64, buf: &mut [u8]| {
+        let rest = usize::try_from(pos)
+            .ok()
+            .and_then(|p| data.get(p..))
+            .unwrap_or_default();
+        let n = rest.len().min(buf.len());
+        if let (Some(dst), Some(src)) = (buf.get_mut(..n), rest.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        Ok(n)
+    }
 }
 
 fn finish(
