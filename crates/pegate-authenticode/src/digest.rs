@@ -448,3 +448,90 @@ fn fill(
     }
     Ok(filled)
 }
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::single_range_in_vec_init
+)]
+mod tests {
+    use super::*;
+
+    fn data(len: usize) -> Vec<u8> {
+        // xorshift bytes: deterministic, not compressible by accident.
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    }
+
+    fn sha256_of(parts: &[&[u8]]) -> Vec<u8> {
+        let mut h = sha2::Sha256::new();
+        for p in parts {
+            h.update(p);
+        }
+        h.finalize().to_vec()
+    }
+
+    /// Every way the two threads can share the image hash gives the same digests: a parse
+    /// quicker than the read, one slower than all the hashing, and files longer than the
+    /// read-ahead bound (so the reader must wait or help).
+    #[test]
+    fn pipelined_digests_do_not_depend_on_who_hashes() {
+        for (len, parse_ms) in [(100_000, 0), (3_000_000, 0), (3_000_000, 40), (700_000, 40)] {
+            let bytes = data(len);
+            let gap = len / 3..len / 3 + 1000;
+            let layout = Layout {
+                windows: vec![0..gap.start as u64, gap.end as u64..len as u64 - 10],
+                linear: vec![0..len as u64 - 10],
+            };
+            let read_at = |pos: u64, buf: &mut [u8]| {
+                let rest = bytes.get(pos as usize..).unwrap_or_default();
+                let n = rest.len().min(buf.len());
+                buf[..n].copy_from_slice(&rest[..n]);
+                Ok(n)
+            };
+            let after = || std::thread::sleep(std::time::Duration::from_millis(parse_ms));
+            let ((), d) = pipelined(layout, 64, vec![Algorithm::Sha256], after, read_at).unwrap();
+            let what = format!("{len} bytes, parse {parse_ms} ms");
+            assert_eq!(
+                d.windows,
+                vec![(
+                    Algorithm::Sha256,
+                    sha256_of(&[&bytes[..gap.start], &bytes[gap.end..len - 10]])
+                )],
+                "{what}"
+            );
+            assert_eq!(
+                d.linear,
+                Some(vec![(Algorithm::Sha256, sha256_of(&[&bytes[..len - 10]]))]),
+                "{what}"
+            );
+            assert_eq!(d.file_sha256.to_vec(), sha256_of(&[&bytes]), "{what}");
+            assert_eq!(d.checksum, pegate_pe::pe_checksum(&bytes, 64), "{what}");
+        }
+    }
+
+    #[test]
+    fn a_read_error_is_returned_not_hung_on() {
+        let layout = Layout {
+            windows: vec![0..10_000_000],
+            linear: vec![0..10_000_000],
+        };
+        let read_at = |pos: u64, buf: &mut [u8]| {
+            if pos >= 2_000_000 {
+                return Err(std::io::Error::other("disk gone"));
+            }
+            buf.fill(1);
+            Ok(buf.len())
+        };
+        let err = pipelined(layout, 64, vec![Algorithm::Sha256], || (), read_at).unwrap_err();
+        assert_eq!(err.to_string(), "disk gone");
+    }
+}
