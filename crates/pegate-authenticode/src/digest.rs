@@ -303,6 +303,10 @@ pub(crate) fn pipelined<T: Send>(
     mut read_at: impl FnMut(u64, &mut [u8]) -> std::io::Result<usize>,
 ) -> std::io::Result<(T, Digests)> {
     let same = layout.windows == layout.linear;
+    if algs.is_empty() {
+        // No image hash to share (an unsigned file): no second thread either.
+        return serial(checksum_field, same, after, read_at);
+    }
     let work = Work {
         shared: Mutex::new(Shared {
             queue: VecDeque::new(),
@@ -398,6 +402,38 @@ pub(crate) fn pipelined<T: Send>(
             )
         })
     })
+}
+
+/// The file SHA-256 and checksum on the calling thread, for files with no image hash to compute.
+fn serial<T>(
+    checksum_field: usize,
+    same: bool,
+    after: impl FnOnce() -> T,
+    mut read_at: impl FnMut(u64, &mut [u8]) -> std::io::Result<usize>,
+) -> std::io::Result<(T, Digests)> {
+    let mut file = sha2::Sha256::new();
+    let mut checksum = Checksum::new(checksum_field);
+    let mut buf = vec![0u8; CHUNK];
+    let mut pos = 0u64;
+    loop {
+        let n = fill(&mut read_at, pos, &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        let chunk = buf.get(..n).unwrap_or_default();
+        file.update(chunk);
+        checksum.update(chunk);
+        pos = pos.saturating_add(n as u64);
+    }
+    Ok((
+        after(),
+        Digests {
+            windows: Vec::new(),
+            linear: (!same).then(Vec::new),
+            file_sha256: file.finalize().into(),
+            checksum: checksum.finish(),
+        },
+    ))
 }
 
 /// A second pass for image hashes the first did not guess (a SHA-1 or SHA-384 signature).
@@ -516,6 +552,27 @@ mod tests {
             assert_eq!(d.file_sha256.to_vec(), sha256_of(&[&bytes]), "{what}");
             assert_eq!(d.checksum, pegate_pe::pe_checksum(&bytes, 64), "{what}");
         }
+    }
+
+    /// No image hash asked for (an unsigned file): the same file hash and checksum, on one thread.
+    #[test]
+    fn without_image_hash_the_file_hash_and_checksum_are_the_same() {
+        let bytes = data(1_500_000);
+        let read_at = |pos: u64, buf: &mut [u8]| {
+            let rest = bytes.get(pos as usize..).unwrap_or_default();
+            let n = rest.len().min(buf.len());
+            buf[..n].copy_from_slice(&rest[..n]);
+            Ok(n)
+        };
+        let layout = Layout {
+            windows: vec![0..10],
+            linear: vec![0..10],
+        };
+        let d = one_pass(layout, &[], 64, read_at).unwrap();
+        assert!(d.windows.is_empty());
+        assert_eq!(d.linear, None);
+        assert_eq!(d.file_sha256.to_vec(), sha256_of(&[&bytes]));
+        assert_eq!(d.checksum, pegate_pe::pe_checksum(&bytes, 64));
     }
 
     #[test]
