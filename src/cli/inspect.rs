@@ -111,6 +111,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         }
     }
     out.flush()?;
+    if shown_count == 0 && problems == 0 {
+        // Everything walked was skipped as not PE: say so rather than print nothing at all.
+        eprintln!(
+            "pegate: no PE files found ({} file{} skipped: not PE)",
+            inputs.len(),
+            if inputs.len() == 1 { "" } else { "s" }
+        );
+    }
     Ok(if shown_count == 0 && problems > 0 {
         EXIT_ERROR
     } else if problems > 0 {

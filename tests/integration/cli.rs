@@ -106,6 +106,30 @@ fn inspect_reports_named_non_pe_and_missing_files() {
 }
 
 #[cfg(unix)]
+/// A directory of 10,000 files none of which is PE: skipped quietly, one line saying so, exit 0.
+#[test]
+fn inspect_skips_a_directory_of_ten_thousand_non_pe_files() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..10_000 {
+        std::fs::write(
+            dir.path().join(format!("n{i:05}.txt")),
+            b"plain text, not a PE\n",
+        )
+        .unwrap();
+    }
+    let out = run(&["inspect", "--format", "jsonl", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "pegate: no PE files found (10000 files skipped: not PE)\n"
+    );
+}
+
 #[test]
 fn inspect_survives_a_symlink_loop_and_reports_it() {
     let dir = tempfile::tempdir().unwrap();
