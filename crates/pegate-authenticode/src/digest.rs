@@ -413,18 +413,10 @@ fn serial<T>(
 ) -> std::io::Result<(T, Digests)> {
     let mut file = sha2::Sha256::new();
     let mut checksum = Checksum::new(checksum_field);
-    let mut buf = vec![0u8; CHUNK];
-    let mut pos = 0u64;
-    loop {
-        let n = fill(&mut read_at, pos, &mut buf)?;
-        if n == 0 {
-            break;
-        }
-        let chunk = buf.get(..n).unwrap_or_default();
+    for_each_chunk(&mut read_at, |_, chunk| {
         file.update(chunk);
         checksum.update(chunk);
-        pos = pos.saturating_add(n as u64);
-    }
+    })?;
     Ok((
         after(),
         Digests {
@@ -443,28 +435,34 @@ pub(crate) fn image_pass(
     mut read_at: impl FnMut(u64, &mut [u8]) -> std::io::Result<usize>,
 ) -> std::io::Result<Digests> {
     let same = layout.windows == layout.linear;
-    let mut windows = Stream::new(layout.windows, algs);
-    let mut linear = (!same).then(|| Stream::new(layout.linear, algs));
-    let mut buf = vec![0u8; CHUNK];
-    let mut pos = 0u64;
-    loop {
-        let n = fill(&mut read_at, pos, &mut buf)?;
-        if n == 0 {
-            break;
-        }
-        let chunk = buf.get(..n).unwrap_or_default();
-        windows.feed(pos, chunk);
-        if let Some(l) = linear.as_mut() {
-            l.feed(pos, chunk);
-        }
-        pos = pos.saturating_add(n as u64);
-    }
+    let mut image = Image {
+        windows: Stream::new(layout.windows, algs),
+        linear: (!same).then(|| Stream::new(layout.linear, algs)),
+    };
+    for_each_chunk(&mut read_at, |pos, chunk| image.feed(pos, chunk))?;
     Ok(Digests {
-        windows: windows.finish(),
-        linear: linear.map(Stream::finish),
+        windows: image.windows.finish(),
+        linear: image.linear.map(Stream::finish),
         file_sha256: [0; 32],
         checksum: 0,
     })
+}
+
+/// Calls `f` with each chunk of the file in order, read into one reused buffer.
+fn for_each_chunk(
+    read_at: &mut impl FnMut(u64, &mut [u8]) -> std::io::Result<usize>,
+    mut f: impl FnMut(u64, &[u8]),
+) -> std::io::Result<()> {
+    let mut buf = vec![0u8; CHUNK];
+    let mut pos = 0u64;
+    loop {
+        let n = fill(read_at, pos, &mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        f(pos, buf.get(..n).unwrap_or_default());
+        pos = pos.saturating_add(n as u64);
+    }
 }
 
 /// Fills `buf` from file offset `pos` as far as the file allows (short only at end of file).
