@@ -218,14 +218,19 @@ struct Rest<'a> {
 /// Inspects one file: headers first; then, when asked, the signature (one pass over the file)
 /// and the Go build info (the `.data` section only).
 pub fn inspect(path: &Path, opts: &Options) -> ArtifactReport {
-    // One open and one header parse for the summary and the build info.
-    let read_go = |file: &std::fs::File, view: &pegate_pe::PeView<'_>| {
-        (!opts.skip_go).then(|| pegate_go::buildinfo::read_file(file, view))
+    // One open and one header parse for the summary, the signature and the build info.
+    let verify = VerifyOptions {
+        trust: opts.trust.clone(),
     };
-    let (summary, go) = match pegate_pe::inspect_path_with(
+    let (summary, signature, go) = match pegate_pe::inspect_path_with(
         path,
         &pegate_pe::InspectOptions::default(),
-        |file, view, summary| (summary, read_go(file, view)),
+        |file, view, summary| {
+            let signature = (!opts.skip_signature)
+                .then(|| pegate_authenticode::verify_file(file, view, &verify));
+            let go = (!opts.skip_go).then(|| pegate_go::buildinfo::read_file(file, view));
+            (summary, signature, go)
+        },
     ) {
         Ok(s) => s,
         Err(e) => {
@@ -240,19 +245,13 @@ pub fn inspect(path: &Path, opts: &Options) -> ArtifactReport {
         }
     };
     let mut errors: Vec<String> = Vec::new();
-    let signature = if opts.skip_signature {
-        None
-    } else {
-        let verify = VerifyOptions {
-            trust: opts.trust.clone(),
-        };
-        match pegate_authenticode::verify_path(path, &verify) {
-            Ok(report) => Some(report),
-            Err(e) => {
-                errors.push(format!("signature: {e}"));
-                None
-            }
+    let signature = match signature {
+        Some(Ok(report)) => Some(report),
+        Some(Err(e)) => {
+            errors.push(format!("signature: {}: {e}", path.display()));
+            None
         }
+        None => None,
     };
     let go = match go {
         Some(Ok(info)) => info,

@@ -217,8 +217,8 @@ const CHUNK: usize = 256 << 10;
 /// Chunks read ahead of the image-hash thread at most (bounds memory on huge files).
 const AHEAD: usize = 8;
 
-/// Hashes a file (`read_at` fills the buffer from a file offset, returns the count, 0 at end)
-/// with no signature to parse on the way.
+/// Hashes a file (`read_at` fills the buffer from a file offset as far as the file allows and
+/// returns the count, 0 at end) with no signature to parse on the way.
 pub(crate) fn one_pass(
     layout: Layout,
     algs: &[Algorithm],
@@ -345,7 +345,7 @@ pub(crate) fn pipelined<T: Send>(
                 .and_then(|b| Arc::try_unwrap(b).ok())
                 .unwrap_or_default();
             buf.resize(CHUNK, 0);
-            let n = match fill(&mut read_at, pos, &mut buf) {
+            let n = match read_at(pos, &mut buf) {
                 Ok(n) => n,
                 Err(e) => break Err(e),
             };
@@ -456,31 +456,13 @@ fn for_each_chunk(
     let mut buf = vec![0u8; CHUNK];
     let mut pos = 0u64;
     loop {
-        let n = fill(read_at, pos, &mut buf)?;
+        let n = read_at(pos, &mut buf)?;
         if n == 0 {
             return Ok(());
         }
         f(pos, buf.get(..n).unwrap_or_default());
         pos = pos.saturating_add(n as u64);
     }
-}
-
-/// Fills `buf` from file offset `pos` as far as the file allows (short only at end of file).
-fn fill(
-    read_at: &mut impl FnMut(u64, &mut [u8]) -> std::io::Result<usize>,
-    pos: u64,
-    buf: &mut [u8],
-) -> std::io::Result<usize> {
-    let mut filled = 0usize;
-    while let Some(slot) = buf.get_mut(filled..).filter(|s| !s.is_empty()) {
-        match read_at(pos.saturating_add(filled as u64), slot) {
-            Ok(0) => break,
-            Ok(n) => filled = filled.saturating_add(n),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }
 
 #[cfg(test)]

@@ -25,7 +25,6 @@ pub mod table;
 mod trust;
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use pegate_pe::PeView;
@@ -413,30 +412,35 @@ pub fn verify_path(path: &Path, opts: &VerifyOptions) -> Result<SignatureReport,
         path: path.to_path_buf(),
         source,
     };
-    let mut file = File::open(path).map_err(io)?;
-    let len = file.metadata().map_err(io)?.len();
-    let mut prefix = Vec::new();
-    (&mut file)
-        .take(64 * 1024)
-        .read_to_end(&mut prefix)
-        .map_err(io)?;
-    let view = PeView::parse_prefix(&prefix, len).map_err(|source| Error::NotPe {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let bounds = table_bounds(&view, len);
-    let mut table = Vec::new();
-    if let Some((start, present, _)) = &bounds {
-        file.seek(SeekFrom::Start(*start)).map_err(io)?;
-        (&mut file)
-            .take((*present).min(64 << 20))
-            .read_to_end(&mut table)
-            .map_err(io)?;
+    match pegate_pe::with_headers(path, |file, view| verify_file(file, view, opts)) {
+        Ok(report) => report.map_err(io),
+        Err(pegate_pe::Error::Io { source, .. }) => Err(io(source)),
+        Err(source) => Err(Error::NotPe {
+            path: path.to_path_buf(),
+            source,
+        }),
     }
-    verify_with(&view, len, &table, bounds, opts, |pos, buf| {
-        std::os::unix::fs::FileExt::read_at(&file, buf, pos)
+}
+
+/// Verifies an open file whose headers are already in `view` (as
+/// [`pegate_pe::with_headers`] hands them over), so a caller that also summarises the file or
+/// reads its Go build info opens it and parses its headers once.
+pub fn verify_file(
+    file: &File,
+    view: &PeView<'_>,
+    opts: &VerifyOptions,
+) -> std::io::Result<SignatureReport> {
+    let len = view.file_len();
+    let bounds = table_bounds(view, len);
+    let table = match &bounds {
+        Some((start, present, _)) => {
+            pegate_pe::read_range(file, *start, (*present).min(64 << 20) as usize)?
+        }
+        None => Vec::new(),
+    };
+    verify_with(view, len, &table, bounds, opts, |pos, buf| {
+        pegate_pe::read_full_at(file, buf, pos)
     })
-    .map_err(io)
 }
 
 /// Verifies a file held in memory.

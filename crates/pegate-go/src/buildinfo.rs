@@ -15,7 +15,6 @@
 //! ```
 
 use std::fs::File;
-use std::io::Read;
 use std::path::Path;
 
 use object::LittleEndian as LE;
@@ -107,19 +106,7 @@ struct FileSource<'f>(&'f File);
 
 impl Source for FileSource<'_> {
     fn read(&mut self, offset: u64, len: usize) -> Option<Vec<u8>> {
-        use std::os::unix::fs::FileExt;
-        let mut buf = vec![0u8; len];
-        let mut filled = 0usize;
-        while let Some(slot) = buf.get_mut(filled..).filter(|s| !s.is_empty()) {
-            match self.0.read_at(slot, offset.saturating_add(filled as u64)) {
-                Ok(0) => break,
-                Ok(n) => filled = filled.saturating_add(n),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(_) => return None,
-            }
-        }
-        buf.truncate(filled);
-        Some(buf)
+        pegate_pe::read_range(self.0, offset, len).ok()
     }
 }
 
@@ -154,31 +141,13 @@ pub fn read(view: &PeView<'_>) -> Result<Option<BuildInfo>> {
 
 /// Reads the build info of a file, reading only its headers and the data section.
 pub fn read_path(path: &Path) -> Result<Option<BuildInfo>> {
-    let mut file = File::open(path).map_err(|e| Error::io("open", path, e))?;
-    let len = file
-        .metadata()
-        .map_err(|e| Error::io("stat", path, e))?
-        .len();
-    // The headers almost always fit in 4 KiB; read more only when they do not.
-    let mut prefix = Vec::new();
-    (&mut file)
-        .take(4096)
-        .read_to_end(&mut prefix)
-        .map_err(|e| Error::io("read", path, e))?;
-    if matches!(
-        PeView::parse_prefix(&prefix, len),
-        Err(pegate_pe::Error::Truncated { .. })
-    ) {
-        (&mut file)
-            .take(60 * 1024)
-            .read_to_end(&mut prefix)
-            .map_err(|e| Error::io("read", path, e))?;
-    }
-    let view = PeView::parse_prefix(&prefix, len).map_err(|source| Error::Pe {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    decode(&view, &mut FileSource(&file))
+    pegate_pe::with_headers(path, read_file).unwrap_or_else(|e| match e {
+        pegate_pe::Error::Io { path, source } => Err(Error::io("read", path, source)),
+        source => Err(Error::Pe {
+            path: path.to_path_buf(),
+            source,
+        }),
+    })
 }
 
 /// Reads the build info of an open file whose headers are already in `view` (so a caller that

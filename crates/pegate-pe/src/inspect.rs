@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use crate::file::{read_full_at, read_range, with_headers};
 use crate::summary::{Extra, load_config_range, string_table_range, summarize_with};
 use crate::{Checksum, Error, PeHeaders, PeSummary, PeView};
 
@@ -31,79 +32,11 @@ impl InspectOptions {
     }
 }
 
-/// The first read: enough for the headers of almost every PE file.
-const PREFIX: usize = 4096;
-/// Headers larger than this are not headers (the loader maps at most a few pages).
-const MAX_HEADERS: usize = 1 << 20;
-
 fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     move |source| Error::Io {
         path: path.to_path_buf(),
         source,
     }
-}
-
-/// Reads up to `buf.len()` bytes at `offset` (fewer only at end of file); returns how many.
-fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
-    use std::os::unix::fs::FileExt;
-    let mut filled = 0usize;
-    while let Some(slot) = buf.get_mut(filled..).filter(|s| !s.is_empty()) {
-        match file.read_at(slot, offset.saturating_add(filled as u64)) {
-            Ok(0) => break,
-            Ok(n) => filled = filled.saturating_add(n),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
-}
-
-/// The file's length: a seek to its end (lighter than `statx`), `metadata` where seeking fails.
-fn file_length(file: &mut File) -> std::io::Result<u64> {
-    use std::io::{Seek, SeekFrom};
-    match file.seek(SeekFrom::End(0)) {
-        Ok(len) => Ok(len),
-        Err(_) => Ok(file.metadata()?.len()),
-    }
-}
-
-/// Reads up to `len` bytes at `offset` into a new buffer (shorter only at end of file).
-fn read_range(file: &File, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
-    let mut buf = vec![0u8; len];
-    let n = read_at(file, &mut buf, offset)?;
-    buf.truncate(n);
-    Ok(buf)
-}
-
-/// Opens `path`, reads its headers (4 KiB, more only when they are longer) and hands the view
-/// and the open file to `f`.
-fn with_view<R>(
-    path: &Path,
-    f: impl FnOnce(&File, &PeView<'_>) -> Result<R, Error>,
-) -> Result<R, Error> {
-    let mut file = File::open(path).map_err(io(path))?;
-    let file_len = file_length(&mut file).map_err(io(path))?;
-    // The common case reads into the stack; headers longer than 4 KiB go to the heap.
-    let mut prefix = [0u8; PREFIX];
-    let n = read_at(&file, &mut prefix, 0).map_err(io(path))?;
-    let mut long_headers: Vec<u8>;
-    let mut headers = prefix.get(..n).unwrap_or(&[]);
-    let view = loop {
-        match PeView::parse_prefix(headers, file_len) {
-            Err(Error::Truncated { end, .. })
-                if (headers.len() as u64) < file_len
-                    && (end as usize) <= MAX_HEADERS
-                    && (end as usize) > headers.len() =>
-            {
-                let want = (end as usize).max(headers.len().saturating_add(PREFIX));
-                long_headers = read_range(&file, 0, want).map_err(io(path))?;
-                headers = &long_headers;
-            }
-            Err(e) => return Err(e),
-            Ok(view) => break view,
-        }
-    };
-    f(&file, &view)
 }
 
 /// Reads a file's headers only (the first 4 KiB, more only when they are longer): the
@@ -115,7 +48,7 @@ fn with_view<R>(
 /// println!("{} {}", h.machine_name(), h.subsystem_name());
 /// ```
 pub fn inspect_headers(path: &Path) -> Result<PeHeaders, Error> {
-    with_view(path, |_, view| Ok(view.headers()))
+    with_headers(path, |_, view| view.headers())
 }
 
 /// [`inspect_headers`] over many files in parallel (rayon); results in input order.
@@ -126,7 +59,7 @@ pub fn inspect_headers_paths(paths: &[PathBuf]) -> Vec<Result<PeHeaders, Error>>
 /// Inspects a file: reads its first 4 KiB (more only if the headers are longer), the load config
 /// when there is one, and the whole file only when `opts.checksum` asks.
 pub fn inspect_path(path: &Path, opts: &InspectOptions) -> Result<PeSummary, Error> {
-    with_view(path, |file, view| summary_of(file, view, path, opts))
+    with_headers(path, |file, view| summary_of(file, view, path, opts))?
 }
 
 /// [`inspect_path`], then `f` with the open file, the header view and the summary, so a caller
@@ -146,10 +79,9 @@ pub fn inspect_path_with<R>(
     opts: &InspectOptions,
     f: impl FnOnce(&File, &PeView<'_>, PeSummary) -> R,
 ) -> Result<R, Error> {
-    with_view(path, |file, view| {
-        let summary = summary_of(file, view, path, opts)?;
-        Ok(f(file, view, summary))
-    })
+    with_headers(path, |file, view| {
+        summary_of(file, view, path, opts).map(|summary| f(file, view, summary))
+    })?
 }
 
 fn summary_of(
@@ -164,7 +96,7 @@ fn summary_of(
     let load_config = match load_config_range(view) {
         Some((offset, len)) if view.bytes_at(offset, len).is_none() && offset < file_len => {
             let slot = load_config_buf.get_mut(..len).unwrap_or_default();
-            let n = read_at(file, slot, offset).map_err(io(path))?;
+            let n = read_full_at(file, slot, offset).map_err(io(path))?;
             slot.get(..n)
         }
         _ => None,
@@ -180,7 +112,7 @@ fn summary_of(
         let mut chunk = vec![0u8; 1 << 20];
         let mut offset = 0u64;
         loop {
-            let n = read_at(file, &mut chunk, offset).map_err(io(path))?;
+            let n = read_full_at(file, &mut chunk, offset).map_err(io(path))?;
             if n == 0 {
                 break;
             }

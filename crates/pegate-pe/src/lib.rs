@@ -18,6 +18,7 @@
 mod checksum;
 mod describe;
 mod error;
+mod file;
 pub mod flags;
 mod headers;
 mod inspect;
@@ -28,6 +29,7 @@ mod view;
 pub use checksum::{Checksum, pe_checksum};
 pub use describe::describe;
 pub use error::Error;
+pub use file::{read_full_at, read_range, with_headers};
 pub use flags::Flags;
 pub use headers::PeHeaders;
 pub use inspect::{

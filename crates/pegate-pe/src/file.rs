@@ -1,0 +1,91 @@
+//! Reading a PE file on disk: its headers once, then positioned reads of the ranges asked for.
+//! Shared by every crate that reads more of a file than the headers (the summary's load config,
+//! Go build info, the Authenticode pass), so each opens the file and parses its headers once.
+//!
+//! ```no_run
+//! let entry = pegate_pe::with_headers("dist/hello.exe".as_ref(), |file, view| {
+//!     let mut first = [0u8; 16];
+//!     let offset = view.rva_to_file_offset(view.entry_point()).unwrap_or(0);
+//!     pegate_pe::read_full_at(file, &mut first, u64::from(offset)).map(|n| first[..n].to_vec())
+//! });
+//! # let _ = entry;
+//! ```
+
+use std::fs::File;
+use std::path::Path;
+
+use crate::{Error, PeView};
+
+/// The first read: enough for the headers of almost every PE file.
+const PREFIX: usize = 4096;
+/// Headers larger than this are not headers (the loader maps at most a few pages).
+const MAX_HEADERS: usize = 1 << 20;
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Reads up to `buf.len()` bytes at `offset`, fewer only at end of file (short reads and
+/// interruptions are retried); returns how many.
+pub fn read_full_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    use std::os::unix::fs::FileExt;
+    let mut filled = 0usize;
+    while let Some(slot) = buf.get_mut(filled..).filter(|s| !s.is_empty()) {
+        match file.read_at(slot, offset.saturating_add(filled as u64)) {
+            Ok(0) => break,
+            Ok(n) => filled = filled.saturating_add(n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// Reads up to `len` bytes at `offset` into a new buffer (shorter only at end of file).
+pub fn read_range(file: &File, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; len];
+    let n = read_full_at(file, &mut buf, offset)?;
+    buf.truncate(n);
+    Ok(buf)
+}
+
+/// The file's length: a seek to its end (lighter than `statx`), `metadata` where seeking fails.
+fn file_length(file: &mut File) -> std::io::Result<u64> {
+    use std::io::{Seek, SeekFrom};
+    match file.seek(SeekFrom::End(0)) {
+        Ok(len) => Ok(len),
+        Err(_) => Ok(file.metadata()?.len()),
+    }
+}
+
+/// Opens `path`, reads its headers (4 KiB, more only when they are longer) and hands the open
+/// file and the header view to `f`. An unreadable file is [`Error::Io`]; bytes that are not a PE
+/// are the view's error.
+pub fn with_headers<R>(path: &Path, f: impl FnOnce(&File, &PeView<'_>) -> R) -> Result<R, Error> {
+    let mut file = File::open(path).map_err(io(path))?;
+    let file_len = file_length(&mut file).map_err(io(path))?;
+    // The common case reads into the stack; headers longer than 4 KiB go to the heap.
+    let mut prefix = [0u8; PREFIX];
+    let n = read_full_at(&file, &mut prefix, 0).map_err(io(path))?;
+    let mut long_headers: Vec<u8>;
+    let mut headers = prefix.get(..n).unwrap_or(&[]);
+    let view = loop {
+        match PeView::parse_prefix(headers, file_len) {
+            Err(Error::Truncated { end, .. })
+                if (headers.len() as u64) < file_len
+                    && (end as usize) <= MAX_HEADERS
+                    && (end as usize) > headers.len() =>
+            {
+                let want = (end as usize).max(headers.len().saturating_add(PREFIX));
+                long_headers = read_range(&file, 0, want).map_err(io(path))?;
+                headers = &long_headers;
+            }
+            Err(e) => return Err(e),
+            Ok(view) => break view,
+        }
+    };
+    Ok(f(&file, &view))
+}
