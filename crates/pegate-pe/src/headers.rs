@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::flags::{Dll, File, Flags};
 use crate::text::Version;
-use crate::view::{Optional, PeView, SecurityDirectory};
+use crate::view::{Optional, PeView, SecurityDirectory, with_optional};
 
 /// The COFF file header and optional header of a PE file, with the certificate table's place.
 ///
@@ -108,55 +108,45 @@ impl PeHeaders {
     }
 }
 
-macro_rules! optional_fields {
-    ($fh:expr, $h:expr, $pe32_plus:expr, $file_size:expr, $security:expr) => {
-        PeHeaders {
-            pe32_plus: $pe32_plus,
-            machine: $fh.machine.get(LE).0,
-            characteristics: Flags::new(u32::from($fh.characteristics.get(LE).0)),
-            timestamp: $fh.time_date_stamp.get(LE),
-            number_of_sections: $fh.number_of_sections.get(LE),
-            number_of_symbols: $fh.number_of_symbols.get(LE),
-            subsystem: $h.subsystem.get(LE).0,
-            dll_characteristics: Flags::new(u32::from($h.dll_characteristics.get(LE).0)),
-            linker_version: Version::new(
-                u16::from($h.major_linker_version),
-                u16::from($h.minor_linker_version),
-            ),
-            os_version: Version::new(
-                $h.major_operating_system_version.get(LE),
-                $h.minor_operating_system_version.get(LE),
-            ),
-            image_version: Version::new(
-                $h.major_image_version.get(LE),
-                $h.minor_image_version.get(LE),
-            ),
-            subsystem_version: Version::new(
-                $h.major_subsystem_version.get(LE),
-                $h.minor_subsystem_version.get(LE),
-            ),
-            image_base: u64::from($h.image_base.get(LE)),
-            entry_point: $h.address_of_entry_point.get(LE),
-            section_alignment: $h.section_alignment.get(LE),
-            file_alignment: $h.file_alignment.get(LE),
-            size_of_image: $h.size_of_image.get(LE),
-            size_of_headers: $h.size_of_headers.get(LE),
-            checksum: $h.check_sum.get(LE),
-            security_directory: $security,
-            file_size: $file_size,
-        }
-    };
-}
-
 impl PeView<'_> {
     /// Every COFF and optional header field, read once (one branch on PE32 / PE32+).
     #[inline]
     pub fn headers(&self) -> PeHeaders {
         let fh = self.file_header();
-        let security = self.security_directory();
-        match self.optional() {
-            Optional::Pe32(h) => optional_fields!(fh, h, false, self.file_len(), security),
-            Optional::Pe64(h) => optional_fields!(fh, h, true, self.file_len(), security),
-        }
+        with_optional!(self.optional(), h => PeHeaders {
+            pe32_plus: self.is_pe32_plus(),
+            machine: fh.machine.get(LE).0,
+            characteristics: Flags::new(u32::from(fh.characteristics.get(LE).0)),
+            timestamp: fh.time_date_stamp.get(LE),
+            number_of_sections: fh.number_of_sections.get(LE),
+            number_of_symbols: fh.number_of_symbols.get(LE),
+            subsystem: h.subsystem.get(LE).0,
+            dll_characteristics: Flags::new(u32::from(h.dll_characteristics.get(LE).0)),
+            linker_version: Version::new(
+                u16::from(h.major_linker_version),
+                u16::from(h.minor_linker_version),
+            ),
+            os_version: Version::new(
+                h.major_operating_system_version.get(LE),
+                h.minor_operating_system_version.get(LE),
+            ),
+            image_version: Version::new(
+                h.major_image_version.get(LE),
+                h.minor_image_version.get(LE),
+            ),
+            subsystem_version: Version::new(
+                h.major_subsystem_version.get(LE),
+                h.minor_subsystem_version.get(LE),
+            ),
+            image_base: self.image_base(),
+            entry_point: h.address_of_entry_point.get(LE),
+            section_alignment: h.section_alignment.get(LE),
+            file_alignment: h.file_alignment.get(LE),
+            size_of_image: h.size_of_image.get(LE),
+            size_of_headers: h.size_of_headers.get(LE),
+            checksum: h.check_sum.get(LE),
+            security_directory: self.security_directory(),
+            file_size: self.file_len(),
+        })
     }
 }

@@ -33,6 +33,18 @@ pub(crate) enum Optional<'data> {
     Pe64(&'data ImageOptionalHeader64),
 }
 
+/// Evaluates `$e` with `$h` bound to the optional header, PE32 or PE32+: the two structs name
+/// their fields alike, so one expression serves both (all but `ImageBase`, whose width differs).
+macro_rules! with_optional {
+    ($optional:expr, $h:ident => $e:expr) => {
+        match $optional {
+            Optional::Pe32($h) => $e,
+            Optional::Pe64($h) => $e,
+        }
+    };
+}
+pub(crate) use with_optional;
+
 /// A data directory entry as stored: an RVA (a file offset for the security directory) and a size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DataDirectory {
@@ -135,10 +147,7 @@ impl<'data> PeView<'data> {
                 need: fixed as u16,
             });
         }
-        let declared = match optional {
-            Optional::Pe32(h) => h.number_of_rva_and_sizes.get(LE),
-            Optional::Pe64(h) => h.number_of_rva_and_sizes.get(LE),
-        } as usize;
+        let declared = with_optional!(optional, h => h.number_of_rva_and_sizes.get(LE)) as usize;
         // The loader reads at most 16 entries, and only those inside SizeOfOptionalHeader.
         let room = (usize::from(size_of_optional).saturating_sub(fixed)) >> 3; // 8-byte entries
         let count = declared.min(IMAGE_NUMBEROF_DIRECTORY_ENTRIES).min(room);
@@ -239,19 +248,13 @@ impl<'data> PeView<'data> {
     /// Optional header `Subsystem`.
     #[inline]
     pub fn subsystem(&self) -> u16 {
-        match self.optional {
-            Optional::Pe32(h) => h.subsystem.get(LE).0,
-            Optional::Pe64(h) => h.subsystem.get(LE).0,
-        }
+        with_optional!(self.optional, h => h.subsystem.get(LE).0)
     }
 
     /// Optional header `DllCharacteristics`.
     #[inline]
     pub fn dll_characteristics(&self) -> u16 {
-        match self.optional {
-            Optional::Pe32(h) => h.dll_characteristics.get(LE).0,
-            Optional::Pe64(h) => h.dll_characteristics.get(LE).0,
-        }
+        with_optional!(self.optional, h => h.dll_characteristics.get(LE).0)
     }
 
     /// `ImageBase`.
@@ -266,83 +269,51 @@ impl<'data> PeView<'data> {
     /// `SizeOfHeaders`.
     #[inline]
     pub fn size_of_headers(&self) -> u32 {
-        match self.optional {
-            Optional::Pe32(h) => h.size_of_headers.get(LE),
-            Optional::Pe64(h) => h.size_of_headers.get(LE),
-        }
+        with_optional!(self.optional, h => h.size_of_headers.get(LE))
     }
 
     /// `SizeOfImage`.
     #[inline]
     pub fn size_of_image(&self) -> u32 {
-        match self.optional {
-            Optional::Pe32(h) => h.size_of_image.get(LE),
-            Optional::Pe64(h) => h.size_of_image.get(LE),
-        }
+        with_optional!(self.optional, h => h.size_of_image.get(LE))
     }
 
     /// `AddressOfEntryPoint` (an RVA).
     #[inline]
     pub fn entry_point(&self) -> u32 {
-        match self.optional {
-            Optional::Pe32(h) => h.address_of_entry_point.get(LE),
-            Optional::Pe64(h) => h.address_of_entry_point.get(LE),
-        }
+        with_optional!(self.optional, h => h.address_of_entry_point.get(LE))
     }
 
     /// `SectionAlignment` and `FileAlignment`.
     #[inline]
     pub fn alignments(&self) -> (u32, u32) {
-        match self.optional {
-            Optional::Pe32(h) => (h.section_alignment.get(LE), h.file_alignment.get(LE)),
-            Optional::Pe64(h) => (h.section_alignment.get(LE), h.file_alignment.get(LE)),
-        }
+        with_optional!(self.optional, h => (h.section_alignment.get(LE), h.file_alignment.get(LE)))
     }
 
     /// Linker, operating system, image and subsystem versions as (major, minor) pairs.
     #[inline]
     pub fn versions(&self) -> [(u16, u16); 4] {
-        match self.optional {
-            Optional::Pe32(h) => [
-                (
-                    u16::from(h.major_linker_version),
-                    u16::from(h.minor_linker_version),
-                ),
-                (
-                    h.major_operating_system_version.get(LE),
-                    h.minor_operating_system_version.get(LE),
-                ),
-                (h.major_image_version.get(LE), h.minor_image_version.get(LE)),
-                (
-                    h.major_subsystem_version.get(LE),
-                    h.minor_subsystem_version.get(LE),
-                ),
-            ],
-            Optional::Pe64(h) => [
-                (
-                    u16::from(h.major_linker_version),
-                    u16::from(h.minor_linker_version),
-                ),
-                (
-                    h.major_operating_system_version.get(LE),
-                    h.minor_operating_system_version.get(LE),
-                ),
-                (h.major_image_version.get(LE), h.minor_image_version.get(LE)),
-                (
-                    h.major_subsystem_version.get(LE),
-                    h.minor_subsystem_version.get(LE),
-                ),
-            ],
-        }
+        with_optional!(self.optional, h => [
+            (
+                u16::from(h.major_linker_version),
+                u16::from(h.minor_linker_version),
+            ),
+            (
+                h.major_operating_system_version.get(LE),
+                h.minor_operating_system_version.get(LE),
+            ),
+            (h.major_image_version.get(LE), h.minor_image_version.get(LE)),
+            (
+                h.major_subsystem_version.get(LE),
+                h.minor_subsystem_version.get(LE),
+            ),
+        ])
     }
 
     /// The stored `CheckSum`.
     #[inline]
     pub fn stored_checksum(&self) -> u32 {
-        match self.optional {
-            Optional::Pe32(h) => h.check_sum.get(LE),
-            Optional::Pe64(h) => h.check_sum.get(LE),
-        }
+        with_optional!(self.optional, h => h.check_sum.get(LE))
     }
 
     /// File offset of `OptionalHeader.CheckSum` (4 bytes); the same for PE32 and PE32+.
