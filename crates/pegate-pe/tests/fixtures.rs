@@ -137,9 +137,33 @@ fn every_truncation_of_every_fixture_parses_or_errors() {
 }
 
 /// Machine, subsystem, flags, directories and sections agree with goblin's and object's parses.
+/// Machine, subsystem, DllCharacteristics, section count and non-empty directory count, as
+/// object's own PE reader sees them.
+fn object_facts<Pe: object::read::pe::ImageNtHeaders>(
+    data: &[u8],
+    what: &str,
+) -> (u16, u16, u16, usize, usize) {
+    use object::read::pe::ImageOptionalHeader as _;
+    let f = object::read::pe::PeFile::<Pe>::parse(data)
+        .unwrap_or_else(|e| panic!("object rejects {what}: {e}"));
+    let nt = f.nt_headers();
+    (
+        nt.file_header().machine.get(object::LittleEndian).0,
+        nt.optional_header().subsystem().0,
+        nt.optional_header().dll_characteristics().0,
+        f.section_table().len(),
+        f.data_directories()
+            .iter()
+            .filter(|d| {
+                d.virtual_address.get(object::LittleEndian) != 0
+                    || d.size.get(object::LittleEndian) != 0
+            })
+            .count(),
+    )
+}
+
 #[test]
 fn differential_against_goblin_and_object() {
-    use object::read::pe::{PeFile32, PeFile64};
     for path in fixtures("ok") {
         let data = std::fs::read(&path).unwrap();
         let ours = summarize(&PeView::parse(&data).unwrap());
@@ -215,45 +239,9 @@ fn differential_against_goblin_and_object() {
 
         // object: the same facts through its own reader.
         let (machine, subsystem, dll, nsec, dirs) = if ours.format == "PE32+" {
-            let f =
-                PeFile64::parse(&*data).unwrap_or_else(|e| panic!("object rejects {what}: {e}"));
-            let nt = f.nt_headers();
-            (
-                nt.file_header.machine.get(object::LittleEndian).0,
-                nt.optional_header.subsystem.get(object::LittleEndian).0,
-                nt.optional_header
-                    .dll_characteristics
-                    .get(object::LittleEndian)
-                    .0,
-                f.section_table().len(),
-                f.data_directories()
-                    .iter()
-                    .filter(|d| {
-                        d.virtual_address.get(object::LittleEndian) != 0
-                            || d.size.get(object::LittleEndian) != 0
-                    })
-                    .count(),
-            )
+            object_facts::<object::pe::ImageNtHeaders64>(&data, &what)
         } else {
-            let f =
-                PeFile32::parse(&*data).unwrap_or_else(|e| panic!("object rejects {what}: {e}"));
-            let nt = f.nt_headers();
-            (
-                nt.file_header.machine.get(object::LittleEndian).0,
-                nt.optional_header.subsystem.get(object::LittleEndian).0,
-                nt.optional_header
-                    .dll_characteristics
-                    .get(object::LittleEndian)
-                    .0,
-                f.section_table().len(),
-                f.data_directories()
-                    .iter()
-                    .filter(|d| {
-                        d.virtual_address.get(object::LittleEndian) != 0
-                            || d.size.get(object::LittleEndian) != 0
-                    })
-                    .count(),
-            )
+            object_facts::<object::pe::ImageNtHeaders32>(&data, &what)
         };
         assert_eq!(
             (machine, subsystem, u32::from(dll)),
