@@ -54,8 +54,7 @@ fn make_pki(dir: &Path) -> anyhow::Result<()> {
          [leaf]\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n\
          subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n\
          [tsa]\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,timeStamping\n\
-         subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n\
-         [self]\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n",
+         subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
     )?;
     let days = "7300";
     openssl(
@@ -79,31 +78,7 @@ fn make_pki(dir: &Path) -> anyhow::Result<()> {
             "-config",
             "ext.cnf",
         ],
-    )
-    .or_else(|_| {
-        openssl(
-            dir,
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.pem",
-                "-days",
-                days,
-                "-subj",
-                "/CN=pegate test root CA/O=pegate",
-                "-addext",
-                "basicConstraints=critical,CA:TRUE",
-                "-addext",
-                "keyUsage=critical,keyCertSign,cRLSign",
-            ],
-        )
-    })?;
+    )?;
     for (name, cn, ext) in [
         ("leaf", "pegate test code signing", "leaf"),
         ("tsa", "pegate test TSA", "tsa"),
