@@ -25,13 +25,9 @@ fn signed_file(dir: &Path) -> PathBuf {
         .unwrap();
     let exe = dir.join("hello.exe");
     let out = tc
-        .command()
+        .windows_build("amd64", &cache.join("gocache"))
         .current_dir(root.join("fixtures/hello"))
-        .env("GOOS", "windows")
-        .env("GOARCH", "amd64")
-        .env("CGO_ENABLED", "0")
-        .env("GOCACHE", cache.join("gocache"))
-        .args(["build", "-trimpath", "-buildvcs=false", "-o"])
+        .arg("-o")
         .arg(&exe)
         .arg(".")
         .output()

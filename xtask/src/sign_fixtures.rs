@@ -198,19 +198,9 @@ fn go_build(workdir: &Path, goarch: &str) -> anyhow::Result<PathBuf> {
     std::fs::write(src.join("go.mod"), "module example.com/tiny\n\ngo 1.21\n")?;
     let out = workdir.join(format!("tiny-{goarch}.exe"));
     exec(
-        tc.command()
+        tc.windows_build(goarch, &cache.join("gocache"))
             .current_dir(&src)
-            .env("GOOS", "windows")
-            .env("GOARCH", goarch)
-            .env("CGO_ENABLED", "0")
-            .env("GOCACHE", cache.join("gocache"))
-            .args([
-                "build",
-                "-trimpath",
-                "-buildvcs=false",
-                "-ldflags=-s -w",
-                "-o",
-            ])
+            .args(["-ldflags=-s -w", "-o"])
             .arg(&out)
             .arg("."),
     )?;

@@ -148,6 +148,19 @@ impl Toolchain {
         cmd
     }
 
+    /// `go build -trimpath -buildvcs=false` for windows/`goarch` without cgo, sharing the build
+    /// cache at `gocache`; callers add their flags, `-o` and the package. The one-off builds of
+    /// tests, fixtures and benchmarks; the matrix sets its cells' environment itself.
+    pub fn windows_build(&self, goarch: &str, gocache: &Path) -> Command {
+        let mut cmd = self.command();
+        cmd.env("GOOS", "windows")
+            .env("GOARCH", goarch)
+            .env("CGO_ENABLED", "0")
+            .env("GOCACHE", gocache)
+            .args(["build", "-trimpath", "-buildvcs=false"]);
+        cmd
+    }
+
     fn bare_command(go: &Path) -> Command {
         let mut cmd = Command::new(go);
         cmd.env("GOTOOLCHAIN", "local")

@@ -216,19 +216,9 @@ fn buildmode_exe_loses_aslr_and_the_crosscheck_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("exe.exe");
     let run =
-        b.tc.command()
+        b.tc.windows_build("amd64", &cache().join("gocache"))
             .current_dir(workspace().join("fixtures/hello"))
-            .env("GOOS", "windows")
-            .env("GOARCH", "amd64")
-            .env("CGO_ENABLED", "0")
-            .env("GOCACHE", cache().join("gocache"))
-            .args([
-                "build",
-                "-trimpath",
-                "-buildvcs=false",
-                "-buildmode=exe",
-                "-o",
-            ])
+            .args(["-buildmode=exe", "-o"])
             .arg(&out)
             .arg(".")
             .output()
