@@ -251,9 +251,7 @@ pub fn string_table_range(view: &PeView<'_>) -> Option<(u64, usize)> {
         .iter()
         .filter_map(|s| long_name_index(&s.name))
         .max()?;
-    let fh = view.file_header();
-    let start = u64::from(fh.pointer_to_symbol_table.get(LE))
-        .saturating_add(u64::from(fh.number_of_symbols.get(LE)).saturating_mul(18));
+    let start = view.string_table_offset();
     (start != 0 && start < view.file_len()).then(|| {
         let want = max_index.saturating_add(MAX_LONG_NAME);
         let len = view.file_len().saturating_sub(start).min(want) as usize;
@@ -276,9 +274,7 @@ fn long_name_index(name: &[u8; 8]) -> Option<u64> {
 /// Resolves a `/N` name from separately read string table bytes.
 fn long_name(name: &[u8; 8], table: (u64, &[u8]), view: &PeView<'_>) -> Option<String> {
     let index = long_name_index(name)?;
-    let fh = view.file_header();
-    let start = u64::from(fh.pointer_to_symbol_table.get(LE))
-        .saturating_add(u64::from(fh.number_of_symbols.get(LE)).saturating_mul(18));
+    let start = view.string_table_offset();
     let at = usize::try_from(start.checked_add(index)?.checked_sub(table.0)?).ok()?;
     let bytes = table.1.get(at..)?;
     let end = bytes

@@ -390,6 +390,15 @@ impl<'data> PeView<'data> {
         None
     }
 
+    /// File offset of the COFF string table: right after the symbol table (18-byte records),
+    /// where `/N` section names point.
+    #[inline]
+    pub fn string_table_offset(&self) -> u64 {
+        u64::from(self.file_header.pointer_to_symbol_table.get(LE)).saturating_add(
+            u64::from(self.file_header.number_of_symbols.get(LE)).saturating_mul(18),
+        )
+    }
+
     /// The name of a section, resolving COFF `/N` long names through the string table when its
     /// bytes are in view. Trailing NULs are removed.
     #[inline]
@@ -408,9 +417,7 @@ impl<'data> PeView<'data> {
         else {
             return Ok(name);
         };
-        let table = u64::from(self.file_header.pointer_to_symbol_table.get(LE)).saturating_add(
-            u64::from(self.file_header.number_of_symbols.get(LE)).saturating_mul(18),
-        );
+        let table = self.string_table_offset();
         let start = usize::try_from(table.saturating_add(u64::from(index))).unwrap_or(usize::MAX);
         let bytes = self.data.get(start..).ok_or(Error::Truncated {
             what: "COFF string table",
