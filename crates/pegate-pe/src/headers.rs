@@ -113,8 +113,9 @@ impl PeView<'_> {
     #[inline]
     pub fn headers(&self) -> PeHeaders {
         let fh = self.file_header();
-        with_optional!(self.optional(), h => PeHeaders {
-            pe32_plus: self.is_pe32_plus(),
+        let (security_directory, file_size) = (self.security_directory(), self.file_len());
+        with_optional!(self.optional(), h, pe32_plus, image_base => PeHeaders {
+            pe32_plus,
             machine: fh.machine.get(LE).0,
             characteristics: Flags::new(u32::from(fh.characteristics.get(LE).0)),
             timestamp: fh.time_date_stamp.get(LE),
@@ -138,15 +139,15 @@ impl PeView<'_> {
                 h.major_subsystem_version.get(LE),
                 h.minor_subsystem_version.get(LE),
             ),
-            image_base: self.image_base(),
+            image_base,
             entry_point: h.address_of_entry_point.get(LE),
             section_alignment: h.section_alignment.get(LE),
             file_alignment: h.file_alignment.get(LE),
             size_of_image: h.size_of_image.get(LE),
             size_of_headers: h.size_of_headers.get(LE),
             checksum: h.check_sum.get(LE),
-            security_directory: self.security_directory(),
-            file_size: self.file_len(),
+            security_directory,
+            file_size,
         })
     }
 }

@@ -34,12 +34,26 @@ pub(crate) enum Optional<'data> {
 }
 
 /// Evaluates `$e` with `$h` bound to the optional header, PE32 or PE32+: the two structs name
-/// their fields alike, so one expression serves both (all but `ImageBase`, whose width differs).
+/// their fields alike, so one expression serves both. The second form also binds whether it is
+/// PE32+ and `ImageBase` widened to `u64` (the one field whose width differs), each fixed per
+/// arm so the branch is taken once.
 macro_rules! with_optional {
     ($optional:expr, $h:ident => $e:expr) => {
         match $optional {
             Optional::Pe32($h) => $e,
             Optional::Pe64($h) => $e,
+        }
+    };
+    ($optional:expr, $h:ident, $pe32_plus:ident, $image_base:ident => $e:expr) => {
+        match $optional {
+            Optional::Pe32($h) => {
+                let ($pe32_plus, $image_base) = (false, u64::from($h.image_base.get(LE)));
+                $e
+            }
+            Optional::Pe64($h) => {
+                let ($pe32_plus, $image_base) = (true, $h.image_base.get(LE));
+                $e
+            }
         }
     };
 }
@@ -260,10 +274,7 @@ impl<'data> PeView<'data> {
     /// `ImageBase`.
     #[inline]
     pub fn image_base(&self) -> u64 {
-        match self.optional {
-            Optional::Pe32(h) => u64::from(h.image_base.get(LE)),
-            Optional::Pe64(h) => h.image_base.get(LE),
-        }
+        with_optional!(self.optional, _h, _pe32_plus, image_base => image_base)
     }
 
     /// `SizeOfHeaders`.
