@@ -105,3 +105,28 @@ pub(crate) fn parse(der: &[u8]) -> Option<Vec<Parsed>> {
         .collect();
     Some(out)
 }
+
+#[cfg(all(test, feature = "vendored-openssl", target_os = "linux"))]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    /// With the vendored OpenSSL, authenticode-parser's C code must link the same static
+    /// libcrypto as the `openssl` crate (its `-lcrypto` finds openssl-src's static library
+    /// first), not pull the system's libcrypto.so in beside it: two copies would each keep their
+    /// own global state, and the parser would run on the slower system version.
+    #[test]
+    fn one_libcrypto_and_it_is_the_vendored_one() {
+        // Run the parser once, so that its code and its OpenSSL calls are linked and loaded.
+        std::hint::black_box(super::parse(&[0x30, 0x03, 0x02, 0x01, 0x00]));
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        assert!(
+            !maps.lines().any(|l| l.contains("libcrypto.so")),
+            "a shared libcrypto is mapped:\n{maps}"
+        );
+        assert!(
+            openssl::version::number() >= 0x3000_0000,
+            "{}",
+            openssl::version::version()
+        );
+    }
+}
