@@ -68,10 +68,13 @@ fn memchr_find_all(hay: &[u8], needle: &[u8]) -> Vec<usize> {
 }
 
 /// Checks a PKCS#7 blob before it reaches the C parser: the whole DER tree must be well formed
-/// (every child inside its parent, bounded depth and size), and every embedded certificate must
-/// load with a usable public key. authenticode-parser dereferences what OpenSSL returns without
-/// checking, so a certificate with a damaged key (seen: one flipped byte in an RFC 3161 TSA
-/// certificate) would crash the process; here it becomes an error.
+/// (every child inside its parent, bounded depth and size), every embedded certificate must
+/// load with a usable public key, and every value the parser reads through an untyped `ANY`
+/// must have its type (see [`TYPED`]). authenticode-parser dereferences what OpenSSL returns
+/// without checking, so a certificate with a damaged key (seen: one flipped byte in an RFC 3161
+/// TSA certificate) or a messageDigest attribute holding an OID (found by the fuzzer: OpenSSL
+/// keeps an OID as a different struct, whose pointer bits the parser then took for a length)
+/// would crash the process; here they become errors.
 pub(crate) fn precheck(der: &[u8]) -> Result<(), String> {
     let mut nodes = 0usize;
     walk(der, 0, 0, &mut nodes)
@@ -81,6 +84,92 @@ pub(crate) fn precheck(der: &[u8]) -> Result<(), String> {
 pub(crate) fn first_element(b: &[u8]) -> Option<&[u8]> {
     let (_, total, _) = tlv(b)?;
     b.get(..total)
+}
+
+/// Attributes whose values authenticode-parser reads as a string or SEQUENCE without checking
+/// the type: (OID content bytes, name, the tags the specification allows).
+const TYPED: &[(&[u8], &str, &[u8])] = &[
+    // 1.2.840.113549.1.9.4 messageDigest: OCTET STRING
+    (
+        &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x04],
+        "messageDigest",
+        &[0x04],
+    ),
+    // 1.2.840.113549.1.9.5 signingTime: UTCTime or GeneralizedTime
+    (
+        &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x05],
+        "signingTime",
+        &[0x17, 0x18],
+    ),
+    // 1.2.840.113549.1.9.6 countersignature: SignerInfo
+    (
+        &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x06],
+        "countersignature",
+        &[0x30],
+    ),
+    // 1.3.6.1.4.1.311.2.1.12 SpcSpOpusInfo
+    (
+        &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x01, 0x0c],
+        "SpcSpOpusInfo",
+        &[0x30],
+    ),
+    // 1.3.6.1.4.1.311.2.4.1 nested signature: ContentInfo
+    (
+        &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x04, 0x01],
+        "nested signature",
+        &[0x30],
+    ),
+    // 1.3.6.1.4.1.311.3.3.1 RFC 3161 countersignature: ContentInfo
+    (
+        &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x03, 0x03, 0x01],
+        "RFC 3161 timestamp",
+        &[0x30],
+    ),
+];
+
+/// 1.3.6.1.4.1.311.2.1.4 SPC_INDIRECT_DATA: a ContentInfo of this type must carry its content,
+/// a SEQUENCE, in `[0]` (the parser reads it without checking that it is there).
+const SPC_INDIRECT_DATA: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x01, 0x04];
+
+/// For a SEQUENCE's content: an Attribute { OID, SET OF value } from [`TYPED`] whose values have
+/// another type, or a ContentInfo { SPC_INDIRECT_DATA, [0] content } without its SEQUENCE.
+fn check_typed(content: &[u8]) -> Result<(), String> {
+    let Some((0x06, oid_len, oid_header)) = tlv(content) else {
+        return Ok(());
+    };
+    let oid = content.get(oid_header..oid_len).unwrap_or_default();
+    let next = content.get(oid_len..).unwrap_or_default();
+    if oid == SPC_INDIRECT_DATA {
+        return match tlv(next) {
+            Some((0xa0, len, header)) => match tlv(next.get(header..len).unwrap_or_default()) {
+                Some((0x30, ..)) => Ok(()),
+                _ => Err("SPC_INDIRECT_DATA content is not a SEQUENCE".to_owned()),
+            },
+            None if next.is_empty() => Err("SPC_INDIRECT_DATA without its content".to_owned()),
+            _ => Err("SPC_INDIRECT_DATA content is not in [0]".to_owned()),
+        };
+    }
+    let Some(&(_, name, allowed)) = TYPED.iter().find(|(o, ..)| *o == oid) else {
+        return Ok(());
+    };
+    let Some((0x31, set_len, set_header)) = tlv(next) else {
+        return Ok(());
+    };
+    let mut values = next.get(set_header..set_len).unwrap_or_default();
+    while let Some((tag, len, _)) = tlv(values) {
+        if !allowed.contains(&tag) {
+            return Err(format!(
+                "{name} attribute value has DER tag {tag:#04x}, not {}",
+                allowed
+                    .iter()
+                    .map(|t| format!("{t:#04x}"))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ));
+        }
+        values = values.get(len..).unwrap_or_default();
+    }
+    Ok(())
 }
 
 const MAX_DEPTH: usize = 64;
@@ -115,6 +204,10 @@ fn walk(b: &[u8], base: usize, depth: usize, nodes: &mut usize) -> Result<(), St
                         base.saturating_add(at)
                     )
                 })?;
+            }
+            if tag == 0x30 {
+                check_typed(content)
+                    .map_err(|e| format!("at DER offset {:#x}: {e}", base.saturating_add(at)))?;
             }
             walk(
                 content,
@@ -159,6 +252,50 @@ mod tests {
         assert_eq!(tlv(&[0x30, 0x82, 0xff, 0xff]), None, "length past the end");
         assert_eq!(tlv(&[0x30, 0x85, 1, 1, 1, 1, 1]), None, "5-byte length");
         assert_eq!(tlv(&[0x30]), None);
+    }
+
+    fn oid(content: &[u8]) -> Vec<u8> {
+        let mut v = vec![0x06, content.len() as u8];
+        v.extend_from_slice(content);
+        v
+    }
+
+    #[test]
+    fn untyped_values_must_have_their_type() {
+        let digest = TYPED[0].0;
+        // SEQUENCE content: OID messageDigest, SET { value }
+        let attr = |value: &[u8]| {
+            let mut v = oid(digest);
+            v.extend_from_slice(&[0x31, value.len() as u8]);
+            v.extend_from_slice(value);
+            v
+        };
+        assert_eq!(check_typed(&attr(&[0x04, 0x02, 1, 2])), Ok(()));
+        let err = check_typed(&attr(&[0x06, 0x01, 0x2a])).unwrap_err();
+        assert_eq!(
+            err,
+            "messageDigest attribute value has DER tag 0x06, not 0x04"
+        );
+        let time = TYPED[1].0;
+        let mut t = oid(time);
+        t.extend_from_slice(&[0x31, 0x02, 0x05, 0x00]);
+        assert!(check_typed(&t).unwrap_err().contains("0x17 or 0x18"));
+
+        let mut ci = oid(SPC_INDIRECT_DATA);
+        assert_eq!(
+            check_typed(&ci),
+            Err("SPC_INDIRECT_DATA without its content".to_owned())
+        );
+        ci.extend_from_slice(&[0xa0, 0x02, 0x05, 0x00]);
+        assert_eq!(
+            check_typed(&ci),
+            Err("SPC_INDIRECT_DATA content is not a SEQUENCE".to_owned())
+        );
+        let mut ok = oid(SPC_INDIRECT_DATA);
+        ok.extend_from_slice(&[0xa0, 0x02, 0x30, 0x00]);
+        assert_eq!(check_typed(&ok), Ok(()));
+        // Any other SEQUENCE is not this check's business.
+        assert_eq!(check_typed(&[0x02, 0x01, 0x00]), Ok(()));
     }
 
     #[test]

@@ -242,3 +242,34 @@ fn hostile_tables_give_error_never_a_panic() {
         assert_ne!(r.status, Status::Unsigned);
     }
 }
+
+/// An attribute whose value has the wrong DER type (found by the fuzzer: a messageDigest holding
+/// an OID, which authenticode-parser read as a string and crashed on) is an `error`, with the
+/// attribute named, before the C parser sees it.
+#[test]
+fn attribute_of_the_wrong_type_is_an_error_not_a_crash() {
+    let signed = std::fs::read(dir().join("amd64-signed.exe")).unwrap();
+    // messageDigest OID, SET of one OCTET STRING of 32 bytes (the SHA-256 signer digest).
+    let needle = [
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x04, 0x31, 0x22, 0x04, 0x20,
+    ];
+    let at = signed
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("the signer's messageDigest attribute");
+    let mut b = signed.clone();
+    // The same 34 bytes as an OBJECT IDENTIFIER (32 arcs of 42: valid DER for OpenSSL).
+    b[at + needle.len() - 2] = 0x06;
+    b[at + needle.len()..at + needle.len() + 32].fill(0x2a);
+    for _ in 0..20 {
+        let r = verify_bytes(&b, &trusted());
+        assert_eq!(r.status, Status::Error, "{r:?}");
+        assert!(
+            r.errors
+                .iter()
+                .any(|e| e.contains("messageDigest attribute value has DER tag 0x06")),
+            "{:?}",
+            r.errors
+        );
+    }
+}
