@@ -553,6 +553,14 @@ mod tests {
             .collect()
     }
 
+    /// One range over the first `len` bytes, for both methods.
+    fn whole(len: u64) -> Layout {
+        Layout {
+            windows: vec![0..len],
+            linear: vec![0..len],
+        }
+    }
+
     fn sha256_of(parts: &[&[u8]]) -> Vec<u8> {
         let mut h = sha2::Sha256::new();
         for p in parts {
@@ -573,12 +581,7 @@ mod tests {
                 windows: vec![0..gap.start as u64, gap.end as u64..len as u64 - 10],
                 linear: vec![0..len as u64 - 10],
             };
-            let read_at = |pos: u64, buf: &mut [u8]| {
-                let rest = bytes.get(pos as usize..).unwrap_or_default();
-                let n = rest.len().min(buf.len());
-                buf[..n].copy_from_slice(&rest[..n]);
-                Ok(n)
-            };
+            let read_at = crate::slice_reader(&bytes);
             let after = || std::thread::sleep(std::time::Duration::from_millis(parse_ms));
             let ((), d) = pipelined(layout, 64, vec![Algorithm::Sha256], after, read_at).unwrap();
             let what = format!("{len} bytes, parse {parse_ms} ms");
@@ -604,16 +607,8 @@ mod tests {
     #[test]
     fn without_image_hash_the_file_hash_and_checksum_are_the_same() {
         let bytes = data(1_500_000);
-        let read_at = |pos: u64, buf: &mut [u8]| {
-            let rest = bytes.get(pos as usize..).unwrap_or_default();
-            let n = rest.len().min(buf.len());
-            buf[..n].copy_from_slice(&rest[..n]);
-            Ok(n)
-        };
-        let layout = Layout {
-            windows: vec![0..10],
-            linear: vec![0..10],
-        };
+        let read_at = crate::slice_reader(&bytes);
+        let layout = whole(10);
         let d = one_pass(layout, &[], 64, read_at).unwrap();
         assert!(d.windows.is_empty());
         assert_eq!(d.linear, None);
@@ -625,16 +620,8 @@ mod tests {
     #[test]
     fn a_panicking_parse_is_an_error() {
         let bytes = data(3_000_000);
-        let read_at = |pos: u64, buf: &mut [u8]| {
-            let rest = bytes.get(pos as usize..).unwrap_or_default();
-            let n = rest.len().min(buf.len());
-            buf[..n].copy_from_slice(&rest[..n]);
-            Ok(n)
-        };
-        let layout = Layout {
-            windows: vec![0..3_000_000],
-            linear: vec![0..3_000_000],
-        };
+        let read_at = crate::slice_reader(&bytes);
+        let layout = whole(3_000_000);
         let after = || -> () { panic!("parser bug") };
         let err = pipelined(layout, 64, vec![Algorithm::Sha256], after, read_at).unwrap_err();
         assert_eq!(err.to_string(), "the signature parser panicked");
@@ -650,16 +637,8 @@ mod tests {
         let results: Vec<_> = (0..16)
             .into_par_iter()
             .map(|i| {
-                let read_at = |pos: u64, buf: &mut [u8]| {
-                    let rest = bytes.get(pos as usize..).unwrap_or_default();
-                    let n = rest.len().min(buf.len());
-                    buf[..n].copy_from_slice(&rest[..n]);
-                    Ok(n)
-                };
-                let layout = Layout {
-                    windows: vec![0..1_200_000],
-                    linear: vec![0..1_200_000],
-                };
+                let read_at = crate::slice_reader(&bytes);
+                let layout = whole(1_200_000);
                 let after = move || {
                     std::thread::sleep(std::time::Duration::from_millis(i % 3));
                     i
@@ -677,10 +656,7 @@ mod tests {
 
     #[test]
     fn a_read_error_is_returned_not_hung_on() {
-        let layout = Layout {
-            windows: vec![0..10_000_000],
-            linear: vec![0..10_000_000],
-        };
+        let layout = whole(10_000_000);
         let read_at = |pos: u64, buf: &mut [u8]| {
             if pos >= 2_000_000 {
                 return Err(std::io::Error::other("disk gone"));

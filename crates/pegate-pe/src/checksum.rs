@@ -173,17 +173,21 @@ mod tests {
         sum.wrapping_add(data.len() as u32)
     }
 
-    #[test]
-    fn matches_the_per_word_algorithm_for_any_split_and_odd_lengths() {
-        let mut x: u32 = 0x1234_5678;
-        let data: Vec<u8> = (0..4099)
+    /// xorshift bytes: deterministic, and no two words alike by accident.
+    fn noise(len: usize, mut x: u32) -> Vec<u8> {
+        (0..len)
             .map(|_| {
                 x ^= x << 13;
                 x ^= x >> 17;
                 x ^= x << 5;
                 x as u8
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn matches_the_per_word_algorithm_for_any_split_and_odd_lengths() {
+        let data = noise(4099, 0x1234_5678);
         for len in [0, 1, 2, 3, 31, 32, 33, 63, 64, 65, 67, 68, 69, 1000, 4099] {
             for field in [0, 1, 64, 66, 3000] {
                 let want = reference(&data[..len], field);
@@ -206,15 +210,7 @@ mod tests {
     /// Longer than one lane block, at an odd split, with the field inside and across blocks.
     #[test]
     fn matches_the_per_word_algorithm_over_many_blocks() {
-        let mut x: u32 = 0x9e37_79b9;
-        let data: Vec<u8> = (0..3 * BLOCK + 4099)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                x as u8
-            })
-            .collect();
+        let data = noise(3 * BLOCK + 4099, 0x9e37_79b9);
         for field in [216, BLOCK - 2, 2 * BLOCK + 1] {
             let want = reference(&data, field);
             assert_eq!(pe_checksum(&data, field), want, "field {field}");
