@@ -514,21 +514,26 @@ pub(crate) fn image_pass(
     })
 }
 
-/// Calls `f` with each chunk of the file in order, read into one reused buffer.
+/// Calls `f` with each chunk of the file in order, read into one buffer that this thread keeps
+/// for its next file (as [`pipelined`] keeps its chunks).
 fn for_each_chunk(
     read_at: &mut impl FnMut(u64, &mut [u8]) -> std::io::Result<usize>,
     mut f: impl FnMut(u64, &[u8]),
 ) -> std::io::Result<()> {
-    let mut buf = vec![0u8; CHUNK];
+    let mut buf = take_spare();
+    buf.resize(CHUNK, 0);
     let mut pos = 0u64;
-    loop {
-        let n = read_at(pos, &mut buf)?;
-        if n == 0 {
-            return Ok(());
-        }
+    let outcome = loop {
+        let n = match read_at(pos, &mut buf) {
+            Ok(0) => break Ok(()),
+            Ok(n) => n,
+            Err(e) => break Err(e),
+        };
         f(pos, buf.get(..n).unwrap_or_default());
         pos = pos.saturating_add(n as u64);
-    }
+    };
+    keep_spare([buf]);
+    outcome
 }
 
 #[cfg(test)]
