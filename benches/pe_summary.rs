@@ -97,19 +97,30 @@ struct HandHeaders {
     len: u64,
 }
 
+#[inline(always)]
+fn u16_at(b: &[u8], o: usize) -> Option<u16> {
+    b.get(o..o + 2).map(|x| u16::from_le_bytes([x[0], x[1]]))
+}
+
+#[inline(always)]
+fn u32_at(b: &[u8], o: usize) -> Option<u32> {
+    b.get(o..o + 4)
+        .map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]))
+}
+
+/// The checks no hand-written reader can skip: `MZ`, then `PE\0\0` at `e_lfanew`.
+#[inline(always)]
+fn nt_offset(b: &[u8]) -> Option<usize> {
+    if u16_at(b, 0)? != 0x5a4d {
+        return None;
+    }
+    let nt = u32_at(b, 0x3c)? as usize;
+    (u32_at(b, nt)? == 0x4550).then_some(nt)
+}
+
 fn hand_headers(b: &[u8]) -> Option<HandHeaders> {
-    let u16_at = |o: usize| b.get(o..o + 2).map(|x| u16::from_le_bytes([x[0], x[1]]));
-    let u32_at = |o: usize| {
-        b.get(o..o + 4)
-            .map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]))
-    };
-    if u16_at(0)? != 0x5a4d {
-        return None;
-    }
-    let nt = u32_at(0x3c)? as usize;
-    if u32_at(nt)? != 0x4550 {
-        return None;
-    }
+    let (u16_at, u32_at) = (|o| u16_at(b, o), |o| u32_at(b, o));
+    let nt = nt_offset(b)?;
     let fh = nt + 4;
     let oh = nt + 24;
     let pe32_plus = match u16_at(oh)? {
@@ -171,21 +182,14 @@ fn hand_headers_call(b: &[u8]) -> Option<HandHeaders> {
 
 /// The minimal reader's parse: machine, magic, subsystem, DllCharacteristics from raw offsets.
 fn minimal_parse(b: &[u8]) -> Option<(u16, u16, u16, u16)> {
-    let u16_at = |o: usize| b.get(o..o + 2).map(|x| u16::from_le_bytes([x[0], x[1]]));
-    let u32_at = |o: usize| {
-        b.get(o..o + 4)
-            .map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]))
-    };
-    if u16_at(0)? != 0x5a4d {
-        return None;
-    }
-    let nt = u32_at(0x3c)? as usize;
-    if u32_at(nt)? != 0x4550 {
-        return None;
-    }
-    let machine = u16_at(nt + 4)?;
-    let magic = u16_at(nt + 24)?;
-    Some((machine, magic, u16_at(nt + 24 + 68)?, u16_at(nt + 24 + 70)?))
+    let nt = nt_offset(b)?;
+    let at = |o| u16_at(b, o);
+    Some((
+        at(nt + 4)?,
+        at(nt + 24)?,
+        at(nt + 24 + 68)?,
+        at(nt + 24 + 70)?,
+    ))
 }
 
 fn minimal_read(path: &Path) -> Option<(u16, u16, u16, u16)> {
