@@ -252,7 +252,7 @@ pub(crate) fn one_pass(
     checksum_field: usize,
     read_at: impl FnMut(u64, &mut [u8]) -> std::io::Result<usize>,
 ) -> std::io::Result<Digests> {
-    pipelined(layout, checksum_field, algs.to_vec(), || (), read_at).map(|((), d)| d)
+    pipelined(layout, checksum_field, algs, || (), read_at).map(|((), d)| d)
 }
 
 /// The image hash streams (Windows' order, and the linear one when it differs), and the
@@ -341,7 +341,7 @@ impl Work {
 pub(crate) fn pipelined<T: Send>(
     layout: Layout,
     checksum_field: usize,
-    algs: Vec<Algorithm>,
+    algs: &[Algorithm],
     after: impl FnOnce() -> T + Send,
     mut read_at: impl FnMut(u64, &mut [u8]) -> std::io::Result<usize>,
 ) -> std::io::Result<(T, Digests)> {
@@ -354,8 +354,8 @@ pub(crate) fn pipelined<T: Send>(
         shared: Mutex::new(Shared {
             queue: VecDeque::new(),
             image: Some(Image {
-                windows: Stream::new(layout.windows, &algs),
-                linear: (!same).then(|| Stream::new(layout.linear, &algs)),
+                windows: Stream::new(layout.windows, algs),
+                linear: (!same).then(|| Stream::new(layout.linear, algs)),
                 checksum: Some(Checksum::new(checksum_field)),
             }),
             free: Vec::new(),
@@ -588,7 +588,7 @@ mod tests {
             };
             let read_at = crate::slice_reader(&bytes);
             let after = || std::thread::sleep(std::time::Duration::from_millis(parse_ms));
-            let ((), d) = pipelined(layout, 64, vec![Algorithm::Sha256], after, read_at).unwrap();
+            let ((), d) = pipelined(layout, 64, &[Algorithm::Sha256], after, read_at).unwrap();
             let what = format!("{len} bytes, parse {parse_ms} ms");
             assert_eq!(
                 d.windows,
@@ -628,7 +628,7 @@ mod tests {
         let read_at = crate::slice_reader(&bytes);
         let layout = whole(3_000_000);
         let after = || -> () { panic!("parser bug") };
-        let err = pipelined(layout, 64, vec![Algorithm::Sha256], after, read_at).unwrap_err();
+        let err = pipelined(layout, 64, &[Algorithm::Sha256], after, read_at).unwrap_err();
         assert_eq!(err.to_string(), "the signature parser panicked");
     }
 
@@ -648,7 +648,7 @@ mod tests {
                     std::thread::sleep(std::time::Duration::from_millis(i % 3));
                     i
                 };
-                pipelined(layout, 64, vec![Algorithm::Sha256], after, read_at).unwrap()
+                pipelined(layout, 64, &[Algorithm::Sha256], after, read_at).unwrap()
             })
             .collect();
         for (i, (got, d)) in results.into_iter().enumerate() {
@@ -669,7 +669,7 @@ mod tests {
             buf.fill(1);
             Ok(buf.len())
         };
-        let err = pipelined(layout, 64, vec![Algorithm::Sha256], || (), read_at).unwrap_err();
+        let err = pipelined(layout, 64, &[Algorithm::Sha256], || (), read_at).unwrap_err();
         assert_eq!(err.to_string(), "disk gone");
     }
 }

@@ -366,17 +366,13 @@ fn verify_with(
     let layout = digest::layout(view, len, table_start);
     let methods_differ = layout.windows != layout.linear;
     // Guess SHA-256 for the image hash so it starts with the read; the PKCS#7 parse (and trust
-    // check) runs after it on the same thread and says whether the guess was enough.
-    let guess = if had_table {
-        vec![Algorithm::Sha256]
-    } else {
-        Vec::new()
-    };
+    // check) runs beside it on the helper and says whether the guess was enough.
+    let guess: &[Algorithm] = if had_table { &[Algorithm::Sha256] } else { &[] };
     let parse = || parse_table(table, base, opts.trust.as_ref());
     let (mut parsed, mut digests) = digest::pipelined(
-        layout.clone(),
+        layout,
         view.checksum_field_offset(),
-        guess.clone(),
+        guess,
         parse,
         &mut read_at,
     )?;
@@ -389,6 +385,9 @@ fn verify_with(
     missing.sort_unstable();
     missing.dedup();
     if !missing.is_empty() {
+        // Rare (a SHA-1 or SHA-384 signature): the layout is recomputed rather than cloned
+        // on every verification for this case.
+        let layout = digest::layout(view, len, table_start);
         let extra = digest::image_pass(layout, &missing, &mut read_at)?;
         digests.windows.extend(extra.windows);
         if let (Some(l), Some(extra)) = (digests.linear.as_mut(), extra.linear) {
