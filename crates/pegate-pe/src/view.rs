@@ -1,7 +1,8 @@
 //! `PeView`: a lazy, zero-copy, bounds-checked view over the headers of a PE file.
 //!
 //! Only the DOS header, the NT headers, the data directories and the section table are validated
-//! when the view is built; everything else is read when asked for. The bytes may be a prefix of
+//! when the view is built (the two tables as one range check; they are sliced when asked for);
+//! everything else is read when asked for. The bytes may be a prefix of
 //! the file (the headers), in which case [`PeView::parse_prefix`] is told the real file length.
 //!
 //! ```
@@ -78,6 +79,9 @@ pub struct SecurityDirectory {
 }
 
 /// A zero-copy view over a PE file's headers.
+///
+/// Every structure the view hands out is bounds-checked when the view is built; the data
+/// directory and section tables are checked as one range there and sliced only when asked for.
 #[derive(Debug, Clone, Copy)]
 pub struct PeView<'data> {
     data: &'data [u8],
@@ -85,12 +89,13 @@ pub struct PeView<'data> {
     nt_offset: usize,
     file_header: &'data ImageFileHeader,
     optional: Optional<'data>,
-    optional_offset: usize,
-    directories: &'data [ImageDataDirectory],
-    directories_offset: usize,
-    sections: &'data [ImageSectionHeader],
+    directory_count: usize,
     sections_offset: usize,
 }
+
+/// The COFF file header's size, after the 4-byte `PE\0\0`: the optional header is at
+/// `e_lfanew + OPTIONAL_AFTER_NT`.
+const OPTIONAL_AFTER_NT: usize = 4 + core::mem::size_of::<ImageFileHeader>();
 
 #[inline]
 fn read<'data, T: pod::Pod>(
@@ -101,7 +106,38 @@ fn read<'data, T: pod::Pod>(
     data.get(offset..)
         .and_then(|rest| pod::from_bytes::<T>(rest).ok())
         .map(|(t, _)| t)
-        .ok_or_else(|| Error::truncated(what, offset, core::mem::size_of::<T>(), data.len()))
+        .ok_or_else(|| truncated::<T>(what, offset, data.len()))
+}
+
+#[cold]
+fn truncated<T>(what: &'static str, offset: usize, len: usize) -> Error {
+    Error::truncated(what, offset, core::mem::size_of::<T>(), len)
+}
+
+/// `count` records of `T` at `offset`, or none if they are not all there.
+#[inline]
+fn table<T: pod::Pod>(data: &[u8], offset: usize, count: usize) -> Option<&[T]> {
+    data.get(offset..)
+        .and_then(|rest| pod::slice_from_bytes::<T>(rest, count).ok())
+        .map(|(t, _)| t)
+}
+
+/// Which of the two tables the bytes end in: the data directories, or the section table.
+#[cold]
+fn tables_truncated(
+    len: usize,
+    directories_offset: usize,
+    directory_count: usize,
+    sections_offset: usize,
+    sections_len: usize,
+) -> Error {
+    let directories_len =
+        directory_count.saturating_mul(core::mem::size_of::<ImageDataDirectory>());
+    if directories_offset.saturating_add(directories_len) > len {
+        Error::truncated("data directories", directories_offset, directories_len, len)
+    } else {
+        Error::truncated("section table", sections_offset, sections_len, len)
+    }
 }
 
 impl<'data> PeView<'data> {
@@ -114,6 +150,76 @@ impl<'data> PeView<'data> {
     /// Builds a view over the first bytes of a file of `file_len` bytes (at least the headers).
     #[inline]
     pub fn parse_prefix(data: &'data [u8], file_len: u64) -> Result<PeView<'data>, Error> {
+        match PeView::check(data, file_len) {
+            Some(view) => Ok(view),
+            None => PeView::diagnose(data, file_len),
+        }
+    }
+
+    /// The fast path of [`PeView::parse_prefix`]: the same checks with no error to build, which
+    /// is half the cost of one that carries the error through each step (the branches to the
+    /// many ways of building an `Error` crowd the code). `diagnose` runs only when this says
+    /// no; the two are tested to accept the same bytes and build the same view.
+    #[inline]
+    fn check(data: &'data [u8], file_len: u64) -> Option<PeView<'data>> {
+        let (dos, _) = pod::from_bytes::<ImageDosHeader>(data).ok()?;
+        if dos.e_magic.get(LE) != IMAGE_DOS_SIGNATURE {
+            return None;
+        }
+        let nt_offset = dos.e_lfanew.get(LE) as usize;
+        let (signature, _) = pod::from_bytes::<object::U32<LE>>(data.get(nt_offset..)?).ok()?;
+        if signature.get(LE) != IMAGE_NT_SIGNATURE {
+            return None;
+        }
+        let (file_header, rest) =
+            pod::from_bytes::<ImageFileHeader>(data.get(nt_offset.saturating_add(4)..)?).ok()?;
+        let size_of_optional = usize::from(file_header.size_of_optional_header.get(LE));
+        let magic = rest.get(..2)?;
+        let (optional, fixed, declared) = if magic == IMAGE_NT_OPTIONAL_HDR64_MAGIC.to_le_bytes() {
+            let (h, _) = pod::from_bytes::<ImageOptionalHeader64>(rest).ok()?;
+            (
+                Optional::Pe64(h),
+                core::mem::size_of::<ImageOptionalHeader64>(),
+                h.number_of_rva_and_sizes.get(LE),
+            )
+        } else if magic == IMAGE_NT_OPTIONAL_HDR32_MAGIC.to_le_bytes() {
+            let (h, _) = pod::from_bytes::<ImageOptionalHeader32>(rest).ok()?;
+            (
+                Optional::Pe32(h),
+                core::mem::size_of::<ImageOptionalHeader32>(),
+                h.number_of_rva_and_sizes.get(LE),
+            )
+        } else {
+            return None;
+        };
+        let room = size_of_optional.checked_sub(fixed)? >> 3; // 8-byte entries
+        let directory_count = (declared as usize)
+            .min(IMAGE_NUMBEROF_DIRECTORY_ENTRIES)
+            .min(room);
+        let sections_offset = nt_offset
+            .saturating_add(OPTIONAL_AFTER_NT)
+            .saturating_add(size_of_optional);
+        let sections_len = usize::from(file_header.number_of_sections.get(LE))
+            .saturating_mul(core::mem::size_of::<ImageSectionHeader>());
+        if sections_offset.saturating_add(sections_len) > data.len() {
+            return None;
+        }
+        Some(PeView {
+            data,
+            file_len: file_len.max(data.len() as u64),
+            nt_offset,
+            file_header,
+            optional,
+            directory_count,
+            sections_offset,
+        })
+    }
+
+    /// The slow path of [`PeView::parse_prefix`], step by step, for the error that says which
+    /// structure is wrong and where.
+    #[cold]
+    #[inline(never)]
+    fn diagnose(data: &'data [u8], file_len: u64) -> Result<PeView<'data>, Error> {
         if data.get(..2) != Some(&IMAGE_DOS_SIGNATURE.to_le_bytes()[..]) {
             return Err(Error::NoDosSignature);
         }
@@ -132,10 +238,9 @@ impl<'data> PeView<'data> {
                 offset: nt_offset as u64,
             });
         }
-        let file_header_offset = nt_offset.saturating_add(4);
-        let file_header: &ImageFileHeader = read(data, file_header_offset, "COFF file header")?;
-        let optional_offset =
-            file_header_offset.saturating_add(core::mem::size_of::<ImageFileHeader>());
+        let file_header: &ImageFileHeader =
+            read(data, nt_offset.saturating_add(4), "COFF file header")?;
+        let optional_offset = nt_offset.saturating_add(OPTIONAL_AFTER_NT);
         let magic: &object::U16<LE> = read(data, optional_offset, "optional header")?;
         let size_of_optional = file_header.size_of_optional_header.get(LE);
         let (optional, fixed) = match magic.get(LE) {
@@ -163,45 +268,29 @@ impl<'data> PeView<'data> {
         }
         let declared = with_optional!(optional, h => h.number_of_rva_and_sizes.get(LE)) as usize;
         // The loader reads at most 16 entries, and only those inside SizeOfOptionalHeader.
-        let room = (usize::from(size_of_optional).saturating_sub(fixed)) >> 3; // 8-byte entries
-        let count = declared.min(IMAGE_NUMBEROF_DIRECTORY_ENTRIES).min(room);
-        let directories_offset = optional_offset.saturating_add(fixed);
-        let directories = data
-            .get(directories_offset..)
-            .and_then(|rest| pod::slice_from_bytes::<ImageDataDirectory>(rest, count).ok())
-            .map(|(d, _)| d)
-            .ok_or_else(|| {
-                Error::truncated(
-                    "data directories",
-                    directories_offset,
-                    count.saturating_mul(8),
-                    data.len(),
-                )
-            })?;
+        let room = usize::from(size_of_optional).saturating_sub(fixed) >> 3; // 8-byte entries
+        let directory_count = declared.min(IMAGE_NUMBEROF_DIRECTORY_ENTRIES).min(room);
+        // The directories lie inside SizeOfOptionalHeader and the section table right after it,
+        // so one range check covers both tables.
         let sections_offset = optional_offset.saturating_add(usize::from(size_of_optional));
-        let nsections = usize::from(file_header.number_of_sections.get(LE));
-        let sections = data
-            .get(sections_offset..)
-            .and_then(|rest| pod::slice_from_bytes::<ImageSectionHeader>(rest, nsections).ok())
-            .map(|(s, _)| s)
-            .ok_or_else(|| {
-                Error::truncated(
-                    "section table",
-                    sections_offset,
-                    nsections.saturating_mul(core::mem::size_of::<ImageSectionHeader>()),
-                    data.len(),
-                )
-            })?;
+        let sections_len = usize::from(file_header.number_of_sections.get(LE))
+            .saturating_mul(core::mem::size_of::<ImageSectionHeader>());
+        if sections_offset.saturating_add(sections_len) > data.len() {
+            return Err(tables_truncated(
+                data.len(),
+                optional_offset.saturating_add(fixed),
+                directory_count,
+                sections_offset,
+                sections_len,
+            ));
+        }
         Ok(PeView {
             data,
             file_len: file_len.max(data.len() as u64),
             nt_offset,
             file_header,
             optional,
-            optional_offset,
-            directories,
-            directories_offset,
-            sections,
+            directory_count,
             sections_offset,
         })
     }
@@ -228,6 +317,22 @@ impl<'data> PeView<'data> {
     #[inline]
     pub fn nt_headers_offset(&self) -> usize {
         self.nt_offset
+    }
+
+    /// File offset of the optional header.
+    #[inline]
+    fn optional_offset(&self) -> usize {
+        self.nt_offset.saturating_add(OPTIONAL_AFTER_NT)
+    }
+
+    /// File offset of the data directories: right after the optional header's fixed part.
+    #[inline]
+    fn directories_offset(&self) -> usize {
+        let fixed = match self.optional {
+            Optional::Pe32(_) => core::mem::size_of::<ImageOptionalHeader32>(),
+            Optional::Pe64(_) => core::mem::size_of::<ImageOptionalHeader64>(),
+        };
+        self.optional_offset().saturating_add(fixed)
     }
 
     #[inline]
@@ -330,13 +435,15 @@ impl<'data> PeView<'data> {
     /// File offset of `OptionalHeader.CheckSum` (4 bytes); the same for PE32 and PE32+.
     #[inline]
     pub fn checksum_field_offset(&self) -> usize {
-        self.optional_offset.saturating_add(64)
+        self.optional_offset().saturating_add(64)
     }
 
     /// The section headers.
     #[inline]
     pub fn sections(&self) -> &'data [ImageSectionHeader] {
-        self.sections
+        let count = usize::from(self.file_header.number_of_sections.get(LE));
+        // In bounds: `parse_prefix` checked the whole table.
+        table(self.data, self.sections_offset, count).unwrap_or_default()
     }
 
     /// File offset of the section table.
@@ -348,16 +455,25 @@ impl<'data> PeView<'data> {
     /// The data directories present (at most 16).
     #[inline]
     pub fn data_directories(&self) -> &'data [ImageDataDirectory] {
-        self.directories
+        // In bounds: `parse_prefix` checked the directories with the section table after them.
+        table(self.data, self.directories_offset(), self.directory_count).unwrap_or_default()
     }
 
     /// Data directory `index`, if the header has that many.
     #[inline]
     pub fn data_directory(&self, index: usize) -> Option<DataDirectory> {
-        self.directories.get(index).map(|d| DataDirectory {
-            virtual_address: d.virtual_address.get(LE),
-            size: d.size.get(LE),
-        })
+        if index >= self.directory_count {
+            return None;
+        }
+        let offset = self
+            .directories_offset()
+            .saturating_add(index.saturating_mul(core::mem::size_of::<ImageDataDirectory>()));
+        read::<ImageDataDirectory>(self.data, offset, "data directory")
+            .ok()
+            .map(|d| DataDirectory {
+                virtual_address: d.virtual_address.get(LE),
+                size: d.size.get(LE),
+            })
     }
 
     /// The certificate table (security directory), when its entry is present and non-empty.
@@ -374,8 +490,8 @@ impl<'data> PeView<'data> {
     /// File offset of the security directory entry (8 bytes), when the header has one.
     #[inline]
     pub fn security_entry_offset(&self) -> Option<usize> {
-        (self.directories.len() > DIRECTORY_SECURITY).then(|| {
-            self.directories_offset.saturating_add(
+        (self.directory_count > DIRECTORY_SECURITY).then(|| {
+            self.directories_offset().saturating_add(
                 DIRECTORY_SECURITY.saturating_mul(core::mem::size_of::<ImageDataDirectory>()),
             )
         })
@@ -387,7 +503,7 @@ impl<'data> PeView<'data> {
         if rva < self.size_of_headers() {
             return Some(rva);
         }
-        for s in self.sections {
+        for s in self.sections() {
             let va = s.virtual_address.get(LE);
             let raw_size = s.size_of_raw_data.get(LE);
             let size = s.virtual_size.get(LE).max(raw_size);
@@ -455,7 +571,7 @@ impl<'data> PeView<'data> {
     #[inline]
     pub fn end_of_sections(&self) -> u64 {
         let headers = u64::from(self.size_of_headers());
-        self.sections
+        self.sections()
             .iter()
             .filter(|s| s.size_of_raw_data.get(LE) != 0)
             .map(|s| {
@@ -463,5 +579,153 @@ impl<'data> PeView<'data> {
                     .saturating_add(u64::from(s.size_of_raw_data.get(LE)))
             })
             .fold(headers, u64::max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use super::*;
+
+    /// Whether two views are over the same bytes with the same structures at the same places.
+    fn same(a: &PeView<'_>, b: &PeView<'_>) -> bool {
+        let optional = |v: &PeView<'_>| match v.optional {
+            Optional::Pe32(h) => (h as *const ImageOptionalHeader32).cast::<u8>(),
+            Optional::Pe64(h) => (h as *const ImageOptionalHeader64).cast::<u8>(),
+        };
+        core::ptr::eq(a.data, b.data)
+            && a.file_len == b.file_len
+            && a.nt_offset == b.nt_offset
+            && core::ptr::eq(a.file_header, b.file_header)
+            && a.is_pe32_plus() == b.is_pe32_plus()
+            && optional(a) == optional(b)
+            && a.directory_count == b.directory_count
+            && a.sections_offset == b.sections_offset
+    }
+
+    /// The fast path and the diagnosing path agree on `data` read as a prefix of `file_len`.
+    fn agree(data: &[u8], file_len: u64) {
+        match (
+            PeView::check(data, file_len),
+            PeView::diagnose(data, file_len),
+        ) {
+            (Some(fast), Ok(slow)) => assert!(same(&fast, &slow), "views differ"),
+            (None, Err(_)) => {}
+            (fast, slow) => panic!(
+                "fast path {} but the diagnosis says {:?} ({} bytes of {file_len})",
+                if fast.is_some() { "accepts" } else { "rejects" },
+                slow.map(|_| "ok"),
+                data.len()
+            ),
+        }
+    }
+
+    fn fixtures() -> Vec<Vec<u8>> {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures");
+        ["pe/ok", "pe/err", "authenticode"]
+            .iter()
+            .flat_map(|dir| std::fs::read_dir(format!("{root}/{dir}")).unwrap())
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_file() && p.extension().is_none_or(|e| e != "md"))
+            .map(|p| std::fs::read(p).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn fast_and_diagnosing_paths_agree_on_every_prefix_of_every_fixture() {
+        let files = fixtures();
+        assert!(files.len() > 10, "only {} fixtures found", files.len());
+        let mut accepted = 0;
+        for data in &files {
+            let headers = data.len().min(8192);
+            for cut in 0..=headers {
+                // A prefix read from a longer file, and a file that really ends there.
+                agree(&data[..cut], data.len() as u64);
+                agree(&data[..cut], cut as u64);
+            }
+            accepted += usize::from(PeView::check(data, data.len() as u64).is_some());
+        }
+        assert!(accepted > 10, "only {accepted} fixtures parse");
+    }
+
+    #[test]
+    fn fast_and_diagnosing_paths_agree_on_damaged_headers() {
+        // Every fixture that parses, with header fields the checks read set to values around
+        // their limits, one at a time and in random pairs (xorshift, deterministic).
+        let mut x = 0x9e37_79b9_u32;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        };
+        let values = [
+            0u32,
+            1,
+            2,
+            0x3f,
+            0x40,
+            0x5a4d,
+            0x4550,
+            0x10b,
+            0x20b,
+            0xe0,
+            0xf0,
+            0x60,
+            0x70,
+            0xffff,
+            0x7fff_ffff,
+            u32::MAX,
+        ];
+        let mut checked = 0;
+        for data in fixtures() {
+            let Some(view) = PeView::check(&data, data.len() as u64) else {
+                continue;
+            };
+            let nt = view.nt_offset;
+            // e_lfanew; Machine, NumberOfSections, SizeOfOptionalHeader; Magic;
+            // NumberOfRvaAndSizes (PE32 and PE32+ places).
+            let fields = [
+                (0x3c, 4),
+                (nt, 4),
+                (nt + 6, 2),
+                (nt + 20, 2),
+                (nt + 24, 2),
+                (nt + 24 + 92, 4),
+                (nt + 24 + 108, 4),
+            ];
+            let set = |d: &mut Vec<u8>, (at, width): (usize, usize), v: u32| {
+                if let Some(field) = d.get_mut(at..at + width) {
+                    field.copy_from_slice(&v.to_le_bytes()[..width]);
+                }
+            };
+            for &field in &fields {
+                for &v in &values {
+                    let mut d = data.clone();
+                    set(&mut d, field, v);
+                    agree(&d, d.len() as u64);
+                    agree(&d[..d.len().min(4096)], d.len() as u64);
+                    checked += 1;
+                }
+            }
+            for _ in 0..2000 {
+                let mut d = data.clone();
+                for _ in 0..2 {
+                    let field = fields[next() as usize % fields.len()];
+                    let v = if next() % 2 == 0 {
+                        values[next() as usize % values.len()]
+                    } else {
+                        next() % 0x2000
+                    };
+                    set(&mut d, field, v);
+                }
+                let cut = (next() as usize % 8192).min(d.len());
+                agree(&d, d.len() as u64);
+                agree(&d[..cut], d.len() as u64);
+                checked += 1;
+            }
+        }
+        assert!(checked > 20_000, "only {checked} damaged files checked");
     }
 }
