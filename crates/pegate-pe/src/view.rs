@@ -34,6 +34,17 @@ pub(crate) enum Optional<'data> {
     Pe64(&'data ImageOptionalHeader64),
 }
 
+impl Optional<'_> {
+    /// The size of the fixed part, which the data directories follow.
+    #[inline]
+    fn fixed_size(self) -> usize {
+        match self {
+            Optional::Pe32(_) => core::mem::size_of::<ImageOptionalHeader32>(),
+            Optional::Pe64(_) => core::mem::size_of::<ImageOptionalHeader64>(),
+        }
+    }
+}
+
 /// Evaluates `$e` with `$h` bound to the optional header, PE32 or PE32+: the two structs name
 /// their fields alike, so one expression serves both. The second form also binds whether it is
 /// PE32+ and `ImageBase` widened to `u64` (the one field whose width differs), each fixed per
@@ -175,24 +186,15 @@ impl<'data> PeView<'data> {
             pod::from_bytes::<ImageFileHeader>(data.get(nt_offset.saturating_add(4)..)?).ok()?;
         let size_of_optional = usize::from(file_header.size_of_optional_header.get(LE));
         let magic = rest.get(..2)?;
-        let (optional, fixed, declared) = if magic == IMAGE_NT_OPTIONAL_HDR64_MAGIC.to_le_bytes() {
-            let (h, _) = pod::from_bytes::<ImageOptionalHeader64>(rest).ok()?;
-            (
-                Optional::Pe64(h),
-                core::mem::size_of::<ImageOptionalHeader64>(),
-                h.number_of_rva_and_sizes.get(LE),
-            )
+        let optional = if magic == IMAGE_NT_OPTIONAL_HDR64_MAGIC.to_le_bytes() {
+            Optional::Pe64(pod::from_bytes(rest).ok()?.0)
         } else if magic == IMAGE_NT_OPTIONAL_HDR32_MAGIC.to_le_bytes() {
-            let (h, _) = pod::from_bytes::<ImageOptionalHeader32>(rest).ok()?;
-            (
-                Optional::Pe32(h),
-                core::mem::size_of::<ImageOptionalHeader32>(),
-                h.number_of_rva_and_sizes.get(LE),
-            )
+            Optional::Pe32(pod::from_bytes(rest).ok()?.0)
         } else {
             return None;
         };
-        let room = size_of_optional.checked_sub(fixed)? >> 3; // 8-byte entries
+        let declared = with_optional!(optional, h => h.number_of_rva_and_sizes.get(LE));
+        let room = size_of_optional.checked_sub(optional.fixed_size())? >> 3; // 8-byte entries
         let directory_count = (declared as usize)
             .min(IMAGE_NUMBEROF_DIRECTORY_ENTRIES)
             .min(room);
@@ -243,15 +245,13 @@ impl<'data> PeView<'data> {
         let optional_offset = nt_offset.saturating_add(OPTIONAL_AFTER_NT);
         let magic: &object::U16<LE> = read(data, optional_offset, "optional header")?;
         let size_of_optional = file_header.size_of_optional_header.get(LE);
-        let (optional, fixed) = match magic.get(LE) {
-            IMAGE_NT_OPTIONAL_HDR32_MAGIC => (
-                Optional::Pe32(read(data, optional_offset, "optional header")?),
-                core::mem::size_of::<ImageOptionalHeader32>(),
-            ),
-            IMAGE_NT_OPTIONAL_HDR64_MAGIC => (
-                Optional::Pe64(read(data, optional_offset, "optional header")?),
-                core::mem::size_of::<ImageOptionalHeader64>(),
-            ),
+        let optional = match magic.get(LE) {
+            IMAGE_NT_OPTIONAL_HDR32_MAGIC => {
+                Optional::Pe32(read(data, optional_offset, "optional header")?)
+            }
+            IMAGE_NT_OPTIONAL_HDR64_MAGIC => {
+                Optional::Pe64(read(data, optional_offset, "optional header")?)
+            }
             magic => {
                 return Err(Error::BadOptionalMagic {
                     magic,
@@ -259,6 +259,7 @@ impl<'data> PeView<'data> {
                 });
             }
         };
+        let fixed = optional.fixed_size();
         if usize::from(size_of_optional) < fixed {
             return Err(Error::OptionalHeaderTooSmall {
                 size: size_of_optional,
@@ -328,11 +329,8 @@ impl<'data> PeView<'data> {
     /// File offset of the data directories: right after the optional header's fixed part.
     #[inline]
     fn directories_offset(&self) -> usize {
-        let fixed = match self.optional {
-            Optional::Pe32(_) => core::mem::size_of::<ImageOptionalHeader32>(),
-            Optional::Pe64(_) => core::mem::size_of::<ImageOptionalHeader64>(),
-        };
-        self.optional_offset().saturating_add(fixed)
+        self.optional_offset()
+            .saturating_add(self.optional.fixed_size())
     }
 
     #[inline]
@@ -462,18 +460,10 @@ impl<'data> PeView<'data> {
     /// Data directory `index`, if the header has that many.
     #[inline]
     pub fn data_directory(&self, index: usize) -> Option<DataDirectory> {
-        if index >= self.directory_count {
-            return None;
-        }
-        let offset = self
-            .directories_offset()
-            .saturating_add(index.saturating_mul(core::mem::size_of::<ImageDataDirectory>()));
-        read::<ImageDataDirectory>(self.data, offset, "data directory")
-            .ok()
-            .map(|d| DataDirectory {
-                virtual_address: d.virtual_address.get(LE),
-                size: d.size.get(LE),
-            })
+        self.data_directories().get(index).map(|d| DataDirectory {
+            virtual_address: d.virtual_address.get(LE),
+            size: d.size.get(LE),
+        })
     }
 
     /// The certificate table (security directory), when its entry is present and non-empty.
@@ -713,7 +703,7 @@ mod tests {
                 let mut d = data.clone();
                 for _ in 0..2 {
                     let field = fields[next() as usize % fields.len()];
-                    let v = if next() % 2 == 0 {
+                    let v = if next().is_multiple_of(2) {
                         values[next() as usize % values.len()]
                     } else {
                         next() % 0x2000
