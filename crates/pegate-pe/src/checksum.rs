@@ -174,15 +174,9 @@ mod tests {
     }
 
     /// xorshift bytes: deterministic, and no two words alike by accident.
-    fn noise(len: usize, mut x: u32) -> Vec<u8> {
-        (0..len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                x as u8
-            })
-            .collect()
+    fn noise(len: usize, seed: u32) -> Vec<u8> {
+        let mut next = crate::xorshift(seed);
+        (0..len).map(|_| next() as u8).collect()
     }
 
     #[test]

@@ -45,3 +45,14 @@ pub use text::{SectionName, Version};
 pub use view::{
     DIRECTORY_LOAD_CONFIG, DIRECTORY_SECURITY, DataDirectory, PeView, SecurityDirectory,
 };
+
+/// A deterministic xorshift32 stream for the unit tests' generated inputs.
+#[cfg(test)]
+pub(crate) fn xorshift(mut x: u32) -> impl FnMut() -> u32 {
+    move || {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        x
+    }
+}

@@ -643,13 +643,7 @@ mod tests {
     fn fast_and_diagnosing_paths_agree_on_damaged_headers() {
         // Every fixture that parses, with header fields the checks read set to values around
         // their limits, one at a time and in random pairs (xorshift, deterministic).
-        let mut x = 0x9e37_79b9_u32;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x
-        };
+        let mut next = crate::xorshift(0x9e37_79b9);
         let values = [
             0u32,
             1,
