@@ -18,7 +18,7 @@ use pegate_authenticode::{SignatureReport, TrustStore, VerifyOptions};
 use pegate_go::buildinfo::BuildInfo;
 use pegate_go::crosscheck::{self, Finding};
 use pegate_pe::PeSummary;
-use pegate_policy::ArtifactFacts;
+use pegate_policy::{ArtifactFacts, SectionFacts, SignatureFacts, TimestampFacts};
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
@@ -164,7 +164,59 @@ impl ArtifactReport {
             go_version: self.go.as_ref().map(|g| g.go_version.clone()),
             goos: go_setting("GOOS"),
             goarch: go_setting("GOARCH"),
+            sections: pe
+                .map(|p| {
+                    p.sections
+                        .iter()
+                        .map(|s| SectionFacts {
+                            name: s.name.to_string(),
+                            characteristics: s.characteristics.raw,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            guard_flags: pe.and_then(|p| p.guard_flags.map(|g| g.raw)),
+            cet_compat: pe.and_then(|p| match p.ex_dll_characteristics {
+                Some(flags) => Some(flags & pegate_pe::debug::EX_CET_COMPAT != 0),
+                // Unknown only when reading the directory failed (see `inspect`).
+                None if p.errors.iter().any(|e| e.starts_with(DEBUG_ERROR)) => None,
+                None => Some(false),
+            }),
+            signatures: sig
+                .map(|s| s.signatures.iter().map(signature_facts).collect())
+                .unwrap_or_default(),
+            go_settings: self
+                .go
+                .as_ref()
+                .map(|g| {
+                    g.settings
+                        .iter()
+                        .map(|s| (s.key.clone(), s.value.clone()))
+                        .collect()
+                })
+                .unwrap_or_default(),
         }
+    }
+}
+
+/// The prefix of every debug directory error in `PeSummary::errors`.
+const DEBUG_ERROR: &str = "debug directory";
+
+fn signature_facts(s: &pegate_authenticode::SignatureInfo) -> SignatureFacts {
+    let leaf = s.signer_chain.first();
+    SignatureFacts {
+        nested: s.nested,
+        digest_algorithm: s.digest_algorithm.clone(),
+        signer_subject: leaf.map(|c| c.subject.clone()),
+        signer_not_after: leaf.map(|c| c.not_after),
+        timestamps: s
+            .timestamps
+            .iter()
+            .map(|t| TimestampFacts {
+                time: t.time,
+                valid: t.valid,
+            })
+            .collect(),
     }
 }
 
@@ -229,6 +281,19 @@ pub fn inspect(path: &Path, opts: &Options) -> ArtifactReport {
             let signature = (!opts.skip_signature)
                 .then(|| pegate_authenticode::verify_file(file, view, &verify));
             let go = (!opts.skip_go).then(|| pegate_go::buildinfo::read_file(file, view));
+            let mut summary = summary;
+            // The debug directory usually lies beyond the header prefix the summary saw.
+            if summary.ex_dll_characteristics.is_none() {
+                match pegate_pe::debug::read_ex_dll_characteristics(file, view) {
+                    Ok(flags) => summary.ex_dll_characteristics = flags,
+                    Err(e) => {
+                        let text = e.to_string();
+                        if !summary.errors.contains(&text) {
+                            summary.errors.push(text);
+                        }
+                    }
+                }
+            }
             (summary, signature, go)
         },
     ) {

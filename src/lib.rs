@@ -37,3 +37,4 @@ pub use pegate_pe as pe;
 pub use pegate_policy as policy;
 
 pub mod artifact;
+pub mod sbom;

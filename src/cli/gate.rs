@@ -44,6 +44,15 @@ pub(crate) struct Args {
     /// List the rules, their ids and how to fix a failure, then exit.
     #[arg(long)]
     explain: bool,
+    /// Gate time (cert expiry, SBOM creation): 2026-12-01, Unix seconds; default now.
+    #[arg(long, value_name = "TIME")]
+    now: Option<String>,
+    /// Also write one SBOM per artifact into DIR (`<file name>.cdx.json` or `.spdx.json`).
+    #[arg(long, value_name = "DIR")]
+    sbom: Option<PathBuf>,
+    /// Format of the --sbom documents.
+    #[arg(long, value_enum, default_value = "cyclonedx", requires = "sbom")]
+    sbom_format: super::sbom::Format,
 }
 
 fn explain() -> u8 {
@@ -136,7 +145,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
             f
         })
         .collect();
-    let report = policy.evaluate(&facts, checksums.as_ref());
+    let now = super::sbom::time(args.now.as_deref())?;
+    let context = policy::Context::new()
+        .with_now(now)
+        .with_go_releases(pegate::go::toolchain::GO_RELEASES.iter().copied());
+    let report = policy.evaluate_with(&facts, checksums.as_ref(), &context);
+    if let Some(dir) = &args.sbom {
+        let refs: Vec<_> = reports.iter().collect();
+        super::sbom::write_all(&refs, dir, args.sbom_format.into(), now)?;
+    }
 
     let doc = match args.format {
         Format::Text => render::text(&report, output::use_color()),

@@ -5,6 +5,7 @@ mod doctor;
 mod gate;
 mod inspect;
 mod output;
+mod sbom;
 mod walk;
 
 use std::process::ExitCode;
@@ -46,6 +47,8 @@ enum Command {
     Build(build::Args),
     /// Check the Go environment (GOROOT, GOPATH, proxy, cross C compilers, ...).
     Doctor(doctor::Args),
+    /// Write a CycloneDX or SPDX SBOM of Go binaries from their build info.
+    Sbom(sbom::Args),
 }
 
 pub(crate) fn main() -> ExitCode {
@@ -62,6 +65,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Gate(args) => gate::run(args),
         Command::Build(args) => build::run(args),
         Command::Doctor(args) => doctor::run(args),
+        Command::Sbom(args) => sbom::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -80,6 +80,12 @@ pub const PINS: &[Pin] = &[
     },
 ];
 
+/// Go's major releases, newest first: the table `pegate gate`'s `go.supported` rule judges
+/// against (the Go project fixes security bugs in the two newest majors only). Kept beside the
+/// pins and updated with them, so that no gate asks the network; the newest entry is always the
+/// major of [`DEFAULT_GO_VERSION`] (a test holds the two together).
+pub const GO_RELEASES: &[&str] = &["1.27", "1.26", "1.25", "1.24", "1.23", "1.22", "1.21"];
+
 /// A Go toolchain pegate can run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Toolchain {

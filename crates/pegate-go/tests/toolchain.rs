@@ -465,3 +465,23 @@ fn go_on_path_is_used_and_reported_when_its_version_differs() {
         "{message}"
     );
 }
+
+/// `go.supported` judges against GO_RELEASES: its newest entry must be the pinned default's
+/// major, every pinned version must be listed, and the table must run newest first.
+#[test]
+fn the_release_table_matches_the_pins() {
+    let major = |v: &str| {
+        let mut parts = v.split('.').map(|p| p.parse::<u64>().unwrap());
+        (parts.next().unwrap(), parts.next().unwrap())
+    };
+    let table: Vec<(u64, u64)> = toolchain::GO_RELEASES.iter().map(|r| major(r)).collect();
+    assert_eq!(table[0], major(toolchain::DEFAULT_GO_VERSION));
+    for pin in toolchain::PINS {
+        assert!(
+            table.contains(&major(pin.version)),
+            "{} missing",
+            pin.version
+        );
+    }
+    assert!(table.windows(2).all(|w| w[0] > w[1]), "{table:?}");
+}

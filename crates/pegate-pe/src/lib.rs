@@ -16,6 +16,7 @@
 //! ```
 
 mod checksum;
+pub mod debug;
 mod describe;
 mod error;
 mod file;

@@ -94,6 +94,10 @@ pub struct PeSummary {
     pub dll_characteristics: Flags<flags::Dll>,
     /// Load config `GuardFlags`, when there is a load config that reaches that field.
     pub guard_flags: Option<Flags<flags::Guard>>,
+    /// Flags of the `IMAGE_DEBUG_TYPE_EX_DLLCHARACTERISTICS` debug entry (`0x1` CETCOMPAT), when
+    /// the file has one and its bytes were in view (see [`crate::debug`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ex_dll_characteristics: Option<u32>,
     /// `MajorLinkerVersion.MinorLinkerVersion`.
     pub linker_version: Version,
     /// Operating system version.
@@ -449,6 +453,7 @@ fn summarize_impl(view: &PeView<'_>, extra: Extra<'_>, checksum_whole_file: bool
         characteristics: h.characteristics,
         dll_characteristics: h.dll_characteristics,
         guard_flags: guard,
+        ex_dll_characteristics: crate::debug::for_summary(view, &mut errors),
         linker_version: h.linker_version,
         os_version: h.os_version,
         image_version: h.image_version,

@@ -4,8 +4,8 @@ use globset::{Glob, GlobMatcher};
 use semver::{Version, VersionReq};
 
 use crate::{
-    ArtifactFacts, ArtifactRule, ChecksumList, Error, Outcome, Policy, Report, RuleId, RuleResult,
-    SignaturePolicy, Size,
+    ArtifactFacts, ArtifactRule, ChecksumList, Context, DEFAULT_CERT_MIN_DAYS, Error, Outcome,
+    Policy, Report, Requirement, RuleId, RuleResult, SignaturePolicy, Size,
 };
 
 /// COFF machine names pegate-pe reports for the targets Go can build, plus the other common ones.
@@ -40,6 +40,28 @@ const DLL_FLAGS: &[&str] = &[
     "GUARD_CF",
     "TERMINAL_SERVER_AWARE",
 ];
+
+/// Digest algorithm names `forbid_signature_digests` accepts (authenticode-parser's, lowercase).
+const DIGESTS: &[&str] = &["md5", "sha1", "sha224", "sha256", "sha384", "sha512"];
+
+/// `IMAGE_SCN_MEM_SHARED`, `_EXECUTE`, `_WRITE` (winnt.h).
+const SCN_MEM_SHARED: u32 = 0x1000_0000;
+const SCN_MEM_EXECUTE: u32 = 0x2000_0000;
+const SCN_MEM_WRITE: u32 = 0x8000_0000;
+
+/// `IMAGE_GUARD_CF_INSTRUMENTED` (winnt.h).
+const GUARD_CF_INSTRUMENTED: u32 = 0x100;
+
+/// Machines with CET shadow stacks (x86 and x64 only).
+const CET_MACHINES: &[&str] = &["AMD64", "I386"];
+
+const SECONDS_PER_DAY: i64 = 86_400;
+
+/// A digest name as `forbid_signature_digests` and the signature facts compare it: lowercase,
+/// no dash (`SHA-1` and `sha1` agree).
+fn digest_key(name: &str) -> String {
+    name.to_ascii_lowercase().replace('-', "")
+}
 
 /// GOARCH → COFF machine name.
 const GOARCH_MACHINE: &[(&str, &str)] = &[
@@ -156,6 +178,9 @@ impl CompiledRule {
                 size: t.clone(),
             })?),
         };
+        for d in &rule.forbid_signature_digests {
+            check_name(index, "signature digest", &digest_key(d), DIGESTS)?;
+        }
         Ok(CompiledRule {
             matcher,
             go_version,
@@ -422,6 +447,7 @@ pub(crate) fn evaluate(
     policy: &Policy,
     artifacts: &[ArtifactFacts],
     checksums: Option<&ChecksumList>,
+    context: &Context,
 ) -> Report {
     let trust = policy.file.trust.is_some();
     let mut results = Vec::new();
@@ -444,6 +470,9 @@ pub(crate) fn evaluate(
             if compiled.matches(&a.path) {
                 matched = true;
                 evaluate_rule(rule, compiled, a, trust, &mut out);
+                hardening(rule, a, &mut out);
+                signing(rule, a, context, &mut out);
+                go_rules(rule, a, context, &mut out);
             }
         }
         if policy.file.require_rule_match {
@@ -496,4 +525,293 @@ pub(crate) fn evaluate(
         });
     }
     Report { results }
+}
+
+/// `sections.wx`, `sections.shared-writable`, `cfg.instrumented`, `cet.compatible`.
+fn hardening(rule: &ArtifactRule, a: &ArtifactFacts, out: &mut Out<'_>) {
+    let sections_with = |bits: u32| -> Vec<&str> {
+        a.sections
+            .iter()
+            .filter(|s| s.characteristics & bits == bits)
+            .map(|s| s.name.as_str())
+            .collect()
+    };
+    let mut section_rule = |id: RuleId, bits: u32, what: &str| {
+        if a.sections.is_empty() {
+            out.push(id, Outcome::NotApplicable, "the file has no sections");
+            return;
+        }
+        let found = sections_with(bits);
+        out.check(
+            id,
+            found.is_empty(),
+            format!("no {what} section among {}", a.sections.len()),
+            format!("{what} sections: {}", found.join(", ")),
+        );
+    };
+    if rule.forbid_wx_sections {
+        section_rule(
+            RuleId::SectionsWx,
+            SCN_MEM_WRITE | SCN_MEM_EXECUTE,
+            "writable and executable",
+        );
+    }
+    if rule.forbid_shared_writable_sections {
+        section_rule(
+            RuleId::SectionsSharedWritable,
+            SCN_MEM_WRITE | SCN_MEM_SHARED,
+            "writable shared",
+        );
+    }
+    if rule.cfg == Requirement::Required {
+        match a.guard_flags {
+            None => out.push(
+                RuleId::CfgInstrumented,
+                Outcome::NotApplicable,
+                "no load config with GuardFlags in the file",
+            ),
+            Some(flags) => out.check(
+                RuleId::CfgInstrumented,
+                flags & GUARD_CF_INSTRUMENTED != 0,
+                format!("GuardFlags {flags:#x} has CF_INSTRUMENTED"),
+                format!("GuardFlags {flags:#x} lacks CF_INSTRUMENTED: no Control Flow Guard"),
+            ),
+        }
+    }
+    if rule.cet == Requirement::Required {
+        let machine = a.machine.as_deref().unwrap_or("unknown");
+        match a.cet_compat {
+            _ if !CET_MACHINES.contains(&machine) => out.push(
+                RuleId::CetCompatible,
+                Outcome::NotApplicable,
+                format!("CET shadow stacks exist on AMD64 and I386 only, the machine is {machine}"),
+            ),
+            None => out.push(
+                RuleId::CetCompatible,
+                Outcome::NotApplicable,
+                "the debug directory could not be read",
+            ),
+            Some(cet) => out.check(
+                RuleId::CetCompatible,
+                cet,
+                "the extended DLL characteristics debug entry sets CETCOMPAT",
+                "no CETCOMPAT: no extended DLL characteristics debug entry sets it",
+            ),
+        }
+    }
+}
+
+/// `signature.digest`, `signature.timestamped`, `signature.cert-expiry`: not applicable to an
+/// unsigned artifact (whether it must be signed is `signature.required`'s business).
+fn signing(rule: &ArtifactRule, a: &ArtifactFacts, context: &Context, out: &mut Out<'_>) {
+    let min_days = match (rule.cert_min_days, rule.cert_expiry) {
+        (Some(days), _) => Some(days),
+        (None, Requirement::Required) => Some(DEFAULT_CERT_MIN_DAYS),
+        (None, Requirement::Any) => None,
+    };
+    let wanted = [
+        (!rule.forbid_signature_digests.is_empty()).then_some(RuleId::SignatureDigest),
+        (rule.signature_timestamp == Requirement::Required).then_some(RuleId::SignatureTimestamped),
+        min_days.map(|_| RuleId::CertExpiry),
+    ];
+    if a.signatures.is_empty() {
+        for id in wanted.into_iter().flatten() {
+            out.push(id, Outcome::NotApplicable, "not signed");
+        }
+        return;
+    }
+    let label = |i: usize| {
+        let s = a.signatures.get(i);
+        format!(
+            "signature {}{}",
+            i.saturating_add(1),
+            if s.is_some_and(|s| s.nested) {
+                " (nested)"
+            } else {
+                ""
+            }
+        )
+    };
+    if !rule.forbid_signature_digests.is_empty() {
+        let forbidden: Vec<String> = rule
+            .forbid_signature_digests
+            .iter()
+            .map(|d| digest_key(d))
+            .collect();
+        let mut problems = Vec::new();
+        for (i, s) in a.signatures.iter().enumerate() {
+            match s.digest_algorithm.as_deref().map(digest_key) {
+                None => problems.push(format!("{}: digest algorithm unreadable", label(i))),
+                Some(d) if forbidden.contains(&d) => {
+                    problems.push(format!("{} uses {d}", label(i)));
+                }
+                Some(_) => {}
+            }
+        }
+        let used: Vec<&str> = a
+            .signatures
+            .iter()
+            .filter_map(|s| s.digest_algorithm.as_deref())
+            .collect();
+        out.check(
+            RuleId::SignatureDigest,
+            problems.is_empty(),
+            format!("digests: {}", used.join(", ")),
+            problems.join("; "),
+        );
+    }
+    if rule.signature_timestamp == Requirement::Required {
+        let mut problems = Vec::new();
+        for (i, s) in a.signatures.iter().enumerate() {
+            if s.timestamps.is_empty() {
+                problems.push(format!("{} has no timestamp", label(i)));
+            } else if !s.timestamps.iter().any(|t| t.valid) {
+                problems.push(format!("{}: no timestamp verifies", label(i)));
+            }
+        }
+        out.check(
+            RuleId::SignatureTimestamped,
+            problems.is_empty(),
+            format!(
+                "{} signature(s), each with a valid timestamp",
+                a.signatures.len()
+            ),
+            problems.join("; "),
+        );
+    }
+    if let Some(days) = min_days {
+        let Some(now) = context.now else {
+            out.push(
+                RuleId::CertExpiry,
+                Outcome::NotApplicable,
+                "no gate time given",
+            );
+            return;
+        };
+        let need = now.saturating_add(i64::from(days).saturating_mul(SECONDS_PER_DAY));
+        let mut problems = Vec::new();
+        let mut least: Option<i64> = None;
+        for (i, s) in a.signatures.iter().enumerate() {
+            match s.signer_not_after {
+                None => problems.push(format!("{}: no signer certificate", label(i))),
+                Some(not_after) => {
+                    let left = not_after.saturating_sub(now).div_euclid(SECONDS_PER_DAY);
+                    least = Some(least.map_or(left, |l| l.min(left)));
+                    if not_after < now {
+                        problems.push(format!(
+                            "{}: signer certificate expired {} days ago",
+                            label(i),
+                            left.saturating_neg()
+                        ));
+                    } else if not_after < need {
+                        problems.push(format!(
+                            "{}: signer certificate expires in {left} days, the policy wants at least {days}",
+                            label(i)
+                        ));
+                    }
+                }
+            }
+        }
+        out.check(
+            RuleId::CertExpiry,
+            problems.is_empty(),
+            format!(
+                "every signer certificate is valid for {} more days (≥ {days})",
+                least.unwrap_or_default()
+            ),
+            problems.join("; "),
+        );
+    }
+}
+
+/// `go.supported` and `go.settings`: not applicable to a file without Go build info.
+fn go_rules(rule: &ArtifactRule, a: &ArtifactFacts, context: &Context, out: &mut Out<'_>) {
+    if rule.go_supported {
+        let newest: Vec<(u64, u64)> = context.go_releases.iter().take(2).copied().collect();
+        match (a.go_version.as_deref(), newest.first()) {
+            (None, _) => out.push(
+                RuleId::GoSupported,
+                Outcome::NotApplicable,
+                "no Go build info in the file",
+            ),
+            (Some(_), None) => out.push(
+                RuleId::GoSupported,
+                Outcome::NotApplicable,
+                "no Go release table given",
+            ),
+            (Some(v), Some(&latest)) => match go_semver(v) {
+                None => out.push(
+                    RuleId::GoSupported,
+                    Outcome::Fail,
+                    format!("cannot read Go version `{v}`"),
+                ),
+                Some(sv) => {
+                    let major = (sv.major, sv.minor);
+                    let names: Vec<String> =
+                        newest.iter().map(|(a, b)| format!("go{a}.{b}")).collect();
+                    if major > latest {
+                        out.push(
+                            RuleId::GoSupported,
+                            Outcome::Pass,
+                            format!(
+                                "{v} is newer than pegate's release table ({})",
+                                names.join(", ")
+                            ),
+                        );
+                    } else {
+                        out.check(
+                            RuleId::GoSupported,
+                            newest.contains(&major),
+                            format!("{v} is a supported release ({})", names.join(", ")),
+                            format!(
+                                "{v} is not among the supported releases {}",
+                                names.join(", ")
+                            ),
+                        );
+                    }
+                }
+            },
+        }
+    }
+    if let Some(settings) = &rule.go_settings {
+        if a.go_version.is_none() {
+            out.push(
+                RuleId::GoSettings,
+                Outcome::NotApplicable,
+                "no Go build info in the file",
+            );
+            return;
+        }
+        let get = |key: &str| {
+            a.go_settings
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        let mut problems = Vec::new();
+        for (key, want) in &settings.require {
+            match get(key) {
+                Some(got) if got == want => {}
+                Some(got) => problems.push(format!("{key}={got}, the policy wants {key}={want}")),
+                None => problems.push(format!("{key} is not set, the policy wants {key}={want}")),
+            }
+        }
+        for (key, bad) in &settings.forbid {
+            if get(key) == Some(bad.as_str()) {
+                problems.push(format!("{key}={bad} is forbidden"));
+            }
+        }
+        let checked: Vec<String> = settings
+            .require
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .chain(settings.forbid.iter().map(|(k, v)| format!("not {k}={v}")))
+            .collect();
+        out.check(
+            RuleId::GoSettings,
+            problems.is_empty(),
+            checked.join(", "),
+            problems.join("; "),
+        );
+    }
 }

@@ -73,14 +73,14 @@ pub enum Error {
         /// Why it does not parse.
         message: String,
     },
-    /// A machine, subsystem or DllCharacteristics name pegate does not know.
+    /// A machine, subsystem, DllCharacteristics or digest name pegate does not know.
     #[error(
         "invalid policy: artifact rule {index}: unknown {what} `{name}`; expected one of: {known}"
     )]
     UnknownName {
         /// Index of the `[[artifact]]` table, from 1.
         index: usize,
-        /// `machine`, `subsystem` or `dll characteristic`.
+        /// `machine`, `subsystem`, `dll characteristic` or `signature digest`.
         what: &'static str,
         /// The name as written.
         name: String,
@@ -132,6 +132,29 @@ pub struct FlagRule {
     pub forbid: Vec<String>,
 }
 
+/// Whether a hardening property is required (`"required"`) or not judged (`"any"`, the default).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Requirement {
+    /// Not judged.
+    #[default]
+    Any,
+    /// The artifact must have it.
+    Required,
+}
+
+/// Go build settings (`go version -m`'s `build` lines) that must or must not have a value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsRule {
+    /// Setting → the value it must have (`"-trimpath" = "true"`, `CGO_ENABLED = "0"`).
+    #[serde(default)]
+    pub require: BTreeMap<String, String>,
+    /// Setting → a value it must not have (`"vcs.modified" = "true"`); an absent setting passes.
+    #[serde(default)]
+    pub forbid: BTreeMap<String, String>,
+}
+
 /// A size in bytes, written as a number or a string like `"20 MiB"`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -166,7 +189,40 @@ pub struct ArtifactRule {
     pub goarch_matches_name: bool,
     /// Maximum file size.
     pub max_size: Option<Size>,
+    /// No section may be both writable and executable (`sections.wx`).
+    #[serde(default)]
+    pub forbid_wx_sections: bool,
+    /// No writable section may be shared between processes (`sections.shared-writable`).
+    #[serde(default)]
+    pub forbid_shared_writable_sections: bool,
+    /// Control Flow Guard instrumentation (`cfg.instrumented`).
+    #[serde(default)]
+    pub cfg: Requirement,
+    /// CET shadow stack compatibility (`cet.compatible`).
+    #[serde(default)]
+    pub cet: Requirement,
+    /// Digest algorithms no signature, nested or not, may use: `["sha1", "md5"]`
+    /// (`signature.digest`).
+    #[serde(default)]
+    pub forbid_signature_digests: Vec<String>,
+    /// Every signature must carry a valid timestamp (`signature.timestamped`).
+    #[serde(default)]
+    pub signature_timestamp: Requirement,
+    /// Every signer certificate must stay valid this many days after the gate time
+    /// (`signature.cert-expiry`).
+    pub cert_min_days: Option<u32>,
+    /// `"required"` turns `signature.cert-expiry` on with `cert_min_days` (default 30).
+    #[serde(default)]
+    pub cert_expiry: Requirement,
+    /// The Go that built the binary is one of the two newest major releases (`go.supported`).
+    #[serde(default)]
+    pub go_supported: bool,
+    /// Required and forbidden Go build settings (`go.settings`).
+    pub go_settings: Option<SettingsRule>,
 }
+
+/// `cert_min_days` when the policy says only `cert_expiry = "required"`.
+pub const DEFAULT_CERT_MIN_DAYS: u32 = 30;
 
 /// A whole policy file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -225,6 +281,91 @@ pub struct ArtifactFacts {
     pub goos: Option<String>,
     /// GOARCH from the build info.
     pub goarch: Option<String>,
+    /// The section table, with each section's raw characteristics.
+    #[serde(default)]
+    pub sections: Vec<SectionFacts>,
+    /// Load config `GuardFlags`, when the file has a load config that reaches that field.
+    pub guard_flags: Option<u32>,
+    /// Whether the extended DLL characteristics debug entry sets CETCOMPAT (`Some(false)` when
+    /// there is no such entry); `None` when the debug directory could not be read.
+    pub cet_compat: Option<bool>,
+    /// Every signature, outer ones first, each followed by its nested ones.
+    #[serde(default)]
+    pub signatures: Vec<SignatureFacts>,
+    /// Go build settings (`-trimpath`, `CGO_ENABLED`, `vcs.modified`, ...), in recorded order.
+    #[serde(default)]
+    pub go_settings: Vec<(String, String)>,
+}
+
+/// One section: its name and raw `Characteristics` (`IMAGE_SCN_*`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SectionFacts {
+    /// The section name.
+    pub name: String,
+    /// The raw characteristics.
+    pub characteristics: u32,
+}
+
+/// One Authenticode signature, as the signature rules judge it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignatureFacts {
+    /// Whether it is nested inside another signature.
+    pub nested: bool,
+    /// Its digest algorithm, lowercase (`sha256`, `sha1`, `md5`), when readable.
+    pub digest_algorithm: Option<String>,
+    /// The signer (leaf) certificate's subject.
+    pub signer_subject: Option<String>,
+    /// The signer certificate's `notAfter`, Unix seconds.
+    pub signer_not_after: Option<i64>,
+    /// Its countersignatures and RFC 3161 timestamps.
+    #[serde(default)]
+    pub timestamps: Vec<TimestampFacts>,
+}
+
+/// One countersignature or RFC 3161 timestamp.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimestampFacts {
+    /// The time stamped, Unix seconds.
+    pub time: i64,
+    /// Whether its signature verifies and matches the signature it stamps.
+    pub valid: bool,
+}
+
+/// What the evaluation needs beyond the policy and the artifacts: the gate time and the Go
+/// release table. The policy crate reads no clock and no file; the caller passes both in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Context {
+    /// Gate time, Unix seconds; without it `signature.cert-expiry` is not applicable.
+    pub now: Option<i64>,
+    /// Go major releases (`(1, 27)`), newest first; without it `go.supported` is not applicable.
+    pub go_releases: Vec<(u64, u64)>,
+}
+
+impl Context {
+    /// A context with neither a gate time nor a release table.
+    pub fn new() -> Context {
+        Context::default()
+    }
+
+    /// Sets the gate time (Unix seconds).
+    pub fn with_now(mut self, now: i64) -> Context {
+        self.now = Some(now);
+        self
+    }
+
+    /// Sets the Go release table: major releases such as `"1.27"`, newest first; entries that
+    /// do not read as `MAJOR.MINOR` are skipped.
+    pub fn with_go_releases<'a>(mut self, releases: impl IntoIterator<Item = &'a str>) -> Context {
+        self.go_releases = releases
+            .into_iter()
+            .filter_map(|r| {
+                let v = eval::go_semver(r)?;
+                Some((v.major, v.minor))
+            })
+            .collect();
+        self
+    }
 }
 
 /// The outcome of one rule on one artifact.
@@ -316,6 +457,17 @@ impl Policy {
         artifacts: &[ArtifactFacts],
         checksums: Option<&ChecksumList>,
     ) -> Report {
-        eval::evaluate(self, artifacts, checksums)
+        eval::evaluate(self, artifacts, checksums, &Context::default())
+    }
+
+    /// [`Policy::evaluate`] with a gate time and a Go release table, which the certificate
+    /// expiry and supported-Go rules need.
+    pub fn evaluate_with(
+        &self,
+        artifacts: &[ArtifactFacts],
+        checksums: Option<&ChecksumList>,
+        context: &Context,
+    ) -> Report {
+        eval::evaluate(self, artifacts, checksums, context)
     }
 }

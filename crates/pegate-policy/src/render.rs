@@ -185,13 +185,21 @@ pub fn sarif(report: &Report) -> String {
     let rules: Vec<_> = RULES
         .iter()
         .map(|r| {
-            json!({
+            let mut rule = json!({
                 "id": r.id.as_str(),
                 "name": r.id.as_str().replace(['.', '-'], "_"),
                 "shortDescription": {"text": r.description},
                 "help": {"text": r.fix},
                 "defaultConfiguration": {"level": "error"},
-            })
+            });
+            // The BinSkim rule it corresponds to, for dashboards that already group by those ids.
+            if let (Some(id), Some(fields)) = (r.binskim, rule.as_object_mut()) {
+                fields.insert(
+                    "properties".into(),
+                    json!({"binskimRuleId": id, "tags": [format!("binskim:{id}")]}),
+                );
+            }
+            rule
         })
         .collect();
     let results: Vec<_> = report

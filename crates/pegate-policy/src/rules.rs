@@ -15,7 +15,7 @@ macro_rules! rules {
         }
 
         /// Every rule, in report order.
-        pub const RULES: &[RuleInfo] = &[$(RuleInfo { id: RuleId::$variant, description: $desc, fix: $fix },)*];
+        pub const RULES: &[RuleInfo] = &[$(RuleInfo { id: RuleId::$variant, description: $desc, fix: $fix, binskim: binskim(RuleId::$variant) },)*];
 
         impl RuleId {
             /// The stable id, e.g. `signature.required`.
@@ -25,7 +25,10 @@ macro_rules! rules {
 
             /// This rule's catalogue entry.
             pub fn info(self) -> &'static RuleInfo {
-                match self { $(RuleId::$variant => &RuleInfo { id: RuleId::$variant, description: $desc, fix: $fix },)* }
+                match self { $(RuleId::$variant => {
+                    const INFO: RuleInfo = RuleInfo { id: RuleId::$variant, description: $desc, fix: $fix, binskim: binskim(RuleId::$variant) };
+                    &INFO
+                })* }
             }
 
             /// Parses a stable id.
@@ -51,6 +54,27 @@ rules! {
     GoTargetName => "go.target-name", "the GOOS/GOARCH in the file name agree with the build info and the PE machine", "fix the name template of the release, or the GOARCH of the build";
     MaxSize => "size.max", "the file is not larger than max_size", "strip the binary (-ldflags=\"-s -w\") or raise max_size";
     Checksum => "checksum.match", "the artifact's SHA-256 matches its line in the checksums file", "regenerate the checksums file after the last change to the artifact (signing changes the hash)";
+    SectionsWx => "sections.wx", "no section is both writable and executable", "find the section the message names and link it read-only or non-executable (a packer or a linker script usually adds it; Go's linker never does)";
+    SectionsSharedWritable => "sections.shared-writable", "no writable section is marked shared (IMAGE_SCN_MEM_SHARED) across processes", "drop the SHARED attribute from the section (MSVC /SECTION:name,RWS or a #pragma comment(linker) does it)";
+    CfgInstrumented => "cfg.instrumented", "the load config's GuardFlags has CF_INSTRUMENTED (Control Flow Guard)", "compile and link with /guard:cf (MSVC, clang-cl) or -mguard=cf (mingw clang); Go's linker does not emit CFG, so leave cfg unset for Go binaries";
+    CetCompatible => "cet.compatible", "the extended DLL characteristics debug entry sets CETCOMPAT (CET shadow stacks)", "link with /CETCOMPAT (MSVC, lld-link); Go's linker writes no debug directory, so leave cet unset for Go binaries";
+    SignatureDigest => "signature.digest", "no signature, nested or not, uses a forbidden digest algorithm (SHA-1, MD5)", "re-sign with SHA-256 only (signtool sign /fd sha256, osslsigncode -h sha256) and drop the old nested signature";
+    SignatureTimestamped => "signature.timestamped", "every signature carries a valid RFC 3161 or Authenticode countersignature timestamp", "sign with a timestamp server (signtool /tr URL /td sha256, osslsigncode -ts URL): without one the signature dies with its certificate";
+    CertExpiry => "signature.cert-expiry", "every signer certificate stays valid for at least cert_min_days days after the gate time", "renew the code-signing certificate and re-sign; a timestamp keeps old releases valid after expiry";
+    GoSupported => "go.supported", "the Go that built the binary is one of the two newest major releases in pegate's release table", "rebuild with a supported Go (pegate build --go VERSION); older majors get no security fixes";
+    GoSettings => "go.settings", "the Go build settings have the required values and none of the forbidden ones", "build with the settings the policy names (pegate build passes -trimpath and CGO_ENABLED=0), from a clean checkout for vcs.modified=false";
+}
+
+/// The BinSkim rule a pegate rule corresponds to, for SARIF consumers that know BinSkim's ids.
+const fn binskim(id: RuleId) -> Option<&'static str> {
+    match id {
+        RuleId::SectionsWx => Some("BA2021"),
+        RuleId::SectionsSharedWritable => Some("BA2019"),
+        RuleId::CfgInstrumented => Some("BA2008"),
+        RuleId::CetCompatible => Some("BA2025"),
+        RuleId::SignatureDigest => Some("BA2022"),
+        _ => None,
+    }
 }
 
 /// A rule's id, what it checks and how to fix a failure.
@@ -62,6 +86,8 @@ pub struct RuleInfo {
     pub description: &'static str,
     /// How to fix a failure.
     pub fix: &'static str,
+    /// The corresponding BinSkim rule id (`BA2021`), where there is one.
+    pub binskim: Option<&'static str>,
 }
 
 impl std::fmt::Display for RuleId {

@@ -1,0 +1,547 @@
+//! Software bills of materials from the bytes: the Go build info of a binary (main module,
+//! dependencies with version, `h1:` checksum and replacement, Go version and build settings)
+//! with the artifact's SHA-256 and PE facts, as CycloneDX 1.6 JSON or SPDX 2.3 JSON.
+//!
+//! Pure functions from an [`Subject`] and a creation time to a JSON value: no clock, no I/O.
+//! Go records no dependency graph, only the module list, so every dependency hangs directly off
+//! the main module. A `h1:` checksum is the base64 SHA-256 of the module's file tree (Go's
+//! `dirhash`); both formats want hex, so it is recoded, and the `h1:` text is kept beside it.
+//!
+//! ```
+//! use pegate::sbom::{self, Subject};
+//!
+//! let subject = Subject {
+//!     file_name: "hello.exe".into(),
+//!     sha256: Some("ab".repeat(32)),
+//!     machine: Some("AMD64".into()),
+//!     ..Subject::default()
+//! };
+//! let bom = sbom::cyclonedx(&subject, 0);
+//! assert_eq!(bom["specVersion"], "1.6");
+//! assert_eq!(bom["metadata"]["component"]["hashes"][0]["content"], "ab".repeat(32));
+//! assert_eq!(sbom::spdx(&subject, 0)["spdxVersion"], "SPDX-2.3");
+//! ```
+
+use std::fmt::Write as _;
+
+use pegate_go::buildinfo::{BuildInfo, Module};
+use serde_json::{Value, json};
+
+use crate::artifact::ArtifactReport;
+
+/// The SBOM formats pegate writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Format {
+    /// CycloneDX 1.6 JSON.
+    #[default]
+    CycloneDx,
+    /// SPDX 2.3 JSON.
+    Spdx,
+}
+
+impl Format {
+    /// The file name suffix tools expect: `.cdx.json`, `.spdx.json`.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::CycloneDx => "cdx.json",
+            Format::Spdx => "spdx.json",
+        }
+    }
+
+    /// The document in this format.
+    pub fn render(self, subject: &Subject, created: i64) -> Value {
+        match self {
+            Format::CycloneDx => cyclonedx(subject, created),
+            Format::Spdx => spdx(subject, created),
+        }
+    }
+}
+
+/// What an SBOM describes: one artifact.
+#[derive(Debug, Clone, Default)]
+pub struct Subject {
+    /// The artifact's file name.
+    pub file_name: String,
+    /// SHA-256 of the artifact, lowercase hex.
+    pub sha256: Option<String>,
+    /// COFF machine name.
+    pub machine: Option<String>,
+    /// Subsystem name.
+    pub subsystem: Option<String>,
+    /// Authenticode verdict (`unsigned`, `signed-valid`, ...).
+    pub signature_status: Option<String>,
+    /// The Go build info, when the artifact is a Go binary.
+    pub go: Option<BuildInfo>,
+}
+
+impl Subject {
+    /// The subject of an inspected artifact.
+    pub fn from_report(report: &ArtifactReport) -> Subject {
+        let pe = report.pe.as_ref();
+        Subject {
+            file_name: report
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| report.path.display().to_string()),
+            sha256: report.signature.as_ref().map(|s| s.file_sha256.clone()),
+            machine: pe.map(|p| p.machine.to_string()),
+            subsystem: pe.map(|p| p.subsystem.to_string()),
+            signature_status: report
+                .signature
+                .as_ref()
+                .map(|s| s.status.as_str().to_owned()),
+            go: report.go.clone(),
+        }
+    }
+
+    /// (name, version) of the main component: the main module, else the main package path,
+    /// else the file name.
+    fn main_name_version(&self) -> (String, Option<String>) {
+        match &self.go {
+            Some(go) => match &go.main {
+                Some(m) if !m.path.is_empty() => (m.path.clone(), Some(m.version.clone())),
+                _ if !go.path.is_empty() => (go.path.clone(), None),
+                _ => (self.file_name.clone(), None),
+            },
+            None => (self.file_name.clone(), None),
+        }
+    }
+
+    /// The facts recorded as properties of the main component, in a fixed order.
+    fn properties(&self) -> Vec<(String, String)> {
+        let mut props = Vec::new();
+        let mut add = |k: &str, v: Option<&str>| {
+            if let Some(v) = v {
+                props.push((k.to_owned(), v.to_owned()));
+            }
+        };
+        add("pegate:file:name", Some(&self.file_name));
+        add("pegate:pe:machine", self.machine.as_deref());
+        add("pegate:pe:subsystem", self.subsystem.as_deref());
+        add(
+            "pegate:authenticode:status",
+            self.signature_status.as_deref(),
+        );
+        if let Some(go) = &self.go {
+            add("pegate:go:version", Some(&go.go_version));
+            add("pegate:go:package", Some(&go.path));
+            if let Some(sum) = go.main.as_ref().map(|m| m.sum.as_str()) {
+                add("pegate:go:module:sum", Some(sum).filter(|s| !s.is_empty()));
+            }
+            for s in &go.settings {
+                props.push((format!("pegate:go:build:{}", s.key), s.value.clone()));
+            }
+        }
+        props
+    }
+}
+
+/// A package URL for a Go module: `pkg:golang/github.com/x/y@v1.2.3` (no version for `(devel)`).
+fn purl(path: &str, version: Option<&str>) -> String {
+    let mut s = String::from("pkg:golang/");
+    encode(&mut s, path, b"/");
+    if let Some(v) = version.filter(|v| !v.is_empty() && *v != "(devel)") {
+        s.push('@');
+        encode(&mut s, v, b"");
+    }
+    s
+}
+
+/// Percent-encodes all but unreserved characters (and `keep`).
+fn encode(out: &mut String, text: &str, keep: &[u8]) {
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) || keep.contains(&b) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+}
+
+/// The hex SHA-256 inside a Go `h1:` checksum (base64), if it is one.
+pub fn h1_to_hex(sum: &str) -> Option<String> {
+    let b64 = sum.strip_prefix("h1:")?;
+    let bytes = base64_decode(b64)?;
+    (bytes.len() == 32).then(|| {
+        bytes.iter().fold(String::with_capacity(64), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+    })
+}
+
+/// Standard base64 with padding, as Go's `h1:` sums use it.
+// The accumulator never holds more than 13 bits and lengths are a string's: no overflow.
+#[allow(clippy::arithmetic_side_effects)]
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let value = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let trimmed = text.trim_end_matches('=');
+    if !text.len().is_multiple_of(4) || text.len() - trimmed.len() > 2 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(trimmed.len() / 4 * 3 + 2);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in trimmed.bytes() {
+        acc = (acc << 6) | value(c)?;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+/// `2026-12-01T00:00:00Z` from Unix seconds (proleptic Gregorian, UTC).
+// Every intermediate is at most a few hundred times `unix / 86400`: no overflow for any i64.
+#[allow(clippy::arithmetic_side_effects)]
+pub fn rfc3339(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// Unix seconds from `2026-12-01`, `2026-12-01T10:20:30Z` or a plain number of seconds.
+// Years are limited to 0..=9999 and the other fields to their ranges: no overflow.
+#[allow(clippy::arithmetic_side_effects)]
+pub fn parse_time(text: &str) -> Option<i64> {
+    let text = text.trim();
+    if let Ok(n) = text.parse::<i64>() {
+        return Some(n);
+    }
+    let (date, time) = match text.split_once(['T', ' ']) {
+        Some((d, t)) => (d, Some(t.trim_end_matches('Z'))),
+        None => (text, None),
+    };
+    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    if d.next().is_some()
+        || !(0..=9999).contains(&y)
+        || !(1..=12).contains(&m)
+        || !(1..=31).contains(&day)
+    {
+        return None;
+    }
+    let mut secs = 0i64;
+    if let Some(t) = time {
+        let mut p = t.split(':').map(|p| p.parse::<i64>().ok());
+        let (h, mi, s) = (
+            p.next()??,
+            p.next().unwrap_or(Some(0))?,
+            p.next().unwrap_or(Some(0))?,
+        );
+        if p.next().is_some() || h > 23 || mi > 59 || s > 60 {
+            return None;
+        }
+        secs = h * 3600 + mi * 60 + s;
+    }
+    // Howard Hinnant's days_from_civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some((era * 146_097 + doe - 719_468) * 86_400 + secs)
+}
+
+/// The module whose code is linked: the replacement when there is one.
+fn linked(m: &Module) -> &Module {
+    m.replace.as_deref().unwrap_or(m)
+}
+
+fn deps(subject: &Subject) -> &[Module] {
+    subject
+        .go
+        .as_ref()
+        .map(|g| g.deps.as_slice())
+        .unwrap_or(&[])
+}
+
+/// CycloneDX 1.6 JSON: the main module as `metadata.component` (with the artifact's SHA-256 and
+/// the PE, signature and Go facts as properties), each dependency as a `library` component.
+pub fn cyclonedx(subject: &Subject, created: i64) -> Value {
+    let (name, version) = subject.main_name_version();
+    let main_ref = purl(&name, version.as_deref());
+    let mut main = json!({
+        "type": "application",
+        "bom-ref": main_ref,
+        "name": name,
+    });
+    if let Some(v) = &version {
+        set(&mut main, "version", json!(v));
+    }
+    if subject.go.is_some() {
+        set(&mut main, "purl", json!(main_ref));
+    }
+    if let Some(h) = &subject.sha256 {
+        set(
+            &mut main,
+            "hashes",
+            json!([{"alg": "SHA-256", "content": h}]),
+        );
+    }
+    set(&mut main, "properties", properties(subject.properties()));
+    let components: Vec<Value> = deps(subject)
+        .iter()
+        .map(|m| {
+            let p = purl(&m.path, Some(&m.version));
+            let mut c = json!({
+                "type": "library",
+                "bom-ref": p,
+                "name": m.path,
+                "version": m.version,
+                "purl": p,
+                "scope": "required",
+            });
+            let sum = &linked(m).sum;
+            if let Some(hex) = h1_to_hex(sum) {
+                set(
+                    &mut c,
+                    "hashes",
+                    json!([{"alg": "SHA-256", "content": hex}]),
+                );
+            }
+            let mut props = Vec::new();
+            if !sum.is_empty() {
+                props.push(("pegate:go:module:sum".to_owned(), sum.clone()));
+            }
+            if let Some(r) = &m.replace {
+                props.push(("pegate:go:replace:path".to_owned(), r.path.clone()));
+                if !r.version.is_empty() {
+                    props.push(("pegate:go:replace:version".to_owned(), r.version.clone()));
+                }
+            }
+            if !props.is_empty() {
+                set(&mut c, "properties", properties(props));
+            }
+            c
+        })
+        .collect();
+    let dep_refs: Vec<Value> = components.iter().map(|c| c["bom-ref"].clone()).collect();
+    let mut dependencies = vec![json!({"ref": main_ref, "dependsOn": dep_refs})];
+    dependencies.extend(dep_refs.iter().map(|r| json!({"ref": r})));
+    json!({
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "version": 1,
+        "metadata": {
+            "timestamp": rfc3339(created),
+            "tools": {"components": [{
+                "type": "application",
+                "name": "pegate",
+                "version": env!("CARGO_PKG_VERSION"),
+            }]},
+            "component": main,
+        },
+        "components": components,
+        "dependencies": dependencies,
+    })
+}
+
+/// Sets `key` on a JSON object (a no-op on anything else, which the callers never pass).
+fn set(object: &mut Value, key: &str, value: Value) {
+    if let Some(fields) = object.as_object_mut() {
+        fields.insert(key.to_owned(), value);
+    }
+}
+
+fn properties(props: Vec<(String, String)>) -> Value {
+    Value::Array(
+        props
+            .into_iter()
+            .map(|(name, value)| json!({"name": name, "value": value}))
+            .collect(),
+    )
+}
+
+/// SPDX 2.3 JSON: the main module as the package the document describes (checksum: the
+/// artifact's SHA-256; facts as annotations), each dependency a package it `DEPENDS_ON`.
+pub fn spdx(subject: &Subject, created: i64) -> Value {
+    let (name, version) = subject.main_name_version();
+    let date = rfc3339(created);
+    let tool = format!("Tool: pegate-{}", env!("CARGO_PKG_VERSION"));
+    let annotation = |name: &str, value: &str| {
+        json!({
+            "annotationDate": date,
+            "annotationType": "OTHER",
+            "annotator": tool,
+            "comment": format!("{name}={value}"),
+        })
+    };
+    let purl_ref = |p: String| json!([{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": p}]);
+    let mut main = json!({
+        "name": name,
+        "SPDXID": "SPDXRef-Package-main",
+        "downloadLocation": "NOASSERTION",
+        "filesAnalyzed": false,
+        "primaryPackagePurpose": "APPLICATION",
+        "licenseConcluded": "NOASSERTION",
+        "licenseDeclared": "NOASSERTION",
+        "copyrightText": "NOASSERTION",
+    });
+    if let Some(v) = &version {
+        set(&mut main, "versionInfo", json!(v));
+    }
+    if subject.go.is_some() {
+        set(
+            &mut main,
+            "externalRefs",
+            purl_ref(purl(&name, version.as_deref())),
+        );
+    }
+    if let Some(h) = &subject.sha256 {
+        set(
+            &mut main,
+            "checksums",
+            json!([{"algorithm": "SHA256", "checksumValue": h}]),
+        );
+    }
+    set(
+        &mut main,
+        "annotations",
+        Value::Array(
+            subject
+                .properties()
+                .iter()
+                .map(|(k, v)| annotation(k, v))
+                .collect(),
+        ),
+    );
+    let mut packages = vec![main];
+    let mut relationships = vec![json!({
+        "spdxElementId": "SPDXRef-DOCUMENT",
+        "relationshipType": "DESCRIBES",
+        "relatedSpdxElement": "SPDXRef-Package-main",
+    })];
+    for (i, m) in deps(subject).iter().enumerate() {
+        let id = format!("SPDXRef-Package-dep-{}", i.saturating_add(1));
+        let mut p = json!({
+            "name": m.path,
+            "SPDXID": id,
+            "versionInfo": m.version,
+            "downloadLocation": "NOASSERTION",
+            "filesAnalyzed": false,
+            "primaryPackagePurpose": "LIBRARY",
+            "licenseConcluded": "NOASSERTION",
+            "licenseDeclared": "NOASSERTION",
+            "copyrightText": "NOASSERTION",
+            "externalRefs": purl_ref(purl(&m.path, Some(&m.version))),
+        });
+        let sum = &linked(m).sum;
+        if let Some(hex) = h1_to_hex(sum) {
+            set(
+                &mut p,
+                "checksums",
+                json!([{"algorithm": "SHA256", "checksumValue": hex}]),
+            );
+        }
+        let mut notes = Vec::new();
+        if !sum.is_empty() {
+            notes.push(annotation("pegate:go:module:sum", sum));
+        }
+        if let Some(r) = &m.replace {
+            notes.push(annotation(
+                "pegate:go:replace",
+                format!("{} {}", r.path, r.version).trim_end(),
+            ));
+        }
+        if !notes.is_empty() {
+            set(&mut p, "annotations", Value::Array(notes));
+        }
+        packages.push(p);
+        relationships.push(json!({
+            "spdxElementId": "SPDXRef-Package-main",
+            "relationshipType": "DEPENDS_ON",
+            "relatedSpdxElement": id,
+        }));
+    }
+    let mut namespace = String::from("https://spdx.org/spdxdocs/pegate/");
+    encode(&mut namespace, &subject.file_name, b"");
+    namespace.push('-');
+    namespace.push_str(subject.sha256.as_deref().unwrap_or("unhashed"));
+    json!({
+        "spdxVersion": "SPDX-2.3",
+        "dataLicense": "CC0-1.0",
+        "SPDXID": "SPDXRef-DOCUMENT",
+        "name": subject.file_name,
+        "documentNamespace": namespace,
+        "creationInfo": {"created": date, "creators": [tool]},
+        "packages": packages,
+        "relationships": relationships,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn times_round_trip_and_match_known_dates() {
+        for (text, unix, shown) in [
+            ("1970-01-01", 0, "1970-01-01T00:00:00Z"),
+            ("2026-12-01", 1_796_083_200, "2026-12-01T00:00:00Z"),
+            ("2000-02-29T23:59:59Z", 951_868_799, "2000-02-29T23:59:59Z"),
+            ("1700000000", 1_700_000_000, "2023-11-14T22:13:20Z"),
+        ] {
+            assert_eq!(parse_time(text), Some(unix), "{text}");
+            assert_eq!(rfc3339(unix), shown, "{text}");
+        }
+        for bad in ["", "2026-13-01", "2026-12", "yesterday", "2026-12-01T25:00"] {
+            assert_eq!(parse_time(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn h1_sums_decode_to_hex_sha256() {
+        // Checked against Python's base64.b64decode.
+        assert_eq!(
+            h1_to_hex("h1:kunALQeHf1/185U1i0GOB/fy1IPRDDpuoOOqRReG57U=").as_deref(),
+            Some("92e9c02d07877f5ff5f395358b418e07f7f2d483d10c3a6ea0e3aa451786e7b5")
+        );
+        for bad in ["", "h1:", "h2:abc=", "h1:not base64!", "h1:YWJj"] {
+            assert_eq!(h1_to_hex(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn purls_encode_what_a_purl_must() {
+        assert_eq!(
+            purl("github.com/a/b", Some("v0.0.0+incompatible")),
+            "pkg:golang/github.com/a/b@v0.0.0%2Bincompatible"
+        );
+        assert_eq!(
+            purl("example.com/hello", Some("(devel)")),
+            "pkg:golang/example.com/hello"
+        );
+    }
+}
