@@ -7,6 +7,7 @@
 
 mod cli;
 mod gate_matrix;
+mod release;
 
 use std::path::PathBuf;
 
