@@ -68,6 +68,57 @@ fn the_example_policy_gates_the_reference_matrix_green() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(" 0 failed"), "{text}");
     assert!(text.contains("checksum.match"), "{text}");
+    for rule in [
+        "sections.wx",
+        "sections.shared-writable",
+        "signature.digest",
+        "signature.timestamped",
+        "signature.cert-expiry",
+        "go.supported",
+        "go.settings",
+    ] {
+        assert!(text.contains(rule), "{rule} missing: {text}");
+    }
+}
+
+/// What the example says of `cfg` and `cet`, which it leaves off: no Go binary of the matrix has
+/// Control Flow Guard or CETCOMPAT (CET does not apply to arm64).
+#[test]
+fn go_binaries_have_neither_cfg_nor_cet_as_the_example_says() {
+    let dir = matrix();
+    let (_tmp, policy) = temp_file(
+        "pegate.toml",
+        "[[artifact]]\nglob = \"*.exe\"\ncfg = \"required\"\ncet = \"required\"\n",
+    );
+    let out = pegate()
+        .args(["gate", "--format", "json", "--policy"])
+        .arg(&policy)
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for r in doc["results"].as_array().unwrap() {
+        let (rule, outcome) = (r["rule"].as_str().unwrap(), r["outcome"].as_str().unwrap());
+        if rule == "cfg.instrumented" || rule == "cet.compatible" {
+            assert_ne!(outcome, "pass", "{r}");
+            let arm64 = r["artifact"].as_str().unwrap().contains("arm64");
+            seen.insert((rule.to_owned(), arm64, outcome.to_owned()));
+        }
+    }
+    assert!(
+        seen.contains(&("cfg.instrumented".into(), false, "fail".into())),
+        "{seen:?}"
+    );
+    assert!(
+        seen.contains(&("cet.compatible".into(), false, "fail".into())),
+        "{seen:?}"
+    );
+    assert!(
+        seen.contains(&("cet.compatible".into(), true, "not-applicable".into())),
+        "{seen:?}"
+    );
 }
 
 #[test]

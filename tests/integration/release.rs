@@ -525,11 +525,16 @@ fn assert_valid_cyclonedx(path: &Path) {
 
 #[track_caller]
 fn assert_valid_spdx(path: &Path) {
-    let out = Command::new("pyspdxtools")
-        .arg("-i")
+    // `pyspdxtools -i FILE`, through python3 so that a pip --user install off PATH works too.
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import sys; from spdx_tools.spdx.clitools.pyspdxtools import main; sys.argv[0] = 'pyspdxtools'; main()",
+            "-i",
+        ])
         .arg(path)
         .output()
-        .expect("pyspdxtools (PyPI spdx-tools: .ci/run installs it)");
+        .expect("python3 (with PyPI spdx-tools: .ci/run installs it)");
     assert!(out.status.success(), "{}", transcript(&out));
 }
 
