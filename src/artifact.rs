@@ -110,6 +110,7 @@ impl ArtifactReport {
                 machine_raw: p.machine_raw,
                 subsystem_raw: p.subsystem_raw,
                 guard_flags: p.guard_flags.as_ref(),
+                ex_dll_characteristics: p.ex_dll_characteristics,
                 linker_version: p.linker_version,
                 os_version: p.os_version,
                 image_version: p.image_version,
@@ -249,6 +250,8 @@ struct Rest<'a> {
     machine_raw: u16,
     subsystem_raw: u16,
     guard_flags: Option<&'a pegate_pe::Flags<pegate_pe::flags::Guard>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ex_dll_characteristics: Option<u32>,
     linker_version: pegate_pe::Version,
     os_version: pegate_pe::Version,
     image_version: pegate_pe::Version,

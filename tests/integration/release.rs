@@ -734,3 +734,26 @@ fn sbom_names_unreadable_files_and_needs_out_for_several() {
     );
     assert_eq!(doc["components"].as_array().unwrap().len(), 0);
 }
+
+#[test]
+fn inspect_shows_the_cetcompat_entry_and_stays_schema_valid() {
+    for (file, want) in [
+        (derived().join("tiny-amd64-cetcompat.exe"), Some(1)),
+        (root().join("fixtures/pe/ok/tiny-amd64-console.exe"), None),
+    ] {
+        let out = pegate()
+            .args(["inspect", "--format", "json"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        super::assert_valid("schema/inspect.schema.json", &doc);
+        assert_eq!(
+            doc[0]["ex_dll_characteristics"].as_u64(),
+            want,
+            "{}",
+            file.display()
+        );
+    }
+}
