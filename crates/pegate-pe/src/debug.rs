@@ -85,7 +85,11 @@ pub fn ex_dll_characteristics(view: &PeView<'_>) -> Result<Option<u32>, DebugErr
         let end = offset.saturating_add(buf.len() as u64);
         let bytes = view
             .bytes_at(offset, buf.len())
-            .ok_or(DebugError::NotInView { offset, end })?;
+            .ok_or(if view.is_whole_file() {
+                DebugError::Truncated { offset, end }
+            } else {
+                DebugError::NotInView { offset, end }
+            })?;
         buf.copy_from_slice(bytes);
         Ok(())
     })
@@ -179,9 +183,118 @@ fn find(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    #![allow(
+        clippy::unwrap_used,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )]
 
     use super::*;
+
+    fn tiny() -> Vec<u8> {
+        std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/pe/ok/tiny-amd64-console.exe"
+        ))
+        .unwrap()
+    }
+
+    fn put(bytes: &mut [u8], at: usize, value: u32) {
+        bytes[at..at + 4].copy_from_slice(&value.to_le_bytes());
+    }
+
+    /// `tiny-amd64-console.exe` with a debug directory in `.rdata` (file 0x500, rva 0x2100)
+    /// holding `entries` entries, the last of type 20 with `size` bytes at file `pointer`.
+    fn with_entry(entries: u32, size: u32, pointer: u32, flags: u32) -> Vec<u8> {
+        let mut b = tiny();
+        put(&mut b, 0x178, 0x200); // .rdata VirtualSize covers its raw data
+        put(&mut b, 0xf8, 0x2100);
+        put(&mut b, 0xfc, entries * 28);
+        let last = 0x500 + (entries as usize - 1) * 28;
+        put(&mut b, last + 12, 20);
+        put(&mut b, last + 16, size);
+        put(&mut b, last + 24, pointer);
+        put(&mut b, 0x5f0, flags);
+        b
+    }
+
+    #[test]
+    fn the_entry_is_found_read_and_its_damage_reported() {
+        type Check = fn(&Result<Option<u32>, DebugError>) -> bool;
+        let cases: [(&str, Vec<u8>, Check); 7] = [
+            ("cetcompat", with_entry(1, 4, 0x5f0, 1), |r| {
+                matches!(r, Ok(Some(1)))
+            }),
+            ("strict too", with_entry(3, 4, 0x5f0, 3), |r| {
+                matches!(r, Ok(Some(3)))
+            }),
+            ("entry without the bit", with_entry(1, 4, 0x5f0, 0), |r| {
+                matches!(r, Ok(Some(0)))
+            }),
+            ("entry too small", with_entry(1, 2, 0x5f0, 1), |r| {
+                matches!(r, Err(DebugError::EntryTooSmall { index: 0, size: 2 }))
+            }),
+            ("data past the end", with_entry(1, 4, 0xffff_fff0, 1), |r| {
+                matches!(r, Err(DebugError::Truncated { .. }))
+            }),
+            (
+                "directory unmapped",
+                {
+                    let mut b = with_entry(1, 4, 0x5f0, 1);
+                    put(&mut b, 0xf8, 0x9000);
+                    b
+                },
+                |r| matches!(r, Err(DebugError::Unmapped { rva: 0x9000 })),
+            ),
+            // A huge size reads MAX_ENTRIES entries at most (here: past the file's end).
+            (
+                "huge size",
+                {
+                    let mut b = with_entry(1, 4, 0x5f0, 1);
+                    put(&mut b, 0xfc, u32::MAX);
+                    b
+                },
+                |r| matches!(r, Err(DebugError::Truncated { .. })),
+            ),
+        ];
+        for (name, bytes, check) in cases {
+            let view = PeView::parse(&bytes).unwrap();
+            let in_view = ex_dll_characteristics(&view);
+            assert!(check(&in_view), "{name}: {in_view:?}");
+            let file = tempfile_with(&bytes);
+            let on_disk = read_ex_dll_characteristics(&file, &view);
+            assert!(check(&on_disk), "{name}: {on_disk:?}");
+            // The summary records the flags, or the damage in `errors`.
+            let summary = crate::summarize(&view);
+            assert_eq!(
+                summary.ex_dll_characteristics,
+                in_view.as_ref().ok().copied().flatten(),
+                "{name}"
+            );
+            assert_eq!(
+                summary
+                    .errors
+                    .iter()
+                    .any(|e| e.starts_with("debug directory")),
+                in_view.is_err(),
+                "{name}: {:?}",
+                summary.errors
+            );
+        }
+    }
+
+    /// The bytes as an open file (unlinked at once: the handle keeps it readable on Unix).
+    fn tempfile_with(bytes: &[u8]) -> File {
+        let path = std::env::temp_dir().join(format!(
+            "pegate-debug-test-{}-{:x}",
+            std::process::id(),
+            crate::pe_checksum(bytes, 0)
+        ));
+        std::fs::write(&path, bytes).unwrap();
+        let file = File::open(&path).unwrap();
+        let _ = std::fs::remove_file(&path);
+        file
+    }
 
     /// Go's output has no debug directory; the MSVC-built DLLs have one.
     #[test]

@@ -306,7 +306,8 @@ pub fn summarize(view: &PeView<'_>) -> PeSummary {
     summarize_with(view, Extra::default())
 }
 
-/// Summarises the headers only: never touches the bytes beyond them except the load config
+/// Summarises the headers only: never touches the bytes beyond them except the load config and
+/// the debug directory's extended DLL characteristics entry
 /// (`checksum.computed` stays `None`). The hot path for many files held in memory.
 pub fn summarize_headers(view: &PeView<'_>) -> PeSummary {
     summarize_impl(view, Extra::default(), false)
