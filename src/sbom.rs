@@ -2,7 +2,7 @@
 //! dependencies with version, `h1:` checksum and replacement, Go version and build settings)
 //! with the artifact's SHA-256 and PE facts, as CycloneDX 1.6 JSON or SPDX 2.3 JSON.
 //!
-//! Pure functions from an [`Subject`] and a creation time to a JSON value: no clock, no I/O.
+//! Pure functions from a [`Subject`] and a creation time to a JSON value: no clock, no I/O.
 //! Go records no dependency graph, only the module list, so every dependency hangs directly off
 //! the main module. A `h1:` checksum is the base64 SHA-256 of the module's file tree (Go's
 //! `dirhash`); both formats want hex, so it is recoded, and the `h1:` text is kept beside it.
