@@ -9,23 +9,32 @@
 //! `--go 1.27.3 --go 1.23.9` builds the matrix with both (a cell is Go version × target × variant);
 //! `--go-archive FILE --sha256 HEX` installs a local Go archive offline first.
 //!
+//! `--run` then runs every artifact the host can execute (natively on Windows; under Wine on
+//! Linux: windows/amd64 with wine64, windows/386 only with 32-bit Wine), killed after
+//! `--run-timeout` seconds (default 10). Each cell's `run` (exit code, stdout, stderr, elapsed
+//! time) goes into the report and a `run` column; a cell this host cannot run says why and still
+//! passes; a non-zero exit or a timeout fails it.
+//!
 //! Exit codes: 0 every cell passed, 1 a cell failed to build or a check failed, 2 nothing could be
 //! evaluated (no Go and provisioning impossible, bad arguments).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use pegate::go::buildinfo::{self, BuildInfo};
 use pegate::go::crosscheck::{self, Finding};
 use pegate::go::matrix::{self, Artifact, CellEvent, MatrixReport, MatrixSpec, Variant};
+use pegate::go::run::{RunOptions, RunResult};
 use pegate::go::toolchain::{self, Toolchain, ToolchainRequest};
 use pegate::pe::PeSummary;
 use serde::Serialize;
 
 const USAGE: &str = "usage: cargo xtask verify [--go <path|version>]... [--cache DIR] [--out DIR] \
-                     [--python PATH] [--go-archive FILE --sha256 HEX] [--jobs N] [--repro]";
+                     [--python PATH] [--go-archive FILE --sha256 HEX] [--jobs N] [--repro] \
+                     [--run [--run-timeout SECONDS]]";
 
 struct Options {
     go: Vec<String>,
@@ -35,6 +44,8 @@ struct Options {
     archive: Option<(PathBuf, String)>,
     jobs: Option<usize>,
     repro: bool,
+    run: bool,
+    run_timeout: Duration,
 }
 
 fn workspace() -> PathBuf {
@@ -52,6 +63,8 @@ fn parse_args(args: &[String]) -> anyhow::Result<Options> {
         archive: None,
         jobs: None,
         repro: false,
+        run: false,
+        run_timeout: pegate::go::run::DEFAULT_TIMEOUT,
     };
     let (mut archive, mut sha256) = (None, None);
     let mut it = args.iter();
@@ -73,6 +86,18 @@ fn parse_args(args: &[String]) -> anyhow::Result<Options> {
             "--go-archive" => archive = Some(PathBuf::from(value("--go-archive")?)),
             "--sha256" => sha256 = Some(value("--sha256")?),
             "--repro" => opts.repro = true,
+            "--run" => opts.run = true,
+            "--run-timeout" => {
+                let secs = value("--run-timeout")?;
+                opts.run_timeout = secs
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                    .filter(|t| !t.is_zero())
+                    .with_context(|| {
+                        format!("--run-timeout {secs}: expected a positive number of seconds")
+                    })?;
+            }
             "-h" | "--help" => bail!("{USAGE}"),
             other => bail!("unknown argument `{other}`\n{USAGE}"),
         }
@@ -113,6 +138,9 @@ fn verify(args: &[String]) -> anyhow::Result<i32> {
     let mut spec = MatrixSpec::reference(&hello, &artifacts, &opts.cache);
     spec.reproducibility = opts.repro;
     spec.jobs = opts.jobs;
+    if opts.run {
+        spec.run = Some(run_options(&opts)?);
+    }
 
     let total = spec
         .targets
@@ -173,6 +201,23 @@ fn verify(args: &[String]) -> anyhow::Result<i32> {
         path.display()
     );
     Ok(if ok { 0 } else { 1 })
+}
+
+/// How `--run` runs the artifacts: this host's runners, quiet Wine, and the test Wine prefix.
+fn run_options(opts: &Options) -> anyhow::Result<RunOptions> {
+    let mut run = RunOptions::detect();
+    run.timeout = opts.run_timeout;
+    run.env.push(("WINEDEBUG".to_owned(), "-all".to_owned()));
+    if let Some(prefix) = wine_prefix()? {
+        run.env
+            .push(("WINEPREFIX".to_owned(), prefix.display().to_string()));
+    }
+    Ok(run)
+}
+
+/// The Wine prefix artifacts run in: the caller's WINEPREFIX if set.
+fn wine_prefix() -> anyhow::Result<Option<PathBuf>> {
+    Ok(std::env::var_os("WINEPREFIX").map(PathBuf::from))
 }
 
 /// The toolchains to build with: the pinned Go unless `--go` (repeatable) or `--go-archive`.
@@ -240,6 +285,8 @@ struct Row {
     build_info: Option<BuildInfo>,
     findings: Vec<Finding>,
     checks: Vec<Check>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    run: Option<RunResult>,
 }
 
 fn check_all(report: &MatrixReport) -> Vec<Row> {
@@ -263,6 +310,7 @@ fn check_all(report: &MatrixReport) -> Vec<Row> {
                 build_info: None,
                 findings: Vec::new(),
                 checks: Vec::new(),
+                run: result.run.clone(),
             };
             if let Some(artifact) = &result.artifact {
                 match observe(&artifact.path) {
@@ -295,7 +343,9 @@ fn check_all(report: &MatrixReport) -> Vec<Row> {
                     "a second build elsewhere gave different bytes".to_owned()
                 });
             }
-            row.ok = row.error.is_none() && row.checks.iter().all(|c| c.ok);
+            row.ok = row.error.is_none()
+                && row.checks.iter().all(|c| c.ok)
+                && !row.run.as_ref().is_some_and(RunResult::failed);
             row
         })
         .collect()
@@ -371,13 +421,36 @@ fn observe(path: &Path) -> anyhow::Result<(PeSummary, Option<BuildInfo>)> {
 
 fn table(rows: &[Row]) -> String {
     let width = rows.iter().map(|r| r.cell.len()).max().unwrap_or(4).max(4);
+    // The run column appears only with --run, so the plain table stays as it was.
+    let runs: Vec<Option<String>> = rows
+        .iter()
+        .map(|r| r.run.as_ref().map(RunResult::summary))
+        .collect();
+    let run_width = runs
+        .iter()
+        .flatten()
+        .map(|r| r.chars().count())
+        .max()
+        .map(|w| w.max(3));
+    let run_cell = |text: &str| match run_width {
+        Some(w) => format!("{text:<w$}  "),
+        None => String::new(),
+    };
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<width$}  {:<6}  {:<5}  {:<4}  {:<8}  {:>9}  {:<12}  {:>6}  result",
-        "cell", "format", "mach", "subs", "dllchars", "size", "sha256", "checks"
+        "{:<width$}  {:<6}  {:<5}  {:<4}  {:<8}  {:>9}  {:<12}  {:>6}  {}result",
+        "cell",
+        "format",
+        "mach",
+        "subs",
+        "dllchars",
+        "size",
+        "sha256",
+        "checks",
+        run_cell("run")
     );
-    for row in rows {
+    for (row, run) in rows.iter().zip(&runs) {
         let (format, machine, subsystem, dll) = match &row.summary {
             Some(o) => (
                 o.format.clone(),
@@ -405,6 +478,8 @@ fn table(rows: &[Row]) -> String {
             "ok".to_owned()
         } else if let Some(error) = &row.error {
             format!("FAIL {error}")
+        } else if row.checks.iter().all(|c| c.ok) {
+            format!("FAIL run: {}", run.as_deref().unwrap_or(""))
         } else {
             let failed: Vec<String> = row
                 .checks
@@ -416,8 +491,9 @@ fn table(rows: &[Row]) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<width$}  {format:<6}  {machine:<5}  {subsystem:<4}  {dll:<8}  {size:>9}  {sha:<12}  {checks:>6}  {result}",
-            row.cell
+            "{:<width$}  {format:<6}  {machine:<5}  {subsystem:<4}  {dll:<8}  {size:>9}  {sha:<12}  {checks:>6}  {}{result}",
+            row.cell,
+            run_cell(run.as_deref().unwrap_or("-"))
         );
     }
     out
