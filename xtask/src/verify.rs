@@ -208,16 +208,14 @@ fn run_options(opts: &Options) -> anyhow::Result<RunOptions> {
     let mut run = RunOptions::detect();
     run.timeout = opts.run_timeout;
     run.env.push(("WINEDEBUG".to_owned(), "-all".to_owned()));
-    if let Some(prefix) = wine_prefix()? {
+    // Wine 8 needs the prefix with the bcryptprimitives stub to start any Go >= 1.22 binary.
+    if run.host.wine64.is_some() || run.host.wine32.is_some() {
+        let prefix = crate::wine::ensure_prefix(&workspace())
+            .context("prepare the Wine prefix for --run")?;
         run.env
             .push(("WINEPREFIX".to_owned(), prefix.display().to_string()));
     }
     Ok(run)
-}
-
-/// The Wine prefix artifacts run in: the caller's WINEPREFIX if set.
-fn wine_prefix() -> anyhow::Result<Option<PathBuf>> {
-    Ok(std::env::var_os("WINEPREFIX").map(PathBuf::from))
 }
 
 /// The toolchains to build with: the pinned Go unless `--go` (repeatable) or `--go-archive`.
@@ -631,8 +629,111 @@ mod tests {
         std::fs::remove_dir_all(&out).ok();
     }
 
+    /// `--run` on this host: on Linux/amd64 (CI, where .ci/run installs wine64) every
+    /// windows/amd64 cell must print the greeting under Wine; what cannot run says why and passes.
+    #[test]
+    fn verify_run_runs_what_this_host_can_and_says_why_for_the_rest() {
+        let host = pegate::go::run::Host::detect();
+        if host.goos == "linux" && host.goarch == "amd64" {
+            assert!(
+                host.wine64.is_some(),
+                "wine64 is needed for this test (apt-get install wine64; .ci/run does)"
+            );
+        }
+        let out = tempfile_dir();
+        let args = [
+            "--out".to_owned(),
+            out.display().to_string(),
+            "--run".to_owned(),
+            "--run-timeout".to_owned(),
+            "60".to_owned(),
+        ];
+        assert_eq!(verify(&args).unwrap(), 0);
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+        let cells = report["cells"].as_array().unwrap();
+        assert_eq!(cells.len(), 9);
+        let mut ran = 0;
+        for cell in cells {
+            let target = pegate::go::matrix::Target::windows(
+                cell["artifact"]["cell"]["goarch"].as_str().unwrap(),
+            );
+            let run = &cell["run"];
+            assert_eq!(cell["ok"], true, "{cell}");
+            match pegate::go::run::select_runner(&host, &target) {
+                Ok(_) => {
+                    ran += 1;
+                    assert_eq!(run["status"], "passed", "{run}");
+                    assert_eq!(run["exit_code"], 0, "{run}");
+                    assert_eq!(run["stdout"], "Hello, Windows!\n", "{run}");
+                    assert_eq!(run["stderr"], "", "{run}");
+                }
+                Err(reason) => {
+                    assert_eq!(run["status"], "skipped", "{run}");
+                    assert_eq!(run["reason"], reason.as_str(), "{run}");
+                }
+            }
+        }
+        if host.goos == "linux" && host.goarch == "amd64" {
+            assert!(ran >= 3, "every windows/amd64 cell runs under wine64");
+        }
+        std::fs::remove_dir_all(&out).ok();
+    }
+
+    #[test]
+    fn the_run_column_appears_only_with_runs_and_a_failed_run_fails_the_row() {
+        let row = |cell: &str, ok: bool, run: Option<RunResult>| Row {
+            cell: cell.to_owned(),
+            ok,
+            artifact: None,
+            reproducible: None,
+            error: None,
+            stderr: None,
+            describe: None,
+            summary: None,
+            build_info: None,
+            findings: Vec::new(),
+            checks: Vec::new(),
+            run,
+        };
+        let plain = table(&[row("a", true, None)]);
+        assert!(!plain.contains(" run "), "{plain}");
+        let mut failed = RunResult::skipped("unused");
+        failed.status = pegate::go::run::RunStatus::Failed;
+        failed.runner = "wine64".to_owned();
+        failed.exit_code = Some(2);
+        failed.reason = None;
+        failed.stderr = "panic: boom\n".to_owned();
+        let text = table(&[
+            row(
+                "arm64",
+                true,
+                Some(RunResult::skipped("arm64: no runner on this host")),
+            ),
+            row("amd64", false, Some(failed)),
+        ]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].contains("  run  "), "{text}");
+        assert!(
+            lines[1].ends_with("skipped: arm64: no runner on this host  ok"),
+            "{text}"
+        );
+        assert!(
+            lines[2].ends_with("FAIL run: exit 2: panic: boom"),
+            "{text}"
+        );
+    }
+
     #[test]
     fn bad_arguments_and_non_pe_files_are_errors() {
+        assert!(parse_args(&["--run-timeout".to_owned(), "0".to_owned()]).is_err());
+        assert!(parse_args(&["--run-timeout".to_owned(), "-1".to_owned()]).is_err());
+        assert_eq!(
+            parse_args(&["--run-timeout".to_owned(), "2.5".to_owned()])
+                .unwrap()
+                .run_timeout,
+            Duration::from_millis(2500)
+        );
         assert!(parse_args(&["--go-archive".to_owned(), "x.zip".to_owned()]).is_err());
         assert!(parse_args(&["--jobs".to_owned(), "many".to_owned()]).is_err());
         let dir = tempfile_dir();
