@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 use pegate_go::doctor::{self, Check, DoctorEnv, Platform, RegString, Status, WindowsFacts};
 use pegate_go::toolchain::Port;
 
+/// The go command's file name on this OS (what goroot.layout looks for).
+const GO: &str = if cfg!(windows) { "go.exe" } else { "go" };
+
 /// A fake, healthy machine: GOROOT with bin/go, separate GOPATH, both bins on PATH, a CA bundle.
 struct Fake {
     dir: tempfile::TempDir,
@@ -27,11 +30,11 @@ fn healthy() -> Fake {
     let root = dir.path();
     let goroot = root.join("sdk/go1.27.3");
     let gopath = root.join("home/go");
-    touch(&goroot.join("bin/go"));
+    touch(&goroot.join("bin").join(GO));
     touch(&root.join("etc/ca.crt"));
     std::fs::create_dir_all(root.join("project")).unwrap();
     let mut env = DoctorEnv::empty(root.join("project"));
-    env.go = Some(goroot.join("bin/go"));
+    env.go = Some(goroot.join("bin").join(GO));
     env.go_version = Some("go1.27.3".into());
     env.cert_locations = vec![root.join("etc/ca.crt")];
     let path = std::env::join_paths([goroot.join("bin"), gopath.join("bin"), root.join("usr/bin")])
@@ -142,8 +145,10 @@ fn go_bins_on_path() {
     f.env.vars.insert("PATH".into(), "/usr/bin".into());
     let c = get(&f.env, "path.go-bins");
     assert_eq!(c.status, Status::Warn);
+    // Built the way the check builds them, so the separators are the platform's.
+    let bin = |dir: &str| Path::new(dir).join("bin").display().to_string();
     assert!(
-        c.message.contains("sdk/go1.27.3/bin") && c.message.contains("home/go/bin"),
+        c.message.contains(&bin("sdk/go1.27.3")) && c.message.contains(&bin("home/go")),
         "{c:?}"
     );
 }
@@ -579,4 +584,115 @@ fn windows_roots_for_the_go_proxy() {
     );
     facts(&mut f).root_store = None;
     assert_check(&f.env, "certs.system-roots", Status::Warn, "could not open");
+}
+
+/// `reg.exe` with arguments; panics with its output if it fails.
+#[cfg(windows)]
+#[track_caller]
+fn reg(args: &[&str]) {
+    let out = std::process::Command::new("reg")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "reg {args:?}: {out:?}");
+}
+
+/// The gathering half on a live Windows: the registry and ROOT store are read. Under Wine (as in
+/// CI, in pegate's own throwaway prefix) the test also edits the registry with `reg add`, the way
+/// `setx` would, and checks that the doctor sees each change; on a real Windows it leaves the
+/// user's registry alone and checks only that the facts can be read.
+#[cfg(windows)]
+#[test]
+fn windows_facts_come_from_the_registry() {
+    let gather = |drop: &[&str]| {
+        let mut env = DoctorEnv::from_system(None, Path::new("."));
+        for name in drop {
+            env.vars.remove(*name);
+        }
+        env
+    };
+    let env = gather(&[]);
+    let facts = env
+        .windows
+        .clone()
+        .expect("Windows facts are gathered on Windows");
+    let store = facts.root_store.expect("the ROOT store opens");
+    assert!(!store.is_empty(), "the ROOT store has certificates");
+    let wine = std::process::Command::new("reg")
+        .args(["query", r"HKLM\Software\Wine"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !wine {
+        return;
+    }
+    const USER_ENV: &str = r"HKCU\Environment";
+    const FS: &str = r"HKLM\SYSTEM\CurrentControlSet\Control\FileSystem";
+    reg(&[
+        "add",
+        USER_ENV,
+        "/v",
+        "GOPROXY",
+        "/t",
+        "REG_SZ",
+        "/d",
+        "https://goproxy.cn,direct",
+        "/f",
+    ]);
+    reg(&[
+        "add",
+        FS,
+        "/v",
+        "LongPathsEnabled",
+        "/t",
+        "REG_DWORD",
+        "/d",
+        "0",
+        "/f",
+    ]);
+    let env = gather(&["GOPROXY"]);
+    let facts = env.windows.clone().unwrap();
+    assert_eq!(facts.long_paths_enabled, Some(0));
+    assert_eq!(
+        facts.user_env["GOPROXY"],
+        RegString::plain("https://goproxy.cn,direct")
+    );
+    assert_check(
+        &env,
+        "env.persisted",
+        Status::Fail,
+        "GOPROXY is saved as https://goproxy.cn,direct but this terminal has no GOPROXY",
+    );
+    let c = get(&env, "env.persisted");
+    assert!(
+        c.fix.contains("GetEnvironmentVariable('GOPROXY', 'User')"),
+        "{c:?}"
+    );
+
+    reg(&["delete", USER_ENV, "/v", "GOPROXY", "/f"]);
+    reg(&[
+        "add",
+        FS,
+        "/v",
+        "LongPathsEnabled",
+        "/t",
+        "REG_DWORD",
+        "/d",
+        "1",
+        "/f",
+    ]);
+    let env = gather(&["GOPROXY"]);
+    assert_eq!(env.windows.as_ref().unwrap().long_paths_enabled, Some(1));
+    assert!(
+        !env.windows
+            .as_ref()
+            .unwrap()
+            .user_env
+            .contains_key("GOPROXY")
+    );
+    assert_check(
+        &env,
+        "windows.long-paths",
+        Status::Pass,
+        "LongPathsEnabled=1",
+    );
 }
