@@ -245,3 +245,65 @@ fn write_run(out: &mut impl std::io::Write, run: &RunResult) -> std::io::Result<
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use clap::Parser;
+    use pegate::go::run::RunStatus;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn text(run: &RunResult) -> String {
+        let mut out = Vec::new();
+        write_run(&mut out, run).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn run_lines_say_what_ran_what_failed_and_why_a_cell_was_skipped() {
+        let skipped = RunResult::skipped("arm64: no runner on this host");
+        assert_eq!(
+            text(&skipped),
+            "      run: skipped: arm64: no runner on this host\n"
+        );
+        let mut ran = RunResult::skipped("");
+        ran.status = RunStatus::Passed;
+        ran.runner = "wine64".to_owned();
+        ran.exit_code = Some(0);
+        ran.stdout = "Hello, Windows!\n".to_owned();
+        ran.elapsed_ms = 120;
+        ran.reason = None;
+        assert_eq!(
+            text(&ran),
+            "      run (wine64, 120 ms): exit 0: Hello, Windows!\n"
+        );
+        let mut failed = ran.clone();
+        failed.status = RunStatus::Failed;
+        failed.exit_code = Some(2);
+        failed.stdout = String::new();
+        failed.stderr = "panic: boom\ngoroutine 1 [running]:\n".to_owned();
+        assert_eq!(
+            text(&failed),
+            "FAIL  run (wine64, 120 ms): exit 2: panic: boom\n        panic: boom\n        goroutine 1 [running]:\n"
+        );
+    }
+
+    #[test]
+    fn run_timeout_needs_run() {
+        let parsed = Cli::try_parse_from(["build", "--run", "--run-timeout", "2.5"]).unwrap();
+        assert!(parsed.args.run);
+        assert_eq!(parsed.args.run_timeout, 2.5);
+        assert!(Cli::try_parse_from(["build", "--run-timeout", "3"]).is_err());
+        assert_eq!(
+            Cli::try_parse_from(["build"]).unwrap().args.run_timeout,
+            10.0
+        );
+    }
+}
