@@ -341,6 +341,10 @@ fn millis(d: Duration) -> u64 {
 /// Runs `exe` with `runner`: no stdin, stdout/stderr captured up to `opts.max_output` bytes each,
 /// killed at `opts.timeout`. Never panics; a process that cannot start is a failed result.
 pub fn run_artifact(runner: &Runner, exe: &Path, opts: &RunOptions) -> RunResult {
+    // Absolute, because the process starts in the artifact's directory and a relative program
+    // path is resolved against the parent's or the child's directory depending on the OS.
+    let absolute = std::path::absolute(exe);
+    let exe = absolute.as_deref().unwrap_or(exe);
     let mut cmd = match runner {
         Runner::Native => Command::new(exe),
         Runner::Wine { program } => {
