@@ -695,4 +695,21 @@ fn windows_facts_come_from_the_registry() {
         Status::Pass,
         "LongPathsEnabled=1",
     );
+    // Wine fills its ROOT store from the host's CA bundle, which has the Go proxy's roots.
+    assert_check(&env, "certs.system-roots", Status::Pass, "GTS Root R1");
+    const POLICY: &str = r"HKLM\SOFTWARE\Policies\Microsoft\SystemCertificates\AuthRoot";
+    reg(&[
+        "add",
+        POLICY,
+        "/v",
+        "DisableRootAutoUpdate",
+        "/t",
+        "REG_DWORD",
+        "/d",
+        "1",
+        "/f",
+    ]);
+    assert!(gather(&[]).windows.unwrap().root_auto_update_disabled);
+    reg(&["delete", POLICY, "/v", "DisableRootAutoUpdate", "/f"]);
+    assert!(!gather(&[]).windows.unwrap().root_auto_update_disabled);
 }
