@@ -87,6 +87,27 @@ impl From<VariantArg> for Variant {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
+    // Checked before anything is resolved or built.
+    let run = if args.run {
+        let timeout = Duration::try_from_secs_f64(args.run_timeout)
+            .ok()
+            .filter(|t| !t.is_zero())
+            .with_context(|| {
+                format!(
+                    "--run-timeout {}: expected a positive number of seconds",
+                    args.run_timeout
+                )
+            })?;
+        let mut opts = RunOptions::detect();
+        opts.timeout = timeout;
+        // Wine's fixme/err chatter would otherwise fill every cell's recorded stderr.
+        if std::env::var_os("WINEDEBUG").is_none() {
+            opts.env.push(("WINEDEBUG".to_owned(), "-all".to_owned()));
+        }
+        Some(opts)
+    } else {
+        None
+    };
     let cache = match args.cache.clone().or_else(toolchain::user_cache_dir) {
         Some(c) => c,
         None => {
@@ -122,24 +143,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     spec.cgo = args.cgo;
     spec.reproducibility = args.repro;
     spec.jobs = args.jobs;
-    if args.run {
-        let timeout = Duration::try_from_secs_f64(args.run_timeout)
-            .ok()
-            .filter(|t| !t.is_zero())
-            .with_context(|| {
-                format!(
-                    "--run-timeout {}: expected a positive number of seconds",
-                    args.run_timeout
-                )
-            })?;
-        let mut opts = RunOptions::detect();
-        opts.timeout = timeout;
-        // Wine's fixme/err chatter would otherwise fill every cell's recorded stderr.
-        if std::env::var_os("WINEDEBUG").is_none() {
-            opts.env.push(("WINEDEBUG".to_owned(), "-all".to_owned()));
-        }
-        spec.run = Some(opts);
-    }
+    spec.run = run;
 
     let total = spec.targets.len().saturating_mul(spec.variants.len());
     let done = AtomicUsize::new(0);
