@@ -4,9 +4,11 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use anyhow::Context;
 use pegate::go::matrix::{self, CellEvent, MatrixSpec, Target, Variant};
+use pegate::go::run::{RunOptions, RunResult};
 use pegate::go::toolchain::{self, ToolchainRequest};
 
 use super::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, output};
@@ -17,9 +19,16 @@ Examples:
   pegate build                                   ./ for windows/{amd64,arm64,386} x {console,gui,stripped}
   pegate build --source cmd/app --out dist/ --target windows/arm64 --variant gui
   pegate build --go 1.23.9 --repro               check that two builds give the same bytes
+  pegate build --run --target windows/amd64      build, then run it (natively, or under Wine)
 
 Artifacts are named <name>-<go version>-<goos>-<goarch>-<variant>.exe; <out>/checksums.txt lists
-their SHA-256 in sha256sum format, ready for `pegate gate` or `sha256sum -c`.")]
+their SHA-256 in sha256sum format, ready for `pegate gate` or `sha256sum -c`.
+
+--run runs each artifact this host can execute: natively on Windows; on Linux under Wine
+(windows/amd64 with wine64, windows/386 only with 32-bit Wine), honouring WINEPREFIX; WINEDEBUG
+defaults to -all. A non-zero exit or a timeout fails the cell; a target with no runner here is
+skipped with the reason. A fresh WINEPREFIX is created on the first run, which can take longer
+than the timeout: run `wineboot -i` once first.")]
 pub(crate) struct Args {
     /// The Go package directory to build.
     #[arg(long, default_value = ".")]
@@ -52,6 +61,12 @@ pub(crate) struct Args {
     /// Print the build report as JSON on stdout instead of a table.
     #[arg(long)]
     json: bool,
+    /// Run each artifact this host can execute and record exit code, stdout and stderr.
+    #[arg(long)]
+    run: bool,
+    /// Seconds a run may take before it is killed (with --run).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, requires = "run")]
+    run_timeout: f64,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -72,6 +87,27 @@ impl From<VariantArg> for Variant {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
+    // Checked before anything is resolved or built.
+    let run = if args.run {
+        let timeout = Duration::try_from_secs_f64(args.run_timeout)
+            .ok()
+            .filter(|t| !t.is_zero())
+            .with_context(|| {
+                format!(
+                    "--run-timeout {}: expected a positive number of seconds",
+                    args.run_timeout
+                )
+            })?;
+        let mut opts = RunOptions::detect();
+        opts.timeout = timeout;
+        // Wine's fixme/err chatter would otherwise fill every cell's recorded stderr.
+        if std::env::var_os("WINEDEBUG").is_none() {
+            opts.env.push(("WINEDEBUG".to_owned(), "-all".to_owned()));
+        }
+        Some(opts)
+    } else {
+        None
+    };
     let cache = match args.cache.clone().or_else(toolchain::user_cache_dir) {
         Some(c) => c,
         None => {
@@ -107,6 +143,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     spec.cgo = args.cgo;
     spec.reproducibility = args.repro;
     spec.jobs = args.jobs;
+    spec.run = run;
 
     let total = spec.targets.len().saturating_mul(spec.variants.len());
     let done = AtomicUsize::new(0);
@@ -174,6 +211,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
                         a.sha256,
                         a.size
                     )?;
+                    if let Some(run) = &c.run {
+                        write_run(&mut out, run)?;
+                    }
                 }
                 (None, Some(e)) => {
                     writeln!(out, "FAIL  {}: {}", c.cell, e.message)?;
@@ -191,4 +231,83 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     } else {
         EXIT_FINDINGS
     })
+}
+
+/// One line for a cell's run, then the output that explains a failure.
+fn write_run(out: &mut impl std::io::Write, run: &RunResult) -> std::io::Result<()> {
+    let word = if run.failed() { "FAIL" } else { "" };
+    let how = if run.runner.is_empty() {
+        String::new()
+    } else {
+        format!(" ({}, {} ms)", run.runner, run.elapsed_ms)
+    };
+    writeln!(out, "{word:<6}run{how}: {}", run.summary())?;
+    if run.failed() {
+        for line in run.stdout.lines().chain(run.stderr.lines()).take(20) {
+            writeln!(out, "        {line}")?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use clap::Parser;
+    use pegate::go::run::RunStatus;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn text(run: &RunResult) -> String {
+        let mut out = Vec::new();
+        write_run(&mut out, run).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn run_lines_say_what_ran_what_failed_and_why_a_cell_was_skipped() {
+        let skipped = RunResult::skipped("arm64: no runner on this host");
+        assert_eq!(
+            text(&skipped),
+            "      run: skipped: arm64: no runner on this host\n"
+        );
+        let mut ran = RunResult::skipped("");
+        ran.status = RunStatus::Passed;
+        ran.runner = "wine64".to_owned();
+        ran.exit_code = Some(0);
+        ran.stdout = "Hello, Windows!\n".to_owned();
+        ran.elapsed_ms = 120;
+        ran.reason = None;
+        assert_eq!(
+            text(&ran),
+            "      run (wine64, 120 ms): exit 0: Hello, Windows!\n"
+        );
+        let mut failed = ran.clone();
+        failed.status = RunStatus::Failed;
+        failed.exit_code = Some(2);
+        failed.stdout = String::new();
+        failed.stderr = "panic: boom\ngoroutine 1 [running]:\n".to_owned();
+        assert_eq!(
+            text(&failed),
+            "FAIL  run (wine64, 120 ms): exit 2: panic: boom\n        panic: boom\n        goroutine 1 [running]:\n"
+        );
+    }
+
+    #[test]
+    fn run_timeout_needs_run() {
+        let parsed = Cli::try_parse_from(["build", "--run", "--run-timeout", "2.5"]).unwrap();
+        assert!(parsed.args.run);
+        assert_eq!(parsed.args.run_timeout, 2.5);
+        assert!(Cli::try_parse_from(["build", "--run-timeout", "3"]).is_err());
+        assert_eq!(
+            Cli::try_parse_from(["build"]).unwrap().args.run_timeout,
+            10.0
+        );
+    }
 }

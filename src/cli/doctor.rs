@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use pegate::go::doctor::{self, DoctorEnv, Status};
+use pegate::go::doctor::{self, DoctorEnv, Platform, Status};
 
 use super::{EXIT_FINDINGS, EXIT_OK, output};
 
@@ -18,7 +18,10 @@ pub(crate) enum Format {
 Examples:
   pegate doctor
   pegate doctor --go ~/.cache/pegate/toolchains/go1.27.3/bin/go --format json
+  pegate doctor --list                            every check, and which run only on Windows
 
+On Windows the doctor also reads the registry and the ROOT certificate store: env.persisted
+(the setx trap), path.order, windows.long-paths, and certs.system-roots against the ROOT store.
 Exit 1 when any check fails (warnings do not fail).")]
 pub(crate) struct Args {
     /// The `go` binary to check (default: `go` on PATH).
@@ -30,9 +33,15 @@ pub(crate) struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
+    /// List every check (id, where it runs, what it checks) instead of running them.
+    #[arg(long)]
+    list: bool,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
+    if args.list {
+        return list(args.format);
+    }
     let env = DoctorEnv::from_system(args.go.as_deref(), &args.project);
     let checks = doctor::run(&env);
     match args.format {
@@ -67,4 +76,27 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     } else {
         EXIT_OK
     })
+}
+
+fn list(format: Format) -> anyhow::Result<u8> {
+    match format {
+        Format::Json => {
+            let text =
+                serde_json::to_string_pretty(doctor::CATALOG).context("render the catalogue")?;
+            println!("{text}");
+        }
+        Format::Text => {
+            let mut text = String::new();
+            for c in doctor::CATALOG {
+                let place = match c.platform {
+                    Platform::WindowsOnly => "windows only",
+                    Platform::NotWindows => "not on windows",
+                    _ => "everywhere",
+                };
+                text.push_str(&format!("{:<20} {place:<15} {}\n", c.id, c.about));
+            }
+            print!("{text}");
+        }
+    }
+    Ok(EXIT_OK)
 }

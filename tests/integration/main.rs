@@ -5,6 +5,7 @@
     clippy::arithmetic_side_effects
 )]
 
+mod build_run;
 mod cli;
 mod gate_matrix;
 mod release;

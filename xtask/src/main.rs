@@ -3,10 +3,12 @@
 //! - `cargo xtask verify`: provision Go, build the reference matrix, inspect, check, print a table.
 //! - `cargo xtask pe-fixtures`: regenerate the hand-made PE fixtures under `fixtures/pe/`.
 //! - `cargo xtask sign-fixtures`: regenerate the Authenticode fixtures (needs osslsigncode).
+//! - `cargo xtask wine-prefix`: create the Wine prefix the Windows tests run in; print its path.
 
 mod pe_fixtures;
 mod sign_fixtures;
 mod verify;
+mod wine;
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -16,9 +18,10 @@ fn main() -> anyhow::Result<()> {
         Some("verify") => verify::run(&rest),
         Some("sign-fixtures") => sign_fixtures::run(&rest),
         Some("pe-fixtures") => pe_fixtures::run(&rest),
+        Some("wine-prefix") => wine::run(&rest),
         Some(other) => anyhow::bail!("unknown task `{other}`; try `cargo xtask verify`"),
         None => {
-            eprintln!("usage: cargo xtask <verify|pe-fixtures|sign-fixtures> [args]");
+            eprintln!("usage: cargo xtask <verify|pe-fixtures|sign-fixtures|wine-prefix> [args]");
             Ok(())
         }
     }

@@ -9,23 +9,32 @@
 //! `--go 1.27.3 --go 1.23.9` builds the matrix with both (a cell is Go version × target × variant);
 //! `--go-archive FILE --sha256 HEX` installs a local Go archive offline first.
 //!
+//! `--run` then runs every artifact the host can execute (natively on Windows; under Wine on
+//! Linux: windows/amd64 with wine64, windows/386 only with 32-bit Wine), killed after
+//! `--run-timeout` seconds (default 10). Each cell's `run` (exit code, stdout, stderr, elapsed
+//! time) goes into the report and a `run` column; a cell this host cannot run says why and still
+//! passes; a non-zero exit or a timeout fails it.
+//!
 //! Exit codes: 0 every cell passed, 1 a cell failed to build or a check failed, 2 nothing could be
 //! evaluated (no Go and provisioning impossible, bad arguments).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use pegate::go::buildinfo::{self, BuildInfo};
 use pegate::go::crosscheck::{self, Finding};
 use pegate::go::matrix::{self, Artifact, CellEvent, MatrixReport, MatrixSpec, Variant};
+use pegate::go::run::{RunOptions, RunResult};
 use pegate::go::toolchain::{self, Toolchain, ToolchainRequest};
 use pegate::pe::PeSummary;
 use serde::Serialize;
 
 const USAGE: &str = "usage: cargo xtask verify [--go <path|version>]... [--cache DIR] [--out DIR] \
-                     [--python PATH] [--go-archive FILE --sha256 HEX] [--jobs N] [--repro]";
+                     [--python PATH] [--go-archive FILE --sha256 HEX] [--jobs N] [--repro] \
+                     [--run [--run-timeout SECONDS]]";
 
 struct Options {
     go: Vec<String>,
@@ -35,6 +44,8 @@ struct Options {
     archive: Option<(PathBuf, String)>,
     jobs: Option<usize>,
     repro: bool,
+    run: bool,
+    run_timeout: Duration,
 }
 
 fn workspace() -> PathBuf {
@@ -52,6 +63,8 @@ fn parse_args(args: &[String]) -> anyhow::Result<Options> {
         archive: None,
         jobs: None,
         repro: false,
+        run: false,
+        run_timeout: pegate::go::run::DEFAULT_TIMEOUT,
     };
     let (mut archive, mut sha256) = (None, None);
     let mut it = args.iter();
@@ -73,6 +86,18 @@ fn parse_args(args: &[String]) -> anyhow::Result<Options> {
             "--go-archive" => archive = Some(PathBuf::from(value("--go-archive")?)),
             "--sha256" => sha256 = Some(value("--sha256")?),
             "--repro" => opts.repro = true,
+            "--run" => opts.run = true,
+            "--run-timeout" => {
+                let secs = value("--run-timeout")?;
+                opts.run_timeout = secs
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                    .filter(|t| !t.is_zero())
+                    .with_context(|| {
+                        format!("--run-timeout {secs}: expected a positive number of seconds")
+                    })?;
+            }
             "-h" | "--help" => bail!("{USAGE}"),
             other => bail!("unknown argument `{other}`\n{USAGE}"),
         }
@@ -113,6 +138,9 @@ fn verify(args: &[String]) -> anyhow::Result<i32> {
     let mut spec = MatrixSpec::reference(&hello, &artifacts, &opts.cache);
     spec.reproducibility = opts.repro;
     spec.jobs = opts.jobs;
+    if opts.run {
+        spec.run = Some(run_options(&opts)?);
+    }
 
     let total = spec
         .targets
@@ -173,6 +201,21 @@ fn verify(args: &[String]) -> anyhow::Result<i32> {
         path.display()
     );
     Ok(if ok { 0 } else { 1 })
+}
+
+/// How `--run` runs the artifacts: this host's runners, quiet Wine, and the test Wine prefix.
+fn run_options(opts: &Options) -> anyhow::Result<RunOptions> {
+    let mut run = RunOptions::detect();
+    run.timeout = opts.run_timeout;
+    run.env.push(("WINEDEBUG".to_owned(), "-all".to_owned()));
+    // Wine 8 needs the prefix with the bcryptprimitives stub to start any Go >= 1.22 binary.
+    if run.host.wine64.is_some() || run.host.wine32.is_some() {
+        let prefix = crate::wine::ensure_prefix(&workspace())
+            .context("prepare the Wine prefix for --run")?;
+        run.env
+            .push(("WINEPREFIX".to_owned(), prefix.display().to_string()));
+    }
+    Ok(run)
 }
 
 /// The toolchains to build with: the pinned Go unless `--go` (repeatable) or `--go-archive`.
@@ -240,6 +283,8 @@ struct Row {
     build_info: Option<BuildInfo>,
     findings: Vec<Finding>,
     checks: Vec<Check>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    run: Option<RunResult>,
 }
 
 fn check_all(report: &MatrixReport) -> Vec<Row> {
@@ -263,6 +308,7 @@ fn check_all(report: &MatrixReport) -> Vec<Row> {
                 build_info: None,
                 findings: Vec::new(),
                 checks: Vec::new(),
+                run: result.run.clone(),
             };
             if let Some(artifact) = &result.artifact {
                 match observe(&artifact.path) {
@@ -295,7 +341,9 @@ fn check_all(report: &MatrixReport) -> Vec<Row> {
                     "a second build elsewhere gave different bytes".to_owned()
                 });
             }
-            row.ok = row.error.is_none() && row.checks.iter().all(|c| c.ok);
+            row.ok = row.error.is_none()
+                && row.checks.iter().all(|c| c.ok)
+                && !row.run.as_ref().is_some_and(RunResult::failed);
             row
         })
         .collect()
@@ -371,13 +419,36 @@ fn observe(path: &Path) -> anyhow::Result<(PeSummary, Option<BuildInfo>)> {
 
 fn table(rows: &[Row]) -> String {
     let width = rows.iter().map(|r| r.cell.len()).max().unwrap_or(4).max(4);
+    // The run column appears only with --run, so the plain table stays as it was.
+    let runs: Vec<Option<String>> = rows
+        .iter()
+        .map(|r| r.run.as_ref().map(RunResult::summary))
+        .collect();
+    let run_width = runs
+        .iter()
+        .flatten()
+        .map(|r| r.chars().count())
+        .max()
+        .map(|w| w.max(3));
+    let run_cell = |text: &str| match run_width {
+        Some(w) => format!("{text:<w$}  "),
+        None => String::new(),
+    };
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<width$}  {:<6}  {:<5}  {:<4}  {:<8}  {:>9}  {:<12}  {:>6}  result",
-        "cell", "format", "mach", "subs", "dllchars", "size", "sha256", "checks"
+        "{:<width$}  {:<6}  {:<5}  {:<4}  {:<8}  {:>9}  {:<12}  {:>6}  {}result",
+        "cell",
+        "format",
+        "mach",
+        "subs",
+        "dllchars",
+        "size",
+        "sha256",
+        "checks",
+        run_cell("run")
     );
-    for row in rows {
+    for (row, run) in rows.iter().zip(&runs) {
         let (format, machine, subsystem, dll) = match &row.summary {
             Some(o) => (
                 o.format.clone(),
@@ -405,6 +476,8 @@ fn table(rows: &[Row]) -> String {
             "ok".to_owned()
         } else if let Some(error) = &row.error {
             format!("FAIL {error}")
+        } else if row.checks.iter().all(|c| c.ok) {
+            format!("FAIL run: {}", run.as_deref().unwrap_or(""))
         } else {
             let failed: Vec<String> = row
                 .checks
@@ -416,8 +489,9 @@ fn table(rows: &[Row]) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<width$}  {format:<6}  {machine:<5}  {subsystem:<4}  {dll:<8}  {size:>9}  {sha:<12}  {checks:>6}  {result}",
-            row.cell
+            "{:<width$}  {format:<6}  {machine:<5}  {subsystem:<4}  {dll:<8}  {size:>9}  {sha:<12}  {checks:>6}  {}{result}",
+            row.cell,
+            run_cell(run.as_deref().unwrap_or("-"))
         );
     }
     out
@@ -555,8 +629,111 @@ mod tests {
         std::fs::remove_dir_all(&out).ok();
     }
 
+    /// `--run` on this host: on Linux/amd64 (CI, where .ci/run installs wine64) every
+    /// windows/amd64 cell must print the greeting under Wine; what cannot run says why and passes.
+    #[test]
+    fn verify_run_runs_what_this_host_can_and_says_why_for_the_rest() {
+        let host = pegate::go::run::Host::detect();
+        if host.goos == "linux" && host.goarch == "amd64" {
+            assert!(
+                host.wine64.is_some(),
+                "wine64 is needed for this test (apt-get install wine64; .ci/run does)"
+            );
+        }
+        let out = tempfile_dir();
+        let args = [
+            "--out".to_owned(),
+            out.display().to_string(),
+            "--run".to_owned(),
+            "--run-timeout".to_owned(),
+            "60".to_owned(),
+        ];
+        assert_eq!(verify(&args).unwrap(), 0);
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+        let cells = report["cells"].as_array().unwrap();
+        assert_eq!(cells.len(), 9);
+        let mut ran = 0;
+        for cell in cells {
+            let target = pegate::go::matrix::Target::windows(
+                cell["artifact"]["cell"]["goarch"].as_str().unwrap(),
+            );
+            let run = &cell["run"];
+            assert_eq!(cell["ok"], true, "{cell}");
+            match pegate::go::run::select_runner(&host, &target) {
+                Ok(_) => {
+                    ran += 1;
+                    assert_eq!(run["status"], "passed", "{run}");
+                    assert_eq!(run["exit_code"], 0, "{run}");
+                    assert_eq!(run["stdout"], "Hello, Windows!\n", "{run}");
+                    assert_eq!(run["stderr"], "", "{run}");
+                }
+                Err(reason) => {
+                    assert_eq!(run["status"], "skipped", "{run}");
+                    assert_eq!(run["reason"], reason.as_str(), "{run}");
+                }
+            }
+        }
+        if host.goos == "linux" && host.goarch == "amd64" {
+            assert!(ran >= 3, "every windows/amd64 cell runs under wine64");
+        }
+        std::fs::remove_dir_all(&out).ok();
+    }
+
+    #[test]
+    fn the_run_column_appears_only_with_runs_and_a_failed_run_fails_the_row() {
+        let row = |cell: &str, ok: bool, run: Option<RunResult>| Row {
+            cell: cell.to_owned(),
+            ok,
+            artifact: None,
+            reproducible: None,
+            error: None,
+            stderr: None,
+            describe: None,
+            summary: None,
+            build_info: None,
+            findings: Vec::new(),
+            checks: Vec::new(),
+            run,
+        };
+        let plain = table(&[row("a", true, None)]);
+        assert!(!plain.contains(" run "), "{plain}");
+        let mut failed = RunResult::skipped("unused");
+        failed.status = pegate::go::run::RunStatus::Failed;
+        failed.runner = "wine64".to_owned();
+        failed.exit_code = Some(2);
+        failed.reason = None;
+        failed.stderr = "panic: boom\n".to_owned();
+        let text = table(&[
+            row(
+                "arm64",
+                true,
+                Some(RunResult::skipped("arm64: no runner on this host")),
+            ),
+            row("amd64", false, Some(failed)),
+        ]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].contains("  run  "), "{text}");
+        assert!(
+            lines[1].ends_with("skipped: arm64: no runner on this host  ok"),
+            "{text}"
+        );
+        assert!(
+            lines[2].ends_with("FAIL run: exit 2: panic: boom"),
+            "{text}"
+        );
+    }
+
     #[test]
     fn bad_arguments_and_non_pe_files_are_errors() {
+        assert!(parse_args(&["--run-timeout".to_owned(), "0".to_owned()]).is_err());
+        assert!(parse_args(&["--run-timeout".to_owned(), "-1".to_owned()]).is_err());
+        assert_eq!(
+            parse_args(&["--run-timeout".to_owned(), "2.5".to_owned()])
+                .unwrap()
+                .run_timeout,
+            Duration::from_millis(2500)
+        );
         assert!(parse_args(&["--go-archive".to_owned(), "x.zip".to_owned()]).is_err());
         assert!(parse_args(&["--jobs".to_owned(), "many".to_owned()]).is_err());
         let dir = tempfile_dir();

@@ -3,6 +3,8 @@
 //!
 //! The checks read a [`DoctorEnv`] snapshot, never the live machine, so every check is testable
 //! with fake GOROOT trees and environment maps; [`DoctorEnv::from_system`] gathers the real one.
+//! On Windows it also gathers [`WindowsFacts`] (registry, ROOT store), which switch on the
+//! Windows-only checks; [`CATALOG`] lists every check and where it runs.
 //!
 //! ```
 //! use pegate_go::doctor::{self, DoctorEnv, Status};
@@ -21,6 +23,115 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::toolchain::{self, Port, Toolchain};
+
+#[cfg(windows)]
+mod gather;
+mod windows;
+
+pub use windows::{GO_PROXY_ROOTS, RegString, WindowsFacts};
+
+/// Where a check runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Platform {
+    /// Everywhere.
+    All,
+    /// Only on Windows (it reads the registry or the certificate store).
+    WindowsOnly,
+    /// Everywhere but Windows (a Windows machine gets a precise check instead).
+    NotWindows,
+}
+
+/// One entry of the check catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CheckInfo {
+    /// The stable id.
+    pub id: &'static str,
+    /// Where it runs.
+    pub platform: Platform,
+    /// What it checks, in one line.
+    pub about: &'static str,
+}
+
+/// Every check [`run`] can produce, in output order.
+pub const CATALOG: &[CheckInfo] = &[
+    CheckInfo {
+        id: "go.found",
+        platform: Platform::All,
+        about: "a usable go is on PATH (or given)",
+    },
+    CheckInfo {
+        id: "goroot.layout",
+        platform: Platform::All,
+        about: "GOROOT holds bin/go",
+    },
+    CheckInfo {
+        id: "goroot.gopath",
+        platform: Platform::All,
+        about: "GOPATH and GOROOT do not overlap",
+    },
+    CheckInfo {
+        id: "path.go-bins",
+        platform: Platform::All,
+        about: "GOROOT/bin and GOPATH/bin are on PATH",
+    },
+    CheckInfo {
+        id: "go-version.file",
+        platform: Platform::All,
+        about: "the toolchain matches the project's .go-version",
+    },
+    CheckInfo {
+        id: "goproxy.fallback",
+        platform: Platform::All,
+        about: "GOPROXY has a fallback (,direct)",
+    },
+    CheckInfo {
+        id: "gosumdb.enabled",
+        platform: Platform::All,
+        about: "module checksums are verified",
+    },
+    CheckInfo {
+        id: "goflags.clean",
+        platform: Platform::All,
+        about: "GOFLAGS holds no surprising build flags",
+    },
+    CheckInfo {
+        id: "targets.supported",
+        platform: Platform::All,
+        about: "every matrix target is a port of this go",
+    },
+    CheckInfo {
+        id: "cgo.cross-compiler",
+        platform: Platform::All,
+        about: "CGO_ENABLED=1 has a C cross compiler per target",
+    },
+    CheckInfo {
+        id: "windows.path-length",
+        platform: Platform::NotWindows,
+        about: "paths a Windows runner would see stay under MAX_PATH",
+    },
+    CheckInfo {
+        id: "env.persisted",
+        platform: Platform::WindowsOnly,
+        about: "this terminal has the GOROOT/GOPATH/GOPROXY/PATH saved in the registry (the setx trap)",
+    },
+    CheckInfo {
+        id: "path.order",
+        platform: Platform::WindowsOnly,
+        about: "the first go.exe on PATH is %GOROOT%\\bin's",
+    },
+    CheckInfo {
+        id: "windows.long-paths",
+        platform: Platform::WindowsOnly,
+        about: "LongPathsEnabled against the deepest path in GOPATH/GOMODCACHE",
+    },
+    CheckInfo {
+        id: "certs.system-roots",
+        platform: Platform::All,
+        about: "root certificates for the Go proxy: a CA bundle, or on Windows the ROOT store",
+    },
+];
 
 /// A check's outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -70,6 +181,8 @@ pub struct DoctorEnv {
     pub cert_locations: Vec<PathBuf>,
     /// The directory a Windows runner puts the module cache in, for the path-length estimate.
     pub windows_modcache_prefix: String,
+    /// What only Windows has (registry, ROOT store); `Some` switches on the Windows-only checks.
+    pub windows: Option<WindowsFacts>,
 }
 
 /// Windows' classic MAX_PATH without LongPathsEnabled.
@@ -103,12 +216,19 @@ impl DoctorEnv {
     /// Gathers the real environment: `go` from `go` (or PATH), `go env -json`, `go tool dist list -json`.
     pub fn from_system(go: Option<&Path>, project_dir: &Path) -> DoctorEnv {
         let mut env = DoctorEnv::empty(project_dir);
-        env.vars = std::env::vars().collect();
+        // Windows names are case-insensitive (`Path`); the checks look them up upper-cased.
+        env.vars = std::env::vars()
+            .map(|(k, v)| (if cfg!(windows) { k.to_uppercase() } else { k }, v))
+            .collect();
+        #[cfg(windows)]
+        {
+            env.windows = Some(gather::gather(&env.vars));
+        }
         let go_path = match go {
             Some(p) => Some(p.to_path_buf()),
             None => find_on_path(
                 env.vars.get("PATH").map(String::as_str).unwrap_or_default(),
-                "go",
+                if cfg!(windows) { "go.exe" } else { "go" },
             ),
         };
         let Some(go_path) = go_path else {
@@ -194,9 +314,43 @@ pub fn run(env: &DoctorEnv) -> Vec<Check> {
     out.push(goflags(env));
     out.push(targets(env));
     out.push(cgo(env));
-    out.push(path_length(env));
-    out.push(certs(env));
+    match &env.windows {
+        Some(facts) => {
+            out.push(windows::env_persisted(facts, &env.vars));
+            out.push(windows::path_order(facts, &env.vars));
+            out.push(windows::long_paths(
+                facts.long_paths_enabled,
+                deepest_go_path(env),
+            ));
+            out.push(windows::system_roots(facts));
+        }
+        None => {
+            out.push(path_length(env));
+            out.push(certs(env));
+        }
+    }
     out
+}
+
+/// The longest path (in UTF-16 units, as Windows counts) under GOPATH and GOMODCACHE.
+fn deepest_go_path(env: &DoctorEnv) -> Option<(usize, String)> {
+    let mut bases: Vec<PathBuf> = env
+        .setting("GOPATH")
+        .map(|p| std::env::split_paths(&OsString::from(p)).collect())
+        .unwrap_or_default();
+    bases.extend(
+        env.setting("GOMODCACHE")
+            .filter(|m| !m.is_empty())
+            .map(PathBuf::from),
+    );
+    bases
+        .iter()
+        .filter_map(|base| {
+            let (_, rel) = longest_relative(base, 50_000)?;
+            let full = base.join(rel).display().to_string();
+            Some((full.encode_utf16().count(), full))
+        })
+        .max_by_key(|(len, _)| *len)
 }
 
 fn go_found(env: &DoctorEnv) -> Check {

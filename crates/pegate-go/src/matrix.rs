@@ -6,7 +6,9 @@
 //! Targets are checked against the toolchain's `go tool dist list -json` first: a port the
 //! toolchain does not have (windows/arm since Go 1.26) fails its cells with a clear message
 //! instead of a compiler error, and the other cells still build. `go` gets its arguments as a
-//! vector, never through a shell.
+//! vector, never through a shell. With [`MatrixSpec::run`] set, each built artifact is then run
+//! when the host can (natively, or under Wine; see [`crate::run`]) and its exit code and output
+//! recorded in the cell's result.
 //!
 //! ```no_run
 //! use pegate_go::{matrix::{self, MatrixSpec}, toolchain};
@@ -30,6 +32,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::run::{self, RunOptions, RunResult};
 use crate::toolchain::{Toolchain, sha256_file, tail};
 
 /// How a cell links its binary.
@@ -187,6 +190,8 @@ pub struct MatrixSpec {
     pub reproducibility: bool,
     /// Cells built at once (default: rayon's global pool).
     pub jobs: Option<usize>,
+    /// Run every artifact this host can execute once it is built (see [`crate::run`]).
+    pub run: Option<RunOptions>,
 }
 
 impl MatrixSpec {
@@ -215,6 +220,7 @@ impl MatrixSpec {
             buildvcs: false,
             reproducibility: false,
             jobs: None,
+            run: None,
         }
     }
 
@@ -348,6 +354,9 @@ pub struct CellResult {
     pub reproducible: Option<bool>,
     /// Wall time of the cell, in milliseconds.
     pub elapsed_ms: u64,
+    /// With [`MatrixSpec::run`]: what running the artifact gave (skipped when this host cannot).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<RunResult>,
 }
 
 /// Every cell's outcome, in matrix order.
@@ -372,11 +381,14 @@ impl MatrixReport {
         self.cells.iter().filter(|c| c.error.is_some())
     }
 
-    /// Whether every cell built (and, when checked, reproduced).
+    /// Whether every cell built (and, when checked, reproduced; when run, ran cleanly or was
+    /// skipped because this host cannot run it).
     pub fn all_ok(&self) -> bool {
-        self.cells
-            .iter()
-            .all(|c| c.error.is_none() && c.reproducible != Some(false))
+        self.cells.iter().all(|c| {
+            c.error.is_none()
+                && c.reproducible != Some(false)
+                && !c.run.as_ref().is_some_and(RunResult::failed)
+        })
     }
 }
 
@@ -477,12 +489,21 @@ fn build_cell(
 ) -> CellResult {
     let started = Instant::now();
     let target = cell.target();
-    let finish = |artifact: Option<Artifact>, error: Option<CellError>, reproducible| CellResult {
-        cell: cell.clone(),
-        artifact,
-        error,
-        reproducible,
-        elapsed_ms: millis(started),
+    let finish = |artifact: Option<Artifact>, error: Option<CellError>, reproducible| {
+        // Only a built artifact is run; the run's time is part of the cell's.
+        let run = artifact.as_ref().and_then(|a: &Artifact| {
+            spec.run
+                .as_ref()
+                .map(|opts| run::run_target(&a.path, &target, opts))
+        });
+        CellResult {
+            cell: cell.clone(),
+            artifact,
+            error,
+            reproducible,
+            elapsed_ms: millis(started),
+            run,
+        }
     };
     if !ports
         .iter()

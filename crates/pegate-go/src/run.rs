@@ -1,0 +1,652 @@
+//! Running what the matrix built: the guide's first-build check ("compile hello.go, cross-compile,
+//! run it") done for real, for every artifact this host can execute.
+//!
+//! Two halves, kept apart so the decision is testable anywhere:
+//! - [`select_runner`] is pure: from the [`Host`] (its GOOS/GOARCH and which Wine loaders it has)
+//!   and a cell's [`Target`] it picks a [`Runner`], or says in one line why the cell cannot run
+//!   here (`arm64: no runner on this host`). Such a cell is skipped, not failed.
+//! - [`run_artifact`] spawns the artifact (directly, or as `wine64 <exe>`) with an argument vector,
+//!   no stdin, a timeout after which the process is killed, and stdout/stderr captured up to a
+//!   bound (the rest is drained and dropped, so a chatty program cannot block on a full pipe).
+//!
+//! Windows runs windows/amd64 and windows/386 natively on x64, and windows/arm64 and windows/386
+//! on Arm64 (amd64 too on Windows 11, whose x64 emulation Windows 10 on Arm lacks). On Linux,
+//! Wine runs windows/amd64 through its 64-bit loader and windows/386 only through the 32-bit one
+//! (Debian's `wine32:i386`); no Wine runs arm64 PE files on an x86 host. The Wine loaders are
+//! looked up as Debian installs them (`/usr/lib/wine/wine64`, `/usr/lib/wine/wine`) and on PATH;
+//! `WINEPREFIX` and `WINEDEBUG` pass through from the caller's environment.
+//!
+//! ```
+//! use pegate_go::matrix::Target;
+//! use pegate_go::run::{select_runner, Host, Runner};
+//!
+//! let host = Host { goos: "linux".into(), goarch: "amd64".into(), wine64: Some("/usr/lib/wine/wine64".into()), wine32: None };
+//! assert!(matches!(select_runner(&host, &Target::windows("amd64")), Ok(Runner::Wine { .. })));
+//! assert_eq!(select_runner(&host, &Target::windows("arm64")).unwrap_err(), "arm64: no runner on this host");
+//! assert_eq!(select_runner(&host, &Target::windows("386")).unwrap_err(), "386: no 32-bit Wine on this host");
+//! ```
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::matrix::Target;
+
+/// How long an artifact may run before it is killed, unless the caller says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How many bytes of stdout and of stderr are kept per run.
+pub const DEFAULT_MAX_OUTPUT: usize = 64 * 1024;
+
+/// What this machine is and which Wine loaders it has: the whole input of [`select_runner`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Host {
+    /// The host OS as a GOOS (`linux`, `windows`, `darwin`).
+    pub goos: String,
+    /// The host CPU as a GOARCH (`amd64`, `arm64`, `386`).
+    pub goarch: String,
+    /// Wine's 64-bit loader, if installed.
+    pub wine64: Option<PathBuf>,
+    /// Wine's 32-bit loader, if installed.
+    pub wine32: Option<PathBuf>,
+}
+
+impl Host {
+    /// This machine: its OS and CPU, and the Wine loaders found (not looked for on Windows).
+    pub fn detect() -> Host {
+        let goos = match std::env::consts::OS {
+            "macos" => "darwin",
+            other => other,
+        };
+        let goarch = match std::env::consts::ARCH {
+            "x86_64" => "amd64",
+            "aarch64" => "arm64",
+            "x86" => "386",
+            other => other,
+        };
+        let (wine64, wine32) = if cfg!(windows) {
+            (None, None)
+        } else {
+            let path = std::env::var_os("PATH").unwrap_or_default();
+            (
+                find_loader(&path, "wine64", "/usr/lib/wine/wine64"),
+                // On PATH, `wine` is Debian's wrapper that falls back to wine64 when the 32-bit
+                // loader is missing, so only the loader itself proves 32-bit support.
+                find_loader(&OsString::new(), "", "/usr/lib/wine/wine"),
+            )
+        };
+        Host {
+            goos: goos.to_owned(),
+            goarch: goarch.to_owned(),
+            wine64,
+            wine32,
+        }
+    }
+}
+
+fn find_loader(path: &OsString, name: &str, debian: &str) -> Option<PathBuf> {
+    let on_path = (!name.is_empty())
+        .then(|| {
+            std::env::split_paths(path)
+                .map(|d| d.join(name))
+                .find(|p| p.is_file())
+        })
+        .flatten();
+    on_path.or_else(|| Some(PathBuf::from(debian)).filter(|p| p.is_file()))
+}
+
+/// How an artifact is started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Runner {
+    /// Executed directly.
+    Native,
+    /// Handed to a Wine loader: `<program> <exe>`.
+    Wine {
+        /// The loader (`/usr/lib/wine/wine64`).
+        program: PathBuf,
+    },
+}
+
+impl Runner {
+    /// `native`, or the Wine loader's file name (`wine64`), for reports.
+    pub fn name(&self) -> String {
+        match self {
+            Runner::Native => "native".to_owned(),
+            Runner::Wine { program } => program
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "wine".to_owned()),
+        }
+    }
+}
+
+/// Picks how `target`'s artifacts run on `host`, or says why they cannot (`arm64: no runner on
+/// this host`). Pure: everything it knows is in its arguments.
+pub fn select_runner(host: &Host, target: &Target) -> Result<Runner, String> {
+    let arch = target.goarch.as_str();
+    let no_runner = || format!("{arch}: no runner on this host");
+    if target.goos != "windows" {
+        return if target.goos == host.goos && arch == host.goarch {
+            Ok(Runner::Native)
+        } else {
+            Err(format!("{target}: no runner on this host"))
+        };
+    }
+    if host.goos == "windows" {
+        let runs = match host.goarch.as_str() {
+            // x64 Windows runs x86 programs through WOW64.
+            "amd64" => matches!(arch, "amd64" | "386"),
+            "arm64" => matches!(arch, "arm64" | "amd64" | "386"),
+            "386" => arch == "386",
+            _ => false,
+        };
+        return if runs {
+            Ok(Runner::Native)
+        } else {
+            Err(no_runner())
+        };
+    }
+    // Wine translates system calls, not instructions: the PE's CPU must be the host's.
+    let same_cpu_family = match arch {
+        "amd64" => host.goarch == "amd64",
+        "386" => matches!(host.goarch.as_str(), "amd64" | "386"),
+        _ => false,
+    };
+    if !same_cpu_family {
+        return Err(no_runner());
+    }
+    let loader = if arch == "386" {
+        host.wine32
+            .clone()
+            .ok_or_else(|| format!("{arch}: no 32-bit Wine on this host"))?
+    } else {
+        host.wine64
+            .clone()
+            .ok_or_else(|| format!("{arch}: no wine64 on this host (apt-get install wine64)"))?
+    };
+    Ok(Runner::Wine { program: loader })
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum RunStatus {
+    /// Exited with code 0.
+    Passed,
+    /// Exited non-zero, was killed by a signal, or could not be started.
+    Failed,
+    /// Still running at the timeout; killed.
+    TimedOut,
+    /// Not run: this host has no runner for the target (`reason` says why). Not a failure.
+    Skipped,
+}
+
+/// The outcome of running one artifact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunResult {
+    /// Passed, failed, timed out or skipped.
+    pub status: RunStatus,
+    /// `native` or the Wine loader (`wine64`); empty when skipped.
+    pub runner: String,
+    /// The exit code, when the process exited by itself.
+    pub exit_code: Option<i32>,
+    /// Standard output (lossy UTF-8), at most the bound given.
+    pub stdout: String,
+    /// Standard error (lossy UTF-8), at most the bound given.
+    pub stderr: String,
+    /// Wall time from spawn to exit (or kill), in milliseconds.
+    pub elapsed_ms: u64,
+    /// Why it was skipped or could not run; `None` when it ran.
+    pub reason: Option<String>,
+    /// Whether stdout or stderr went past the bound and was cut.
+    pub truncated: bool,
+}
+
+impl RunResult {
+    /// A cell that is not run here, with the reason.
+    pub fn skipped(reason: impl Into<String>) -> RunResult {
+        RunResult {
+            status: RunStatus::Skipped,
+            runner: String::new(),
+            exit_code: None,
+            stdout: String::new(),
+            stderr: String::new(),
+            elapsed_ms: 0,
+            reason: Some(reason.into()),
+            truncated: false,
+        }
+    }
+
+    /// Whether this run fails its cell (non-zero exit, timeout, could not start).
+    pub fn failed(&self) -> bool {
+        matches!(self.status, RunStatus::Failed | RunStatus::TimedOut)
+    }
+
+    /// One short line for tables: `exit 0: Hello, Windows!`, `skipped: arm64: no runner ...`.
+    pub fn summary(&self) -> String {
+        let first = |s: &str| {
+            s.lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("")
+                .trim()
+                .to_owned()
+        };
+        match self.status {
+            RunStatus::Skipped => format!("skipped: {}", self.reason.as_deref().unwrap_or("")),
+            RunStatus::TimedOut => format!("timed out after {} ms", self.elapsed_ms),
+            RunStatus::Passed => format!("exit 0: {}", first(&self.stdout)),
+            RunStatus::Failed => match (self.exit_code, &self.reason) {
+                (_, Some(reason)) => format!("FAIL {reason}"),
+                (Some(code), None) => format!("exit {code}: {}", first(&self.stderr)),
+                (None, None) => format!("killed: {}", first(&self.stderr)),
+            },
+        }
+    }
+}
+
+/// How [`run_artifact`] runs things.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RunOptions {
+    /// Kill the process after this long (default [`DEFAULT_TIMEOUT`]).
+    pub timeout: Duration,
+    /// Bytes of stdout and of stderr kept (default [`DEFAULT_MAX_OUTPUT`]).
+    pub max_output: usize,
+    /// Extra environment for the process (`WINEPREFIX`, ...), on top of the caller's.
+    pub env: Vec<(String, String)>,
+    /// The machine the artifacts run on.
+    pub host: Host,
+}
+
+impl RunOptions {
+    /// The defaults for this machine ([`Host::detect`]).
+    pub fn detect() -> RunOptions {
+        RunOptions::for_host(Host::detect())
+    }
+
+    /// The defaults for a given host.
+    pub fn for_host(host: Host) -> RunOptions {
+        RunOptions {
+            timeout: DEFAULT_TIMEOUT,
+            max_output: DEFAULT_MAX_OUTPUT,
+            env: Vec::new(),
+            host,
+        }
+    }
+}
+
+/// Runs `exe` built for `target` if this host can, else returns a skipped result with the reason.
+pub fn run_target(exe: &Path, target: &Target, opts: &RunOptions) -> RunResult {
+    match select_runner(&opts.host, target) {
+        Ok(runner) => run_artifact(&runner, exe, opts),
+        Err(reason) => RunResult::skipped(reason),
+    }
+}
+
+/// A stream's captured head and whether more came.
+#[derive(Debug, Default)]
+struct Capture {
+    bytes: Vec<u8>,
+    truncated: bool,
+}
+
+/// Reads `from` to its end on a thread, keeping the first `max` bytes; signals `done` at the end.
+fn capture<R: Read + Send + 'static>(
+    mut from: R,
+    max: usize,
+    done: mpsc::Sender<()>,
+) -> Arc<Mutex<Capture>> {
+    let shared = Arc::new(Mutex::new(Capture::default()));
+    let sink = Arc::clone(&shared);
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        loop {
+            match from.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let Ok(mut c) = sink.lock() else { break };
+                    let room = max.saturating_sub(c.bytes.len());
+                    let chunk = buf.get(..n).unwrap_or_default();
+                    let keep = chunk.get(..room.min(n)).unwrap_or_default();
+                    c.bytes.extend_from_slice(keep);
+                    if keep.len() < n {
+                        c.truncated = true;
+                    }
+                }
+            }
+        }
+        let _ = done.send(());
+    });
+    shared
+}
+
+fn take(capture: &Mutex<Capture>) -> (String, bool) {
+    match capture.lock() {
+        Ok(c) => (String::from_utf8_lossy(&c.bytes).into_owned(), c.truncated),
+        Err(_) => (String::new(), false),
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Runs `exe` with `runner`: no stdin, stdout/stderr captured up to `opts.max_output` bytes each,
+/// killed at `opts.timeout`. Never panics; a process that cannot start is a failed result.
+pub fn run_artifact(runner: &Runner, exe: &Path, opts: &RunOptions) -> RunResult {
+    // Absolute, because the process starts in the artifact's directory and a relative program
+    // path is resolved against the parent's or the child's directory depending on the OS.
+    let absolute = std::path::absolute(exe);
+    let exe = absolute.as_deref().unwrap_or(exe);
+    let mut cmd = match runner {
+        Runner::Native => Command::new(exe),
+        Runner::Wine { program } => {
+            let mut cmd = Command::new(program);
+            cmd.arg(exe);
+            cmd
+        }
+    };
+    cmd.envs(opts.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(dir) = exe.parent().filter(|d| !d.as_os_str().is_empty()) {
+        cmd.current_dir(dir);
+    }
+    let started = Instant::now();
+    let mut result = RunResult {
+        status: RunStatus::Failed,
+        runner: runner.name(),
+        exit_code: None,
+        stdout: String::new(),
+        stderr: String::new(),
+        elapsed_ms: 0,
+        reason: None,
+        truncated: false,
+    };
+    let mut child = match cmd.spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            result.reason = Some(format!(
+                "could not start {}: {e}",
+                match runner {
+                    Runner::Native => exe.display().to_string(),
+                    Runner::Wine { program } => program.display().to_string(),
+                }
+            ));
+            return result;
+        }
+    };
+    let (done_tx, done_rx) = mpsc::channel();
+    let out = child
+        .stdout
+        .take()
+        .map(|s| capture(s, opts.max_output, done_tx.clone()));
+    let err = child
+        .stderr
+        .take()
+        .map(|s| capture(s, opts.max_output, done_tx.clone()));
+    drop(done_tx);
+
+    let deadline = started.checked_add(opts.timeout);
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) => {}
+            Err(e) => {
+                result.reason = Some(format!("waiting for {}: {e}", exe.display()));
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            let _ = child.kill();
+            let _ = child.wait();
+            result.status = RunStatus::TimedOut;
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    result.elapsed_ms = millis(started.elapsed());
+    // A process the artifact started (Wine's wineserver) can hold the pipes open after it exits;
+    // wait for the readers only briefly, then keep what they have.
+    let grace = Instant::now().checked_add(Duration::from_secs(2));
+    let readers = usize::from(out.is_some()).saturating_add(usize::from(err.is_some()));
+    for _ in 0..readers {
+        let left = grace
+            .map(|g| g.saturating_duration_since(Instant::now()))
+            .unwrap_or_default();
+        if done_rx.recv_timeout(left).is_err() {
+            break;
+        }
+    }
+    for (capture, field) in [(out, &mut result.stdout), (err, &mut result.stderr)] {
+        if let Some(capture) = capture {
+            let (text, cut) = take(&capture);
+            *field = text;
+            result.truncated |= cut;
+        }
+    }
+    if let Some(status) = status {
+        result.exit_code = status.code();
+        if status.success() {
+            result.status = RunStatus::Passed;
+        } else if status.code().is_none() {
+            result.reason = Some(format!("terminated: {status}"));
+        }
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn host(goos: &str, goarch: &str, wine64: bool, wine32: bool) -> Host {
+        Host {
+            goos: goos.into(),
+            goarch: goarch.into(),
+            wine64: wine64.then(|| PathBuf::from("/usr/lib/wine/wine64")),
+            wine32: wine32.then(|| PathBuf::from("/usr/lib/wine/wine")),
+        }
+    }
+
+    /// (host, target) → runner name or the reason it cannot run.
+    #[test]
+    fn runner_selection_table() {
+        let cases: &[(Host, &str, Result<&str, &str>)] = &[
+            (
+                host("linux", "amd64", true, false),
+                "windows/amd64",
+                Ok("wine64"),
+            ),
+            (
+                host("linux", "amd64", true, false),
+                "windows/386",
+                Err("386: no 32-bit Wine on this host"),
+            ),
+            (
+                host("linux", "amd64", true, true),
+                "windows/386",
+                Ok("wine"),
+            ),
+            (
+                host("linux", "amd64", true, true),
+                "windows/arm64",
+                Err("arm64: no runner on this host"),
+            ),
+            (
+                host("linux", "amd64", false, false),
+                "windows/amd64",
+                Err("amd64: no wine64 on this host (apt-get install wine64)"),
+            ),
+            (
+                host("linux", "arm64", true, true),
+                "windows/amd64",
+                Err("amd64: no runner on this host"),
+            ),
+            (
+                host("linux", "arm64", true, true),
+                "windows/arm64",
+                Err("arm64: no runner on this host"),
+            ),
+            (
+                host("linux", "amd64", true, true),
+                "windows/arm",
+                Err("arm: no runner on this host"),
+            ),
+            (
+                host("windows", "amd64", false, false),
+                "windows/amd64",
+                Ok("native"),
+            ),
+            (
+                host("windows", "amd64", false, false),
+                "windows/386",
+                Ok("native"),
+            ),
+            (
+                host("windows", "amd64", false, false),
+                "windows/arm64",
+                Err("arm64: no runner on this host"),
+            ),
+            (
+                host("windows", "arm64", false, false),
+                "windows/arm64",
+                Ok("native"),
+            ),
+            (
+                host("windows", "arm64", false, false),
+                "windows/amd64",
+                Ok("native"),
+            ),
+            (
+                host("linux", "amd64", false, false),
+                "linux/amd64",
+                Ok("native"),
+            ),
+            (
+                host("linux", "amd64", false, false),
+                "linux/arm64",
+                Err("linux/arm64: no runner on this host"),
+            ),
+        ];
+        for (host, target, want) in cases {
+            let got = select_runner(host, &Target::parse(target).unwrap()).map(|r| r.name());
+            assert_eq!(
+                got.as_deref().map_err(String::as_str),
+                *want,
+                "{host:?} {target}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_skipped_run_is_not_a_failure_and_says_why() {
+        let r = run_target(
+            Path::new("hello.exe"),
+            &Target::windows("arm64"),
+            &RunOptions::for_host(host("linux", "amd64", true, false)),
+        );
+        assert_eq!(r.status, RunStatus::Skipped);
+        assert!(!r.failed());
+        assert_eq!(r.summary(), "skipped: arm64: no runner on this host");
+    }
+
+    /// A shell script run through `/bin/sh` as the "loader": the same spawn, capture and kill
+    /// path that a Wine run takes, with no Wine needed.
+    #[cfg(unix)]
+    #[track_caller]
+    fn run_script(script: &str, timeout_ms: u64, max_output: usize) -> RunResult {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("cell.sh");
+        std::fs::write(&file, script).unwrap();
+        let mut opts = RunOptions::for_host(host("linux", "amd64", false, false));
+        opts.timeout = Duration::from_millis(timeout_ms);
+        opts.max_output = max_output;
+        opts.env.push(("PEGATE_RUN_TEST".into(), "set".into()));
+        let loader = Runner::Wine {
+            program: PathBuf::from("/bin/sh"),
+        };
+        run_artifact(&loader, &file, &opts)
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn runs_capture_exit_codes_output_and_environment() {
+        let ok = run_script(
+            "echo \"Hello, $PEGATE_RUN_TEST\"; echo warn >&2",
+            10_000,
+            1024,
+        );
+        assert_eq!(ok.status, RunStatus::Passed, "{ok:?}");
+        assert_eq!(
+            (ok.exit_code, ok.stdout.as_str(), ok.stderr.as_str()),
+            (Some(0), "Hello, set\n", "warn\n")
+        );
+        assert_eq!(
+            (ok.runner.as_str(), ok.truncated, ok.failed()),
+            ("sh", false, false)
+        );
+        assert_eq!(ok.summary(), "exit 0: Hello, set");
+
+        let bad = run_script("echo partial; echo 'it broke' >&2; exit 3", 10_000, 1024);
+        assert_eq!((bad.status, bad.exit_code), (RunStatus::Failed, Some(3)));
+        assert!(bad.failed());
+        assert_eq!(bad.summary(), "exit 3: it broke");
+        assert_eq!(bad.stdout, "partial\n");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_hanging_program_is_killed_at_the_timeout() {
+        let started = Instant::now();
+        let r = run_script("echo started; exec sleep 30", 300, 1024);
+        assert_eq!(r.status, RunStatus::TimedOut, "{r:?}");
+        assert!(r.failed());
+        assert_eq!(r.exit_code, None);
+        assert_eq!(r.stdout, "started\n");
+        assert!((300..5_000).contains(&r.elapsed_ms), "{r:?}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn output_is_kept_up_to_the_bound_and_the_rest_is_drained() {
+        // 1 MB through a 64 KiB pipe: the program only finishes if the reader keeps draining.
+        let r = run_script(
+            "i=0; while [ $i -lt 16384 ]; do echo 0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopq; i=$((i+1)); done",
+            30_000,
+            1000,
+        );
+        assert_eq!(r.status, RunStatus::Passed, "{r:?}");
+        assert!(r.truncated);
+        assert_eq!(r.stdout.len(), 1000);
+        assert!(r.stdout.starts_with("0123456789abcdef"));
+    }
+
+    #[test]
+    fn a_runner_that_cannot_start_fails_the_cell_with_the_reason() {
+        let opts = RunOptions::for_host(host("linux", "amd64", true, false));
+        let missing = Runner::Wine {
+            program: PathBuf::from("/nonexistent/wine64"),
+        };
+        let r = run_artifact(&missing, Path::new("hello.exe"), &opts);
+        assert_eq!(r.status, RunStatus::Failed);
+        assert!(r.failed());
+        let reason = r.reason.unwrap_or_default();
+        assert!(
+            reason.starts_with("could not start /nonexistent/wine64: "),
+            "{reason}"
+        );
+    }
+}

@@ -1,0 +1,67 @@
+//! `pegate build --run`: a cell this host cannot run is skipped with the reason and passes; a bad
+//! timeout is refused before anything is built.
+
+use pegate::go::matrix::Target;
+use pegate::go::run::{Host, select_runner};
+
+use super::{pegate, root, transcript};
+
+#[test]
+fn build_run_skips_what_this_host_cannot_run_and_says_why() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = pegate()
+        .args([
+            "build",
+            "--go",
+            "1.27.3",
+            "--source",
+            "fixtures/hello",
+            "--cache",
+        ])
+        .arg(root().join("target").join("pegate-go"))
+        .arg("--out")
+        .arg(out_dir.path())
+        .args([
+            "--target",
+            "windows/arm64",
+            "--variant",
+            "console",
+            "--run",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let run = &report["cells"][0]["run"];
+    match select_runner(&Host::detect(), &Target::windows("arm64")) {
+        // An Arm64 Windows host runs it natively.
+        Ok(_) => assert_eq!(run["stdout"], "Hello, Windows!\n", "{run}"),
+        Err(reason) => {
+            assert_eq!(run["status"], "skipped", "{run}");
+            assert_eq!(run["reason"], reason.as_str(), "{run}");
+        }
+    }
+}
+
+#[test]
+fn build_run_refuses_a_timeout_that_is_not_a_positive_number() {
+    let out = pegate()
+        .args([
+            "build",
+            "--source",
+            "fixtures/hello",
+            "--run",
+            "--run-timeout",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", transcript(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("--run-timeout 0: expected a positive number of seconds"),
+        "{}",
+        transcript(&out)
+    );
+}
