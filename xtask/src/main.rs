@@ -3,7 +3,9 @@
 //! - `cargo xtask verify`: provision Go, build the reference matrix, inspect, check, print a table.
 //! - `cargo xtask pe-fixtures`: regenerate the hand-made PE fixtures under `fixtures/pe/`.
 //! - `cargo xtask sign-fixtures`: regenerate the Authenticode fixtures (needs osslsigncode).
+//! - `cargo xtask corpus`: fetch the differential test's corpus of real PE files (pinned packages).
 
+mod corpus;
 mod pe_fixtures;
 mod sign_fixtures;
 mod verify;
@@ -16,9 +18,10 @@ fn main() -> anyhow::Result<()> {
         Some("verify") => verify::run(&rest),
         Some("sign-fixtures") => sign_fixtures::run(&rest),
         Some("pe-fixtures") => pe_fixtures::run(&rest),
+        Some("corpus") => corpus::run(&rest),
         Some(other) => anyhow::bail!("unknown task `{other}`; try `cargo xtask verify`"),
         None => {
-            eprintln!("usage: cargo xtask <verify|pe-fixtures|sign-fixtures> [args]");
+            eprintln!("usage: cargo xtask <verify|pe-fixtures|sign-fixtures|corpus> [args]");
             Ok(())
         }
     }
