@@ -6,6 +6,7 @@
 )]
 
 mod cli;
+mod differential;
 mod gate_matrix;
 
 use std::path::PathBuf;
