@@ -347,10 +347,12 @@ fn llvm_reading(block: &str) -> Reading {
         })
     };
     let mut r = Reading::ok();
-    let Some(magic) = first("Magic")
-        .filter(|m| m.starts_with("0x"))
-        .and_then(llvm_number)
-    else {
+    // The optional header's Magic, not the DOS header's (`Magic: MZ`).
+    let magic = block.lines().find_map(|l| {
+        let m = l.trim_start().strip_prefix("Magic: 0x")?;
+        u64::from_str_radix(m.trim(), 16).ok()
+    });
+    let Some(magic) = magic else {
         return Reading::refused(format!("no optional header Magic in: {block:.200}"));
     };
     r.set("format", format_name(magic));
@@ -399,27 +401,7 @@ fn osslsigncode_reading(path: &Path) -> Reading {
         .expect("osslsigncode (Debian package) is needed: apt-get install osslsigncode");
     let text =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    let value = |l: &str, key: &str| {
-        l.strip_prefix(key)
-            .map(|v| v.trim_start_matches([' ', ':']).trim().to_owned())
-    };
-    let current: Vec<String> = text
-        .lines()
-        .filter_map(|l| value(l, "Current message digest"))
-        .collect();
-    let calculated: Vec<String> = text
-        .lines()
-        .filter_map(|l| value(l, "Calculated message digest"))
-        .collect();
-    let verdict = if text.contains("No signature found") {
-        "unsigned"
-    } else if text.contains("MISMATCH") || current != calculated {
-        "digest-mismatch"
-    } else if !calculated.is_empty() {
-        "signed"
-    } else {
-        "unreadable"
-    };
+    let verdict = osslsigncode_verdict(&text);
     let mut r = Reading::ok();
     r.set("signature", verdict);
     if verdict == "unreadable" {
@@ -432,6 +414,31 @@ fn osslsigncode_reading(path: &Path) -> Reading {
         );
     }
     r
+}
+
+/// osslsigncode's output reduced to: unsigned, digest-mismatch, signed, unreadable.
+fn osslsigncode_verdict(text: &str) -> &'static str {
+    let value = |l: &str, key: &str| {
+        l.strip_prefix(key)
+            .map(|v| v.trim_start_matches([' ', ':']).trim().to_owned())
+    };
+    let current: Vec<String> = text
+        .lines()
+        .filter_map(|l| value(l, "Current message digest"))
+        .collect();
+    let calculated: Vec<String> = text
+        .lines()
+        .filter_map(|l| value(l, "Calculated message digest"))
+        .collect();
+    if text.contains("No signature found") {
+        "unsigned"
+    } else if text.contains("MISMATCH") || current != calculated {
+        "digest-mismatch"
+    } else if !calculated.is_empty() {
+        "signed"
+    } else {
+        "unreadable"
+    }
 }
 
 /// `sbverify --cert ANCHOR` for each anchor (EFI files only).
@@ -655,7 +662,47 @@ fn pegate_agrees_with_the_oracles_on_the_corpus() {
         }
     }
 
-    println!("differential corpus: {} files", files.len());
+    // No vacuous pass: every kind of file the comparison is about is in the corpus, and every
+    // oracle read nearly all of it.
+    let count = |field: &str, value: &str| {
+        ours.iter()
+            .filter(|r| r.facts.get(field).is_some_and(|v| v == value))
+            .count()
+    };
+    let composition = [
+        ("PE32", count("format", "PE32")),
+        ("PE32+", count("format", "PE32+")),
+        ("I386", count("machine", "0x014c")),
+        ("AMD64", count("machine", "0x8664")),
+        ("ARM64", count("machine", "0xaa64")),
+        ("ARM64X", count("hybrid", "ARM64X")),
+        ("ARM64EC", count("hybrid", "ARM64EC")),
+        ("DLL", count("dll", "true")),
+        ("signed", count("signature", "signed")),
+        ("EFI", tallies["sbverify"].files),
+    ];
+    println!(
+        "differential corpus: {} files; {composition:?}",
+        files.len()
+    );
+    for (what, n) in composition {
+        assert!(
+            n > 0,
+            "the corpus has no {what} file: add one to fixtures/corpus.toml"
+        );
+    }
+    for (oracle, readings) in &oracles {
+        let read = readings
+            .iter()
+            .flatten()
+            .filter(|r| r.facts.get("parse").is_some_and(|p| p == "ok"))
+            .count();
+        let expected = readings.iter().flatten().count();
+        assert!(
+            read * 10 >= expected * 9,
+            "{oracle} read only {read} of {expected} files: is it installed and working?"
+        );
+    }
     for (oracle, t) in &tallies {
         println!(
             "  {oracle:13} {:4} of {:4} files agree on every field; fields: {} compared, {} differ as excepted, {} differ unexpectedly",
@@ -679,4 +726,56 @@ fn pegate_agrees_with_the_oracles_on_the_corpus() {
         stale.len(),
         stale.join("\n")
     );
+}
+
+#[test]
+fn oracle_outputs_are_read_as_meant() {
+    // Excerpts of real output (llvm-readobj 14, osslsigncode 2.9), cut to the lines that count.
+    let block = "Format: COFF-ARM64\nDOSHeader {\n  Magic: MZ\n}\nImageFileHeader {\n  Machine: IMAGE_FILE_MACHINE_ARM64 (0xAA64)\n  SectionCount: 2\n  Characteristics [ (0x2022)\n    IMAGE_FILE_DLL (0x2000)\n  ]\n}\nImageOptionalHeader {\n  Magic: 0x20B\n  Subsystem: IMAGE_SUBSYSTEM_WINDOWS_GUI (0x2)\n}\nDOSHeader {\n  Magic: MZ\n}\nSections [\n  Section {\n    Name: .text (2E 74 65 78 74 00 00 00)\n  }\n  Section {\n    Name: .debug_info (2F 34 00 00 00 00 00 00)\n  }\n]\nLoadConfig [\n  GuardFlags: 0x10500\n  CHPEMetadataPointer: 0x180012345\n]\n";
+    let r = llvm_reading(block);
+    let want = [
+        ("parse", "ok"),
+        ("format", "PE32+"),
+        ("machine", "0xaa64"),
+        ("subsystem", "0x0002"),
+        ("dll", "true"),
+        ("section_count", "2"),
+        ("section_names", ".text .debug_info"),
+        ("guard_flags", "0x10500"),
+        ("hybrid", "ARM64X"),
+    ];
+    for (field, value) in want {
+        assert_eq!(r.facts[field], value, "{field}");
+    }
+    let no_load_config = llvm_reading(
+        "ImageFileHeader {\n  Machine: IMAGE_FILE_MACHINE_I386 (0x14C)\n}\n  Magic: 0x10B\n",
+    );
+    assert_eq!(no_load_config.facts["guard_flags"], "none");
+    assert_eq!(no_load_config.facts["dll"], "false");
+    assert_eq!(
+        llvm_reading("Format: COFF-x86-64\n").facts["parse"],
+        "refused"
+    );
+
+    let digests = |current: &str, calculated: &str| {
+        format!(
+            "Signature Index: 0\nCurrent message digest    : {current} \nCalculated message digest : {calculated} \nSignature verification: failed\n"
+        )
+    };
+    let cases = [
+        ("No signature found\nFailed\n".to_owned(), "unsigned"),
+        (digests("AB", "AB"), "signed"),
+        (digests("AB", "CD") + "MISMATCH!!!\n", "digest-mismatch"),
+        (
+            digests("AB", "AB") + &digests("AB", "EF"),
+            "digest-mismatch",
+        ),
+        (
+            "Corrupted attribute certificate table\nFailed\n".to_owned(),
+            "unreadable",
+        ),
+    ];
+    for (text, verdict) in cases {
+        assert_eq!(osslsigncode_verdict(&text), verdict, "{text}");
+    }
 }
