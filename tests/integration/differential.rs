@@ -580,25 +580,12 @@ fn pegate_agrees_with_the_oracles_on_the_corpus() {
         .collect();
     let mut python = python.join().unwrap();
 
-    let mut oracles: Vec<(&str, Vec<Option<Reading>>)> = vec![
-        (
-            "pefile",
-            python
-                .remove("pefile")
-                .unwrap()
-                .into_iter()
-                .map(Some)
-                .collect(),
-        ),
-        (
-            "lief",
-            python
-                .remove("lief")
-                .unwrap()
-                .into_iter()
-                .map(Some)
-                .collect(),
-        ),
+    let mut python_tool = |tool| -> Vec<Option<Reading>> {
+        python.remove(tool).unwrap().into_iter().map(Some).collect()
+    };
+    let oracles: Vec<(&str, Vec<Option<Reading>>)> = vec![
+        ("pefile", python_tool("pefile")),
+        ("lief", python_tool("lief")),
         ("llvm-readobj", llvm.into_iter().map(Some).collect()),
         ("osslsigncode", ossl.into_iter().map(Some).collect()),
         ("sbverify", sb),
@@ -607,7 +594,7 @@ fn pegate_agrees_with_the_oracles_on_the_corpus() {
     let mut used = vec![0usize; exceptions.len()];
     let mut failures = Vec::new();
     let mut tallies: BTreeMap<&str, Tally> = BTreeMap::new();
-    for (oracle, readings) in &mut oracles {
+    for (oracle, readings) in &oracles {
         let tally = tallies.entry(oracle).or_default();
         for (((rel, _), mine), theirs) in files.iter().zip(&ours).zip(readings.iter()) {
             let Some(theirs) = theirs else { continue };
