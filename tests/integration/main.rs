@@ -7,6 +7,7 @@
 
 mod build_run;
 mod cli;
+mod differential;
 mod gate_matrix;
 mod release;
 

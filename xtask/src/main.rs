@@ -4,7 +4,9 @@
 //! - `cargo xtask pe-fixtures`: regenerate the hand-made PE fixtures under `fixtures/pe/`.
 //! - `cargo xtask sign-fixtures`: regenerate the Authenticode fixtures (needs osslsigncode).
 //! - `cargo xtask wine-prefix`: create the Wine prefix the Windows tests run in; print its path.
+//! - `cargo xtask corpus`: fetch the differential test's corpus of real PE files (pinned packages).
 
+mod corpus;
 mod pe_fixtures;
 mod sign_fixtures;
 mod verify;
@@ -19,9 +21,12 @@ fn main() -> anyhow::Result<()> {
         Some("sign-fixtures") => sign_fixtures::run(&rest),
         Some("pe-fixtures") => pe_fixtures::run(&rest),
         Some("wine-prefix") => wine::run(&rest),
+        Some("corpus") => corpus::run(&rest),
         Some(other) => anyhow::bail!("unknown task `{other}`; try `cargo xtask verify`"),
         None => {
-            eprintln!("usage: cargo xtask <verify|pe-fixtures|sign-fixtures|wine-prefix> [args]");
+            eprintln!(
+                "usage: cargo xtask <verify|pe-fixtures|sign-fixtures|wine-prefix|corpus> [args]"
+            );
             Ok(())
         }
     }
