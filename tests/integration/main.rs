@@ -7,6 +7,7 @@
 
 mod cli;
 mod gate_matrix;
+mod native_paths;
 
 use std::path::PathBuf;
 
@@ -24,14 +25,33 @@ pub(crate) fn pegate() -> assert_cmd::Command {
     cmd
 }
 
-/// Exit code, stdout and stderr of a run, as one text to snapshot.
+/// Exit code, stdout and stderr of a run, as one text to snapshot. On Windows the host's words
+/// are put the Linux way (`\` separators, `pegate.exe`, the OS's text for a missing file) so that
+/// one snapshot holds for both.
 pub(crate) fn transcript(out: &std::process::Output) -> String {
-    format!(
+    let text = format!(
         "exit: {}\n--- stdout\n{}--- stderr\n{}",
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
-    )
+    );
+    if cfg!(windows) {
+        text.replace(r"\\", "/")
+            .replace('\\', "/")
+            .replace("pegate.exe", "pegate")
+            .replace(
+                "Path not found. (os error 3)",
+                "No such file or directory (os error 2)",
+            )
+    } else {
+        text
+    }
+}
+
+/// Whether this Windows is Wine (whose prefixes carry `winecfg.exe`), for the few checks whose
+/// Windows behaviour Wine does not reproduce; each test that skips says why.
+pub(crate) fn under_wine() -> bool {
+    cfg!(windows) && std::path::Path::new(r"C:\windows\system32\winecfg.exe").exists()
 }
 
 /// Writes `text` to `name` in a fresh temporary directory and returns both.
