@@ -114,19 +114,23 @@ fn github_annotations_name_files_with_forward_slashes() {
         "pegate.toml",
         "[[artifact]]\nglob = \"*.exe\"\nmachine = \"ARM64\"\n",
     );
-    let out = pegate()
-        .current_dir(dir.path())
-        .args(["gate", "--format", "github", "--policy"])
-        .arg(&policy)
-        .arg("dist")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
-    let text = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        text.contains("::error file=dist/用户/a.exe,title=pegate machine::"),
-        "{text}"
-    );
+    // Named relative to the workspace, or absolutely (on Windows: a drive path) from inside it.
+    for dist in [PathBuf::from("dist"), dir.path().join("dist")] {
+        let out = pegate()
+            .current_dir(dir.path())
+            .args(["gate", "--format", "github", "--policy"])
+            .arg(&policy)
+            .arg(&dist)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            text.contains("::error file=dist/用户/a.exe,title=pegate machine::"),
+            "{}: {text}",
+            dist.display()
+        );
+    }
 }
 
 /// `pegate inspect --format jsonl` over every fixture, paths written with `/`: one snapshot for
