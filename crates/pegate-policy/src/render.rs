@@ -164,12 +164,39 @@ pub fn junit(report: &Report) -> String {
     s
 }
 
-/// A path as a SARIF/URI reference relative to the repository: forward slashes, no `./`.
-fn uri(path: &str) -> String {
+/// A path the way repository tools name files, whichever OS produced it: forward slashes, no
+/// leading `./`, and no `\\?\` (the verbatim prefix of Windows paths longer than 260 characters;
+/// `\\?\UNC\server\share` is `//server/share`).
+fn slash_path(path: &str) -> String {
+    let path = match path.strip_prefix(r"\\?\") {
+        Some(rest) => match rest.strip_prefix(r"UNC\") {
+            Some(share) => format!(r"\\{share}"),
+            None => rest.to_owned(),
+        },
+        None => path.to_owned(),
+    };
     let p = path.replace('\\', "/");
-    let p = p.trim_start_matches("./");
+    let mut p = p.as_str();
+    while let Some(rest) = p.strip_prefix("./") {
+        p = rest;
+    }
+    p.to_owned()
+}
+
+/// A path as a SARIF/URI reference against `%SRCROOT%`: forward slashes, no `./`, percent-encoded
+/// (UTF-8 bytes, so Chinese names survive). A drive path `C:\x` becomes `/C:/x`: a reference
+/// starting `C:` would read as a URI scheme.
+fn uri(path: &str) -> String {
+    let p = slash_path(path);
     let mut out = String::with_capacity(p.len());
-    for b in p.bytes() {
+    let rest = match p.as_bytes() {
+        [letter, b':', b'/', ..] if letter.is_ascii_alphabetic() => {
+            let _ = write!(out, "/{}:", char::from(*letter));
+            p.get(2..).unwrap_or_default()
+        }
+        _ => p.as_str(),
+    };
+    for b in rest.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
             out.push(char::from(b));
         } else {
@@ -260,13 +287,15 @@ fn gh_data(text: &str) -> String {
 }
 
 /// GitHub Actions workflow commands: `::error file=…,title=…::message` per failure, `::notice` at the end.
+/// `file=` has forward slashes on every runner, as GitHub names the repository's files (a path
+/// relative to the workspace, as given to `pegate gate`, is what lands on the right line).
 pub fn github(report: &Report) -> String {
     let mut s = String::new();
     for r in report.failures() {
         let _ = writeln!(
             s,
             "::error file={},title=pegate {}::{} (fix: {})",
-            gh_property(&r.artifact),
+            gh_property(&slash_path(&r.artifact)),
             gh_property(r.rule.as_str()),
             gh_data(&r.message),
             gh_data(r.rule.info().fix)
