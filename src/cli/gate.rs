@@ -29,6 +29,9 @@ Examples:
   pegate gate --policy pegate.toml --format github dist/   (in GitHub Actions)
   pegate gate --explain
 
+The text report lists the failed checks, then one line per artifact and the totals; -v lists
+every check. The other formats always carry every result.
+
 Exit codes: 0 every rule passed, 1 a rule failed, 2 the policy or an artifact could not be read.
 With --format github and GITHUB_STEP_SUMMARY set, a Markdown summary is appended there.")]
 pub(crate) struct Args {
@@ -44,6 +47,9 @@ pub(crate) struct Args {
     /// List the rules, their ids and how to fix a failure, then exit.
     #[arg(long)]
     explain: bool,
+    /// Text report: list every check, not only the failures.
+    #[arg(short, long)]
+    verbose: bool,
 }
 
 fn explain() -> u8 {
@@ -139,7 +145,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     let report = policy.evaluate(&facts, checksums.as_ref());
 
     let doc = match args.format {
-        Format::Text => render::text(&report, output::use_color()),
+        Format::Text => render::text(
+            &report,
+            &render::TextOptions::default()
+                .with_color(output::use_color())
+                .with_verbose(args.verbose),
+        ),
         Format::Json => render::json(&report),
         Format::Junit => render::junit(&report),
         Format::Sarif => render::sarif(&report),

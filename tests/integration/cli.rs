@@ -209,6 +209,14 @@ fn gate_every_format() {
         assert_eq!(out.status.code(), Some(1), "{format}: {}", transcript(&out));
         insta::assert_snapshot!(format!("gate-{format}"), transcript(&out));
     }
+    let out = pegate()
+        .args(["gate", "-v", "--policy"])
+        .arg(&policy)
+        .args(files)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
+    insta::assert_snapshot!("gate-text-verbose", transcript(&out));
 }
 
 #[test]
