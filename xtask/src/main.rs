@@ -5,6 +5,7 @@
 //! - `cargo xtask sign-fixtures`: regenerate the Authenticode fixtures (needs osslsigncode).
 
 mod pe_fixtures;
+mod progress;
 mod sign_fixtures;
 mod verify;
 
