@@ -23,15 +23,55 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 
-/// What to inspect beyond the headers.
+/// What to inspect beyond the headers. By default only what the report's verdicts need: the
+/// signature verdict (which reads a signed file in full, and an unsigned one not at all) and
+/// the Go build info.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct Options {
-    /// Skip the signature check (and its one pass over the whole file).
+    /// Skip the signature check (and its one pass over each signed file).
     pub skip_signature: bool,
     /// Skip the Go build info.
     pub skip_go: bool,
     /// Roots the signature chains are judged against.
     pub trust: Option<TrustStore>,
+    /// Compute the SHA-256 of every file ([`ArtifactReport::sha256`]), which reads it in full.
+    pub sha256: bool,
+    /// Compute the PE checksum of every file (`checksum.computed`), which reads it in full; a
+    /// signed file's is computed anyway, in the read its signature check makes.
+    pub checksum: bool,
+}
+
+impl Options {
+    /// Skip the signature check, or not.
+    pub fn with_skip_signature(mut self, yes: bool) -> Self {
+        self.skip_signature = yes;
+        self
+    }
+
+    /// Skip the Go build info, or not.
+    pub fn with_skip_go(mut self, yes: bool) -> Self {
+        self.skip_go = yes;
+        self
+    }
+
+    /// Judge signature chains against these roots.
+    pub fn with_trust(mut self, trust: Option<TrustStore>) -> Self {
+        self.trust = trust;
+        self
+    }
+
+    /// Compute every file's SHA-256, or not.
+    pub fn with_sha256(mut self, yes: bool) -> Self {
+        self.sha256 = yes;
+        self
+    }
+
+    /// Compute every file's PE checksum, or only signed files'.
+    pub fn with_checksum(mut self, yes: bool) -> Self {
+        self.checksum = yes;
+        self
+    }
 }
 
 /// Why an artifact could not be inspected.
@@ -57,6 +97,8 @@ pub struct ArtifactReport {
     pub failure: Option<FailureKind>,
     /// The PE summary.
     pub pe: Option<PeSummary>,
+    /// SHA-256 of the whole file, hex, when [`Options::sha256`] asked for it.
+    pub sha256: Option<String>,
     /// One line in the spirit of `file`.
     pub description: Option<String>,
     /// The Authenticode verdict and every signature.
@@ -74,6 +116,7 @@ impl ArtifactReport {
             error: Some(message),
             failure: Some(kind),
             pe: None,
+            sha256: None,
             description: None,
             signature: None,
             go: None,
@@ -102,6 +145,7 @@ impl ArtifactReport {
             sections: pe.map(|p| &p.sections),
             security_directory: pe.and_then(|p| p.security_directory.as_ref()),
             checksum: pe.map(|p| &p.checksum),
+            sha256: self.sha256.as_deref(),
             signature: self.signature.as_ref(),
             go: self.go.as_ref(),
             crosscheck: &self.crosscheck,
@@ -144,7 +188,7 @@ impl ArtifactReport {
             path: self.path.display().to_string(),
             error: self.error.clone(),
             size: pe.map(|p| p.file_size),
-            sha256: sig.map(|s| s.file_sha256.clone()),
+            sha256: self.sha256.clone(),
             format: pe.map(|p| p.format.to_string()),
             machine: pe.map(|p| p.machine.to_string()),
             subsystem: pe.map(|p| p.subsystem.to_string()),
@@ -183,6 +227,7 @@ pub struct Record<'a> {
     sections: Option<&'a Vec<pegate_pe::Section>>,
     security_directory: Option<&'a pegate_pe::SecurityDirectorySummary>,
     checksum: Option<&'a pegate_pe::ChecksumSummary>,
+    sha256: Option<&'a str>,
     signature: Option<&'a SignatureReport>,
     go: Option<&'a BuildInfo>,
     crosscheck: &'a [Finding],
@@ -215,19 +260,29 @@ struct Rest<'a> {
     errors: &'a [String],
 }
 
-/// Inspects one file: headers first; then, when asked, the signature (one pass over the file)
-/// and the Go build info (the `.data` section only).
+/// Inspects one file: headers first; then, when asked, the signature (one pass over a signed
+/// file), the Go build info (the `.data` section only), and the whole-file hash and checksum.
 pub fn inspect(path: &Path, opts: &Options) -> ArtifactReport {
     // One open and one header parse for the summary, the signature and the build info.
-    let verify = VerifyOptions {
-        trust: opts.trust.clone(),
+    let verify = VerifyOptions::default()
+        .with_file_sha256(opts.sha256)
+        .with_checksum(opts.checksum);
+    let verify = match &opts.trust {
+        Some(t) => verify.with_trust(t.clone()),
+        None => verify,
     };
     let (summary, signature, go) = match pegate_pe::inspect_path_with(
         path,
         &pegate_pe::InspectOptions::default(),
         |file, view, summary| {
-            let signature = (!opts.skip_signature)
-                .then(|| pegate_authenticode::verify_file(file, view, &verify));
+            // Without a signature check, the hash and checksum asked for take a read of their own.
+            let signature = if opts.skip_signature {
+                (opts.sha256 || opts.checksum).then(|| {
+                    pegate_authenticode::file_digests(file, view, &verify).map(Digested::Only)
+                })
+            } else {
+                Some(pegate_authenticode::verify_file(file, view, &verify).map(Digested::Verified))
+            };
             let go = (!opts.skip_go).then(|| pegate_go::buildinfo::read_file(file, view));
             (summary, signature, go)
         },
@@ -245,13 +300,17 @@ pub fn inspect(path: &Path, opts: &Options) -> ArtifactReport {
         }
     };
     let mut errors: Vec<String> = Vec::new();
-    let signature = match signature {
-        Some(Ok(report)) => Some(report),
+    let (signature, sha256, checksum) = match signature {
+        Some(Ok(Digested::Verified(report))) => {
+            let (sha, sum) = (report.file_sha256.clone(), report.checksum);
+            (Some(report), sha, sum)
+        }
+        Some(Ok(Digested::Only(d))) => (None, d.sha256, d.checksum),
         Some(Err(e)) => {
             errors.push(format!("signature: {}: {e}", path.display()));
-            None
+            (None, None, None)
         }
-        None => None,
+        None => (None, None, None),
     };
     let go = match go {
         Some(Ok(info)) => info,
@@ -266,9 +325,8 @@ pub fn inspect(path: &Path, opts: &Options) -> ArtifactReport {
         .map(|info| crosscheck::check(&summary, info))
         .unwrap_or_default();
     let mut summary = summary;
-    if let Some(sig) = &signature {
-        // The signature check read the whole file: its checksum comes for free.
-        summary.set_computed_checksum(sig.checksum);
+    if let Some(sum) = checksum {
+        summary.set_computed_checksum(sum);
     }
     ArtifactReport {
         path: path.to_path_buf(),
@@ -276,10 +334,18 @@ pub fn inspect(path: &Path, opts: &Options) -> ArtifactReport {
         failure: None,
         description: Some(pegate_pe::describe(&summary)),
         pe: Some(summary),
+        sha256,
         signature,
         go,
         crosscheck,
     }
+}
+
+/// What the whole-file read of one artifact gave: a signature report (with the hash and
+/// checksum it computed), or only the hash and checksum.
+enum Digested {
+    Verified(SignatureReport),
+    Only(pegate_authenticode::FileDigests),
 }
 
 /// Inspects many files in parallel (rayon), results in input order.

@@ -105,7 +105,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         anyhow::bail!("no artifacts given: pass files or directories after the options");
     }
     let trust = policy.file.trust.as_deref().map(|t| beside(policy_path, t));
-    let opts = super::inspect::options(trust.as_ref(), false)?;
+    // The file hash only for the checksums rule; nothing else of the policy needs it.
+    let opts =
+        super::inspect::options(trust.as_ref())?.with_sha256(policy.file.checksums.is_some());
     let checksums = match policy.file.checksums.as_deref() {
         None => None,
         Some(c) => {
