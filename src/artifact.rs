@@ -129,8 +129,50 @@ impl ArtifactReport {
         serde_json::to_value(self.record()).unwrap_or(Value::Null)
     }
 
-    /// The same object as [`ArtifactReport::to_json`], serialised straight from the typed
-    /// reports (what `pegate inspect` writes, without building a JSON tree first).
+    /// The default object of `pegate inspect --format jsonl` (see `schema/inspect.schema.json`):
+    /// what the file is, how it is hardened, whether it is signed and by whom, which Go built it
+    /// and whether that agrees with the headers; [`ArtifactReport::record`] has everything.
+    pub fn brief(&self) -> Brief<'_> {
+        let pe = self.pe.as_ref();
+        Brief {
+            path: self.path.display().to_string(),
+            error: self.error.as_deref(),
+            format: pe.map(|p| &*p.format),
+            machine: pe.map(|p| &*p.machine),
+            hybrid: pe.and_then(|p| p.hybrid.as_deref()),
+            subsystem: pe.map(|p| &*p.subsystem),
+            characteristics: pe.map(|p| &p.characteristics),
+            dll_characteristics: pe.map(|p| &p.dll_characteristics),
+            security_directory: pe.and_then(|p| p.security_directory.as_ref()),
+            checksum: pe.map(|p| &p.checksum),
+            sha256: self.sha256.as_deref(),
+            signature: self.signature.as_ref().map(|s| SignatureBrief {
+                status: s.status,
+                signers: s
+                    .signatures
+                    .iter()
+                    .filter_map(|x| x.signer_chain.first().map(|c| c.subject.as_str()))
+                    .collect(),
+                file_sha256: s.file_sha256.as_deref(),
+                checksum: s.checksum,
+                errors: &s.errors,
+            }),
+            go: self.go.as_ref().map(|g| GoBrief {
+                go_version: &g.go_version,
+                path: &g.path,
+                main_version: g.main.as_ref().map(|m| m.version.as_str()),
+                goos: g.setting("GOOS"),
+                goarch: g.setting("GOARCH"),
+            }),
+            crosscheck: &self.crosscheck,
+            description: self.description.as_deref(),
+            file_size: pe.map(|p| p.file_size),
+        }
+    }
+
+    /// The full object of `pegate inspect --full` (every PE summary field, the whole signature
+    /// report and Go build info), serialised straight from the typed reports without building a
+    /// JSON tree first.
     pub fn record(&self) -> Record<'_> {
         let pe = self.pe.as_ref();
         Record {
@@ -212,8 +254,55 @@ impl ArtifactReport {
     }
 }
 
-/// One line of `pegate inspect --format jsonl`: the fields `schema/inspect.schema.json` requires
-/// first, then the rest of the PE summary (absent when the file could not be summarised).
+/// The default line of `pegate inspect --format jsonl`: the fields `schema/inspect.schema.json`
+/// requires, with the signature and the Go build info summarised. About a tenth of the size of
+/// the full [`Record`], which is most of what a batch run costs beyond reading the headers.
+#[derive(Debug, Serialize)]
+pub struct Brief<'a> {
+    path: String,
+    error: Option<&'a str>,
+    format: Option<&'a str>,
+    machine: Option<&'a str>,
+    hybrid: Option<&'a str>,
+    subsystem: Option<&'a str>,
+    characteristics: Option<&'a pegate_pe::Flags<pegate_pe::flags::File>>,
+    dll_characteristics: Option<&'a pegate_pe::Flags<pegate_pe::flags::Dll>>,
+    security_directory: Option<&'a pegate_pe::SecurityDirectorySummary>,
+    checksum: Option<&'a pegate_pe::ChecksumSummary>,
+    sha256: Option<&'a str>,
+    signature: Option<SignatureBrief<'a>>,
+    go: Option<GoBrief<'a>>,
+    crosscheck: &'a [Finding],
+    description: Option<&'a str>,
+    /// Absent, like the rest of the summary in [`Record`], when the file could not be summarised.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file_size: Option<u64>,
+}
+
+/// The signature verdict without the certificates, timestamps and digests.
+#[derive(Debug, Serialize)]
+struct SignatureBrief<'a> {
+    status: pegate_authenticode::Status,
+    /// The subject of each signature's signer, in report order.
+    signers: Vec<&'a str>,
+    file_sha256: Option<&'a str>,
+    checksum: Option<u32>,
+    errors: &'a [String],
+}
+
+/// The Go build info without the dependencies and settings (but GOOS and GOARCH).
+#[derive(Debug, Serialize)]
+struct GoBrief<'a> {
+    go_version: &'a str,
+    path: &'a str,
+    main_version: Option<&'a str>,
+    goos: Option<&'a str>,
+    goarch: Option<&'a str>,
+}
+
+/// One line of `pegate inspect --format jsonl --full`: the fields `schema/inspect.schema.json`
+/// requires first, then the rest of the PE summary (absent when the file could not be
+/// summarised).
 #[derive(Debug, Serialize)]
 pub struct Record<'a> {
     path: String,

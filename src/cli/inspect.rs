@@ -24,6 +24,7 @@ Examples:
   pegate inspect --format json dist/ | jq '.[] | {path, machine, signature: .signature.status}'
   pegate inspect --format jsonl --trust ca.pem dist/
   pegate inspect --format jsonl --sha256 dist/
+  pegate inspect --format jsonl --full hello.exe      every field: sections, certificates, Go deps
 
 By default only what the verdicts need is read: the headers, the Go build info, and signed
 files in full for their signature (which also gives their checksum). --sha256 and --checksum
@@ -52,6 +53,10 @@ pub(crate) struct Args {
     /// computed anyway by the signature check).
     #[arg(long)]
     checksum: bool,
+    /// JSON: every field (sections, data directories, versions, the whole signature report with
+    /// its certificates, the Go dependencies and settings), not the summary object.
+    #[arg(long)]
+    full: bool,
 }
 
 /// Inspection options with the chains judged against `--trust`, when given.
@@ -96,7 +101,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
                     if shown(input, &r) {
                         shown_count = shown_count.saturating_add(1);
                         problems = problems.saturating_add(usize::from(r.failure.is_some()));
-                        serde_json::to_writer(&mut out, &r.record())?;
+                        if args.full {
+                            serde_json::to_writer(&mut out, &r.record())?;
+                        } else {
+                            serde_json::to_writer(&mut out, &r.brief())?;
+                        }
                         out.write_all(b"\n")?;
                     }
                 }
@@ -114,8 +123,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
             problems =
                 problems.saturating_add(reports.iter().filter(|r| r.failure.is_some()).count());
             if matches!(args.format, Format::Json) {
-                let all: Vec<_> = reports.iter().map(ArtifactReport::record).collect();
-                serde_json::to_writer_pretty(&mut out, &all)?;
+                if args.full {
+                    let all: Vec<_> = reports.iter().map(ArtifactReport::record).collect();
+                    serde_json::to_writer_pretty(&mut out, &all)?;
+                } else {
+                    let all: Vec<_> = reports.iter().map(ArtifactReport::brief).collect();
+                    serde_json::to_writer_pretty(&mut out, &all)?;
+                }
                 out.write_all(b"\n")?;
             } else {
                 write_table(&mut out, &reports)?;

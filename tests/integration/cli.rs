@@ -85,6 +85,36 @@ fn inspect_jsonl_streams_one_valid_object_per_line() {
             &serde_json::from_str(line).unwrap(),
         );
     }
+    // --full: the same files, each with every field; the summary's keys have the same values.
+    let out = run(&["inspect", "--format", "jsonl", "--full", "fixtures/pe/ok"]);
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    let full = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(full.lines().count(), ok);
+    for (brief, full) in text.lines().zip(full.lines()) {
+        let brief: serde_json::Value = serde_json::from_str(brief).unwrap();
+        let full: serde_json::Value = serde_json::from_str(full).unwrap();
+        assert_valid("schema/inspect.schema.json", &full);
+        assert!(brief.get("sections").is_none(), "{brief}");
+        assert!(full["sections"].is_array(), "{full}");
+        for key in [
+            "path",
+            "error",
+            "format",
+            "machine",
+            "hybrid",
+            "subsystem",
+            "characteristics",
+            "dll_characteristics",
+            "security_directory",
+            "checksum",
+            "sha256",
+            "crosscheck",
+            "description",
+            "file_size",
+        ] {
+            assert_eq!(brief[key], full[key], "{key} of {}", brief["path"]);
+        }
+    }
 }
 
 #[test]
@@ -500,6 +530,24 @@ fn inspect_computes_whole_file_values_only_when_asked() {
             "{f} with --no-signature --checksum"
         );
     }
+    // The summary names the signer and the Go target; --full has the whole reports.
+    assert_eq!(
+        default[0]["signature"]["signers"].as_array().unwrap().len(),
+        1
+    );
+    assert_eq!(default[1]["signature"]["signers"], serde_json::json!([]));
+    for d in &default {
+        assert_eq!(d["go"]["goos"], "windows", "{d}");
+        assert_eq!(d["go"]["goarch"], "amd64", "{d}");
+        assert!(
+            d["go"]["go_version"].as_str().unwrap().starts_with("go1."),
+            "{d}"
+        );
+    }
+    let full = lines(&["--full"]);
+    let signer = &full[0]["signature"]["signatures"][0]["signer_chain"][0]["subject"];
+    assert_eq!(default[0]["signature"]["signers"][0], *signer);
+    assert!(full[0]["go"]["settings"].is_array());
     // The verdicts themselves do not depend on the extra values.
     for (d, a) in default.iter().zip(&all) {
         assert_eq!(d["signature"]["status"], a["signature"]["status"]);
