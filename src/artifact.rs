@@ -135,7 +135,7 @@ impl ArtifactReport {
     pub fn brief(&self) -> Brief<'_> {
         let pe = self.pe.as_ref();
         Brief {
-            path: self.path.display().to_string(),
+            path: self.path.to_string_lossy(),
             error: self.error.as_deref(),
             format: pe.map(|p| &*p.format),
             machine: pe.map(|p| &*p.machine),
@@ -176,7 +176,7 @@ impl ArtifactReport {
     pub fn record(&self) -> Record<'_> {
         let pe = self.pe.as_ref();
         Record {
-            path: self.path.display().to_string(),
+            path: self.path.to_string_lossy(),
             error: self.error.as_deref(),
             format: pe.map(|p| &*p.format),
             machine: pe.map(|p| &*p.machine),
@@ -259,7 +259,7 @@ impl ArtifactReport {
 /// the full [`Record`], which is most of what a batch run costs beyond reading the headers.
 #[derive(Debug, Serialize)]
 pub struct Brief<'a> {
-    path: String,
+    path: Cow<'a, str>,
     error: Option<&'a str>,
     format: Option<&'a str>,
     machine: Option<&'a str>,
@@ -305,7 +305,7 @@ struct GoBrief<'a> {
 /// summarised).
 #[derive(Debug, Serialize)]
 pub struct Record<'a> {
-    path: String,
+    path: Cow<'a, str>,
     error: Option<&'a str>,
     format: Option<&'a str>,
     machine: Option<&'a str>,
