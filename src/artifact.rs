@@ -23,15 +23,55 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 
-/// What to inspect beyond the headers.
+/// What to inspect beyond the headers. By default only what the report's verdicts need: the
+/// signature verdict (which reads a signed file in full, and an unsigned one not at all) and
+/// the Go build info.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct Options {
-    /// Skip the signature check (and its one pass over the whole file).
+    /// Skip the signature check (and its one pass over each signed file).
     pub skip_signature: bool,
     /// Skip the Go build info.
     pub skip_go: bool,
     /// Roots the signature chains are judged against.
     pub trust: Option<TrustStore>,
+    /// Compute the SHA-256 of every file ([`ArtifactReport::sha256`]), which reads it in full.
+    pub sha256: bool,
+    /// Compute the PE checksum of every file (`checksum.computed`), which reads it in full; a
+    /// signed file's is computed anyway, in the read its signature check makes.
+    pub checksum: bool,
+}
+
+impl Options {
+    /// Skip the signature check, or not.
+    pub fn with_skip_signature(mut self, yes: bool) -> Self {
+        self.skip_signature = yes;
+        self
+    }
+
+    /// Skip the Go build info, or not.
+    pub fn with_skip_go(mut self, yes: bool) -> Self {
+        self.skip_go = yes;
+        self
+    }
+
+    /// Judge signature chains against these roots.
+    pub fn with_trust(mut self, trust: Option<TrustStore>) -> Self {
+        self.trust = trust;
+        self
+    }
+
+    /// Compute every file's SHA-256, or not.
+    pub fn with_sha256(mut self, yes: bool) -> Self {
+        self.sha256 = yes;
+        self
+    }
+
+    /// Compute every file's PE checksum, or only signed files'.
+    pub fn with_checksum(mut self, yes: bool) -> Self {
+        self.checksum = yes;
+        self
+    }
 }
 
 /// Why an artifact could not be inspected.
@@ -57,6 +97,8 @@ pub struct ArtifactReport {
     pub failure: Option<FailureKind>,
     /// The PE summary.
     pub pe: Option<PeSummary>,
+    /// SHA-256 of the whole file, hex, when [`Options::sha256`] asked for it.
+    pub sha256: Option<String>,
     /// One line in the spirit of `file`.
     pub description: Option<String>,
     /// The Authenticode verdict and every signature.
@@ -74,6 +116,7 @@ impl ArtifactReport {
             error: Some(message),
             failure: Some(kind),
             pe: None,
+            sha256: None,
             description: None,
             signature: None,
             go: None,
@@ -86,12 +129,54 @@ impl ArtifactReport {
         serde_json::to_value(self.record()).unwrap_or(Value::Null)
     }
 
-    /// The same object as [`ArtifactReport::to_json`], serialised straight from the typed
-    /// reports (what `pegate inspect` writes, without building a JSON tree first).
+    /// The default object of `pegate inspect --format jsonl` (see `schema/inspect.schema.json`):
+    /// what the file is, how it is hardened, whether it is signed and by whom, which Go built it
+    /// and whether that agrees with the headers; [`ArtifactReport::record`] has everything.
+    pub fn brief(&self) -> Brief<'_> {
+        let pe = self.pe.as_ref();
+        Brief {
+            path: self.path.to_string_lossy(),
+            error: self.error.as_deref(),
+            format: pe.map(|p| &*p.format),
+            machine: pe.map(|p| &*p.machine),
+            hybrid: pe.and_then(|p| p.hybrid.as_deref()),
+            subsystem: pe.map(|p| &*p.subsystem),
+            characteristics: pe.map(|p| &p.characteristics),
+            dll_characteristics: pe.map(|p| &p.dll_characteristics),
+            security_directory: pe.and_then(|p| p.security_directory.as_ref()),
+            checksum: pe.map(|p| &p.checksum),
+            sha256: self.sha256.as_deref(),
+            signature: self.signature.as_ref().map(|s| SignatureBrief {
+                status: s.status,
+                signers: s
+                    .signatures
+                    .iter()
+                    .filter_map(|x| x.signer_chain.first().map(|c| c.subject.as_str()))
+                    .collect(),
+                file_sha256: s.file_sha256.as_deref(),
+                checksum: s.checksum,
+                errors: &s.errors,
+            }),
+            go: self.go.as_ref().map(|g| GoBrief {
+                go_version: &g.go_version,
+                path: &g.path,
+                main_version: g.main.as_ref().map(|m| m.version.as_str()),
+                goos: g.setting("GOOS"),
+                goarch: g.setting("GOARCH"),
+            }),
+            crosscheck: &self.crosscheck,
+            description: self.description.as_deref(),
+            file_size: pe.map(|p| p.file_size),
+        }
+    }
+
+    /// The full object of `pegate inspect --full` (every PE summary field, the whole signature
+    /// report and Go build info), serialised straight from the typed reports without building a
+    /// JSON tree first.
     pub fn record(&self) -> Record<'_> {
         let pe = self.pe.as_ref();
         Record {
-            path: self.path.display().to_string(),
+            path: self.path.to_string_lossy(),
             error: self.error.as_deref(),
             format: pe.map(|p| &*p.format),
             machine: pe.map(|p| &*p.machine),
@@ -102,6 +187,7 @@ impl ArtifactReport {
             sections: pe.map(|p| &p.sections),
             security_directory: pe.and_then(|p| p.security_directory.as_ref()),
             checksum: pe.map(|p| &p.checksum),
+            sha256: self.sha256.as_deref(),
             signature: self.signature.as_ref(),
             go: self.go.as_ref(),
             crosscheck: &self.crosscheck,
@@ -145,7 +231,7 @@ impl ArtifactReport {
             path: self.path.display().to_string(),
             error: self.error.clone(),
             size: pe.map(|p| p.file_size),
-            sha256: sig.map(|s| s.file_sha256.clone()),
+            sha256: self.sha256.clone(),
             format: pe.map(|p| p.format.to_string()),
             machine: pe.map(|p| p.machine.to_string()),
             subsystem: pe.map(|p| p.subsystem.to_string()),
@@ -221,11 +307,58 @@ fn signature_facts(s: &pegate_authenticode::SignatureInfo) -> SignatureFacts {
     }
 }
 
-/// One line of `pegate inspect --format jsonl`: the fields `schema/inspect.schema.json` requires
-/// first, then the rest of the PE summary (absent when the file could not be summarised).
+/// The default line of `pegate inspect --format jsonl`: the fields `schema/inspect.schema.json`
+/// requires, with the signature and the Go build info summarised. About a tenth of the size of
+/// the full [`Record`], which is most of what a batch run costs beyond reading the headers.
+#[derive(Debug, Serialize)]
+pub struct Brief<'a> {
+    path: Cow<'a, str>,
+    error: Option<&'a str>,
+    format: Option<&'a str>,
+    machine: Option<&'a str>,
+    hybrid: Option<&'a str>,
+    subsystem: Option<&'a str>,
+    characteristics: Option<&'a pegate_pe::Flags<pegate_pe::flags::File>>,
+    dll_characteristics: Option<&'a pegate_pe::Flags<pegate_pe::flags::Dll>>,
+    security_directory: Option<&'a pegate_pe::SecurityDirectorySummary>,
+    checksum: Option<&'a pegate_pe::ChecksumSummary>,
+    sha256: Option<&'a str>,
+    signature: Option<SignatureBrief<'a>>,
+    go: Option<GoBrief<'a>>,
+    crosscheck: &'a [Finding],
+    description: Option<&'a str>,
+    /// Absent, like the rest of the summary in [`Record`], when the file could not be summarised.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file_size: Option<u64>,
+}
+
+/// The signature verdict without the certificates, timestamps and digests.
+#[derive(Debug, Serialize)]
+struct SignatureBrief<'a> {
+    status: pegate_authenticode::Status,
+    /// The subject of each signature's signer, in report order.
+    signers: Vec<&'a str>,
+    file_sha256: Option<&'a str>,
+    checksum: Option<u32>,
+    errors: &'a [String],
+}
+
+/// The Go build info without the dependencies and settings (but GOOS and GOARCH).
+#[derive(Debug, Serialize)]
+struct GoBrief<'a> {
+    go_version: &'a str,
+    path: &'a str,
+    main_version: Option<&'a str>,
+    goos: Option<&'a str>,
+    goarch: Option<&'a str>,
+}
+
+/// One line of `pegate inspect --format jsonl --full`: the fields `schema/inspect.schema.json`
+/// requires first, then the rest of the PE summary (absent when the file could not be
+/// summarised).
 #[derive(Debug, Serialize)]
 pub struct Record<'a> {
-    path: String,
+    path: Cow<'a, str>,
     error: Option<&'a str>,
     format: Option<&'a str>,
     machine: Option<&'a str>,
@@ -236,6 +369,7 @@ pub struct Record<'a> {
     sections: Option<&'a Vec<pegate_pe::Section>>,
     security_directory: Option<&'a pegate_pe::SecurityDirectorySummary>,
     checksum: Option<&'a pegate_pe::ChecksumSummary>,
+    sha256: Option<&'a str>,
     signature: Option<&'a SignatureReport>,
     go: Option<&'a BuildInfo>,
     crosscheck: &'a [Finding],
@@ -270,19 +404,29 @@ struct Rest<'a> {
     errors: &'a [String],
 }
 
-/// Inspects one file: headers first; then, when asked, the signature (one pass over the file)
-/// and the Go build info (the `.data` section only).
+/// Inspects one file: headers first; then, when asked, the signature (one pass over a signed
+/// file), the Go build info (the `.data` section only), and the whole-file hash and checksum.
 pub fn inspect(path: &Path, opts: &Options) -> ArtifactReport {
     // One open and one header parse for the summary, the signature and the build info.
-    let verify = VerifyOptions {
-        trust: opts.trust.clone(),
+    let verify = VerifyOptions::default()
+        .with_file_sha256(opts.sha256)
+        .with_checksum(opts.checksum);
+    let verify = match &opts.trust {
+        Some(t) => verify.with_trust(t.clone()),
+        None => verify,
     };
     let (summary, signature, go) = match pegate_pe::inspect_path_with(
         path,
         &pegate_pe::InspectOptions::default(),
         |file, view, summary| {
-            let signature = (!opts.skip_signature)
-                .then(|| pegate_authenticode::verify_file(file, view, &verify));
+            // Without a signature check, the hash and checksum asked for take a read of their own.
+            let signature = if opts.skip_signature {
+                (opts.sha256 || opts.checksum).then(|| {
+                    pegate_authenticode::file_digests(file, view, &verify).map(Digested::Only)
+                })
+            } else {
+                Some(pegate_authenticode::verify_file(file, view, &verify).map(Digested::Verified))
+            };
             let go = (!opts.skip_go).then(|| pegate_go::buildinfo::read_file(file, view));
             let mut summary = summary;
             // The debug directory usually lies beyond the header prefix the summary saw.
@@ -313,13 +457,17 @@ pub fn inspect(path: &Path, opts: &Options) -> ArtifactReport {
         }
     };
     let mut errors: Vec<String> = Vec::new();
-    let signature = match signature {
-        Some(Ok(report)) => Some(report),
+    let (signature, sha256, checksum) = match signature {
+        Some(Ok(Digested::Verified(report))) => {
+            let (sha, sum) = (report.file_sha256.clone(), report.checksum);
+            (Some(report), sha, sum)
+        }
+        Some(Ok(Digested::Only(d))) => (None, d.sha256, d.checksum),
         Some(Err(e)) => {
             errors.push(format!("signature: {}: {e}", path.display()));
-            None
+            (None, None, None)
         }
-        None => None,
+        None => (None, None, None),
     };
     let go = match go {
         Some(Ok(info)) => info,
@@ -334,9 +482,8 @@ pub fn inspect(path: &Path, opts: &Options) -> ArtifactReport {
         .map(|info| crosscheck::check(&summary, info))
         .unwrap_or_default();
     let mut summary = summary;
-    if let Some(sig) = &signature {
-        // The signature check read the whole file: its checksum comes for free.
-        summary.set_computed_checksum(sig.checksum);
+    if let Some(sum) = checksum {
+        summary.set_computed_checksum(sum);
     }
     ArtifactReport {
         path: path.to_path_buf(),
@@ -344,10 +491,18 @@ pub fn inspect(path: &Path, opts: &Options) -> ArtifactReport {
         failure: None,
         description: Some(pegate_pe::describe(&summary)),
         pe: Some(summary),
+        sha256,
         signature,
         go,
         crosscheck,
     }
+}
+
+/// What the whole-file read of one artifact gave: a signature report (with the hash and
+/// checksum it computed), or only the hash and checksum.
+enum Digested {
+    Verified(SignatureReport),
+    Only(pegate_authenticode::FileDigests),
 }
 
 /// Inspects many files in parallel (rayon), results in input order.

@@ -85,7 +85,7 @@ impl Subject {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| report.path.display().to_string()),
-            sha256: report.signature.as_ref().map(|s| s.file_sha256.clone()),
+            sha256: report.sha256.clone(),
             machine: pe.map(|p| p.machine.to_string()),
             subsystem: pe.map(|p| p.subsystem.to_string()),
             signature_status: report

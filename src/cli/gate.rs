@@ -29,6 +29,9 @@ Examples:
   pegate gate --policy pegate.toml --format github dist/   (in GitHub Actions)
   pegate gate --explain
 
+The text report lists the failed checks, then one line per artifact and the totals; -v lists
+every check. The other formats always carry every result.
+
 Exit codes: 0 every rule passed, 1 a rule failed, 2 the policy or an artifact could not be read.
 With --format github and GITHUB_STEP_SUMMARY set, a Markdown summary is appended there.")]
 pub(crate) struct Args {
@@ -53,6 +56,9 @@ pub(crate) struct Args {
     /// Format of the --sbom documents.
     #[arg(long, value_enum, default_value = "cyclonedx", requires = "sbom")]
     sbom_format: super::sbom::Format,
+    /// Text report: list every check, not only the failures.
+    #[arg(short, long)]
+    verbose: bool,
 }
 
 fn explain() -> u8 {
@@ -112,7 +118,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         anyhow::bail!("no artifacts given: pass files or directories after the options");
     }
     let trust = policy.file.trust.as_deref().map(|t| beside(policy_path, t));
-    let opts = super::inspect::options(trust.as_ref(), false)?;
+    // The file hash only for the checksums rule and the SBOMs; nothing else needs it.
+    let opts = super::inspect::options(trust.as_ref())?
+        .with_sha256(policy.file.checksums.is_some() || args.sbom.is_some());
     let checksums = match policy.file.checksums.as_deref() {
         None => None,
         Some(c) => {
@@ -160,7 +168,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     }
 
     let doc = match args.format {
-        Format::Text => render::text(&report, output::use_color()),
+        Format::Text => render::text(
+            &report,
+            &render::TextOptions::default()
+                .with_color(output::use_color())
+                .with_verbose(args.verbose),
+        ),
         Format::Json => render::json(&report),
         Format::Junit => render::junit(&report),
         Format::Sarif => render::sarif(&report),

@@ -23,6 +23,12 @@ Examples:
   pegate inspect hello.exe
   pegate inspect --format json dist/ | jq '.[] | {path, machine, signature: .signature.status}'
   pegate inspect --format jsonl --trust ca.pem dist/
+  pegate inspect --format jsonl --sha256 dist/
+  pegate inspect --format jsonl --full hello.exe      every field: sections, certificates, Go deps
+
+By default only what the verdicts need is read: the headers, the Go build info, and signed
+files in full for their signature (which also gives their checksum). --sha256 and --checksum
+read every file in full.
 
 Directories are walked recursively; files in them that are not PE are skipped quietly, files
 named on the command line are always reported. Exit 1 when a named file is not a readable PE,
@@ -37,24 +43,32 @@ pub(crate) struct Args {
     /// PEM CA bundle to judge signature chains against.
     #[arg(long, value_name = "CA.pem")]
     trust: Option<PathBuf>,
-    /// Headers only: skip the signature check (which reads the whole file).
+    /// Headers only: skip the signature check (which reads each signed file in full).
     #[arg(long)]
     no_signature: bool,
+    /// Also compute each file's SHA-256 (reads every file in full).
+    #[arg(long)]
+    sha256: bool,
+    /// Also compute each file's PE checksum (reads every file in full; signed files' is
+    /// computed anyway by the signature check).
+    #[arg(long)]
+    checksum: bool,
+    /// JSON: every field (sections, data directories, versions, the whole signature report with
+    /// its certificates, the Go dependencies and settings), not the summary object.
+    #[arg(long)]
+    full: bool,
 }
 
-/// Builds inspection options from `--trust` / `--no-signature`.
-pub(crate) fn options(trust: Option<&PathBuf>, no_signature: bool) -> anyhow::Result<Options> {
-    let mut opts = Options {
-        skip_signature: no_signature,
-        ..Options::default()
-    };
-    if let Some(ca) = trust {
-        opts.trust = Some(
+/// Inspection options with the chains judged against `--trust`, when given.
+pub(crate) fn options(trust: Option<&PathBuf>) -> anyhow::Result<Options> {
+    let store = match trust {
+        Some(ca) => Some(
             pegate::authenticode::TrustStore::from_pem_file(ca)
                 .with_context(|| format!("load the trust bundle {}", ca.display()))?,
-        );
-    }
-    Ok(opts)
+        ),
+        None => None,
+    };
+    Ok(Options::default().with_trust(store))
 }
 
 /// Whether a result is shown: named files always; walked files only when they are PE files.
@@ -63,7 +77,10 @@ pub(crate) fn shown(input: &Input, report: &ArtifactReport) -> bool {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
-    let opts = options(args.trust.as_ref(), args.no_signature)?;
+    let opts = options(args.trust.as_ref())?
+        .with_skip_signature(args.no_signature)
+        .with_sha256(args.sha256)
+        .with_checksum(args.checksum);
     let (inputs, walk_errors) = walk::expand(&args.paths);
     for e in &walk_errors {
         eprintln!("pegate: {}: {}", e.path.display(), e.message);
@@ -84,7 +101,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
                     if shown(input, &r) {
                         shown_count = shown_count.saturating_add(1);
                         problems = problems.saturating_add(usize::from(r.failure.is_some()));
-                        serde_json::to_writer(&mut out, &r.record())?;
+                        if args.full {
+                            serde_json::to_writer(&mut out, &r.record())?;
+                        } else {
+                            serde_json::to_writer(&mut out, &r.brief())?;
+                        }
                         out.write_all(b"\n")?;
                     }
                 }
@@ -102,8 +123,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
             problems =
                 problems.saturating_add(reports.iter().filter(|r| r.failure.is_some()).count());
             if matches!(args.format, Format::Json) {
-                let all: Vec<_> = reports.iter().map(ArtifactReport::record).collect();
-                serde_json::to_writer_pretty(&mut out, &all)?;
+                if args.full {
+                    let all: Vec<_> = reports.iter().map(ArtifactReport::record).collect();
+                    serde_json::to_writer_pretty(&mut out, &all)?;
+                } else {
+                    let all: Vec<_> = reports.iter().map(ArtifactReport::brief).collect();
+                    serde_json::to_writer_pretty(&mut out, &all)?;
+                }
                 out.write_all(b"\n")?;
             } else {
                 write_table(&mut out, &reports)?;

@@ -113,7 +113,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
             args.files.len()
         );
     }
-    let opts = artifact::Options::default();
+    // The SBOM names the artifact by its SHA-256, which reads each file in full.
+    let opts = artifact::Options::default().with_sha256(true);
     let reports: Vec<ArtifactReport> = args
         .files
         .par_iter()

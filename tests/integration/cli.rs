@@ -85,6 +85,36 @@ fn inspect_jsonl_streams_one_valid_object_per_line() {
             &serde_json::from_str(line).unwrap(),
         );
     }
+    // --full: the same files, each with every field; the summary's keys have the same values.
+    let out = run(&["inspect", "--format", "jsonl", "--full", "fixtures/pe/ok"]);
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    let full = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(full.lines().count(), ok);
+    for (brief, full) in text.lines().zip(full.lines()) {
+        let brief: serde_json::Value = serde_json::from_str(brief).unwrap();
+        let full: serde_json::Value = serde_json::from_str(full).unwrap();
+        assert_valid("schema/inspect.schema.json", &full);
+        assert!(brief.get("sections").is_none(), "{brief}");
+        assert!(full["sections"].is_array(), "{full}");
+        for key in [
+            "path",
+            "error",
+            "format",
+            "machine",
+            "hybrid",
+            "subsystem",
+            "characteristics",
+            "dll_characteristics",
+            "security_directory",
+            "checksum",
+            "sha256",
+            "crosscheck",
+            "description",
+            "file_size",
+        ] {
+            assert_eq!(brief[key], full[key], "{key} of {}", brief["path"]);
+        }
+    }
 }
 
 #[test]
@@ -225,6 +255,14 @@ fn gate_every_format() {
         assert_eq!(out.status.code(), Some(1), "{format}: {}", transcript(&out));
         insta::assert_snapshot!(format!("gate-{format}"), transcript(&out));
     }
+    let out = pegate()
+        .args(["gate", "-v", "--policy"])
+        .arg(&policy)
+        .args(files)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
+    insta::assert_snapshot!("gate-text-verbose", transcript(&out));
 }
 
 #[test]
@@ -424,5 +462,110 @@ fn gate_requires_a_trusted_signature() {
             "{file}: {}",
             transcript(&out)
         );
+    }
+}
+
+/// By default `inspect` computes only what its verdicts need: a signed file is read in full for
+/// its signature (which gives its checksum too), an unsigned one not at all; `--sha256` and
+/// `--checksum` fill the whole-file values of every file, and nothing else changes.
+#[test]
+fn inspect_computes_whole_file_values_only_when_asked() {
+    use sha2::Digest as _;
+    let files = [
+        "fixtures/authenticode/amd64-signed.exe",
+        "fixtures/authenticode/amd64-unsigned.exe",
+    ];
+    let lines = |extra: &[&str]| -> Vec<serde_json::Value> {
+        let out = pegate()
+            .args(["inspect", "--format", "jsonl"])
+            .args(extra)
+            .args(files)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let v = serde_json::from_str(l).unwrap();
+                assert_valid("schema/inspect.schema.json", &v);
+                v
+            })
+            .collect()
+    };
+    let facts = |v: &serde_json::Value| {
+        (
+            v["sha256"].clone(),
+            v["checksum"]["computed"].clone(),
+            v["signature"]["file_sha256"].clone(),
+            v["signature"]["checksum"].clone(),
+        )
+    };
+    let null = serde_json::Value::Null;
+    let truth: Vec<(serde_json::Value, serde_json::Value)> = files
+        .iter()
+        .map(|f| {
+            let bytes = std::fs::read(super::root().join(f)).unwrap();
+            let view = pegate::pe::PeView::parse(&bytes).unwrap();
+            (
+                sha2::Sha256::digest(&bytes)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
+                    .into(),
+                pegate::pe::pe_checksum(&bytes, view.checksum_field_offset()).into(),
+            )
+        })
+        .collect();
+    let default = lines(&[]);
+    let sum = &truth[0].1;
+    assert_eq!(
+        facts(&default[0]),
+        (null.clone(), sum.clone(), null.clone(), sum.clone()),
+        "signed, by default"
+    );
+    assert_eq!(
+        facts(&default[1]),
+        (null.clone(), null.clone(), null.clone(), null.clone()),
+        "unsigned, by default"
+    );
+    let all = lines(&["--sha256", "--checksum"]);
+    for ((got, (sha, sum)), f) in all.iter().zip(&truth).zip(files) {
+        assert_eq!(
+            facts(got),
+            (sha.clone(), sum.clone(), sha.clone(), sum.clone()),
+            "{f} with --sha256 --checksum"
+        );
+    }
+    let headers_only = lines(&["--no-signature", "--sha256", "--checksum"]);
+    for ((got, (sha, sum)), f) in headers_only.iter().zip(&truth).zip(files) {
+        assert_eq!(got["signature"], null, "{f}");
+        assert_eq!(got["sha256"], *sha, "{f} with --no-signature --sha256");
+        assert_eq!(
+            got["checksum"]["computed"], *sum,
+            "{f} with --no-signature --checksum"
+        );
+    }
+    // The summary names the signer and the Go target; --full has the whole reports.
+    assert_eq!(
+        default[0]["signature"]["signers"].as_array().unwrap().len(),
+        1
+    );
+    assert_eq!(default[1]["signature"]["signers"], serde_json::json!([]));
+    for d in &default {
+        assert_eq!(d["go"]["goos"], "windows", "{d}");
+        assert_eq!(d["go"]["goarch"], "amd64", "{d}");
+        assert!(
+            d["go"]["go_version"].as_str().unwrap().starts_with("go1."),
+            "{d}"
+        );
+    }
+    let full = lines(&["--full"]);
+    let signer = &full[0]["signature"]["signatures"][0]["signer_chain"][0]["subject"];
+    assert_eq!(default[0]["signature"]["signers"][0], *signer);
+    assert!(full[0]["go"]["settings"].is_array());
+    // The verdicts themselves do not depend on the extra values.
+    for (d, a) in default.iter().zip(&all) {
+        assert_eq!(d["signature"]["status"], a["signature"]["status"]);
     }
 }

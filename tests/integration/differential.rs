@@ -195,7 +195,7 @@ fn pegate_reading(path: &Path, anchors: &[PathBuf]) -> Reading {
             let trust = TrustStore::from_pem_file(anchor).unwrap();
             let verdict = match pegate::authenticode::verify_path(
                 path,
-                &VerifyOptions { trust: Some(trust) },
+                &VerifyOptions::default().with_trust(trust),
             ) {
                 Ok(rep) => match rep.status {
                     Status::SignedValid => "trusted",

@@ -73,6 +73,24 @@ fn the_example_policy_gates_the_reference_matrix_green() {
     assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(" 0 failed"), "{text}");
+    // Nothing failed: no table of checks, one line per artifact (and per expected name) and
+    // the totals.
+    assert!(!text.contains("checksum.match"), "{text}");
+    let artifact_lines = text
+        .lines()
+        .filter(|l| l.starts_with("pass  ") && l.contains("/hello-go1.27.3-windows-"))
+        .count();
+    assert_eq!(artifact_lines, 9, "{text}");
+    // Verbose lists every check, the checksum ones among them.
+    let out = pegate()
+        .args(["gate", "--verbose", "--policy"])
+        .arg(&path)
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(" 0 failed"), "{text}");
     assert!(text.contains("checksum.match"), "{text}");
     for rule in [
         "sections.wx",

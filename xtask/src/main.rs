@@ -8,6 +8,7 @@
 
 mod corpus;
 mod pe_fixtures;
+mod progress;
 mod sign_fixtures;
 mod verify;
 mod wine;

@@ -1,15 +1,18 @@
-//! The Authenticode image hash, the whole-file SHA-256 and the PE checksum, in one read.
+//! The Authenticode image hash, and when asked the whole-file SHA-256 and the PE checksum, in
+//! one read.
 //!
 //! Windows (and the Authenticode specification) hash the headers without the `CheckSum` field
 //! and the security directory entry, then each section's raw data in `PointerToRawData` order,
 //! then whatever lies between the last section and the certificate table. osslsigncode hashes
 //! the same exclusions but linearly, gaps between sections included. pegate follows Windows and
 //! computes the linear hash as well only when the two byte streams differ, so that the report
-//! can say so. The reader computes the file SHA-256 while a helper on the other core parses the
-//! signatures and then computes the Authenticode image hash (SHA-256, the algorithm nearly every
-//! signature uses) and the checksum; a signature that asks for another algorithm costs a second
-//! pass. A full verification so costs two SHA-256 streams side by side, about 1.2x one pass of
-//! wall time on two cores (see [`pipelined`]).
+//! can say so. The reader hashes one stream as it reads (the file SHA-256 when it is asked for,
+//! else the image hash) while a helper on the other core parses the signatures and then works
+//! through the rest (the image hash when the reader does not, the linear hash, the checksum).
+//! The image hash is computed with SHA-256, the algorithm nearly every signature uses; a
+//! signature that asks for another algorithm costs a second pass. Without the file hash a
+//! verification is one SHA-256 stream beside the parse; with it, two streams side by side (see
+//! [`pipelined`]).
 
 use std::collections::VecDeque;
 use std::ops::Range;
@@ -160,8 +163,19 @@ pub(crate) struct Digests {
     pub(crate) windows: Vec<(Algorithm, Vec<u8>)>,
     /// `None` when the linear stream is the same as Windows'.
     pub(crate) linear: Option<Vec<(Algorithm, Vec<u8>)>>,
-    pub(crate) file_sha256: [u8; 32],
-    pub(crate) checksum: u32,
+    /// When asked for.
+    pub(crate) file_sha256: Option<[u8; 32]>,
+    /// When asked for, or computed anyway (a pass with an image hash).
+    pub(crate) checksum: Option<u32>,
+}
+
+/// What a pass computes besides the image hashes.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Extras {
+    /// The SHA-256 of the whole file.
+    pub(crate) file_sha256: bool,
+    /// The PE checksum, whose `CheckSum` field is at this offset.
+    pub(crate) checksum: Option<usize>,
 }
 
 struct Stream {
@@ -249,24 +263,33 @@ fn keep_spare(bufs: impl IntoIterator<Item = Vec<u8>>) {
 pub(crate) fn one_pass(
     layout: Layout,
     algs: &[Algorithm],
-    checksum_field: usize,
+    extras: Extras,
     read_at: impl FnMut(u64, &mut [u8]) -> std::io::Result<usize>,
 ) -> std::io::Result<Digests> {
-    pipelined(layout, checksum_field, algs, || (), read_at).map(|((), d)| d)
+    pipelined(layout, algs, extras, || (), read_at).map(|((), d)| d)
 }
 
-/// The image hash streams (Windows' order, and the linear one when it differs), and the
-/// checksum when this pass computes it: it rides with the image hash, the shorter of the two
-/// streams once the signatures are parsed, so that the reader's stream stays one plain hash.
+/// The stream the reader hashes as it reads: the file SHA-256 when it is asked for (the longest
+/// stream), else Windows' image hash.
+enum Own {
+    File(sha2::Sha256),
+    Windows(Stream),
+}
+
+/// The work queued for the helper: the image hash streams the reader does not compute
+/// (Windows' order unless the reader has it, the linear one when it differs) and the checksum,
+/// which a pass with an image hash always computes since it reads every byte anyway.
 struct Image {
-    windows: Stream,
+    windows: Option<Stream>,
     linear: Option<Stream>,
     checksum: Option<Checksum>,
 }
 
 impl Image {
     fn feed(&mut self, pos: u64, chunk: &[u8]) {
-        self.windows.feed(pos, chunk);
+        if let Some(w) = self.windows.as_mut() {
+            w.feed(pos, chunk);
+        }
         if let Some(l) = self.linear.as_mut() {
             l.feed(pos, chunk);
         }
@@ -324,13 +347,14 @@ impl Work {
     }
 }
 
-/// One read of the file on two cores. The calling thread reads each chunk, hashes it into the
-/// file SHA-256, and queues it for the Authenticode image hash (for `algs`: the caller's guess,
-/// SHA-256 nearly always) and the checksum. A helper job runs `after` (the PKCS#7 parse) and
-/// then works through the queue. Whichever thread is free feeds the image hash: after a quick
-/// parse the two hash streams run side by side; during a slow one (a long timestamp chain) the
-/// reader, done with its own stream, feeds the image hash too. Reading stays at most `AHEAD`
-/// chunks ahead of the image hash, so memory stays bounded on huge files.
+/// One read of the file on two cores. The calling thread reads each chunk, hashes it into its
+/// own stream (the file SHA-256 when `extras` asks for it, else the Authenticode image hash for
+/// `algs`: the caller's guess, SHA-256 nearly always) and queues it for the rest (the image
+/// hash if the reader does not compute it, the linear hash, the checksum). A helper job runs
+/// `after` (the PKCS#7 parse) and then works through the queue. Whichever thread is free feeds
+/// the queued work: after a quick parse the two run side by side; during a slow one (a long
+/// timestamp chain) the reader, done with its own stream, feeds the queued work too. Reading
+/// stays at most `AHEAD` chunks ahead of the queue, so memory stays bounded on huge files.
 ///
 /// The helper is a job on rayon's pool, not a thread of its own: a pool thread is already
 /// running and its OpenSSL per-thread state is already set up, where a fresh thread per file
@@ -340,23 +364,31 @@ impl Work {
 /// cheapest order when there is no idle core.
 pub(crate) fn pipelined<T: Send>(
     layout: Layout,
-    checksum_field: usize,
     algs: &[Algorithm],
+    extras: Extras,
     after: impl FnOnce() -> T + Send,
     mut read_at: impl FnMut(u64, &mut [u8]) -> std::io::Result<usize>,
 ) -> std::io::Result<(T, Digests)> {
     let same = layout.windows == layout.linear;
     if algs.is_empty() {
         // No image hash to share (an unsigned file): no helper either.
-        return serial(checksum_field, same, after, read_at);
+        return serial(extras, same, after, read_at);
     }
+    let (mut own, windows) = if extras.file_sha256 {
+        (
+            Own::File(sha2::Sha256::new()),
+            Some(Stream::new(layout.windows, algs)),
+        )
+    } else {
+        (Own::Windows(Stream::new(layout.windows, algs)), None)
+    };
     let work = Work {
         shared: Mutex::new(Shared {
             queue: VecDeque::new(),
             image: Some(Image {
-                windows: Stream::new(layout.windows, algs),
+                windows,
                 linear: (!same).then(|| Stream::new(layout.linear, algs)),
-                checksum: Some(Checksum::new(checksum_field)),
+                checksum: extras.checksum.map(Checksum::new),
             }),
             free: Vec::new(),
             done: false,
@@ -364,7 +396,7 @@ pub(crate) fn pipelined<T: Send>(
         changed: Condvar::new(),
     };
     let mut helped = None;
-    let (outcome, file) = rayon::in_place_scope(|scope| {
+    let outcome = rayon::in_place_scope(|scope| {
         let helped = &mut helped;
         let work = &work;
         scope.spawn(move |_| {
@@ -389,7 +421,6 @@ pub(crate) fn pipelined<T: Send>(
                 drop(work.changed.wait(g).unwrap_or_else(PoisonError::into_inner));
             }
         });
-        let mut file = sha2::Sha256::new();
         let mut pos = 0u64;
         let outcome = loop {
             let reuse = work.lock().free.pop();
@@ -411,7 +442,10 @@ pub(crate) fn pipelined<T: Send>(
                 g.queue.push_back((pos, Arc::clone(&chunk)));
                 work.changed.notify_all();
             }
-            file.update(chunk.as_slice());
+            match &mut own {
+                Own::File(h) => h.update(chunk.as_slice()),
+                Own::Windows(w) => w.feed(pos, chunk.as_slice()),
+            }
             drop(chunk);
             pos = pos.saturating_add(n as u64);
             // Too far ahead: help with the image hash, or wait for the helper to catch up. Not
@@ -434,9 +468,9 @@ pub(crate) fn pipelined<T: Send>(
             g.done = true;
             work.changed.notify_all();
         }
-        // The reader's own stream is done: feed the image hash while the helper still parses.
+        // The reader's own stream is done: feed the queued work while the helper still parses.
         work.feed_queued(0);
-        (outcome, file)
+        outcome
     });
     let mut guard = work.lock();
     let shared = &mut *guard;
@@ -456,39 +490,52 @@ pub(crate) fn pipelined<T: Send>(
     let outcome = outcome
         .and_then(|()| image.ok_or_else(|| std::io::Error::other("the image hash state was lost")));
     outcome.map(|image| {
+        let (windows, file_sha256) = match own {
+            Own::File(h) => (
+                image.windows.map(Stream::finish).unwrap_or_default(),
+                Some(h.finalize().into()),
+            ),
+            Own::Windows(w) => (w.finish(), None),
+        };
         (
             parsed,
             Digests {
-                windows: image.windows.finish(),
+                windows,
                 linear: image.linear.map(Stream::finish),
-                file_sha256: file.finalize().into(),
-                // Always computed in this pass (see `Image`).
-                checksum: image.checksum.map_or(0, Checksum::finish),
+                file_sha256,
+                checksum: image.checksum.map(Checksum::finish),
             },
         )
     })
 }
 
-/// The file SHA-256 and checksum on the calling thread, for files with no image hash to compute.
+/// What `extras` asks for on the calling thread, for files with no image hash to compute; no
+/// read at all when it asks for nothing.
 fn serial<T>(
-    checksum_field: usize,
+    extras: Extras,
     same: bool,
     after: impl FnOnce() -> T,
     mut read_at: impl FnMut(u64, &mut [u8]) -> std::io::Result<usize>,
 ) -> std::io::Result<(T, Digests)> {
-    let mut file = sha2::Sha256::new();
-    let mut checksum = Checksum::new(checksum_field);
-    for_each_chunk(&mut read_at, |_, chunk| {
-        file.update(chunk);
-        checksum.update(chunk);
-    })?;
+    let mut file = extras.file_sha256.then(sha2::Sha256::new);
+    let mut checksum = extras.checksum.map(Checksum::new);
+    if file.is_some() || checksum.is_some() {
+        for_each_chunk(&mut read_at, |_, chunk| {
+            if let Some(h) = file.as_mut() {
+                h.update(chunk);
+            }
+            if let Some(c) = checksum.as_mut() {
+                c.update(chunk);
+            }
+        })?;
+    }
     Ok((
         after(),
         Digests {
             windows: Vec::new(),
             linear: (!same).then(Vec::new),
-            file_sha256: file.finalize().into(),
-            checksum: checksum.finish(),
+            file_sha256: file.map(|h| h.finalize().into()),
+            checksum: checksum.map(Checksum::finish),
         },
     ))
 }
@@ -501,16 +548,16 @@ pub(crate) fn image_pass(
 ) -> std::io::Result<Digests> {
     let same = layout.windows == layout.linear;
     let mut image = Image {
-        windows: Stream::new(layout.windows, algs),
+        windows: Some(Stream::new(layout.windows, algs)),
         linear: (!same).then(|| Stream::new(layout.linear, algs)),
         checksum: None,
     };
     for_each_chunk(&mut read_at, |pos, chunk| image.feed(pos, chunk))?;
     Ok(Digests {
-        windows: image.windows.finish(),
+        windows: image.windows.map(Stream::finish).unwrap_or_default(),
         linear: image.linear.map(Stream::finish),
-        file_sha256: [0; 32],
-        checksum: 0,
+        file_sha256: None,
+        checksum: None,
     })
 }
 
@@ -566,6 +613,14 @@ mod tests {
         }
     }
 
+    /// Everything a pass can compute besides the image hash (checksum field at 64).
+    fn all() -> Extras {
+        Extras {
+            file_sha256: true,
+            checksum: Some(64),
+        }
+    }
+
     fn sha256_of(parts: &[&[u8]]) -> Vec<u8> {
         let mut h = sha2::Sha256::new();
         for p in parts {
@@ -575,11 +630,15 @@ mod tests {
     }
 
     /// Every way the two threads can share the image hash gives the same digests: a parse
-    /// quicker than the read, one slower than all the hashing, and files longer than the
-    /// read-ahead bound (so the reader must wait or help).
+    /// quicker than the read, one slower than all the hashing, files longer than the
+    /// read-ahead bound (so the reader must wait or help), with the reader hashing the file or
+    /// the image itself.
     #[test]
     fn pipelined_digests_do_not_depend_on_who_hashes() {
-        for (len, parse_ms) in [(100_000, 0), (3_000_000, 0), (3_000_000, 40), (700_000, 40)] {
+        let cases = [(100_000, 0), (3_000_000, 0), (3_000_000, 40), (700_000, 40)];
+        for ((len, parse_ms), file_sha256) in
+            cases.into_iter().flat_map(|c| [(c, true), (c, false)])
+        {
             let bytes = data(len);
             let gap = len / 3..len / 3 + 1000;
             let layout = Layout {
@@ -588,8 +647,12 @@ mod tests {
             };
             let read_at = crate::slice_reader(&bytes);
             let after = || std::thread::sleep(std::time::Duration::from_millis(parse_ms));
-            let ((), d) = pipelined(layout, 64, &[Algorithm::Sha256], after, read_at).unwrap();
-            let what = format!("{len} bytes, parse {parse_ms} ms");
+            let extras = Extras {
+                file_sha256,
+                ..all()
+            };
+            let ((), d) = pipelined(layout, &[Algorithm::Sha256], extras, after, read_at).unwrap();
+            let what = format!("{len} bytes, parse {parse_ms} ms, file hash {file_sha256}");
             assert_eq!(
                 d.windows,
                 vec![(
@@ -603,22 +666,61 @@ mod tests {
                 Some(vec![(Algorithm::Sha256, sha256_of(&[&bytes[..len - 10]]))]),
                 "{what}"
             );
-            assert_eq!(d.file_sha256.to_vec(), sha256_of(&[&bytes]), "{what}");
-            assert_eq!(d.checksum, pegate_pe::pe_checksum(&bytes, 64), "{what}");
+            assert_eq!(
+                d.file_sha256.map(|h| h.to_vec()),
+                file_sha256.then(|| sha256_of(&[&bytes])),
+                "{what}"
+            );
+            assert_eq!(
+                d.checksum,
+                Some(pegate_pe::pe_checksum(&bytes, 64)),
+                "{what}"
+            );
         }
     }
 
-    /// No image hash asked for (an unsigned file): the same file hash and checksum, on one thread.
+    /// No image hash asked for (an unsigned file): the same file hash and checksum, on one
+    /// thread, each only when asked for; asked for nothing, the file is not read at all.
     #[test]
-    fn without_image_hash_the_file_hash_and_checksum_are_the_same() {
+    fn without_image_hash_the_file_hash_and_checksum_are_computed_only_when_asked() {
         let bytes = data(1_500_000);
-        let read_at = crate::slice_reader(&bytes);
-        let layout = whole(10);
-        let d = one_pass(layout, &[], 64, read_at).unwrap();
-        assert!(d.windows.is_empty());
-        assert_eq!(d.linear, None);
-        assert_eq!(d.file_sha256.to_vec(), sha256_of(&[&bytes]));
-        assert_eq!(d.checksum, pegate_pe::pe_checksum(&bytes, 64));
+        let cases = [
+            (true, Some(64)),
+            (true, None),
+            (false, Some(64)),
+            (false, None),
+        ];
+        for (file_sha256, checksum) in cases {
+            let reads = std::cell::Cell::new(0usize);
+            let mut inner = crate::slice_reader(&bytes);
+            let read_at = |pos: u64, buf: &mut [u8]| {
+                reads.set(reads.get() + 1);
+                inner(pos, buf)
+            };
+            let extras = Extras {
+                file_sha256,
+                checksum,
+            };
+            let d = one_pass(whole(10), &[], extras, read_at).unwrap();
+            let what = format!("{extras:?}");
+            assert!(d.windows.is_empty(), "{what}");
+            assert_eq!(d.linear, None, "{what}");
+            assert_eq!(
+                d.file_sha256.map(|h| h.to_vec()),
+                file_sha256.then(|| sha256_of(&[&bytes])),
+                "{what}"
+            );
+            assert_eq!(
+                d.checksum,
+                checksum.map(|f| pegate_pe::pe_checksum(&bytes, f)),
+                "{what}"
+            );
+            assert_eq!(
+                reads.get() == 0,
+                !file_sha256 && checksum.is_none(),
+                "{what}"
+            );
+        }
     }
 
     /// A parser that panics costs its result, not the process, and the read finishes.
@@ -628,7 +730,7 @@ mod tests {
         let read_at = crate::slice_reader(&bytes);
         let layout = whole(3_000_000);
         let after = || -> () { panic!("parser bug") };
-        let err = pipelined(layout, 64, &[Algorithm::Sha256], after, read_at).unwrap_err();
+        let err = pipelined(layout, &[Algorithm::Sha256], all(), after, read_at).unwrap_err();
         assert_eq!(err.to_string(), "the signature parser panicked");
     }
 
@@ -648,14 +750,14 @@ mod tests {
                     std::thread::sleep(std::time::Duration::from_millis(i % 3));
                     i
                 };
-                pipelined(layout, 64, &[Algorithm::Sha256], after, read_at).unwrap()
+                pipelined(layout, &[Algorithm::Sha256], all(), after, read_at).unwrap()
             })
             .collect();
         for (i, (got, d)) in results.into_iter().enumerate() {
             assert_eq!(got, i as u64);
             assert_eq!(d.windows, vec![(Algorithm::Sha256, want.clone())]);
-            assert_eq!(d.file_sha256.to_vec(), want);
-            assert_eq!(d.checksum, pegate_pe::pe_checksum(&bytes, 64));
+            assert_eq!(d.file_sha256.map(|h| h.to_vec()), Some(want.clone()));
+            assert_eq!(d.checksum, Some(pegate_pe::pe_checksum(&bytes, 64)));
         }
     }
 
@@ -669,7 +771,7 @@ mod tests {
             buf.fill(1);
             Ok(buf.len())
         };
-        let err = pipelined(layout, 64, &[Algorithm::Sha256], || (), read_at).unwrap_err();
+        let err = pipelined(layout, &[Algorithm::Sha256], all(), || (), read_at).unwrap_err();
         assert_eq!(err.to_string(), "disk gone");
     }
 }

@@ -3,9 +3,11 @@
 //!
 //! The certificate table is walked entry by entry; each PKCS#7 signature (nested ones too) is
 //! read with `authenticode-parser`, whose types stay inside this crate; the Authenticode image
-//! hash is computed the way Windows does, in the same single read as the whole-file SHA-256 and
-//! the PE checksum; chains are judged against a CA bundle when one is given. One verdict per
-//! file: `unsigned`, `signed-valid`, `signed-untrusted`, `signed-invalid` or `error`.
+//! hash is computed the way Windows does, in one read of a signed file that also yields its PE
+//! checksum (and its whole-file SHA-256 when [`VerifyOptions::file_sha256`] asks); chains are
+//! judged against a CA bundle when one is given. An unsigned file is judged from its headers
+//! alone unless a hash is asked for. One verdict per file: `unsigned`, `signed-valid`,
+//! `signed-untrusted`, `signed-invalid` or `error`.
 //!
 //! ```
 //! use pegate_authenticode::{Status, VerifyOptions, verify_path};
@@ -14,8 +16,10 @@
 //! let report = verify_path(&dir.join("amd64-signed.exe"), &VerifyOptions::default()).unwrap();
 //! assert_eq!(report.status, Status::SignedUntrusted); // no CA bundle given
 //! let trust = pegate_authenticode::TrustStore::from_pem_file(&dir.join("ca.pem")).unwrap();
-//! let report = verify_path(&dir.join("amd64-signed.exe"), &VerifyOptions { trust: Some(trust) }).unwrap();
+//! let opts = VerifyOptions::default().with_trust(trust).with_file_sha256(true);
+//! let report = verify_path(&dir.join("amd64-signed.exe"), &opts).unwrap();
 //! assert_eq!(report.status, Status::SignedValid);
+//! assert!(report.file_sha256.is_some() && report.checksum.is_some());
 //! ```
 
 mod der;
@@ -65,11 +69,40 @@ pub enum Error {
     },
 }
 
-/// Options of a verification.
+/// Options of a verification: the trust roots, and which whole-file values to compute beyond
+/// what the verdict needs (the verdict needs the image hash of a signed file, nothing of an
+/// unsigned one).
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct VerifyOptions {
     /// Roots to judge chains against; without it the verdict is at best `signed-untrusted`.
     pub trust: Option<TrustStore>,
+    /// Also compute the SHA-256 of the whole file ([`SignatureReport::file_sha256`]): a second
+    /// hash stream over every byte.
+    pub file_sha256: bool,
+    /// Compute the PE checksum ([`SignatureReport::checksum`]) of unsigned files too, which
+    /// reads them in full; a signed file's is always computed, in the same read as its digest.
+    pub checksum: bool,
+}
+
+impl VerifyOptions {
+    /// Judge chains against these roots.
+    pub fn with_trust(mut self, trust: TrustStore) -> Self {
+        self.trust = Some(trust);
+        self
+    }
+
+    /// Compute the whole-file SHA-256, or not.
+    pub fn with_file_sha256(mut self, yes: bool) -> Self {
+        self.file_sha256 = yes;
+        self
+    }
+
+    /// Compute the PE checksum of every file, or only of signed ones.
+    pub fn with_checksum(mut self, yes: bool) -> Self {
+        self.checksum = yes;
+        self
+    }
 }
 
 /// The one verdict for a file.
@@ -169,10 +202,11 @@ pub struct SignatureReport {
     pub signatures: Vec<SignatureInfo>,
     /// The WIN_CERTIFICATE entries.
     pub entries: Vec<table::Entry>,
-    /// SHA-256 of the whole file, hex.
-    pub file_sha256: String,
-    /// The PE checksum computed over the file.
-    pub checksum: u32,
+    /// SHA-256 of the whole file, hex; only when [`VerifyOptions::file_sha256`] asks.
+    pub file_sha256: Option<String>,
+    /// The PE checksum computed over the file: for signed files, and for every file when
+    /// [`VerifyOptions::checksum`] asks.
+    pub checksum: Option<u32>,
     /// Whether Windows' section-by-section hash and the linear hash cover different bytes.
     pub methods_differ: bool,
     /// Problems with the table or signatures.
@@ -369,13 +403,12 @@ fn verify_with(
     // check) runs beside it on the helper and says whether the guess was enough.
     let guess: &[Algorithm] = if had_table { &[Algorithm::Sha256] } else { &[] };
     let parse = || parse_table(table, base, opts.trust.as_ref());
-    let (mut parsed, mut digests) = digest::pipelined(
-        layout,
-        view.checksum_field_offset(),
-        guess,
-        parse,
-        &mut read_at,
-    )?;
+    let extras = digest::Extras {
+        file_sha256: opts.file_sha256,
+        // A signed file is read in full anyway: its checksum costs little beside the hash.
+        checksum: (had_table || opts.checksum).then(|| view.checksum_field_offset()),
+    };
+    let (mut parsed, mut digests) = digest::pipelined(layout, guess, extras, parse, &mut read_at)?;
     let mut missing: Vec<Algorithm> = parsed
         .signatures
         .iter()
@@ -405,7 +438,8 @@ fn verify_with(
     ))
 }
 
-/// Verifies a file, reading it once (plus its headers and certificate table up front).
+/// Verifies a file: its headers and certificate table, then one read of a signed file (or of
+/// any file whose SHA-256 or checksum `opts` asks for).
 pub fn verify_path(path: &Path, opts: &VerifyOptions) -> Result<SignatureReport, Error> {
     let io = |source| Error::Io {
         path: path.to_path_buf(),
@@ -442,6 +476,42 @@ pub fn verify_file(
     })
 }
 
+/// The whole-file values of a file, computed without judging its signatures.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FileDigests {
+    /// SHA-256 of the whole file, hex, when asked for.
+    pub sha256: Option<String>,
+    /// The PE checksum, when asked for.
+    pub checksum: Option<u32>,
+}
+
+/// What `opts` asks for of the whole file ([`VerifyOptions::file_sha256`],
+/// [`VerifyOptions::checksum`]) in one read, for a caller that skips the signatures; reads
+/// nothing when nothing is asked for.
+pub fn file_digests(
+    file: &File,
+    view: &PeView<'_>,
+    opts: &VerifyOptions,
+) -> std::io::Result<FileDigests> {
+    let d = digest::one_pass(
+        digest::Layout {
+            windows: Vec::new(),
+            linear: Vec::new(),
+        },
+        &[],
+        digest::Extras {
+            file_sha256: opts.file_sha256,
+            checksum: opts.checksum.then(|| view.checksum_field_offset()),
+        },
+        |pos, buf| pegate_pe::read_full_at(file, buf, pos),
+    )?;
+    Ok(FileDigests {
+        sha256: d.file_sha256.map(hex::encode),
+        checksum: d.checksum,
+    })
+}
+
 /// Verifies a file held in memory.
 pub fn verify_bytes(data: &[u8], opts: &VerifyOptions) -> SignatureReport {
     let view = match PeView::parse(data) {
@@ -453,11 +523,14 @@ pub fn verify_bytes(data: &[u8], opts: &VerifyOptions) -> SignatureReport {
                     linear: Vec::new(),
                 },
                 &[],
-                usize::MAX,
+                digest::Extras {
+                    file_sha256: opts.file_sha256,
+                    checksum: opts.checksum.then_some(usize::MAX),
+                },
                 slice_reader(data),
             );
             let (sha, sum) = digests
-                .map(|d| (hex::encode(d.file_sha256), d.checksum))
+                .map(|d| (d.file_sha256.map(hex::encode), d.checksum))
                 .unwrap_or_default();
             return SignatureReport {
                 status: Status::Error,
@@ -488,8 +561,8 @@ fn io_failure_report(e: std::io::Error) -> SignatureReport {
         status: Status::Error,
         signatures: Vec::new(),
         entries: Vec::new(),
-        file_sha256: String::new(),
-        checksum: 0,
+        file_sha256: None,
+        checksum: None,
         methods_differ: false,
         errors: vec![e.to_string()],
     }
@@ -539,7 +612,7 @@ fn finish(
         status: Status::Unsigned,
         signatures,
         entries,
-        file_sha256: hex::encode(digests.file_sha256),
+        file_sha256: digests.file_sha256.map(hex::encode),
         checksum: digests.checksum,
         methods_differ,
         errors,

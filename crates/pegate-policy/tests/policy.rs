@@ -529,11 +529,65 @@ fn junit_is_well_formed_with_one_testcase_per_artifact_and_rule() {
 #[test]
 fn text_json_github_and_markdown() {
     let report = mixed_report();
-    insta::assert_snapshot!("text", render::text(&report, false));
-    assert!(render::text(&report, true).contains("\x1b[1;31mFAIL"));
+    let plain = render::TextOptions::default();
+    insta::assert_snapshot!("text", render::text(&report, &plain));
+    insta::assert_snapshot!(
+        "text-verbose",
+        render::text(&report, &plain.with_verbose(true))
+    );
+    assert!(render::text(&report, &plain.with_color(true)).contains("\x1b[1;31mFAIL"));
     let json: serde_json::Value = serde_json::from_str(&render::json(&report)).unwrap();
     assert_eq!(json["passed"], false);
     assert_eq!(json["summary"]["fail"], 3);
     insta::assert_snapshot!("github", render::github(&report));
     insta::assert_snapshot!("markdown", render::markdown(&report));
+}
+
+/// The default text lists only the failures, then one line per artifact, then the totals;
+/// `verbose` lists every check, and both end with the same per-artifact lines and totals.
+#[test]
+fn text_leads_with_the_failures_and_lists_every_check_only_when_verbose() {
+    let report = mixed_report();
+    let opts = render::TextOptions::default();
+    let short = render::text(&report, &opts);
+    let long = render::text(&report, &opts.with_verbose(true));
+    let rows = |text: &str, word: &str| {
+        text.lines()
+            .filter(|l| l.starts_with(word) && l.contains("  dist/"))
+            .count()
+    };
+    let failed = report.failures().count();
+    let artifacts = 2;
+    // Failure rows, plus one FAIL summary line per failing artifact (both fail here).
+    assert_eq!(rows(&short, "FAIL"), failed + artifacts, "{short}");
+    assert_eq!(rows(&short, "n/a"), 0, "{short}");
+    assert_eq!(rows(&short, "pass"), 0, "{short}");
+    assert_eq!(rows(&long, "FAIL"), failed + artifacts, "{long}");
+    assert_eq!(rows(&long, "n/a"), 1, "{long}");
+    assert_eq!(rows(&long, "pass"), 4, "{long}");
+    let tail = |text: &str| {
+        let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        lines[lines.len() - (artifacts + 2)..].to_vec()
+    };
+    assert_eq!(tail(&short), tail(&long));
+    assert_eq!(
+        short.lines().last(),
+        Some("4 passed, 3 failed, 1 not applicable")
+    );
+    // A report with nothing failed shows no table at all, only the artifacts and totals.
+    let passing = pegate_policy::Report {
+        results: report
+            .results
+            .iter()
+            .filter(|r| r.outcome == pegate_policy::Outcome::Pass)
+            .cloned()
+            .collect(),
+    };
+    assert_eq!(
+        render::text(&passing, &opts),
+        "pass  dist/hello_windows_amd64.exe      3 passed\n\
+         pass  dist/hello windows_arm64 <&>.exe  1 passed\n\
+         \n\
+         4 passed, 0 failed, 0 not applicable\n"
+    );
 }
