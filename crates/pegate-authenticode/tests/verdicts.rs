@@ -96,11 +96,17 @@ fn verdicts_with_and_without_the_test_ca() {
             pegate_pe::pe_checksum(&bytes, view.checksum_field_offset()),
             "{n}"
         );
-        assert_eq!(
-            verify_bytes(&bytes, &opts),
-            with,
-            "{n}: verify_bytes and verify_path agree"
-        );
+        let mut in_memory = verify_bytes(&bytes, &opts);
+        // Without a valid timestamp a chain is judged now, read once per call: the clock may
+        // tick between the two verifications (seen under load on garbage-pkcs7).
+        for (a, b) in in_memory.signatures.iter_mut().zip(&with.signatures) {
+            if let (Some(ta), Some(tb)) = (a.trust.as_mut(), b.trust.as_ref())
+                && (ta.at - tb.at).abs() <= 2
+            {
+                ta.at = tb.at;
+            }
+        }
+        assert_eq!(in_memory, with, "{n}: verify_bytes and verify_path agree");
     }
 }
 
