@@ -362,13 +362,24 @@ fn table_bounds(view: &PeView<'_>, len: u64) -> Option<TableBounds> {
             "certificate table {start:#x}..{end:#x} ends past the end of the file ({len:#x})"
         ));
     }
+    let mut present = end.min(len).saturating_sub(start);
+    if present > MAX_TABLE {
+        errors.push(format!(
+            "certificate table {start:#x}..{end:#x}: only its first {MAX_TABLE:#x} bytes are read"
+        ));
+        present = MAX_TABLE;
+    }
     Some(TableBounds {
         start,
-        present: end.min(len).saturating_sub(start),
+        present,
         errors,
         outside,
     })
 }
+
+/// The most certificate table bytes read (64 MiB): real tables are a few KiB to a few hundred
+/// KiB; past the cap the report says so.
+const MAX_TABLE: u64 = 64 << 20;
 
 /// The certificate table's place, as [`table_bounds`] finds it.
 struct TableBounds {
@@ -466,9 +477,7 @@ pub fn verify_file(
     let len = view.file_len();
     let bounds = table_bounds(view, len);
     let table = match &bounds {
-        Some(b) if !b.outside => {
-            pegate_pe::read_range(file, b.start, b.present.min(64 << 20) as usize)?
-        }
+        Some(b) if !b.outside => pegate_pe::read_range(file, b.start, b.present as usize)?,
         _ => Vec::new(),
     };
     verify_with(view, len, &table, bounds, opts, |pos, buf| {

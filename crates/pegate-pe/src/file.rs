@@ -81,8 +81,8 @@ pub fn with_headers<R>(path: &Path, f: impl FnOnce(&File, &PeView<'_>) -> R) -> 
             Err(Error::BeyondRead {
                 what, offset, end, ..
             }) => {
-                let want = end.min(file_len);
-                if want > MAX_HEADERS {
+                let need = end.min(file_len);
+                if need > MAX_HEADERS {
                     return Err(Error::HeadersTooLong {
                         what,
                         offset,
@@ -91,17 +91,23 @@ pub fn with_headers<R>(path: &Path, f: impl FnOnce(&File, &PeView<'_>) -> R) -> 
                         len: file_len,
                     });
                 }
-                if want <= headers.len() as u64 {
+                // A page more than asked for, so the next structure is usually in it too.
+                let read = headers.len() as u64;
+                let want = need
+                    .max(read.saturating_add(PREFIX as u64))
+                    .min(file_len)
+                    .min(MAX_HEADERS.max(need));
+                if need <= read {
                     // Cannot happen (the view asked for more); stop rather than loop.
                     return Err(Error::BeyondRead {
                         what,
                         offset,
                         end,
-                        read: headers.len() as u64,
+                        read,
                     });
                 }
                 long_headers = read_range(&file, 0, want as usize).map_err(io(path))?;
-                if (long_headers.len() as u64) < want {
+                if (long_headers.len() as u64) < need {
                     // The file shrank under us: parse what there is as the whole file.
                     let len = long_headers.len() as u64;
                     return PeView::parse_prefix(&long_headers, len).map(|view| f(&file, &view));

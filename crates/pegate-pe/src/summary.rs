@@ -251,7 +251,8 @@ pub struct Extra<'a> {
 
 /// The file range of the COFF string table that `/N` section names (Go's DWARF sections) point
 /// into, if any name needs it: (offset, length to read). Only the bytes up to the largest index
-/// plus room for one name are read, not the symbol names behind them.
+/// plus room for one name are read, not the symbol names behind them: `N` has at most seven
+/// digits (the name field is 8 bytes), so at most 10 MB, and never past the end of the file.
 pub fn string_table_range(view: &PeView<'_>) -> Option<(u64, usize)> {
     let max_index = view
         .sections()

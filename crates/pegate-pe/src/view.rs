@@ -322,9 +322,11 @@ impl<'data> PeView<'data> {
             .get(file_header_offset..)
             .and_then(|rest| pod::from_bytes(rest).ok())
             .map(|(h, _)| h)
-            .ok_or(Error::BadOptionalMagic {
-                magic: 0,
-                offset: optional_offset as u64,
+            .ok_or(Error::Truncated {
+                what: "COFF file header",
+                offset: file_header_offset as u64,
+                end: optional_offset as u64,
+                len: data.len() as u64,
             })?;
         let fixed = fixed_size(pe32_plus);
         need("optional header", optional_offset, fixed)?;
