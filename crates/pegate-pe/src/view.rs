@@ -96,13 +96,13 @@ macro_rules! with_optional {
 pub(crate) use with_optional;
 
 /// One optional header field: from the header in view, or (a file that ends inside its
-/// optional header) from [`PeView::short_optional`], which reads the missing bytes as zero.
+/// optional header) from [`short_optional`], which reads the missing bytes as zero.
 macro_rules! field {
     ($view:expr, $h:ident => $e:expr, $p:ident => $short:expr) => {
         match $view.optional {
             Some(o) => with_optional!(o, $h => $e),
             None => {
-                let $p = $view.short_optional();
+                let $p = short_optional($view.data, $view.optional_header_offset(), $view.pe32_plus);
                 $short
             }
         }
@@ -142,6 +142,8 @@ pub struct PeView<'data> {
     optional: Option<Optional<'data>>,
     pe32_plus: bool,
     directory_count: usize,
+    /// Data directories wholly in `data`: `directory_count` unless the file ends inside them.
+    directories_in_data: usize,
     sections_offset: usize,
     /// Section headers wholly in `data`: `NumberOfSections` unless the file ends inside the table.
     section_count: usize,
@@ -210,7 +212,7 @@ impl<'data> PeView<'data> {
     /// branches to the many ways of building an `Error` crowd the code). `diagnose` runs only
     /// when this says no, and also accepts files that end inside their headers; the two are
     /// tested to build the same view wherever this one accepts.
-    #[inline]
+    #[inline(always)]
     fn check(data: &'data [u8], file_len: u64) -> Option<PeView<'data>> {
         let (dos, _) = pod::from_bytes::<ImageDosHeader>(data).ok()?;
         if dos.e_magic.get(LE) != IMAGE_DOS_SIGNATURE {
@@ -254,6 +256,7 @@ impl<'data> PeView<'data> {
             optional: Some(optional),
             pe32_plus,
             directory_count,
+            directories_in_data: directory_count,
             sections_offset,
             section_count,
         })
@@ -356,6 +359,12 @@ impl<'data> PeView<'data> {
             sections_offset,
             declared_sections.saturating_mul(size_of::<ImageSectionHeader>()),
         )?;
+        let directories_in_data = data
+            .len()
+            .saturating_sub(optional_offset.saturating_add(fixed))
+            .checked_div(size_of::<ImageDataDirectory>())
+            .unwrap_or(0)
+            .min(directory_count);
         let in_data = data
             .len()
             .saturating_sub(sections_offset)
@@ -369,6 +378,7 @@ impl<'data> PeView<'data> {
             optional,
             pe32_plus,
             directory_count,
+            directories_in_data,
             sections_offset,
             section_count: declared_sections.min(in_data),
         })
@@ -483,7 +493,9 @@ impl<'data> PeView<'data> {
     pub fn image_base(&self) -> u64 {
         match self.optional {
             Some(o) => with_optional!(o, _h, _pe32_plus, image_base => image_base),
-            None => self.short_optional().image_base,
+            None => {
+                short_optional(self.data, self.optional_header_offset(), self.pe32_plus).image_base
+            }
         }
     }
 
@@ -545,54 +557,6 @@ impl<'data> PeView<'data> {
         self.optional_header_offset().saturating_add(64)
     }
 
-    /// The optional header's fields read at their fixed offsets from the bytes, those past the
-    /// end of the file as zero: the cold path of the field accessors for a file that ends
-    /// inside its optional header.
-    #[cold]
-    pub(crate) fn short_optional(&self) -> ShortOptional {
-        let o = self.optional_header_offset();
-        let d = self.data;
-        let at = |field: usize| o.saturating_add(field);
-        macro_rules! off {
-            ($f:ident) => {
-                offset_of!(ImageOptionalHeader32, $f)
-            };
-        }
-        // Every field the summary reads sits at the same offset in PE32 and PE32+ except
-        // ImageBase, which PE32+ widens over PE32's BaseOfData.
-        ShortOptional {
-            linker: (
-                u16::from(zero_filled::<1>(d, at(off!(major_linker_version)))[0]),
-                u16::from(zero_filled::<1>(d, at(off!(minor_linker_version)))[0]),
-            ),
-            os: (
-                u16_at(d, at(off!(major_operating_system_version))),
-                u16_at(d, at(off!(minor_operating_system_version))),
-            ),
-            image: (
-                u16_at(d, at(off!(major_image_version))),
-                u16_at(d, at(off!(minor_image_version))),
-            ),
-            subsystem_version: (
-                u16_at(d, at(off!(major_subsystem_version))),
-                u16_at(d, at(off!(minor_subsystem_version))),
-            ),
-            image_base: if self.pe32_plus {
-                u64_at(d, at(offset_of!(ImageOptionalHeader64, image_base)))
-            } else {
-                u64::from(u32_at(d, at(off!(image_base))))
-            },
-            entry_point: u32_at(d, at(off!(address_of_entry_point))),
-            section_alignment: u32_at(d, at(off!(section_alignment))),
-            file_alignment: u32_at(d, at(off!(file_alignment))),
-            size_of_image: u32_at(d, at(off!(size_of_image))),
-            size_of_headers: u32_at(d, at(off!(size_of_headers))),
-            checksum: u32_at(d, at(off!(check_sum))),
-            subsystem: u16_at(d, at(off!(subsystem))),
-            dll_characteristics: u16_at(d, at(off!(dll_characteristics))),
-        }
-    }
-
     /// The section headers wholly in the bytes: all `NumberOfSections` of them unless the file
     /// ends inside the table (the loader would read the rest as zeros).
     #[inline]
@@ -623,36 +587,31 @@ impl<'data> PeView<'data> {
     /// reads those past the end of a short file, as zeros.
     #[inline]
     pub fn data_directories(&self) -> &'data [ImageDataDirectory] {
-        let offset = self.directories_offset();
-        let in_data = self
-            .data
-            .len()
-            .saturating_sub(offset)
-            .checked_div(size_of::<ImageDataDirectory>())
-            .unwrap_or(0);
-        // In bounds: counted against the bytes.
-        table(self.data, offset, self.directory_count.min(in_data)).unwrap_or_default()
+        // In bounds: `parse_prefix` counted them against the bytes.
+        table(
+            self.data,
+            self.directories_offset(),
+            self.directories_in_data,
+        )
+        .unwrap_or_default()
     }
 
     /// Data directory `index`, if the header has that many (bytes past the end of the file
     /// read as zero).
     #[inline]
     pub fn data_directory(&self, index: usize) -> Option<DataDirectory> {
-        if index >= self.directory_count {
-            return None;
-        }
         if let Some(d) = self.data_directories().get(index) {
             return Some(DataDirectory {
                 virtual_address: d.virtual_address.get(LE),
                 size: d.size.get(LE),
             });
         }
-        let at = self
-            .directories_offset()
-            .saturating_add(index.saturating_mul(size_of::<ImageDataDirectory>()));
-        Some(DataDirectory {
-            virtual_address: u32_at(self.data, at),
-            size: u32_at(self.data, at.saturating_add(4)),
+        (index < self.directory_count).then(|| {
+            zero_filled_directory(
+                self.data,
+                self.directories_offset()
+                    .saturating_add(index.saturating_mul(size_of::<ImageDataDirectory>())),
+            )
         })
     }
 
@@ -794,6 +753,64 @@ impl<'data> PeView<'data> {
     }
 }
 
+/// The optional header's fields read at their fixed offsets from the bytes, those past the
+/// end of the file as zero (scalars in, so the view itself stays in registers on the hot
+/// path): the cold path of the field accessors for a file that ends
+/// inside its optional header.
+#[cold]
+#[inline(never)]
+pub(crate) fn short_optional(d: &[u8], o: usize, pe32_plus: bool) -> ShortOptional {
+    let at = |field: usize| o.saturating_add(field);
+    macro_rules! off {
+        ($f:ident) => {
+            offset_of!(ImageOptionalHeader32, $f)
+        };
+    }
+    // Every field the summary reads sits at the same offset in PE32 and PE32+ except
+    // ImageBase, which PE32+ widens over PE32's BaseOfData.
+    ShortOptional {
+        linker: (
+            u16::from(zero_filled::<1>(d, at(off!(major_linker_version)))[0]),
+            u16::from(zero_filled::<1>(d, at(off!(minor_linker_version)))[0]),
+        ),
+        os: (
+            u16_at(d, at(off!(major_operating_system_version))),
+            u16_at(d, at(off!(minor_operating_system_version))),
+        ),
+        image: (
+            u16_at(d, at(off!(major_image_version))),
+            u16_at(d, at(off!(minor_image_version))),
+        ),
+        subsystem_version: (
+            u16_at(d, at(off!(major_subsystem_version))),
+            u16_at(d, at(off!(minor_subsystem_version))),
+        ),
+        image_base: if pe32_plus {
+            u64_at(d, at(offset_of!(ImageOptionalHeader64, image_base)))
+        } else {
+            u64::from(u32_at(d, at(off!(image_base))))
+        },
+        entry_point: u32_at(d, at(off!(address_of_entry_point))),
+        section_alignment: u32_at(d, at(off!(section_alignment))),
+        file_alignment: u32_at(d, at(off!(file_alignment))),
+        size_of_image: u32_at(d, at(off!(size_of_image))),
+        size_of_headers: u32_at(d, at(off!(size_of_headers))),
+        checksum: u32_at(d, at(off!(check_sum))),
+        subsystem: u16_at(d, at(off!(subsystem))),
+        dll_characteristics: u16_at(d, at(off!(dll_characteristics))),
+    }
+}
+
+/// A data directory entry at `at` in a file that ends inside it: the missing bytes as zero.
+#[cold]
+#[inline(never)]
+fn zero_filled_directory(data: &[u8], at: usize) -> DataDirectory {
+    DataDirectory {
+        virtual_address: u32_at(data, at),
+        size: u32_at(data, at.saturating_add(4)),
+    }
+}
+
 /// The optional header fields of a file that ends inside its optional header, read with the
 /// missing bytes as zero.
 #[derive(Debug, Clone, Copy)]
@@ -833,6 +850,7 @@ mod tests {
             && a.pe32_plus == b.pe32_plus
             && optional(a) == optional(b)
             && a.directory_count == b.directory_count
+            && a.directories_in_data == b.directories_in_data
             && a.sections_offset == b.sections_offset
             && a.section_count == b.section_count
     }
