@@ -113,7 +113,9 @@ impl PeHeaders {
 
 impl PeView<'_> {
     /// Every COFF and optional header field, read once (one branch on PE32 / PE32+).
-    #[inline]
+    // Always inlined: the cold branch for a file that ends inside its optional header tips
+    // LLVM's inliner otherwise, and a call makes the view go through memory.
+    #[inline(always)]
     pub fn headers(&self) -> PeHeaders {
         let fh = self.file_header();
         let (security_directory, file_size) = (self.security_directory(), self.file_len());
