@@ -51,9 +51,11 @@ fn inspect_json_validates_against_the_schema() {
             "{skipped} listed"
         );
     }
-    let ok = std::fs::read_dir(super::root().join("fixtures/pe/ok"))
-        .unwrap()
-        .count();
+    // ok/ and loader/ (files the loader reads differently from the spec) summarise.
+    let ok: usize = ["fixtures/pe/ok", "fixtures/pe/loader"]
+        .iter()
+        .map(|d| std::fs::read_dir(super::root().join(d)).unwrap().count())
+        .sum();
     assert_eq!(all.iter().filter(|a| a["error"].is_null()).count(), ok);
     let arm64 = all
         .iter()

@@ -1,4 +1,4 @@
-//! `cargo xtask pe-fixtures`: writes the hand-made PE files under `fixtures/pe/{ok,err}`.
+//! `cargo xtask pe-fixtures`: writes the hand-made PE files under `fixtures/pe/{ok,err,loader}`.
 //!
 //! Each file exercises one header shape (PE32/PE32+, machine, subsystem, DLL, EFI, load config
 //! with guard flags or CHPE metadata, COFF long names, certificate table, overlay, odd length) or
@@ -39,6 +39,10 @@ struct Spec {
     overlay: usize,
     /// Set the stored checksum to the computed one.
     checksum: bool,
+    /// `SizeOfOptionalHeader` when not the full header's: the section table moves with it.
+    size_of_optional: Option<usize>,
+    /// The LOAD_CONFIG directory's size when not the structure's (MSVC x86 writes 0x40).
+    lc_dir_size: Option<u32>,
 }
 
 const TEXT: u32 = 0x6000_0020;
@@ -76,6 +80,8 @@ fn base(machine: u16, pe32_plus: bool, subsystem: u16) -> Spec {
         cert_size_override: None,
         overlay: 0,
         checksum: false,
+        size_of_optional: None,
+        lc_dir_size: None,
     }
 }
 
@@ -103,6 +109,11 @@ fn win_certificate(payload: &[u8]) -> Vec<u8> {
     v.extend_from_slice(payload);
     v.resize(align(len, 8), 0);
     v
+}
+
+/// Where the optional header with 16 data directories ends.
+fn oh_end(nt: usize, pe32_plus: bool) -> usize {
+    nt + 24 + if pe32_plus { 240 } else { 224 }
 }
 
 fn build(spec: &Spec) -> Vec<u8> {
@@ -148,7 +159,9 @@ fn build(spec: &Spec) -> Vec<u8> {
         lc_rva = at as u32; // fixed up with the section VA below
     }
 
-    let opt_size: usize = if spec.pe32_plus { 240 } else { 224 };
+    let opt_size: usize = spec
+        .size_of_optional
+        .unwrap_or(if spec.pe32_plus { 240 } else { 224 });
     let nt = 0x40usize;
     let sec_table = nt + 4 + 20 + opt_size;
     let headers = align(sec_table + 40 * sections.len(), FILE_ALIGN);
@@ -163,7 +176,9 @@ fn build(spec: &Spec) -> Vec<u8> {
     }
     let size_of_image = va;
     let strtab_at = if strtab.len() > 4 { raw } else { 0 };
-    let mut out = vec![0u8; raw];
+    // The section table may overlap the optional header (SizeOfOptionalHeader below its
+    // size); the headers still cover the whole optional header.
+    let mut out = vec![0u8; raw.max(align(oh_end(nt, spec.pe32_plus), FILE_ALIGN))];
     if strtab_at != 0 {
         out.extend_from_slice(&strtab);
     }
@@ -218,7 +233,11 @@ fn build(spec: &Spec) -> Vec<u8> {
         out[*raw..*raw + s.data.len()].copy_from_slice(&s.data);
         if s.name == ".rdata" && spec.load_config.is_some() {
             put32(&mut out, dirs + 8 * 10, va + lc_rva);
-            put32(&mut out, dirs + 8 * 10 + 4, lc_size as u32);
+            put32(
+                &mut out,
+                dirs + 8 * 10 + 4,
+                spec.lc_dir_size.unwrap_or(lc_size as u32),
+            );
         }
     }
     if spec.bad_load_config {
@@ -328,8 +347,6 @@ fn err_fixtures() -> Vec<(&'static str, Vec<u8>)> {
         ("text.txt", b"not a PE file at all\n".to_vec()),
         ("mz-only.exe", good[..0x40].to_vec()),
         ("truncated-in-coff-header.exe", good[..0x50].to_vec()),
-        ("truncated-in-optional-header.exe", good[..0x80].to_vec()),
-        ("truncated-in-section-table.exe", good[..0x1a0].to_vec()),
     ];
     let mut sig = good.clone();
     sig[0x40..0x44].copy_from_slice(b"NE\0\0");
@@ -340,13 +357,103 @@ fn err_fixtures() -> Vec<(&'static str, Vec<u8>)> {
     let mut magic = good.clone();
     put16(&mut magic, 0x40 + 24, 0x0107);
     v.push(("rom-optional-magic.exe", magic));
+    v
+}
+
+/// Files the Windows loader reads differently from what the PE specification says a linker
+/// writes (issue 13): each is summarised as the loader sees it, the oddity in `errors`.
+fn loader_fixtures() -> Vec<(&'static str, Vec<u8>)> {
+    let amd64 = || base(0x8664, true, 3);
+    let good = build(&amd64());
+    let mut v: Vec<(&'static str, Vec<u8>)> = vec![
+        // Files that end inside their headers: the loader reads the rest as zeros.
+        ("truncated-in-optional-header.exe", good[..0x80].to_vec()),
+        ("truncated-in-section-table.exe", good[..0x1a0].to_vec()),
+        ("short-pe32-97.exe", short_pe32_97()),
+    ];
+    // SizeOfOptionalHeader only locates the section table.
     let mut small = good.clone();
     put16(&mut small, 0x40 + 4 + 16, 0x10);
     v.push(("size-of-optional-header-too-small.exe", small));
+    let mut zero = amd64();
+    zero.sections.clear();
+    zero.size_of_optional = Some(0);
+    let mut zero = build(&zero);
+    // No sections: the code is in the headers, at the entry point.
+    put32(&mut zero, 0x40 + 24 + 16, 0x1f0);
+    zero[0x1f0] = 0xc3;
+    put32(&mut zero, 0x40 + 24 + 56, 0x1000); // SizeOfImage: the header page
+    v.push(("optional-size-zero.exe", zero));
+    let mut overlap = amd64();
+    overlap.size_of_optional = Some(0x70 + 8 * 8);
+    v.push(("optional-size-overlaps-directories.exe", build(&overlap)));
+    // 65,535 section headers in a 2 KiB file: the loader reads zeros past its end.
     let mut many = good.clone();
     put16(&mut many, 0x40 + 4 + 2, 0xffff);
     v.push(("65535-sections.exe", many));
+    // A section table longer than the first 4 KiB read: read as far as it goes.
+    let mut long = amd64();
+    for _ in 0..110 {
+        long.sections.push(Sec {
+            name: ".bss",
+            characteristics: DATA,
+            data: Vec::new(),
+        });
+    }
+    v.push(("sections-past-first-read.exe", build(&long)));
+    // MSVC x86: LOAD_CONFIG directory size 0x40, the structure's Size 0xC0, /guard:cf flags.
+    let mut lc = base(0x014c, false, 3);
+    lc.dll |= 0x4000; // GUARD_CF
+    lc.load_config = Some((0x0001_0500, 0));
+    lc.lc_dir_size = Some(0x40);
+    v.push(("pe32-loadconfig-dirsize-0x40.exe", build(&lc)));
+    v.push(("overlay-unaligned-raw-pointer.exe", unaligned_raw_pointer()));
+    // A security directory that points past the end of the file: not a signature.
+    let mut outside = build(&amd64());
+    let dirs = 0x40 + 24 + 112;
+    put32(&mut outside, dirs + 8 * 4, 0x0010_0000);
+    put32(&mut outside, dirs + 8 * 4 + 4, 0x0800);
+    v.push(("cert-table-outside-file.exe", outside));
     v
+}
+
+/// 97 bytes in the shape of Alexander Sotirov's TinyPE: `e_lfanew` 4, so the PE headers
+/// overlap the DOS header and `SectionAlignment` (at 0x3c) doubles as `e_lfanew`; the file ends
+/// inside the optional header with the low byte of `Subsystem` (GUI), and the one section
+/// header overlaps the optional header and runs past the end of the file.
+fn short_pe32_97() -> Vec<u8> {
+    let mut b = vec![0u8; 97];
+    b[0..2].copy_from_slice(b"MZ");
+    b[4..8].copy_from_slice(b"PE\0\0");
+    put16(&mut b, 8, 0x014c); // Machine
+    put16(&mut b, 10, 1); // NumberOfSections
+    b[12..15].copy_from_slice(&[0x6a, 0x2a, 0x58]); // push 42; pop eax
+    b[15] = 0xc3; // ret: the entry point, in TimeDateStamp
+    let oh = 28;
+    put16(&mut b, 24, 0x2c); // SizeOfOptionalHeader: the section table at 0x48
+    put16(&mut b, 26, 0x0103); // RELOCS_STRIPPED | EXECUTABLE_IMAGE | 32BIT_MACHINE
+    put16(&mut b, oh, 0x10b);
+    put32(&mut b, oh + 16, 12); // AddressOfEntryPoint
+    put32(&mut b, oh + 28, 0x40_0000); // ImageBase
+    put32(&mut b, oh + 32, 4); // SectionAlignment, also e_lfanew
+    put32(&mut b, oh + 36, 4); // FileAlignment
+    put16(&mut b, oh + 48, 4); // MajorSubsystemVersion
+    put32(&mut b, oh + 56, 0x68); // SizeOfImage
+    put32(&mut b, oh + 60, 0x64); // SizeOfHeaders
+    b[oh + 68] = 2; // Subsystem WINDOWS_GUI, the file's last byte
+    b
+}
+
+/// The last section's PointerToRawData (0x608) and SizeOfRawData (0x1e0) unaligned to the
+/// 0x200 FileAlignment, then 448 bytes of overlay: the loader maps 0x600..0x800.
+fn unaligned_raw_pointer() -> Vec<u8> {
+    let mut spec = base(0x8664, true, 3);
+    spec.overlay = 448;
+    let mut b = build(&spec);
+    let last = 0x40 + 24 + 240 + 40 * 2;
+    put32(&mut b, last + 16, 0x1e0);
+    put32(&mut b, last + 20, 0x608);
+    b
 }
 
 pub(crate) fn run(_args: &[String]) -> anyhow::Result<()> {
@@ -354,7 +461,11 @@ pub(crate) fn run(_args: &[String]) -> anyhow::Result<()> {
         .join("..")
         .join("fixtures")
         .join("pe");
-    for (dir, files) in [("ok", ok_fixtures()), ("err", err_fixtures())] {
+    for (dir, files) in [
+        ("ok", ok_fixtures()),
+        ("err", err_fixtures()),
+        ("loader", loader_fixtures()),
+    ] {
         let dir = root.join(dir);
         std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
         for (name, bytes) in files {

@@ -109,7 +109,7 @@ impl VerifyOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
-    /// No certificate table.
+    /// No certificate table, or one that lies outside the file (the problem is in the errors).
     Unsigned,
     /// Every digest matches and a chain reaches a trusted root.
     SignedValid,
@@ -160,6 +160,9 @@ pub struct TrustVerdict {
     pub at: i64,
     /// Why, in words.
     pub message: String,
+    /// The subject of the bundle certificate the chain ended at, when it reached one (every
+    /// certificate in the bundle is an anchor, self-signed or not).
+    pub anchor: Option<String>,
 }
 
 /// One signature: an outer one (a WIN_CERTIFICATE entry) or a nested one.
@@ -288,15 +291,17 @@ fn parse_table(table: &[u8], base: u64, trust: Option<&TrustStore>) -> Parsed {
                 .unwrap_or_else(now);
             let trust = trust.map(|store| match ders.get(k) {
                 Some(d) if ders.len() > k => match trust::verify(store, d, at) {
-                    Ok(message) => TrustVerdict {
+                    Ok(t) => TrustVerdict {
                         trusted: true,
                         at,
-                        message,
+                        message: t.message,
+                        anchor: Some(t.anchor),
                     },
                     Err(message) => TrustVerdict {
                         trusted: false,
                         at,
                         message,
+                        anchor: None,
                     },
                 },
                 _ => TrustVerdict {
@@ -304,6 +309,7 @@ fn parse_table(table: &[u8], base: u64, trust: Option<&TrustStore>) -> Parsed {
                     at,
                     message: "the nested signature could not be located for a chain check"
                         .to_owned(),
+                    anchor: None,
                 },
             });
             signatures.push((
@@ -369,17 +375,56 @@ fn verdict(report: &SignatureReport, had_table: bool) -> Status {
 }
 
 /// Where the certificate table is: (file offset, bytes present in the file, problems).
-fn table_bounds(view: &PeView<'_>, len: u64) -> Option<(u64, u64, Vec<String>)> {
+///
+/// A table that starts at or past the end of the file is no signature: Windows, osslsigncode
+/// ("No signature found") and signify ("does not contain a certificate table") ignore such a
+/// directory, so the verdict is `unsigned` with the problem kept in the report's errors, where
+/// a gate rule may still flag it. A table that starts inside the file and is cut short is a
+/// signature that was meant, and stays an `error`.
+fn table_bounds(view: &PeView<'_>, len: u64) -> Option<TableBounds> {
     let sd = view.security_directory()?;
     let start = u64::from(sd.offset);
     let end = start.saturating_add(u64::from(sd.size));
     let mut errors = Vec::new();
-    if end > len {
+    let outside = start >= len;
+    if outside {
+        errors.push(format!(
+            "certificate table {start:#x}..{end:#x} lies outside the file ({len:#x} bytes): no signature"
+        ));
+    } else if end > len {
         errors.push(format!(
             "certificate table {start:#x}..{end:#x} ends past the end of the file ({len:#x})"
         ));
     }
-    Some((start, end.min(len).saturating_sub(start), errors))
+    let mut present = end.min(len).saturating_sub(start);
+    if present > MAX_TABLE {
+        errors.push(format!(
+            "certificate table {start:#x}..{end:#x}: only its first {MAX_TABLE:#x} bytes are read"
+        ));
+        present = MAX_TABLE;
+    }
+    Some(TableBounds {
+        start,
+        present,
+        errors,
+        outside,
+    })
+}
+
+/// The most certificate table bytes read (64 MiB): real tables are a few KiB to a few hundred
+/// KiB; past the cap the report says so.
+const MAX_TABLE: u64 = 64 << 20;
+
+/// The certificate table's place, as [`table_bounds`] finds it.
+struct TableBounds {
+    /// File offset.
+    start: u64,
+    /// Bytes of it in the file.
+    present: u64,
+    /// Problems with its place.
+    errors: Vec<String>,
+    /// Whether it lies wholly outside the file (no signature).
+    outside: bool,
 }
 
 /// Everything after the table bytes are in hand: parse the signatures, hash the file in one
@@ -388,13 +433,13 @@ fn verify_with(
     view: &PeView<'_>,
     len: u64,
     table: &[u8],
-    bounds: Option<(u64, u64, Vec<String>)>,
+    bounds: Option<TableBounds>,
     opts: &VerifyOptions,
     mut read_at: impl FnMut(u64, &mut [u8]) -> std::io::Result<usize>,
 ) -> std::io::Result<SignatureReport> {
-    let had_table = bounds.is_some();
+    let had_table = bounds.as_ref().is_some_and(|b| !b.outside);
     let (base, table_start, mut errors) = match bounds {
-        Some((start, _, errors)) => (start, start.min(len), errors),
+        Some(b) => (b.start, b.start.min(len), b.errors),
         None => (0, len, Vec::new()),
     };
     let layout = digest::layout(view, len, table_start);
@@ -466,10 +511,8 @@ pub fn verify_file(
     let len = view.file_len();
     let bounds = table_bounds(view, len);
     let table = match &bounds {
-        Some((start, present, _)) => {
-            pegate_pe::read_range(file, *start, (*present).min(64 << 20) as usize)?
-        }
-        None => Vec::new(),
+        Some(b) if !b.outside => pegate_pe::read_range(file, b.start, b.present as usize)?,
+        _ => Vec::new(),
     };
     verify_with(view, len, &table, bounds, opts, |pos, buf| {
         pegate_pe::read_full_at(file, buf, pos)
@@ -547,9 +590,10 @@ pub fn verify_bytes(data: &[u8], opts: &VerifyOptions) -> SignatureReport {
     let bounds = table_bounds(&view, len);
     let table = bounds
         .as_ref()
-        .and_then(|(start, present, _)| {
-            let s = usize::try_from(*start).ok()?;
-            data.get(s..s.checked_add(usize::try_from(*present).ok()?)?)
+        .filter(|b| !b.outside)
+        .and_then(|b| {
+            let s = usize::try_from(b.start).ok()?;
+            data.get(s..s.checked_add(usize::try_from(b.present).ok()?)?)
         })
         .unwrap_or_default();
     verify_with(&view, len, table, bounds, opts, slice_reader(data))

@@ -4,6 +4,11 @@
 //! constraints, path length; loops end at its depth limit); pegate then requires the
 //! `codeSigning` extended key usage on the leaf when the leaf has an EKU extension at all,
 //! the rule osslsigncode and Windows apply.
+//!
+//! Every certificate in the bundle is a trust anchor, self-signed or not (OpenSSL's
+//! `X509_V_FLAG_PARTIAL_CHAIN`): UEFI firmware's `db` holds the Microsoft UEFI CA 2011 and 2023
+//! *intermediate* certificates and trusts what they sign without their roots, and sbverify
+//! `--cert` and signify judge the same way. The verdict names the anchor the chain ended at.
 
 use std::path::Path;
 
@@ -76,7 +81,7 @@ impl TrustStore {
         let mut param = openssl::x509::verify::X509VerifyParam::new().map_err(|e| e.to_string())?;
         param.set_time(at as _);
         param
-            .set_flags(X509VerifyFlags::USE_CHECK_TIME)
+            .set_flags(X509VerifyFlags::USE_CHECK_TIME | X509VerifyFlags::PARTIAL_CHAIN)
             .map_err(|e| e.to_string())?;
         param.set_depth(16);
         b.set_param(&param).map_err(|e| e.to_string())?;
@@ -84,9 +89,16 @@ impl TrustStore {
     }
 }
 
+/// A chain that reached the bundle: why, in words, and the anchor it ended at.
+pub(crate) struct Trusted {
+    pub(crate) message: String,
+    /// The anchor's subject (`CN=..., O=...`, most specific last as OpenSSL prints it).
+    pub(crate) anchor: String,
+}
+
 /// Whether the signer of `der` (one PKCS#7 SignedData) chains to the store at time `at`
 /// (Unix seconds) for code signing. `Err` says why not.
-pub(crate) fn verify(store: &TrustStore, der: &[u8], at: i64) -> Result<String, String> {
+pub(crate) fn verify(store: &TrustStore, der: &[u8], at: i64) -> Result<Trusted, String> {
     // authenticode-parser leaves OpenSSL's thread-local error queue filled; start clean so
     // messages here describe this call only.
     drop(openssl::error::ErrorStack::get());
@@ -113,10 +125,19 @@ pub(crate) fn verify(store: &TrustStore, der: &[u8], at: i64) -> Result<String, 
     let ok = ctx
         .init(&store, &leaf, &chain, |c| {
             let ok = c.verify_cert()?;
-            Ok((ok, c.error().error_string().to_owned(), c.error_depth()))
+            // The verified chain ends at the anchor from the bundle.
+            let anchor = c
+                .chain()
+                .and_then(|chain| chain.iter().last().map(|a| oneline(a.subject_name())));
+            Ok((
+                ok,
+                c.error().error_string().to_owned(),
+                c.error_depth(),
+                anchor,
+            ))
         })
         .map_err(|e| e.to_string())?;
-    let (verified, why, depth) = ok;
+    let (verified, why, depth, anchor) = ok;
     if !verified {
         return Err(format!("chain not trusted: {why} (at depth {depth})"));
     }
@@ -126,10 +147,16 @@ pub(crate) fn verify(store: &TrustStore, der: &[u8], at: i64) -> Result<String, 
         Ok(Some(eku)) if !eku.value.code_signing && !eku.value.any => {
             Err("the signer's certificate is not for code signing (no codeSigning EKU)".to_owned())
         }
-        Ok(_) => Ok(format!(
-            "chain verified for code signing (issued by {})",
-            issuer_of(&leaf)
-        )),
+        Ok(_) => {
+            let anchor = anchor.unwrap_or_default();
+            Ok(Trusted {
+                message: format!(
+                    "chain verified for code signing (issued by {}; anchor {anchor})",
+                    issuer_of(&leaf)
+                ),
+                anchor,
+            })
+        }
         Err(e) => Err(format!("cannot read the signer's extended key usage: {e}")),
     }
 }
@@ -146,6 +173,22 @@ fn issuer_of(leaf: &X509) -> String {
     leaf.issuer_name()
         .entries()
         .filter_map(|e| e.data().to_string().ok())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A name as `C=US, O=Microsoft Corporation, CN=Microsoft UEFI CA 2023`.
+fn oneline(name: &openssl::x509::X509NameRef) -> String {
+    name.entries()
+        .map(|e| {
+            let key = e.object().nid().short_name().unwrap_or("?");
+            let value = e
+                .data()
+                .to_string()
+                .map(|v| v.to_string())
+                .unwrap_or_default();
+            format!("{key}={value}")
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }

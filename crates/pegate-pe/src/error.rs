@@ -35,17 +35,34 @@ pub enum Error {
         /// Its file offset.
         offset: u64,
     },
-    /// `SizeOfOptionalHeader` is smaller than the fixed part of the optional header.
-    #[error(
-        "SizeOfOptionalHeader {size:#x} at offset {offset:#x} is smaller than the {need:#x} bytes the optional header needs"
-    )]
-    OptionalHeaderTooSmall {
-        /// The declared size.
-        size: u16,
-        /// Its file offset.
+    /// The headers need bytes beyond those read from a longer file: read up to `end` and parse
+    /// again ([`crate::with_headers`] does).
+    #[error("{what} needs bytes {offset:#x}..{end:#x}, beyond the first {read:#x} bytes read")]
+    BeyondRead {
+        /// Which structure (`section table`, ...).
+        what: &'static str,
+        /// Where it starts.
         offset: u64,
-        /// The size the format requires.
-        need: u16,
+        /// Where it ends.
+        end: u64,
+        /// How many bytes were read.
+        read: u64,
+    },
+    /// The headers reach further into the file than pegate reads for headers.
+    #[error(
+        "{what} needs bytes {offset:#x}..{end:#x}, past the {cap:#x} bytes pegate reads for headers (the file has {len:#x})"
+    )]
+    HeadersTooLong {
+        /// Which structure.
+        what: &'static str,
+        /// Where it starts.
+        offset: u64,
+        /// Where it ends.
+        end: u64,
+        /// The cap on header bytes read.
+        cap: u64,
+        /// The file's length.
+        len: u64,
     },
     /// Reading the file failed.
     #[error("{}: {source}", path.display())]
@@ -67,21 +84,5 @@ impl Error {
     /// Whether the bytes are not a PE file at all (as opposed to a damaged one).
     pub fn is_not_pe(&self) -> bool {
         matches!(self, Error::NoDosSignature | Error::NoPeSignature { .. })
-            || matches!(
-                self,
-                Error::Truncated {
-                    what: "DOS header",
-                    ..
-                }
-            )
-    }
-
-    pub(crate) fn truncated(what: &'static str, offset: usize, size: usize, len: usize) -> Error {
-        Error::Truncated {
-            what,
-            offset: offset as u64,
-            end: (offset as u64).saturating_add(size as u64),
-            len: len as u64,
-        }
     }
 }

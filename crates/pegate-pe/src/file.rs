@@ -18,8 +18,10 @@ use crate::{Error, PeView};
 
 /// The first read: enough for the headers of almost every PE file.
 const PREFIX: usize = 4096;
-/// Headers larger than this are not headers (the loader maps at most a few pages).
-const MAX_HEADERS: usize = 1 << 20;
+/// The most header bytes read (4 MiB): room for the largest section table there can be
+/// (65,535 headers of 40 bytes, 2.5 MiB) and the largest optional header behind an `e_lfanew`
+/// of up to 1.4 MiB. Headers reaching further are reported as [`Error::HeadersTooLong`].
+const MAX_HEADERS: u64 = 4 << 20;
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     move |source| Error::Io {
@@ -85,13 +87,42 @@ pub fn with_headers<R>(path: &Path, f: impl FnOnce(&File, &PeView<'_>) -> R) -> 
     let mut headers = prefix.get(..n).unwrap_or(&[]);
     let view = loop {
         match PeView::parse_prefix(headers, file_len) {
-            Err(Error::Truncated { end, .. })
-                if (headers.len() as u64) < file_len
-                    && (end as usize) <= MAX_HEADERS
-                    && (end as usize) > headers.len() =>
-            {
-                let want = (end as usize).max(headers.len().saturating_add(PREFIX));
-                long_headers = read_range(&file, 0, want).map_err(io(path))?;
+            // The headers go on past the bytes read: read what they need, bounded by the real
+            // file (past its end the view reads zeros) and by the cap.
+            Err(Error::BeyondRead {
+                what, offset, end, ..
+            }) => {
+                let need = end.min(file_len);
+                if need > MAX_HEADERS {
+                    return Err(Error::HeadersTooLong {
+                        what,
+                        offset,
+                        end,
+                        cap: MAX_HEADERS,
+                        len: file_len,
+                    });
+                }
+                // A page more than asked for, so the next structure is usually in it too.
+                let read = headers.len() as u64;
+                let want = need
+                    .max(read.saturating_add(PREFIX as u64))
+                    .min(file_len)
+                    .min(MAX_HEADERS.max(need));
+                if need <= read {
+                    // Cannot happen (the view asked for more); stop rather than loop.
+                    return Err(Error::BeyondRead {
+                        what,
+                        offset,
+                        end,
+                        read,
+                    });
+                }
+                long_headers = read_range(&file, 0, want as usize).map_err(io(path))?;
+                if (long_headers.len() as u64) < need {
+                    // The file shrank under us: parse what there is as the whole file.
+                    let len = long_headers.len() as u64;
+                    return PeView::parse_prefix(&long_headers, len).map(|view| f(&file, &view));
+                }
                 headers = &long_headers;
             }
             Err(e) => return Err(e),

@@ -9,7 +9,10 @@ use serde::Serialize;
 
 use crate::flags::{Dll, File, Flags};
 use crate::text::Version;
-use crate::view::{Optional, PeView, SecurityDirectory, with_optional};
+use crate::view::{
+    Optional, PeView, SecurityDirectory, ShortOptional, short_optional, with_optional,
+};
+use object::pe::ImageFileHeader;
 
 /// The COFF file header and optional header of a PE file, with the certificate table's place.
 ///
@@ -110,11 +113,26 @@ impl PeHeaders {
 
 impl PeView<'_> {
     /// Every COFF and optional header field, read once (one branch on PE32 / PE32+).
-    #[inline]
+    // Always inlined: the cold branch for a file that ends inside its optional header tips
+    // LLVM's inliner otherwise, and a call makes the view go through memory.
+    #[inline(always)]
     pub fn headers(&self) -> PeHeaders {
         let fh = self.file_header();
         let (security_directory, file_size) = (self.security_directory(), self.file_len());
-        with_optional!(self.optional(), h, pe32_plus, image_base => PeHeaders {
+        let Some(optional) = self.optional() else {
+            return short_headers(
+                self.file_header(),
+                short_optional(
+                    self.data(),
+                    self.optional_header_offset(),
+                    self.is_pe32_plus(),
+                ),
+                self.is_pe32_plus(),
+                security_directory,
+                file_size,
+            );
+        };
+        with_optional!(optional, h, pe32_plus, image_base => PeHeaders {
             pe32_plus,
             machine: fh.machine.get(LE).0,
             characteristics: Flags::new(u32::from(fh.characteristics.get(LE).0)),
@@ -149,5 +167,41 @@ impl PeView<'_> {
             security_directory,
             file_size,
         })
+    }
+}
+
+/// [`PeView::headers`] for a file that ends inside its optional header: the fields at their
+/// fixed offsets, the missing bytes as zero.
+#[cold]
+#[inline(never)]
+fn short_headers(
+    fh: &ImageFileHeader,
+    p: ShortOptional,
+    pe32_plus: bool,
+    security_directory: Option<SecurityDirectory>,
+    file_size: u64,
+) -> PeHeaders {
+    PeHeaders {
+        pe32_plus,
+        machine: fh.machine.get(LE).0,
+        characteristics: Flags::new(u32::from(fh.characteristics.get(LE).0)),
+        timestamp: fh.time_date_stamp.get(LE),
+        number_of_sections: fh.number_of_sections.get(LE),
+        number_of_symbols: fh.number_of_symbols.get(LE),
+        subsystem: p.subsystem,
+        dll_characteristics: Flags::new(u32::from(p.dll_characteristics)),
+        linker_version: Version::new(p.linker.0, p.linker.1),
+        os_version: Version::new(p.os.0, p.os.1),
+        image_version: Version::new(p.image.0, p.image.1),
+        subsystem_version: Version::new(p.subsystem_version.0, p.subsystem_version.1),
+        image_base: p.image_base,
+        entry_point: p.entry_point,
+        section_alignment: p.section_alignment,
+        file_alignment: p.file_alignment,
+        size_of_image: p.size_of_image,
+        size_of_headers: p.size_of_headers,
+        checksum: p.checksum,
+        security_directory,
+        file_size,
     }
 }

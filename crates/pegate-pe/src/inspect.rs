@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::file::{read_full_at, read_range, with_headers};
-use crate::summary::{Extra, load_config_range, string_table_range, summarize_with};
+use crate::summary::{
+    Extra, MAX_LOAD_CONFIG, load_config_range, string_table_range, summarize_with,
+};
 use crate::{Checksum, Error, PeHeaders, PeSummary, PeView};
 
 /// What to read beyond the headers.
@@ -91,8 +93,8 @@ fn summary_of(
     opts: &InspectOptions,
 ) -> Result<PeSummary, Error> {
     let file_len = view.file_len();
-    // The load config is at most 1 KiB as read (see `load_config_range`): a stack buffer.
-    let mut load_config_buf = [0u8; 1024];
+    // The load config is read up to MAX_LOAD_CONFIG (see `load_config_range`): a stack buffer.
+    let mut load_config_buf = [0u8; MAX_LOAD_CONFIG];
     let load_config = match load_config_range(view) {
         Some((offset, len)) if view.bytes_at(offset, len).is_none() && offset < file_len => {
             let slot = load_config_buf.get_mut(..len).unwrap_or_default();

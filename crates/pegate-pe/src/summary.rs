@@ -197,13 +197,20 @@ struct LoadConfig {
 }
 
 /// Reads the fields pegate needs from load config bytes (`bytes` starts at the directory).
+///
+/// Which fields exist is decided by the structure's own `Size` (its first u32), for PE32 and
+/// PE32+ alike, never by the LOAD_CONFIG data directory's size: the PE specification calls the
+/// directory size "really only a version check" that must be 64 for x86 images to please
+/// Windows XP's loader, so MSVC's x86 linker writes 0x40 there while `Size` says 0xBC or 0xC0;
+/// later loaders, and pefile (`parse_directory_load_config`), read the fields `Size` covers.
+/// The bytes read are bounded by the file and by [`MAX_LOAD_CONFIG`] (see
+/// [`load_config_range`]), so a field past either is missing.
 fn parse_load_config(bytes: &[u8], pe32_plus: bool) -> Result<LoadConfig, String> {
     let size = bytes
         .get(..4)
         .and_then(|b| <[u8; 4]>::try_from(b).ok())
         .map(u32::from_le_bytes)
         .ok_or("too short for its Size field")? as usize;
-    // The structure's own Size field says which fields exist (the loader's rule).
     let avail = size.min(bytes.len());
     let field = |offset: usize, width: usize| -> Option<u64> {
         let end = offset.checked_add(width)?;
@@ -248,7 +255,8 @@ pub struct Extra<'a> {
 
 /// The file range of the COFF string table that `/N` section names (Go's DWARF sections) point
 /// into, if any name needs it: (offset, length to read). Only the bytes up to the largest index
-/// plus room for one name are read, not the symbol names behind them.
+/// plus room for one name are read, not the symbol names behind them: `N` has at most seven
+/// digits (the name field is 8 bytes), so at most 10 MB, and never past the end of the file.
 pub fn string_table_range(view: &PeView<'_>) -> Option<(u64, usize)> {
     let max_index = view
         .sections()
@@ -288,16 +296,25 @@ fn long_name(name: &[u8; 8], table: (u64, &[u8]), view: &PeView<'_>) -> Option<S
     Some(String::from_utf8_lossy(bytes.get(..end)?).into_owned())
 }
 
+/// The most load config bytes read: the structure is 0xC0 bytes for PE32 and 0x148 for PE32+
+/// in the newest SDK, and the fields pegate reads end before 0xD0.
+pub(crate) const MAX_LOAD_CONFIG: usize = 1024;
+
 /// The file range of the load config directory, if there is one: (offset, length to read).
+///
+/// The length is 1 KiB bounded by the end of the file, not the directory's size:
+/// the structure's own `Size` says how much of it there is (see `parse_load_config`).
 pub fn load_config_range(view: &PeView<'_>) -> Option<(u64, usize)> {
     let dir = view.data_directory(DIRECTORY_LOAD_CONFIG)?;
     if dir.virtual_address == 0 || dir.size == 0 {
         return None;
     }
-    let offset = view.rva_to_file_offset(dir.virtual_address)?;
-    // The structure is at most a few hundred bytes; cap what an untrusted size makes us read.
-    let len = (dir.size as usize).clamp(4, 1024);
-    Some((u64::from(offset), len))
+    let offset = u64::from(view.rva_to_file_offset(dir.virtual_address)?);
+    let len = view
+        .file_len()
+        .saturating_sub(offset)
+        .min(MAX_LOAD_CONFIG as u64) as usize;
+    Some((offset, len.max(4)))
 }
 
 /// Summarises a view over the whole file (or a prefix; parts beyond it are reported missing).
@@ -318,9 +335,44 @@ pub fn summarize_with(view: &PeView<'_>, extra: Extra<'_>) -> PeSummary {
     summarize_impl(view, extra, true)
 }
 
+/// What the loader reads differently from a well-formed file, as per-part errors: the
+/// summary still reports the fields as the loader sees them.
+fn header_oddities(view: &PeView<'_>, errors: &mut Vec<String>) {
+    let optional = view.optional_header_offset() as u64;
+    let declared = u64::from(view.file_header().size_of_optional_header.get(LE));
+    let full = view.optional_header_size() as u64;
+    if declared < full {
+        errors.push(format!(
+            "optional header: SizeOfOptionalHeader {declared:#x} is smaller than the {full:#x}-byte header; \
+             the loader reads its fields at their fixed offsets and the section table at {:#x}",
+            optional.saturating_add(declared)
+        ));
+    }
+    let file_len = view.file_len();
+    if view.is_whole_file() && view.headers_end() > file_len {
+        errors.push(format!(
+            "headers: the file ends at {file_len:#x}, inside its headers ({optional:#x}..{:#x}); \
+             the loader reads the missing bytes as zero",
+            view.headers_end()
+        ));
+        let missing = view
+            .declared_sections()
+            .saturating_sub(view.sections().len());
+        if missing > 0 {
+            errors.push(format!(
+                "section table: {missing} of {} section headers (from {:#x}) are not wholly in the file; not listed",
+                view.declared_sections(),
+                (view.sections_offset() as u64)
+                    .saturating_add(40u64.saturating_mul(view.sections().len() as u64)),
+            ));
+        }
+    }
+}
+
 fn summarize_impl(view: &PeView<'_>, extra: Extra<'_>, checksum_whole_file: bool) -> PeSummary {
     let mut errors = Vec::new();
     let h = view.headers();
+    header_oddities(view, &mut errors);
 
     let sections = view
         .sections()
@@ -352,16 +404,16 @@ fn summarize_impl(view: &PeView<'_>, extra: Extra<'_>, checksum_whole_file: bool
         })
         .collect();
 
-    let mut data_directories = Vec::with_capacity(view.data_directories().len());
+    let mut data_directories = Vec::with_capacity(view.directory_count());
     data_directories.extend(
-        view.data_directories()
-            .iter()
+        (0..view.directory_count())
+            .filter_map(|i| view.data_directory(i))
             .zip(DIRECTORY_NAMES)
-            .filter(|(d, _)| d.virtual_address.get(LE) != 0 || d.size.get(LE) != 0)
+            .filter(|(d, _)| d.virtual_address != 0 || d.size != 0)
             .map(|(d, name)| Directory {
                 name: Cow::Borrowed(name),
-                virtual_address: d.virtual_address.get(LE),
-                size: d.size.get(LE),
+                virtual_address: d.virtual_address,
+                size: d.size,
             }),
     );
 

@@ -292,3 +292,44 @@ fn describe_agrees_with_file() {
         assert_eq!(ours, theirs, "{}", name(path));
     }
 }
+
+/// `fixtures/pe/loader`: files the Windows loader reads differently from what the PE
+/// specification says a linker writes (issue 13). Each is summarised as the loader sees it
+/// (snapshot), with the oddity in `errors`, the same from disk as from memory.
+#[test]
+fn loader_fixtures_summaries() {
+    for path in fixtures("loader") {
+        let data = std::fs::read(&path).unwrap();
+        let what = name(&path);
+        let view = PeView::parse(&data).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let summary = summarize(&view);
+        let mut from_disk = inspect_path(&path, &InspectOptions::default())
+            .unwrap_or_else(|e| panic!("{what} from disk: {e}"));
+        from_disk.checksum.computed = summary.checksum.computed;
+        assert_eq!(from_disk, summary, "{what}");
+        assert_eq!(inspect_headers(&path).unwrap(), view.headers(), "{what}");
+        let _ = describe(&summary);
+        insta::with_settings!({snapshot_suffix => what, prepend_module_to_snapshot => false}, {
+            insta::assert_yaml_snapshot!("loader", summary);
+        });
+    }
+}
+
+/// Headers that reach past the 4 MiB pegate reads for them are reported as such, with the real
+/// file length, not the length of the bytes read (a sparse file, so nothing is written).
+#[test]
+fn headers_past_the_read_cap_say_so() {
+    let path = std::env::temp_dir().join(format!("pegate-cap-{}.exe", std::process::id()));
+    let file = std::fs::File::create(&path).unwrap();
+    let mut head = vec![0u8; 0x40];
+    head[..2].copy_from_slice(b"MZ");
+    head[0x3c..0x40].copy_from_slice(&0x0050_0000u32.to_le_bytes()); // e_lfanew 5 MiB
+    std::io::Write::write_all(&mut &file, &head).unwrap();
+    file.set_len(0x0060_0000).unwrap();
+    let err = inspect_headers(&path).unwrap_err().to_string();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(
+        err,
+        "PE signature needs bytes 0x500000..0x500004, past the 0x400000 bytes pegate reads for headers (the file has 0x600000)"
+    );
+}
