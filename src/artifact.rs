@@ -155,7 +155,18 @@ impl ArtifactReport {
                     .collect(),
                 file_sha256: s.file_sha256.as_deref(),
                 checksum: s.checksum,
-                errors: &s.errors,
+                // The full report keeps a signature's own error on the signature; the brief
+                // has no signatures, so it names them here.
+                errors: s
+                    .errors
+                    .iter()
+                    .map(|e| Cow::Borrowed(e.as_str()))
+                    .chain(s.signatures.iter().filter_map(|x| {
+                        x.error
+                            .as_ref()
+                            .map(|e| Cow::Owned(format!("signature {}: {e}", x.entry)))
+                    }))
+                    .collect(),
             }),
             go: self.go.as_ref().map(|g| GoBrief {
                 go_version: &g.go_version,
@@ -167,6 +178,7 @@ impl ArtifactReport {
             crosscheck: &self.crosscheck,
             description: self.description.as_deref(),
             file_size: pe.map(|p| p.file_size),
+            ex_dll_characteristics: pe.and_then(|p| p.ex_dll_characteristics),
         }
     }
 
@@ -330,6 +342,9 @@ pub struct Brief<'a> {
     /// Absent, like the rest of the summary in [`Record`], when the file could not be summarised.
     #[serde(skip_serializing_if = "Option::is_none")]
     file_size: Option<u64>,
+    /// The CETCOMPAT debug entry's flags, absent when the file has none (as in [`Record`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ex_dll_characteristics: Option<u32>,
 }
 
 /// The signature verdict without the certificates, timestamps and digests.
@@ -340,7 +355,8 @@ struct SignatureBrief<'a> {
     signers: Vec<&'a str>,
     file_sha256: Option<&'a str>,
     checksum: Option<u32>,
-    errors: &'a [String],
+    /// The report's errors, then each signature's own, as `signature N: ...`.
+    errors: Vec<Cow<'a, str>>,
 }
 
 /// The Go build info without the dependencies and settings (but GOOS and GOARCH).

@@ -479,7 +479,7 @@ struct Exception {
     ours: Option<String>,
     /// Glob over the oracle's value (default `*`).
     theirs: Option<String>,
-    /// Why the difference is right (or, under `[[temporary]]`, which fix removes it).
+    /// Why the difference is right.
     reason: String,
 }
 
@@ -488,8 +488,6 @@ struct Exception {
 struct ExceptionsFile {
     #[serde(default)]
     exception: Vec<Exception>,
-    #[serde(default)]
-    temporary: Vec<Exception>,
 }
 
 struct Matcher {
@@ -512,12 +510,10 @@ fn glob(pattern: &str) -> globset::GlobMatcher {
 fn exceptions() -> Vec<Matcher> {
     let path = root().join("fixtures/differential-exceptions.toml");
     let file: ExceptionsFile = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let permanent = file.exception.into_iter().map(|e| ("exception", e));
-    let temporary = file.temporary.into_iter().map(|e| ("temporary", e));
-    permanent
-        .chain(temporary)
+    file.exception
+        .into_iter()
         .enumerate()
-        .map(|(i, (kind, entry))| {
+        .map(|(i, entry)| {
             assert!(!entry.reason.trim().is_empty(), "{entry:?} needs a reason");
             Matcher {
                 file: glob(&entry.file),
@@ -525,7 +521,7 @@ fn exceptions() -> Vec<Matcher> {
                 ours: glob(entry.ours.as_deref().unwrap_or("*")),
                 theirs: glob(entry.theirs.as_deref().unwrap_or("*")),
                 label: format!(
-                    "[[{kind}]] #{} ({} / {} / {})",
+                    "[[exception]] #{} ({} / {} / {})",
                     i + 1,
                     entry.file,
                     entry.oracle,

@@ -629,7 +629,7 @@ fn slice_reader(data: &[u8]) -> impl FnMut(u64, &mut [u8]) -> std::io::Result<us
 fn finish(
     signatures: Vec<(SignatureInfo, Option<Vec<u8>>)>,
     entries: Vec<table::Entry>,
-    errors: Vec<String>,
+    mut errors: Vec<String>,
     digests: digest::Digests,
     methods_differ: bool,
     had_table: bool,
@@ -638,6 +638,16 @@ fn finish(
         .into_iter()
         .map(|(mut s, signed)| {
             let alg = s.digest_algorithm.as_deref().and_then(Algorithm::from_name);
+            if alg.is_none() && s.error.is_none() {
+                // The verdict is `error` either way; the report says why, not only that.
+                errors.push(match s.digest_algorithm.as_deref() {
+                    Some(name) => format!(
+                        "signature {}: digest algorithm {name} is not one Windows accepts or pegate computes (sha1, sha256, sha384, sha512)",
+                        s.entry
+                    ),
+                    None => format!("signature {}: no digest algorithm", s.entry),
+                });
+            }
             let computed = alg
                 .and_then(|a| digests.windows.iter().find(|(x, _)| *x == a))
                 .map(|(_, d)| d);
