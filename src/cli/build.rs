@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -108,14 +108,16 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     } else {
         None
     };
+    // go runs in the source directory and refuses a relative GOPATH, so the paths given here
+    // are made absolute against pegate's own working directory first.
     let cache = match args.cache.clone().or_else(toolchain::user_cache_dir) {
-        Some(c) => c,
+        Some(c) => std::path::absolute(&c).with_context(|| format!("--cache {}", c.display()))?,
         None => {
             anyhow::bail!("no cache directory: set HOME or XDG_CACHE_HOME, or pass --cache DIR")
         }
     };
     let mut req = ToolchainRequest::new(&cache);
-    req.explicit = args.go.clone();
+    req.explicit = args.go.as_deref().map(absolute_go).transpose()?;
     req.project_dir = Some(args.source.clone());
     let tc = match toolchain::resolve(&req) {
         Ok(tc) => tc,
@@ -234,6 +236,20 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
 }
 
 /// One line for a cell's run, then the output that explains a failure.
+/// `--go` made absolute when it names a path (an existing file or directory, or anything with a
+/// separator, as the resolver decides); a version such as `1.27.3` stays as given.
+fn absolute_go(value: &str) -> anyhow::Result<String> {
+    let path = Path::new(value.trim());
+    let is_path = path.exists() || value.contains(std::path::MAIN_SEPARATOR) || value.contains('/');
+    if !is_path || path.is_absolute() {
+        return Ok(value.to_owned());
+    }
+    let abs = std::path::absolute(path).with_context(|| format!("--go {value}"))?;
+    abs.into_os_string()
+        .into_string()
+        .map_err(|abs| anyhow::anyhow!("--go {value}: {} is not UTF-8", abs.display()))
+}
+
 fn write_run(out: &mut impl std::io::Write, run: &RunResult) -> std::io::Result<()> {
     let word = if run.failed() { "FAIL" } else { "" };
     let how = if run.runner.is_empty() {
@@ -297,6 +313,27 @@ mod tests {
             text(&failed),
             "FAIL  run (wine64, 120 ms): exit 2: panic: boom\n        panic: boom\n        goroutine 1 [running]:\n"
         );
+    }
+
+    #[test]
+    fn go_paths_become_absolute_and_versions_stay() {
+        let cwd = std::env::current_dir().unwrap();
+        // Joined part by part: on Windows `absolute` also turns `/` into `\`.
+        let here = |parts: &[&str]| {
+            let path: PathBuf = parts.iter().fold(cwd.clone(), |p, part| p.join(part));
+            path.into_os_string().into_string().unwrap()
+        };
+        let abs = here(&["elsewhere"]);
+        for (given, want) in [
+            ("1.27.3", "1.27.3".to_owned()),
+            ("go1.22.10", "go1.22.10".to_owned()),
+            ("tools/go/bin/go", here(&["tools", "go", "bin", "go"])),
+            // An existing directory without a separator (a GOROOT named on its own).
+            ("src", here(&["src"])),
+            (abs.as_str(), abs.clone()),
+        ] {
+            assert_eq!(absolute_go(given).unwrap(), want, "{given}");
+        }
     }
 
     #[test]

