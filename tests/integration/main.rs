@@ -6,6 +6,7 @@
 )]
 
 mod cli;
+mod fuzz_regressions;
 mod gate_matrix;
 
 use std::path::PathBuf;
