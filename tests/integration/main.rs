@@ -8,6 +8,7 @@
 mod build_run;
 mod cli;
 mod differential;
+mod fuzz_regressions;
 mod gate_matrix;
 mod native_paths;
 mod release;

@@ -8,8 +8,26 @@ use serde::{Deserialize, Serialize};
 
 /// A section name: the 8-byte header names inline, `/N` long names (Go's DWARF sections) and
 /// names that are not UTF-8 (lossily decoded) on the heap.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone)]
 pub struct SectionName(Repr);
+
+// Equality and hashing go by the name, not the representation: the same text can be inline or
+// on the heap (a short lossily decoded name is on the heap from `from_bytes`, inline from
+// `From<&str>`, so the in-memory and on-disk summaries of one file compared unequal; found by
+// the `summary` fuzz target).
+impl PartialEq for SectionName {
+    fn eq(&self, other: &SectionName) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for SectionName {}
+
+impl std::hash::Hash for SectionName {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
 
 #[derive(Clone, PartialEq, Eq, Hash)]
 enum Repr {
@@ -205,6 +223,19 @@ impl<'de> Deserialize<'de> for Version {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn section_names_equal_by_text_whatever_the_representation() {
+        use std::hash::BuildHasher;
+        let lossy = SectionName::from_bytes(b"\xff\xfe\x01");
+        let text = SectionName::from(String::from_utf8_lossy(b"\xff\xfe\x01").into_owned());
+        assert!(matches!(lossy.0, Repr::Heap(_)));
+        assert!(matches!(text.0, Repr::Inline(7, _)));
+        assert_eq!(lossy, text);
+        let hasher = std::collections::hash_map::RandomState::new();
+        assert_eq!(hasher.hash_one(&lossy), hasher.hash_one(&text));
+        assert_ne!(lossy, SectionName::from("\u{fffd}"));
+    }
 
     #[test]
     fn section_names_inline_heap_and_lossy() {
