@@ -372,15 +372,21 @@ fn a_leaf_in_the_bundle_is_an_anchor() {
 #[test]
 fn shim_verdicts_agree_with_sbverify() {
     for ca in ["ms-uefi-ca-2011.pem", "ms-uefi-ca-2023.pem"] {
+        let ours = verify_path(&dir().join("shimx64.efi.signed"), &bundle(&[ca])).unwrap();
+        assert_eq!(ours.status, Status::SignedValid, "{ca}");
+        if cfg!(windows) {
+            eprintln!(
+                "sbverify cross-check skipped on Windows: sbverify is a Linux tool here (Debian sbsigntool)"
+            );
+            continue;
+        }
         let out = std::process::Command::new("sbverify")
             .arg("--cert")
             .arg(dir().join(ca))
             .arg(dir().join("shimx64.efi.signed"))
             .output()
             .expect("sbverify is needed for this cross-check: apt-get install sbsigntool");
-        let ours = verify_path(&dir().join("shimx64.efi.signed"), &bundle(&[ca])).unwrap();
         assert!(out.status.success(), "sbverify --cert {ca}: {out:?}");
-        assert_eq!(ours.status, Status::SignedValid, "{ca}");
     }
 }
 
@@ -397,6 +403,12 @@ fn a_certificate_table_outside_the_file_is_unsigned() {
         r.errors,
         ["certificate table 0x100000..0x100800 lies outside the file (0x800 bytes): no signature"]
     );
-    assert_eq!(osslsigncode(&path), "no signature");
     assert_eq!(verify_bytes(&std::fs::read(&path).unwrap(), &trusted()), r);
+    if cfg!(windows) {
+        eprintln!(
+            "osslsigncode cross-check skipped on Windows: osslsigncode is a Linux tool here (Debian package)"
+        );
+    } else {
+        assert_eq!(osslsigncode(&path), "no signature");
+    }
 }
