@@ -83,9 +83,17 @@ pub struct VerifyOptions {
     /// Compute the PE checksum ([`SignatureReport::checksum`]) of unsigned files too, which
     /// reads them in full; a signed file's is always computed, in the same read as its digest.
     pub checksum: bool,
+    /// When to judge a chain that no valid timestamp dates (Unix seconds); `None` is now.
+    pub at: Option<i64>,
 }
 
 impl VerifyOptions {
+    /// Judge chains without a valid timestamp at this time (Unix seconds) instead of now.
+    pub fn with_time(mut self, at: i64) -> Self {
+        self.at = Some(at);
+        self
+    }
+
     /// Judge chains against these roots.
     pub fn with_trust(mut self, trust: TrustStore) -> Self {
         self.trust = Some(trust);
@@ -253,7 +261,8 @@ struct Parsed {
     errors: Vec<String>,
 }
 
-fn parse_table(table: &[u8], base: u64, trust: Option<&TrustStore>) -> Parsed {
+fn parse_table(table: &[u8], base: u64, opts: &VerifyOptions) -> Parsed {
+    let trust = opts.trust.as_ref();
     let (entries, mut errors) = table::walk(table, base);
     let mut signatures = Vec::new();
     for (i, entry) in entries.iter().enumerate() {
@@ -288,6 +297,7 @@ fn parse_table(table: &[u8], base: u64, trust: Option<&TrustStore>) -> Parsed {
                 .iter()
                 .find(|t| t.valid)
                 .map(|t| t.time)
+                .or(opts.at)
                 .unwrap_or_else(now);
             let trust = trust.map(|store| match ders.get(k) {
                 Some(d) if ders.len() > k => match trust::verify(store, d, at) {
@@ -447,7 +457,7 @@ fn verify_with(
     // Guess SHA-256 for the image hash so it starts with the read; the PKCS#7 parse (and trust
     // check) runs beside it on the helper and says whether the guess was enough.
     let guess: &[Algorithm] = if had_table { &[Algorithm::Sha256] } else { &[] };
-    let parse = || parse_table(table, base, opts.trust.as_ref());
+    let parse = || parse_table(table, base, opts);
     let extras = digest::Extras {
         file_sha256: opts.file_sha256,
         // A signed file is read in full anyway: its checksum costs little beside the hash.
