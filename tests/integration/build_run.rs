@@ -12,18 +12,7 @@ fn build_run_skips_what_this_host_cannot_run_and_says_why() {
         return;
     }
     let out_dir = tempfile::tempdir().unwrap();
-    let out = pegate()
-        .args([
-            "build",
-            "--go",
-            "1.27.3",
-            "--source",
-            "fixtures/hello",
-            "--cache",
-        ])
-        .arg(root().join("target").join("pegate-go"))
-        .arg("--out")
-        .arg(out_dir.path())
+    let out = super::build_hello(out_dir.path())
         .args([
             "--target",
             "windows/arm64",

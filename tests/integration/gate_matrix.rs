@@ -12,20 +12,7 @@ fn matrix() -> &'static PathBuf {
     DIR.get_or_init(|| {
         let out = root().join("target").join("pegate-cli-test").join("dist");
         let _ = std::fs::remove_dir_all(&out);
-        let run = pegate()
-            .args([
-                "build",
-                "--go",
-                "1.27.3",
-                "--source",
-                "fixtures/hello",
-                "--cache",
-            ])
-            .arg(root().join("target").join("pegate-go"))
-            .arg("--out")
-            .arg(&out)
-            .output()
-            .unwrap();
+        let run = super::build_hello(&out).output().unwrap();
         assert_eq!(run.status.code(), Some(0), "{}", transcript(&run));
         out
     })

@@ -32,6 +32,24 @@ pub(crate) fn pegate() -> assert_cmd::Command {
     cmd
 }
 
+/// `pegate build` of the reference hello with the pinned Go from the shared cache, into `out`;
+/// the caller adds targets, variants and flags.
+pub(crate) fn build_hello(out: &std::path::Path) -> assert_cmd::Command {
+    let mut cmd = pegate();
+    cmd.args([
+        "build",
+        "--go",
+        "1.27.3",
+        "--source",
+        "fixtures/hello",
+        "--cache",
+    ])
+    .arg(root().join("target").join("pegate-go"))
+    .arg("--out")
+    .arg(out);
+    cmd
+}
+
 /// Exit code, stdout and stderr of a run, as one text to snapshot. On Windows the host's words
 /// are put the Linux way (`\` separators, `pegate.exe`, the OS's text for a missing file) so that
 /// one snapshot holds for both.
