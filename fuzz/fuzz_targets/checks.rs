@@ -183,47 +183,6 @@ fn scratch(kind: &str) -> PathBuf {
     ))
 }
 
-/// Known difference, issue 13 class 2 (fixed by the loader work): a message about a structure
-/// past the header prefix says ", the file has 0x1000" (the 4 KiB prefix) on disk where it says
-/// the file's length in memory (reproducer: `fixtures/fuzz-regressions/summary/`). The number
-/// is cut from the messages here so the rest of the summary stays compared; remove this once
-/// fixed, and the reproducer checks the fix.
-fn without_file_size_text(message: &str) -> String {
-    match message.find(", the file has 0x") {
-        Some(at) => message[..at].to_owned(),
-        None => message.to_owned(),
-    }
-}
-
-fn without_file_size(mut s: pegate_pe::PeSummary) -> pegate_pe::PeSummary {
-    s.errors = s.errors.iter().map(|e| without_file_size_text(e)).collect();
-    s
-}
-
-/// Known difference (fuzz finding, `fixtures/fuzz-regressions/summary/unterminated-long-name.exe`):
-/// a `/N` section name with no NUL in the next 1024 bytes of the string table is read in memory
-/// by `PeView::section_name` (up to 1024 bytes or the end of the file), while `inspect_path`'s
-/// `long_name` (summary.rs) wants a NUL and falls back to `section_name` over the 4 KiB prefix,
-/// which reports a truncated string table, cuts the name where the prefix ends, or leaves the
-/// `/N` unresolved. Masked (name and that error) so the rest of the
-/// summary stays compared; remove once the two agree.
-fn without_long_name_gap(memory: &mut pegate_pe::PeSummary, disk: &mut pegate_pe::PeSummary) {
-    for (m, d) in memory.sections.iter_mut().zip(disk.sections.iter_mut()) {
-        let prefix = format!("section name {}: ", d.name.as_str());
-        // Or the fallback cuts the name at the prefix's end (`...-cut-at-prefix.exe`).
-        let cut = d.name.as_str().trim_end_matches('\u{fffd}');
-        let cut_short = m.name.as_str().starts_with(cut) && m.name.as_str().len() > cut.len();
-        // Or leaves the `/N` reference unresolved (`...-left-unresolved.exe`).
-        let unresolved = d.name.as_str().starts_with('/');
-        if m.name != d.name
-            && (cut_short || unresolved || disk.errors.iter().any(|e| e.starts_with(&prefix)))
-        {
-            m.name = d.name.clone();
-            disk.errors.retain(|e| !e.starts_with(&prefix));
-        }
-    }
-}
-
 /// The file-reading paths against the in-memory ones on the same bytes: `inspect_path` (a 4 KiB
 /// header prefix, then positioned reads of the load config, string table and, for the checksum,
 /// the whole file) must give exactly the summary `summarize` gives over the whole file in
@@ -236,21 +195,12 @@ pub fn summary(data: &[u8]) {
     let on_disk = pegate_pe::inspect_path(&path, &InspectOptions::default().with_checksum(true));
     match (&in_memory, &on_disk) {
         (Ok(view), Ok(summary)) => {
-            let (mut memory, mut disk) = (
-                without_file_size(pegate_pe::summarize(view)),
-                without_file_size(summary.clone()),
-            );
-            without_long_name_gap(&mut memory, &mut disk);
-            assert_eq!(memory, disk, "inspect_path differs");
+            assert_eq!(&pegate_pe::summarize(view), summary, "inspect_path differs");
             let headers = pegate_pe::inspect_headers(&path).expect("headers parsed once");
             assert_eq!(view.headers(), headers, "inspect_headers differs");
             let _ = pegate_pe::describe(summary);
         }
-        (Err(a), Err(b)) => assert_eq!(
-            without_file_size_text(&a.to_string()),
-            without_file_size_text(&b.to_string()),
-            "different errors"
-        ),
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "different errors"),
         _ => panic!(
             "in memory {:?}, on disk {:?}",
             in_memory.as_ref().err(),

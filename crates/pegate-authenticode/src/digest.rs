@@ -520,7 +520,7 @@ fn serial<T>(
     let mut file = extras.file_sha256.then(sha2::Sha256::new);
     let mut checksum = extras.checksum.map(Checksum::new);
     if file.is_some() || checksum.is_some() {
-        for_each_chunk(&mut read_at, |_, chunk| {
+        for_each_chunk(&mut read_at, u64::MAX, |_, chunk| {
             if let Some(h) = file.as_mut() {
                 h.update(chunk);
             }
@@ -540,6 +540,46 @@ fn serial<T>(
     ))
 }
 
+/// Files up to this size are parsed and hashed on the calling thread ([`alone`]): handing the
+/// parse to another thread costs more than the hashing it would overlap.
+pub(crate) const ALONE: u64 = 64 << 10;
+
+/// The pass for a small file (`len` bytes), all on the calling thread: `after` (the PKCS#7
+/// parse) first, then one read that feeds every stream. The same digests as [`pipelined`].
+pub(crate) fn alone<T>(
+    layout: Layout,
+    algs: &[Algorithm],
+    extras: Extras,
+    len: u64,
+    after: impl FnOnce() -> T,
+    mut read_at: impl FnMut(u64, &mut [u8]) -> std::io::Result<usize>,
+) -> std::io::Result<(T, Digests)> {
+    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(after))
+        .map_err(|_| std::io::Error::other("the signature parser panicked"))?;
+    let same = layout.windows == layout.linear;
+    let mut image = Image {
+        windows: Some(Stream::new(layout.windows, algs)),
+        linear: (!same).then(|| Stream::new(layout.linear, algs)),
+        checksum: extras.checksum.map(Checksum::new),
+    };
+    let mut file = extras.file_sha256.then(sha2::Sha256::new);
+    for_each_chunk(&mut read_at, len, |pos, chunk| {
+        image.feed(pos, chunk);
+        if let Some(h) = file.as_mut() {
+            h.update(chunk);
+        }
+    })?;
+    Ok((
+        parsed,
+        Digests {
+            windows: image.windows.map(Stream::finish).unwrap_or_default(),
+            linear: image.linear.map(Stream::finish),
+            file_sha256: file.map(|h| h.finalize().into()),
+            checksum: image.checksum.map(Checksum::finish),
+        },
+    ))
+}
+
 /// A second pass for image hashes the first did not guess (a SHA-1 or SHA-384 signature).
 pub(crate) fn image_pass(
     layout: Layout,
@@ -552,7 +592,7 @@ pub(crate) fn image_pass(
         linear: (!same).then(|| Stream::new(layout.linear, algs)),
         checksum: None,
     };
-    for_each_chunk(&mut read_at, |pos, chunk| image.feed(pos, chunk))?;
+    for_each_chunk(&mut read_at, u64::MAX, |pos, chunk| image.feed(pos, chunk))?;
     Ok(Digests {
         windows: image.windows.map(Stream::finish).unwrap_or_default(),
         linear: image.linear.map(Stream::finish),
@@ -562,13 +602,15 @@ pub(crate) fn image_pass(
 }
 
 /// Calls `f` with each chunk of the file in order, read into one buffer that this thread keeps
-/// for its next file (as [`pipelined`] keeps its chunks).
+/// for its next file (as [`pipelined`] keeps its chunks). A file known to be `len` bytes gets a
+/// buffer no larger than it needs (one more read then sees the end).
 fn for_each_chunk(
     read_at: &mut impl FnMut(u64, &mut [u8]) -> std::io::Result<usize>,
+    len: u64,
     mut f: impl FnMut(u64, &[u8]),
 ) -> std::io::Result<()> {
     let mut buf = take_spare();
-    buf.resize(CHUNK, 0);
+    buf.resize(usize::try_from(len).unwrap_or(CHUNK).clamp(1, CHUNK), 0);
     let mut pos = 0u64;
     let outcome = loop {
         let n = match read_at(pos, &mut buf) {
@@ -677,6 +719,59 @@ mod tests {
                 "{what}"
             );
         }
+    }
+
+    /// A small file hashed on the calling thread gets the digests the two-thread pass gets, for
+    /// every mix of streams; its parse still runs (once) and a panicking one is an error.
+    #[test]
+    fn alone_gives_the_pipelined_digests() {
+        for len in [0usize, 1, 100, 4096, ALONE as usize] {
+            let bytes = data(len);
+            let cut = len.saturating_sub(10) as u64;
+            let layout = Layout {
+                windows: vec![0..cut / 2, cut / 2 + 1..cut],
+                linear: vec![0..cut],
+            };
+            for (algs, extras) in [
+                (&[Algorithm::Sha256][..], all()),
+                (&[Algorithm::Sha256, Algorithm::Sha1][..], Extras::default()),
+                (&[][..], all()),
+            ] {
+                let (ran, a) = alone(
+                    layout.clone(),
+                    algs,
+                    extras,
+                    len as u64,
+                    || true,
+                    crate::slice_reader(&bytes),
+                )
+                .unwrap();
+                let ((), p) = pipelined(
+                    layout.clone(),
+                    algs,
+                    extras,
+                    || (),
+                    crate::slice_reader(&bytes),
+                )
+                .unwrap();
+                assert!(ran);
+                let what = format!("{len} bytes, {algs:?}, {extras:?}");
+                assert_eq!(a.windows, p.windows, "{what}");
+                assert_eq!(a.linear, p.linear, "{what}");
+                assert_eq!(a.file_sha256, p.file_sha256, "{what}");
+                assert_eq!(a.checksum, p.checksum, "{what}");
+            }
+        }
+        let err = alone(
+            whole(10),
+            &[Algorithm::Sha256],
+            all(),
+            10,
+            || panic!("parser"),
+            crate::slice_reader(&data(10)),
+        )
+        .unwrap_err();
+        assert_eq!(err.to_string(), "the signature parser panicked");
     }
 
     /// No image hash asked for (an unsigned file): the same file hash and checksum, on one

@@ -463,7 +463,11 @@ fn verify_with(
         // A signed file is read in full anyway: its checksum costs little beside the hash.
         checksum: (had_table || opts.checksum).then(|| view.checksum_field_offset()),
     };
-    let (mut parsed, mut digests) = digest::pipelined(layout, guess, extras, parse, &mut read_at)?;
+    let (mut parsed, mut digests) = if len <= digest::ALONE {
+        digest::alone(layout, guess, extras, len, parse, &mut read_at)?
+    } else {
+        digest::pipelined(layout, guess, extras, parse, &mut read_at)?
+    };
     let mut missing: Vec<Algorithm> = parsed
         .signatures
         .iter()

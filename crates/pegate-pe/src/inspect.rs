@@ -104,7 +104,7 @@ fn summary_of(
         _ => None,
     };
     let string_table = match string_table_range(view) {
-        Some((offset, len)) if view.bytes_at(offset, 1).is_none() => {
+        Some((offset, len)) if view.bytes_at(offset, len).is_none() => {
             Some((offset, read_range(file, offset, len).map_err(io(path))?))
         }
         _ => None,

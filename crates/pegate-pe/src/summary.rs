@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::flags::{self, Flags};
 use crate::text::{SectionName, Version};
-use crate::view::{DIRECTORY_LOAD_CONFIG, PeView};
+use crate::view::{DIRECTORY_LOAD_CONFIG, MAX_LONG_NAME, PeView, long_name_bytes, long_name_index};
 
 /// One section header.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -264,36 +264,22 @@ pub fn string_table_range(view: &PeView<'_>) -> Option<(u64, usize)> {
         .filter_map(|s| long_name_index(&s.name))
         .max()?;
     let start = view.string_table_offset();
-    (start != 0 && start < view.file_len()).then(|| {
-        let want = max_index.saturating_add(MAX_LONG_NAME);
+    (start < view.file_len()).then(|| {
+        let want = u64::from(max_index).saturating_add(MAX_LONG_NAME as u64);
         let len = view.file_len().saturating_sub(start).min(want) as usize;
         (start, len)
     })
 }
 
-/// The longest `/N` section name read from the string table.
-const MAX_LONG_NAME: u64 = 1024;
-
-/// The string table index of a `/N` section name.
-fn long_name_index(name: &[u8; 8]) -> Option<u64> {
-    core::str::from_utf8(name.strip_prefix(b"/")?)
-        .ok()?
-        .trim_end_matches('\0')
-        .parse()
-        .ok()
-}
-
-/// Resolves a `/N` name from separately read string table bytes.
+/// Resolves a `/N` name from separately read string table bytes (`table` starts at its file
+/// offset and holds every byte [`string_table_range`] asked for, so the rule is the one
+/// [`PeView::section_name`] applies in memory).
 fn long_name(name: &[u8; 8], table: (u64, &[u8]), view: &PeView<'_>) -> Option<String> {
     let index = long_name_index(name)?;
     let start = view.string_table_offset();
-    let at = usize::try_from(start.checked_add(index)?.checked_sub(table.0)?).ok()?;
-    let bytes = table.1.get(at..)?;
-    let end = bytes
-        .iter()
-        .take(MAX_LONG_NAME as usize)
-        .position(|&b| b == 0)?;
-    Some(String::from_utf8_lossy(bytes.get(..end)?).into_owned())
+    let at = usize::try_from(start.checked_add(u64::from(index))?.checked_sub(table.0)?).ok()?;
+    let bytes = table.1.get(at..).filter(|b| !b.is_empty())?;
+    Some(String::from_utf8_lossy(long_name_bytes(bytes)).into_owned())
 }
 
 /// The most load config bytes read: the structure is 0xC0 bytes for PE32 and 0x148 for PE32+

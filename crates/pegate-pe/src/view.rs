@@ -693,37 +693,35 @@ impl<'data> PeView<'data> {
     }
 
     /// The name of a section, resolving COFF `/N` long names through the string table when its
-    /// bytes are in view. Trailing NULs are removed.
+    /// bytes are in view (up to the first NUL, at most [`MAX_LONG_NAME`] bytes). Trailing NULs
+    /// are removed. A name past the bytes in view is [`Error::BeyondRead`] when the file goes
+    /// on, [`Error::Truncated`] (with the file's length) when the file ends first.
     #[inline]
     pub fn section_name(&self, section: &'data ImageSectionHeader) -> Result<&'data [u8], Error> {
         let raw: &'data [u8] = &section.name;
-        let name = match raw.iter().position(|&b| b == 0) {
-            Some(end) => raw.get(..end).unwrap_or(raw),
-            None => raw,
+        let Some(index) = long_name_index(&section.name) else {
+            return Ok(raw.split(|&b| b == 0).next().unwrap_or(raw));
         };
-        let Some(digits) = name.strip_prefix(b"/") else {
-            return Ok(name);
-        };
-        let Some(index) = core::str::from_utf8(digits)
+        let start = self.string_table_offset().saturating_add(u64::from(index));
+        let bytes = usize::try_from(start)
             .ok()
-            .and_then(|d| d.parse::<u32>().ok())
-        else {
-            return Ok(name);
-        };
-        let table = self.string_table_offset();
-        let start = usize::try_from(table.saturating_add(u64::from(index))).unwrap_or(usize::MAX);
-        let bytes = self.data.get(start..).ok_or(Error::Truncated {
-            what: "COFF string table",
-            offset: start as u64,
-            end: (start as u64).saturating_add(1),
-            len: self.data.len() as u64,
-        })?;
-        let end = bytes
-            .iter()
-            .take(1024)
-            .position(|&b| b == 0)
-            .unwrap_or(bytes.len().min(1024));
-        Ok(bytes.get(..end).unwrap_or(&[]))
+            .and_then(|s| self.data.get(s..))
+            .filter(|b| !b.is_empty());
+        match bytes {
+            Some(bytes) => Ok(long_name_bytes(bytes)),
+            None if start < self.file_len => Err(Error::BeyondRead {
+                what: "COFF string table",
+                offset: start,
+                end: start.saturating_add(1),
+                read: self.data.len() as u64,
+            }),
+            None => Err(Error::Truncated {
+                what: "COFF string table",
+                offset: start,
+                end: start.saturating_add(1),
+                len: self.file_len,
+            }),
+        }
     }
 
     /// Bytes `[offset, offset + len)` of the file if they are in view.
@@ -751,6 +749,27 @@ impl<'data> PeView<'data> {
             })
             .fold(headers, u64::max)
     }
+}
+
+/// The longest `/N` section name read from the COFF string table.
+pub(crate) const MAX_LONG_NAME: usize = 1024;
+
+/// The string table index `N` of a `/N` section name (the name cut at its first NUL): `None` for
+/// a name stored in the header itself.
+pub(crate) fn long_name_index(name: &[u8; 8]) -> Option<u32> {
+    let name = name.split(|&b| b == 0).next()?;
+    core::str::from_utf8(name.strip_prefix(b"/")?)
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// A long section name from the string table bytes at its index: up to the first NUL within
+/// [`MAX_LONG_NAME`] bytes, or as many of those bytes as there are. In memory and on disk alike,
+/// so both paths name a section the same.
+pub(crate) fn long_name_bytes(bytes: &[u8]) -> &[u8] {
+    let window = bytes.get(..MAX_LONG_NAME).unwrap_or(bytes);
+    window.split(|&b| b == 0).next().unwrap_or(window)
 }
 
 /// The optional header's fields read at their fixed offsets from the bytes, those past the
