@@ -69,7 +69,11 @@ fn verify_text(v: &AuthenticodeVerify) -> &'static str {
 /// Parses one PKCS#7 SignedData (nested signatures come back after it, in order);
 /// `None` when the bytes are not PKCS#7 at all.
 pub(crate) fn parse(der: &[u8]) -> Option<Vec<Parsed>> {
-    let array = authenticode_parser::parse(token(), der)?;
+    let array = authenticode_parser::parse(token(), der);
+    // The C library leaves OpenSSL's errors in this thread's queue; drained here, so the
+    // `openssl` crate's next failure on this thread (the trust check) reports its own errors.
+    drop(openssl::error::ErrorStack::get());
+    let array = array?;
     let out = array
         .signatures()
         .iter()
