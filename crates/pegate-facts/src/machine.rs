@@ -55,9 +55,10 @@ macro_rules! named_u16 {
 
         impl fmt::Display for $ty {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                // `pad`, so that `{:<8}` lines up a table of names.
                 match self.name() {
-                    Some(n) => f.write_str(n),
-                    None => write!(f, "{:#06x}", self.0),
+                    Some(n) => f.pad(n),
+                    None => f.pad(&format!("{:#06x}", self.0)),
                 }
             }
         }
@@ -243,6 +244,10 @@ mod tests {
         assert_eq!(Machine(0x1234).to_string(), "0x1234");
         assert_eq!(Machine(0x10).to_string(), "0x0010");
         assert_eq!(format!("{:?}", Machine::ARM64), "Machine(ARM64)");
+        assert_eq!(
+            format!("[{:<7}|{:>7}]", Machine::I386, Machine(0x10)),
+            "[I386   | 0x0010]"
+        );
     }
 
     #[test]

@@ -61,7 +61,7 @@ impl<T: fmt::Display> fmt::Display for Recorded<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Recorded::Known(v) => v.fmt(f),
-            Recorded::Unknown(text) => f.write_str(text),
+            Recorded::Unknown(text) => f.pad(text),
         }
     }
 }
