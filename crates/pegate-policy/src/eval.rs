@@ -1,6 +1,13 @@
 //! Evaluation: one result per artifact and check.
 
+use std::fmt::Display;
+use std::str::FromStr;
+
 use globset::{Glob, GlobMatcher};
+use pegate_facts::{
+    DllCharacteristics, GoArch, GoOs, GoVersion, GuardFlags, Machine, SectionCharacteristics,
+    SignatureStatus, Subsystem,
+};
 use semver::{Version, VersionReq};
 
 use crate::{
@@ -8,52 +15,8 @@ use crate::{
     Policy, Report, Requirement, RuleId, RuleResult, SignaturePolicy, Size,
 };
 
-/// COFF machine names pegate-pe reports for the targets Go can build, plus the other common ones.
-const MACHINES: &[&str] = &[
-    "AMD64", "ARM64", "I386", "ARMNT", "ARM", "ARM64EC", "ARM64X", "IA64", "THUMB", "RISCV64",
-];
-const SUBSYSTEMS: &[&str] = &[
-    "NATIVE",
-    "WINDOWS_GUI",
-    "WINDOWS_CUI",
-    "OS2_CUI",
-    "POSIX_CUI",
-    "NATIVE_WINDOWS",
-    "WINDOWS_CE_GUI",
-    "EFI_APPLICATION",
-    "EFI_BOOT_SERVICE_DRIVER",
-    "EFI_RUNTIME_DRIVER",
-    "EFI_ROM",
-    "XBOX",
-    "WINDOWS_BOOT_APPLICATION",
-];
-const DLL_FLAGS: &[&str] = &[
-    "HIGH_ENTROPY_VA",
-    "DYNAMIC_BASE",
-    "FORCE_INTEGRITY",
-    "NX_COMPAT",
-    "NO_ISOLATION",
-    "NO_SEH",
-    "NO_BIND",
-    "APPCONTAINER",
-    "WDM_DRIVER",
-    "GUARD_CF",
-    "TERMINAL_SERVER_AWARE",
-];
-
 /// Digest algorithm names `forbid_signature_digests` accepts (authenticode-parser's, lowercase).
 const DIGESTS: &[&str] = &["md5", "sha1", "sha224", "sha256", "sha384", "sha512"];
-
-/// `IMAGE_SCN_MEM_SHARED`, `_EXECUTE`, `_WRITE` (winnt.h).
-const SCN_MEM_SHARED: u32 = 0x1000_0000;
-const SCN_MEM_EXECUTE: u32 = 0x2000_0000;
-const SCN_MEM_WRITE: u32 = 0x8000_0000;
-
-/// `IMAGE_GUARD_CF_INSTRUMENTED` (winnt.h).
-const GUARD_CF_INSTRUMENTED: u32 = 0x100;
-
-/// Machines with CET shadow stacks (x86 and x64 only).
-const CET_MACHINES: &[&str] = &["AMD64", "I386"];
 
 const SECONDS_PER_DAY: i64 = 86_400;
 
@@ -63,19 +26,17 @@ fn digest_key(name: &str) -> String {
     name.to_ascii_lowercase().replace('-', "")
 }
 
-/// GOARCH → COFF machine name.
-const GOARCH_MACHINE: &[(&str, &str)] = &[
-    ("amd64", "AMD64"),
-    ("arm64", "ARM64"),
-    ("386", "I386"),
-    ("arm", "ARMNT"),
-];
-
+/// An `[[artifact]]` rule with its names turned into values, once, when the policy is built.
 #[derive(Debug, Clone)]
 pub(crate) struct CompiledRule {
     pub(crate) matcher: GlobMatcher,
     pub(crate) go_version: Option<VersionReq>,
     pub(crate) max_size: Option<u64>,
+    pub(crate) machine: Option<Machine>,
+    pub(crate) subsystem: Option<Subsystem>,
+    /// Each required and each forbidden DllCharacteristics flag, in the policy's order.
+    pub(crate) dll_require: Vec<DllCharacteristics>,
+    pub(crate) dll_forbid: Vec<DllCharacteristics>,
 }
 
 pub(crate) fn compile_glob(index: usize, glob: &str) -> Result<GlobMatcher, Error> {
@@ -86,6 +47,28 @@ pub(crate) fn compile_glob(index: usize, glob: &str) -> Result<GlobMatcher, Erro
             glob: glob.to_owned(),
             message: e.kind().to_string(),
         })
+}
+
+/// Parses a name with its type's table; the error lists that table's names.
+fn parse_name<T>(index: usize, name: &str) -> Result<T, Error>
+where
+    T: FromStr<Err = pegate_facts::Error>,
+{
+    name.parse().map_err(|e| match e {
+        pegate_facts::Error::UnknownName { what, name, known } => Error::UnknownName {
+            index,
+            what,
+            name,
+            known: known.join(", "),
+        },
+        // Only the Go version parser says anything else, and no rule names a version that way.
+        other => Error::UnknownName {
+            index,
+            what: "name",
+            name: name.to_owned(),
+            known: other.to_string(),
+        },
+    })
 }
 
 fn check_name(index: usize, what: &'static str, name: &str, known: &[&str]) -> Result<(), Error> {
@@ -123,39 +106,38 @@ fn parse_size(text: &str) -> Option<u64> {
     (0.0..1.8e19).contains(&bytes).then_some(bytes as u64)
 }
 
-/// Go versions (`go1.27.3`, `go1.27`, `go1.27rc1`, `1.23`) as semver.
-pub(crate) fn go_semver(text: &str) -> Option<Version> {
-    let text = text.trim().trim_start_matches("go");
-    // `go1.27.3 X:nocoverageredesign` and similar suffixes.
-    let text = text.split_whitespace().next()?;
-    let (core, pre) = match text.find(|c: char| c.is_ascii_alphabetic() || c == '-') {
-        Some(i) => text.split_at(i),
-        None => (text, ""),
-    };
-    let mut parts = core.split('.').map(|p| p.parse::<u64>().ok());
-    let major = parts.next()??;
-    let minor = parts.next().unwrap_or(Some(0))?;
-    let patch = parts.next().unwrap_or(Some(0))?;
-    let mut v = Version::new(major, minor, patch);
-    let pre = pre.trim_start_matches('-');
-    if !pre.is_empty() {
-        v.pre = semver::Prerelease::new(pre).ok()?;
+/// A Go version as semver, for `go_version` ranges (`go1.27rc1` is `1.27.0-rc1`).
+fn go_semver(v: &GoVersion) -> Option<Version> {
+    let (major, minor, patch) = v.numbers();
+    let mut sv = Version::new(major.into(), minor.into(), patch.into());
+    if let Some(pre) = v.pre() {
+        sv.pre = semver::Prerelease::new(pre).ok()?;
     }
-    Some(v)
+    Some(sv)
 }
 
 impl CompiledRule {
     pub(crate) fn new(index: usize, rule: &ArtifactRule) -> Result<CompiledRule, Error> {
         let matcher = compile_glob(index, &rule.glob)?;
-        if let Some(m) = &rule.machine {
-            check_name(index, "machine", m, MACHINES)?;
-        }
-        if let Some(s) = &rule.subsystem {
-            check_name(index, "subsystem", s, SUBSYSTEMS)?;
-        }
+        let machine = rule
+            .machine
+            .as_deref()
+            .map(|m| parse_name(index, m))
+            .transpose()?;
+        let subsystem = rule
+            .subsystem
+            .as_deref()
+            .map(|s| parse_name(index, s))
+            .transpose()?;
+        let (mut dll_require, mut dll_forbid) = (Vec::new(), Vec::new());
         if let Some(flags) = &rule.dll_characteristics {
-            for f in flags.require.iter().chain(&flags.forbid) {
-                check_name(index, "dll characteristic", f, DLL_FLAGS)?;
+            for (names, parsed) in [
+                (&flags.require, &mut dll_require),
+                (&flags.forbid, &mut dll_forbid),
+            ] {
+                for f in names {
+                    parsed.push(parse_name(index, f)?);
+                }
             }
         }
         let go_version = rule
@@ -185,6 +167,10 @@ impl CompiledRule {
             matcher,
             go_version,
             max_size,
+            machine,
+            subsystem,
+            dll_require,
+            dll_forbid,
         })
     }
 
@@ -218,12 +204,25 @@ impl Out<'_> {
     }
 }
 
-fn or_unknown(v: &Option<String>) -> &str {
-    v.as_deref().unwrap_or("unknown")
+/// A fact as the messages print it: `unknown` when the artifact did not say.
+fn or_unknown<T: Display>(v: &Option<T>) -> String {
+    v.as_ref()
+        .map_or_else(|| "unknown".to_owned(), ToString::to_string)
 }
 
-/// GOOS/GOARCH named in a file name, as `_windows_amd64` / `-windows-arm64.exe` / `windows_386`.
-pub(crate) fn target_from_name(path: &str) -> Option<(&'static str, &'static str)> {
+/// Joins values by their printed names.
+fn join<T: Display>(values: impl IntoIterator<Item = T>, sep: &str) -> String {
+    values
+        .into_iter()
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
+/// GOOS/GOARCH named in a file name, as `_windows_amd64` / `-windows-arm64.exe` / `windows_386`:
+/// the GOOS when the name says Windows, and the GOARCH (a Windows port's, Go's name or a
+/// common alias).
+pub(crate) fn target_from_name(path: &str) -> Option<(Option<GoOs>, GoArch)> {
     let name = path
         .rsplit(['/', '\\'])
         .next()
@@ -236,24 +235,21 @@ pub(crate) fn target_from_name(path: &str) -> Option<(&'static str, &'static str
     let goos = tokens
         .iter()
         .any(|t| *t == "windows" || *t == "win")
-        .then_some("windows");
-    let goarch = GOARCH_MACHINE
+        .then_some(GoOs::Windows);
+    let goarch = GoArch::ALL
         .iter()
-        .map(|(arch, _)| *arch)
-        .find(|arch| tokens.iter().any(|t| t == arch))
+        .copied()
+        .filter(|arch| arch.machine().is_some())
+        .find(|arch| tokens.iter().any(|t| *t == arch.as_str()))
         .or_else(|| {
             tokens.iter().find_map(|t| match *t {
-                "x86_64" | "x64" => Some("amd64"),
-                "aarch64" => Some("arm64"),
-                "i386" | "x86" => Some("386"),
+                "x86_64" | "x64" => Some(GoArch::Amd64),
+                "aarch64" => Some(GoArch::Arm64),
+                "i386" | "x86" => Some(GoArch::I386),
                 _ => None,
             })
-        });
-    match (goos, goarch) {
-        (Some(os), Some(arch)) => Some((os, arch)),
-        (None, Some(arch)) => Some(("", arch)),
-        _ => None,
-    }
+        })?;
+    Some((goos, goarch))
 }
 
 /// `trust`: the policy names a trust bundle, so `signed-untrusted` is not good enough.
@@ -264,76 +260,68 @@ fn evaluate_rule(
     trust: bool,
     out: &mut Out<'_>,
 ) {
-    if let Some(want) = &rule.machine {
+    if let Some(want) = compiled.machine {
         let got = or_unknown(&a.machine);
         out.check(
             RuleId::Machine,
-            got == want,
+            a.machine == Some(want),
             format!("machine is {got}"),
             format!("machine is {got}, the policy wants {want}"),
         );
     }
-    if let Some(want) = &rule.subsystem {
+    if let Some(want) = compiled.subsystem {
         let got = or_unknown(&a.subsystem);
         out.check(
             RuleId::Subsystem,
-            got == want,
+            a.subsystem == Some(want),
             format!("subsystem is {got}"),
             format!("subsystem is {got}, the policy wants {want}"),
         );
     }
-    if let Some(flags) = &rule.dll_characteristics {
-        let has = |f: &String| a.dll_characteristics.iter().any(|x| x == f);
-        if !flags.require.is_empty() {
-            let missing: Vec<&str> = flags
-                .require
-                .iter()
-                .filter(|f| !has(f))
-                .map(String::as_str)
-                .collect();
-            out.check(
-                RuleId::DllRequired,
-                missing.is_empty(),
-                format!("has {}", flags.require.join(", ")),
-                format!("missing {}", missing.join(", ")),
-            );
-        }
-        if !flags.forbid.is_empty() {
-            let present: Vec<&str> = flags
-                .forbid
-                .iter()
-                .filter(|f| has(f))
-                .map(String::as_str)
-                .collect();
-            out.check(
-                RuleId::DllForbidden,
-                present.is_empty(),
-                format!("has none of {}", flags.forbid.join(", ")),
-                format!("has forbidden {}", present.join(", ")),
-            );
-        }
+    let has = |f: &&DllCharacteristics| a.dll_characteristics.contains(**f);
+    if !compiled.dll_require.is_empty() {
+        let missing = compiled.dll_require.iter().filter(|f| !has(f));
+        out.check(
+            RuleId::DllRequired,
+            missing.clone().next().is_none(),
+            format!("has {}", join(&compiled.dll_require, ", ")),
+            format!("missing {}", join(missing, ", ")),
+        );
     }
-    let status = a.signature_status.as_deref().unwrap_or("unknown");
+    if !compiled.dll_forbid.is_empty() {
+        let present = compiled.dll_forbid.iter().filter(has);
+        out.check(
+            RuleId::DllForbidden,
+            present.clone().next().is_none(),
+            format!("has none of {}", join(&compiled.dll_forbid, ", ")),
+            format!("has forbidden {}", join(present, ", ")),
+        );
+    }
+    let status = a.signature_status;
     match rule.signature {
         SignaturePolicy::Any => {}
         SignaturePolicy::Required => {
             let (ok, why) = match status {
-                "signed-valid" => (true, "signed; the digest matches and the chain is trusted"),
-                "signed-untrusted" if trust => (
+                Some(SignatureStatus::SignedValid) => {
+                    (true, "signed; the digest matches and the chain is trusted")
+                }
+                Some(SignatureStatus::SignedUntrusted) if trust => (
                     false,
                     "signed and the digest matches, but the chain does not reach the policy's trust bundle",
                 ),
-                "signed-untrusted" => (
+                Some(SignatureStatus::SignedUntrusted) => (
                     true,
                     "signed and the digest matches (no trust bundle in the policy, chain not judged)",
                 ),
-                "unsigned" => (false, "not signed"),
-                "signed-invalid" => (
+                Some(SignatureStatus::Unsigned) => (false, "not signed"),
+                Some(SignatureStatus::SignedInvalid) => (
                     false,
                     "signed, but the digest does not match: the file changed after signing",
                 ),
-                "error" => (false, "a signature is present but cannot be parsed"),
-                _ => (false, "the signature status is unknown"),
+                Some(SignatureStatus::Error) => {
+                    (false, "a signature is present but cannot be parsed")
+                }
+                None => (false, "the signature status is unknown"),
             };
             out.check(
                 RuleId::SignatureRequired,
@@ -367,19 +355,22 @@ fn evaluate_rule(
         }
         SignaturePolicy::Forbidden => out.check(
             RuleId::SignatureForbidden,
-            status == "unsigned",
+            status == Some(SignatureStatus::Unsigned),
             "not signed",
-            format!("signatures are forbidden, the artifact is {status}"),
+            format!(
+                "signatures are forbidden, the artifact is {}",
+                or_unknown(&status)
+            ),
         ),
     }
     if let Some(req) = &compiled.go_version {
-        match a.go_version.as_deref() {
+        match &a.go_version {
             None => out.push(
                 RuleId::GoVersion,
                 Outcome::NotApplicable,
                 "no Go build info in the file",
             ),
-            Some(v) => match go_semver(v) {
+            Some(v) => match v.known().and_then(go_semver) {
                 None => out.push(
                     RuleId::GoVersion,
                     Outcome::Fail,
@@ -403,20 +394,18 @@ fn evaluate_rule(
             ),
             Some((os, arch)) => {
                 let mut problems = Vec::new();
-                if !os.is_empty() && a.goos.as_deref().is_some_and(|g| g != os) {
+                if let Some(os) = os
+                    && a.goos.as_ref().is_some_and(|g| *g != os)
+                {
                     problems.push(format!(
                         "name says {os}, build info says GOOS={}",
                         or_unknown(&a.goos)
                     ));
                 }
-                if let Some(g) = a.goarch.as_deref().filter(|g| *g != arch) {
+                if let Some(g) = a.goarch.as_ref().filter(|g| **g != arch) {
                     problems.push(format!("name says {arch}, build info says GOARCH={g}"));
                 }
-                let want_machine = GOARCH_MACHINE
-                    .iter()
-                    .find(|(g, _)| *g == arch)
-                    .map(|(_, m)| *m);
-                if let (Some(want), Some(got)) = (want_machine, a.machine.as_deref())
+                if let (Some(want), Some(got)) = (arch.machine(), a.machine)
                     && want != got
                 {
                     problems.push(format!("name says {arch}, the PE machine is {got}"));
@@ -529,14 +518,14 @@ pub(crate) fn evaluate(
 
 /// `sections.wx`, `sections.shared-writable`, `cfg.instrumented`, `cet.compatible`.
 fn hardening(rule: &ArtifactRule, a: &ArtifactFacts, out: &mut Out<'_>) {
-    let sections_with = |bits: u32| -> Vec<&str> {
+    let sections_with = |bits: SectionCharacteristics| -> Vec<&str> {
         a.sections
             .iter()
-            .filter(|s| s.characteristics & bits == bits)
+            .filter(|s| s.characteristics.contains(bits))
             .map(|s| s.name.as_str())
             .collect()
     };
-    let mut section_rule = |id: RuleId, bits: u32, what: &str| {
+    let mut section_rule = |id: RuleId, bits: SectionCharacteristics, what: &str| {
         if a.sections.is_empty() {
             out.push(id, Outcome::NotApplicable, "the file has no sections");
             return;
@@ -552,14 +541,14 @@ fn hardening(rule: &ArtifactRule, a: &ArtifactFacts, out: &mut Out<'_>) {
     if rule.forbid_wx_sections {
         section_rule(
             RuleId::SectionsWx,
-            SCN_MEM_WRITE | SCN_MEM_EXECUTE,
+            SectionCharacteristics::MEM_WRITE | SectionCharacteristics::MEM_EXECUTE,
             "writable and executable",
         );
     }
     if rule.forbid_shared_writable_sections {
         section_rule(
             RuleId::SectionsSharedWritable,
-            SCN_MEM_WRITE | SCN_MEM_SHARED,
+            SectionCharacteristics::MEM_WRITE | SectionCharacteristics::MEM_SHARED,
             "writable shared",
         );
     }
@@ -572,19 +561,26 @@ fn hardening(rule: &ArtifactRule, a: &ArtifactFacts, out: &mut Out<'_>) {
             ),
             Some(flags) => out.check(
                 RuleId::CfgInstrumented,
-                flags & GUARD_CF_INSTRUMENTED != 0,
-                format!("GuardFlags {flags:#x} has CF_INSTRUMENTED"),
-                format!("GuardFlags {flags:#x} lacks CF_INSTRUMENTED: no Control Flow Guard"),
+                flags.contains(GuardFlags::CF_INSTRUMENTED),
+                format!("GuardFlags {:#x} has CF_INSTRUMENTED", flags.raw),
+                format!(
+                    "GuardFlags {:#x} lacks CF_INSTRUMENTED: no Control Flow Guard",
+                    flags.raw
+                ),
             ),
         }
     }
     if rule.cet == Requirement::Required {
-        let machine = a.machine.as_deref().unwrap_or("unknown");
+        // CET shadow stacks exist on x86 and x64 only.
+        let cet_machine = matches!(a.machine, Some(Machine::AMD64 | Machine::I386));
         match a.cet_compat {
-            _ if !CET_MACHINES.contains(&machine) => out.push(
+            _ if !cet_machine => out.push(
                 RuleId::CetCompatible,
                 Outcome::NotApplicable,
-                format!("CET shadow stacks exist on AMD64 and I386 only, the machine is {machine}"),
+                format!(
+                    "CET shadow stacks exist on AMD64 and I386 only, the machine is {}",
+                    or_unknown(&a.machine)
+                ),
             ),
             None => out.push(
                 RuleId::CetCompatible,
@@ -728,7 +724,7 @@ fn signing(rule: &ArtifactRule, a: &ArtifactFacts, context: &Context, out: &mut 
 fn go_rules(rule: &ArtifactRule, a: &ArtifactFacts, context: &Context, out: &mut Out<'_>) {
     if rule.go_supported {
         let newest: Vec<(u64, u64)> = context.go_releases.iter().take(2).copied().collect();
-        match (a.go_version.as_deref(), newest.first()) {
+        match (&a.go_version, newest.first()) {
             (None, _) => out.push(
                 RuleId::GoSupported,
                 Outcome::NotApplicable,
@@ -739,14 +735,15 @@ fn go_rules(rule: &ArtifactRule, a: &ArtifactFacts, context: &Context, out: &mut
                 Outcome::NotApplicable,
                 "no Go release table given",
             ),
-            (Some(v), Some(&latest)) => match go_semver(v) {
+            (Some(v), Some(&latest)) => match v.known() {
                 None => out.push(
                     RuleId::GoSupported,
                     Outcome::Fail,
                     format!("cannot read Go version `{v}`"),
                 ),
-                Some(sv) => {
-                    let major = (sv.major, sv.minor);
+                Some(gv) => {
+                    let (major, minor) = gv.release();
+                    let major = (u64::from(major), u64::from(minor));
                     let names: Vec<String> =
                         newest.iter().map(|(a, b)| format!("go{a}.{b}")).collect();
                     if major > latest {
