@@ -35,6 +35,7 @@
 //! assert!(report.results.iter().any(|r| r.rule.as_str() == "machine" && r.outcome == Outcome::Pass));
 //! ```
 
+mod check;
 mod checksums;
 mod eval;
 pub mod render;
