@@ -9,7 +9,7 @@
 //! the bytes that exist; nothing is allocated from an untrusted length.
 //!
 //! ```no_run
-//! let info = pegate_go::buildinfo::read_path("hello.exe".as_ref()).unwrap().expect("a Go binary");
+//! let info = pegate_gobin::buildinfo::read_path("hello.exe".as_ref()).unwrap().expect("a Go binary");
 //! assert_eq!(info.setting("GOOS"), Some("windows"));
 //! println!("{} {}", info.go_version, info.path);
 //! ```
@@ -21,7 +21,7 @@ use object::LittleEndian as LE;
 use pegate_pe::PeView;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Malformation, Result};
 
 /// The magic that starts the build-info blob.
 pub const MAGIC: &[u8; 14] = b"\xff Go buildinf:";
@@ -142,7 +142,7 @@ pub fn read(view: &PeView<'_>) -> Result<Option<BuildInfo>> {
 /// Reads the build info of a file, reading only its headers and the data section.
 pub fn read_path(path: &Path) -> Result<Option<BuildInfo>> {
     pegate_pe::with_headers(path, read_file).unwrap_or_else(|e| match e {
-        pegate_pe::Error::Io { path, source } => Err(Error::io("read", path, source)),
+        pegate_pe::Error::Io { path, source } => Err(Error::Io { path, source }),
         source => Err(Error::Pe {
             path: path.to_path_buf(),
             source,
@@ -192,9 +192,9 @@ fn decode(view: &PeView<'_>, src: &mut dyn Source) -> Result<Option<BuildInfo>> 
     let Some((blob_offset, mut blob)) = find_blob(src, offset, size) else {
         return Ok(None);
     };
-    let bad = |reason: &str| Error::BuildInfo {
+    let bad = |problem: Malformation| Error::BuildInfo {
         offset: blob_offset,
-        reason: reason.to_owned(),
+        problem,
     };
     // Inline strings longer than what the chunk held: read the rest of them at once.
     let inline_end = |b: &[u8]| {
@@ -216,19 +216,19 @@ fn decode(view: &PeView<'_>, src: &mut dyn Source) -> Result<Option<BuildInfo>> 
     let blob = blob.as_slice();
     let header = blob
         .get(..HEADER_SIZE)
-        .ok_or_else(|| bad("header cut short"))?;
+        .ok_or_else(|| bad(Malformation::HeaderCutShort))?;
     let ptr_size = header.get(14).copied().unwrap_or(0);
     let flags = header.get(15).copied().unwrap_or(0);
     let (go_version, modinfo, format) = if flags & 2 != 0 {
         let rest = blob.get(HEADER_SIZE..).unwrap_or_default();
         let (version, rest) =
-            read_uvarint_string(rest).ok_or_else(|| bad("bad go version string"))?;
+            read_uvarint_string(rest).ok_or_else(|| bad(Malformation::BadVersionString))?;
         let (modinfo, _) =
-            read_uvarint_string(rest).ok_or_else(|| bad("bad module info string"))?;
+            read_uvarint_string(rest).ok_or_else(|| bad(Malformation::BadModuleInfoString))?;
         (version.to_vec(), modinfo.to_vec(), "inline")
     } else {
         if ptr_size != 4 && ptr_size != 8 {
-            return Err(bad(&format!("pointer size {ptr_size} is neither 4 nor 8")));
+            return Err(bad(Malformation::PointerSize(ptr_size)));
         }
         let big = flags & 1 != 0;
         let p = usize::from(ptr_size);
@@ -238,15 +238,16 @@ fn decode(view: &PeView<'_>, src: &mut dyn Source) -> Result<Option<BuildInfo>> 
                 .and_then(|b| b.get(..p))
                 .map(|b| read_ptr(b, big))
         };
-        let version_va = ptr_at(0).ok_or_else(|| bad("header cut short"))?;
-        let mod_va = ptr_at(1).ok_or_else(|| bad("header cut short"))?;
+        let version_va = ptr_at(0).ok_or_else(|| bad(Malformation::HeaderCutShort))?;
+        let mod_va = ptr_at(1).ok_or_else(|| bad(Malformation::HeaderCutShort))?;
         let version = read_go_string(view, src, version_va, p, big)
-            .ok_or_else(|| bad("go version string header points outside the file"))?;
+            .ok_or_else(|| bad(Malformation::VersionOutsideFile))?;
         let modinfo = read_go_string(view, src, mod_va, p, big)
-            .ok_or_else(|| bad("module info string header points outside the file"))?;
+            .ok_or_else(|| bad(Malformation::ModuleInfoOutsideFile))?;
         (version, modinfo, "pointer")
     };
-    let go_version = String::from_utf8(go_version).map_err(|_| bad("go version is not UTF-8"))?;
+    let go_version =
+        String::from_utf8(go_version).map_err(|_| bad(Malformation::VersionNotUtf8))?;
     let modinfo = strip_sentinels(&modinfo);
     let mut info = parse_modinfo(&String::from_utf8_lossy(modinfo));
     info.go_version = go_version;

@@ -5,8 +5,8 @@
 //! relocation directory and `RELOCS_STRIPPED`, never from the recorded flag.
 //!
 //! ```
-//! use pegate_go::crosscheck::{Status, check};
-//! # fn demo(summary: &pegate_pe::PeSummary, info: &pegate_go::buildinfo::BuildInfo) {
+//! use pegate_gobin::crosscheck::{Status, check};
+//! # fn demo(summary: &pegate_pe::PeSummary, info: &pegate_gobin::buildinfo::BuildInfo) {
 //! let failures: Vec<_> = check(summary, info).into_iter().filter(|f| f.status == Status::Fail).collect();
 //! # let _ = failures; }
 //! ```
