@@ -33,10 +33,9 @@ pub use error::Error;
 pub use file::{read_full_at, read_range, with_headers};
 pub use flags::Flags;
 pub use headers::PeHeaders;
-pub use inspect::{
-    InspectOptions, inspect_headers, inspect_headers_paths, inspect_path, inspect_path_with,
-    inspect_paths,
-};
+pub use inspect::{InspectOptions, inspect_headers, inspect_path, inspect_path_with};
+#[cfg(feature = "batch")]
+pub use inspect::{inspect_headers_paths, inspect_paths};
 pub use summary::{
     ChecksumSummary, Directory, Extra, Overlay, PeSummary, Section, SecurityDirectorySummary,
     load_config_range, machine_name, string_table_range, subsystem_name, summarize,
