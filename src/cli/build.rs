@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
-use pegate::go::matrix::{self, CellEvent, MatrixSpec, Target, Variant};
+use pegate::go::matrix::{self, CellEvent, CellOutcome, MatrixSpec, Target, Variant};
 use pegate::go::run::{RunOptions, RunResult};
 use pegate::go::toolchain::{self, ToolchainRequest};
 
@@ -166,7 +166,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
                     "#".repeat(filled),
                     "-".repeat(width.saturating_sub(filled))
                 );
-                let mark = if result.error.is_some() {
+                let mark = if result.error().is_some() {
                     "FAILED "
                 } else {
                     ""
@@ -199,8 +199,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         writeln!(out)?;
     } else {
         for c in &report.cells {
-            match (&c.artifact, &c.error) {
-                (Some(a), _) => {
+            match &c.outcome {
+                CellOutcome::Built(a) => {
                     let repro = match c.reproducible {
                         Some(true) => "  reproducible",
                         Some(false) => "  NOT reproducible",
@@ -217,13 +217,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
                         write_run(&mut out, run)?;
                     }
                 }
-                (None, Some(e)) => {
+                CellOutcome::Failed(e) => {
                     writeln!(out, "FAIL  {}: {}", c.cell, e.message)?;
                     for line in e.stderr.lines() {
                         writeln!(out, "        {line}")?;
                     }
                 }
-                (None, None) => {}
             }
         }
         writeln!(out, "checksums: {}", sums_path.display())?;

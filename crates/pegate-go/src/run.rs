@@ -22,8 +22,8 @@
 //!
 //! let host = Host { goos: "linux".into(), goarch: "amd64".into(), wine64: Some("/usr/lib/wine/wine64".into()), wine32: None };
 //! assert!(matches!(select_runner(&host, &Target::windows("amd64")), Ok(Runner::Wine { .. })));
-//! assert_eq!(select_runner(&host, &Target::windows("arm64")).unwrap_err(), "arm64: no runner on this host");
-//! assert_eq!(select_runner(&host, &Target::windows("386")).unwrap_err(), "386: no 32-bit Wine on this host");
+//! assert_eq!(select_runner(&host, &Target::windows("arm64")).unwrap_err().to_string(), "arm64: no runner on this host");
+//! assert_eq!(select_runner(&host, &Target::windows("386")).unwrap_err().to_string(), "386: no 32-bit Wine on this host");
 //! ```
 
 use std::ffi::OsString;
@@ -126,16 +126,50 @@ impl Runner {
     }
 }
 
+/// Why a target's artifacts cannot run on this host; its message is the skipped run's reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NoRunner {
+    /// A target for another OS than the host's and not Windows (nothing emulates it).
+    #[error("{target}: no runner on this host")]
+    ForeignOs {
+        /// The target.
+        target: Target,
+    },
+    /// Neither the host CPU nor an emulator it has runs this GOARCH.
+    #[error("{goarch}: no runner on this host")]
+    ForeignCpu {
+        /// The target's GOARCH.
+        goarch: String,
+    },
+    /// windows/386 on a Linux host without Wine's 32-bit loader.
+    #[error("{goarch}: no 32-bit Wine on this host")]
+    NoWine32 {
+        /// The target's GOARCH.
+        goarch: String,
+    },
+    /// windows/amd64 on a Linux host without Wine's 64-bit loader.
+    #[error("{goarch}: no wine64 on this host (apt-get install wine64)")]
+    NoWine64 {
+        /// The target's GOARCH.
+        goarch: String,
+    },
+}
+
 /// Picks how `target`'s artifacts run on `host`, or says why they cannot (`arm64: no runner on
 /// this host`). Pure: everything it knows is in its arguments.
-pub fn select_runner(host: &Host, target: &Target) -> Result<Runner, String> {
+pub fn select_runner(host: &Host, target: &Target) -> Result<Runner, NoRunner> {
     let arch = target.goarch.as_str();
-    let no_runner = || format!("{arch}: no runner on this host");
+    let no_runner = || NoRunner::ForeignCpu {
+        goarch: arch.to_owned(),
+    };
     if target.goos != "windows" {
         return if target.goos == host.goos && arch == host.goarch {
             Ok(Runner::Native)
         } else {
-            Err(format!("{target}: no runner on this host"))
+            Err(NoRunner::ForeignOs {
+                target: target.clone(),
+            })
         };
     }
     if host.goos == "windows" {
@@ -161,14 +195,11 @@ pub fn select_runner(host: &Host, target: &Target) -> Result<Runner, String> {
     if !same_cpu_family {
         return Err(no_runner());
     }
+    let goarch = arch.to_owned();
     let loader = if arch == "386" {
-        host.wine32
-            .clone()
-            .ok_or_else(|| format!("{arch}: no 32-bit Wine on this host"))?
+        host.wine32.clone().ok_or(NoRunner::NoWine32 { goarch })?
     } else {
-        host.wine64
-            .clone()
-            .ok_or_else(|| format!("{arch}: no wine64 on this host (apt-get install wine64)"))?
+        host.wine64.clone().ok_or(NoRunner::NoWine64 { goarch })?
     };
     Ok(Runner::Wine { program: loader })
 }
@@ -286,7 +317,7 @@ impl RunOptions {
 pub fn run_target(exe: &Path, target: &Target, opts: &RunOptions) -> RunResult {
     match select_runner(&opts.host, target) {
         Ok(runner) => run_artifact(&runner, exe, opts),
-        Err(reason) => RunResult::skipped(reason),
+        Err(reason) => RunResult::skipped(reason.to_string()),
     }
 }
 
@@ -541,7 +572,9 @@ mod tests {
             ),
         ];
         for (host, target, want) in cases {
-            let got = select_runner(host, &Target::parse(target).unwrap()).map(|r| r.name());
+            let got = select_runner(host, &Target::parse(target).unwrap())
+                .map(|r| r.name())
+                .map_err(|e| e.to_string());
             assert_eq!(
                 got.as_deref().map_err(String::as_str),
                 *want,

@@ -18,6 +18,16 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Reading part of an open file failed (the data section, a string the blob points at, or
+    /// the start of `.text`): an I/O error, not a file without build info.
+    #[error("read at file offset {offset:#x}: {source}")]
+    Read {
+        /// Where the read started.
+        offset: u64,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
     /// A Go build-info blob that is present but malformed.
     #[error("malformed go build info at file offset {offset:#x}: {problem}")]
     BuildInfo {
