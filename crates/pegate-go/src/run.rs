@@ -29,7 +29,7 @@
 use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -376,21 +376,7 @@ pub fn run_artifact(runner: &Runner, exe: &Path, opts: &RunOptions) -> RunResult
     // path is resolved against the parent's or the child's directory depending on the OS.
     let absolute = std::path::absolute(exe);
     let exe = absolute.as_deref().unwrap_or(exe);
-    let mut cmd = match runner {
-        Runner::Native => Command::new(exe),
-        Runner::Wine { program } => {
-            let mut cmd = Command::new(program);
-            cmd.arg(exe);
-            cmd
-        }
-    };
-    cmd.envs(opts.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let Some(dir) = exe.parent().filter(|d| !d.as_os_str().is_empty()) {
-        cmd.current_dir(dir);
-    }
+    let mut cmd = command(runner, exe, opts);
     let started = Instant::now();
     let mut result = RunResult {
         status: RunStatus::Failed,
@@ -426,36 +412,90 @@ pub fn run_artifact(runner: &Runner, exe: &Path, opts: &RunOptions) -> RunResult
         .map(|s| capture(s, opts.max_output, done_tx.clone()));
     drop(done_tx);
 
-    let deadline = started.checked_add(opts.timeout);
-    let status = loop {
+    let status = wait(
+        &mut child,
+        started.checked_add(opts.timeout),
+        exe,
+        &mut result,
+    );
+    result.elapsed_ms = millis(started.elapsed());
+    collect_output(out, err, &done_rx, &mut result);
+    if let Some(status) = status {
+        result.exit_code = status.code();
+        if status.success() {
+            result.status = RunStatus::Passed;
+        } else if status.code().is_none() {
+            result.reason = Some(format!("terminated: {status}"));
+        }
+    }
+    result
+}
+
+/// The command that starts `exe` with `runner`, in the artifact's directory, with no stdin and
+/// both output streams piped.
+fn command(runner: &Runner, exe: &Path, opts: &RunOptions) -> Command {
+    let mut cmd = match runner {
+        Runner::Native => Command::new(exe),
+        Runner::Wine { program } => {
+            let mut cmd = Command::new(program);
+            cmd.arg(exe);
+            cmd
+        }
+    };
+    cmd.envs(opts.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(dir) = exe.parent().filter(|d| !d.as_os_str().is_empty()) {
+        cmd.current_dir(dir);
+    }
+    cmd
+}
+
+/// Waits for `child` until `deadline`, killing it then (status timed out); the exit status when
+/// it exited by itself. A failure to wait is recorded in `result.reason`.
+fn wait(
+    child: &mut Child,
+    deadline: Option<Instant>,
+    exe: &Path,
+    result: &mut RunResult,
+) -> Option<ExitStatus> {
+    loop {
         match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
+            Ok(Some(status)) => return Some(status),
             Ok(None) => {}
             Err(e) => {
                 result.reason = Some(format!("waiting for {}: {e}", exe.display()));
                 let _ = child.kill();
                 let _ = child.wait();
-                break None;
+                return None;
             }
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
             let _ = child.kill();
             let _ = child.wait();
             result.status = RunStatus::TimedOut;
-            break None;
+            return None;
         }
         std::thread::sleep(Duration::from_millis(5));
-    };
-    result.elapsed_ms = millis(started.elapsed());
-    // A process the artifact started (Wine's wineserver) can hold the pipes open after it exits;
-    // wait for the readers only briefly, then keep what they have.
+    }
+}
+
+/// Moves what the readers captured into `result`, waiting for them only briefly: a process the
+/// artifact started (Wine's wineserver) can hold the pipes open after it exits.
+fn collect_output(
+    out: Option<Arc<Mutex<Capture>>>,
+    err: Option<Arc<Mutex<Capture>>>,
+    done: &mpsc::Receiver<()>,
+    result: &mut RunResult,
+) {
     let grace = Instant::now().checked_add(Duration::from_secs(2));
     let readers = usize::from(out.is_some()).saturating_add(usize::from(err.is_some()));
     for _ in 0..readers {
         let left = grace
             .map(|g| g.saturating_duration_since(Instant::now()))
             .unwrap_or_default();
-        if done_rx.recv_timeout(left).is_err() {
+        if done.recv_timeout(left).is_err() {
             break;
         }
     }
@@ -466,15 +506,6 @@ pub fn run_artifact(runner: &Runner, exe: &Path, opts: &RunOptions) -> RunResult
             result.truncated |= cut;
         }
     }
-    if let Some(status) = status {
-        result.exit_code = status.code();
-        if status.success() {
-            result.status = RunStatus::Passed;
-        } else if status.code().is_none() {
-            result.reason = Some(format!("terminated: {status}"));
-        }
-    }
-    result
 }
 
 #[cfg(test)]

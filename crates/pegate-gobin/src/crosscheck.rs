@@ -64,64 +64,71 @@ pub fn machine_for_goarch(goarch: &str) -> Option<&'static str> {
 
 /// Runs every cross-check.
 pub fn check(summary: &PeSummary, info: &BuildInfo) -> Vec<Finding> {
-    let mut out = Vec::new();
+    let mut out = vec![
+        goos(info),
+        goarch_machine(summary, info),
+        gui_subsystem(summary, info),
+        aslr(summary, info),
+    ];
+    out.extend(high_entropy_va(summary));
+    out
+}
+
+/// `go.goos`: a PE file is for Windows.
+fn goos(info: &BuildInfo) -> Finding {
     match info.setting("GOOS") {
-        Some(goos) => out.push(finding(
+        Some(goos) => finding(
             "go.goos",
             verdict(goos == "windows"),
             format!("build info says GOOS={goos}, the file is a PE for Windows"),
-        )),
-        None => out.push(finding(
-            "go.goos",
-            Status::NotApplicable,
-            "GOOS not recorded".into(),
-        )),
+        ),
+        None => finding("go.goos", Status::NotApplicable, "GOOS not recorded".into()),
     }
-    match info.setting("GOARCH") {
-        Some(goarch) => match machine_for_goarch(goarch) {
-            Some(want) => out.push(finding(
-                "go.goarch-machine",
-                verdict(summary.machine == want),
-                format!(
-                    "GOARCH={goarch} wants machine {want}, the header says {}",
-                    summary.machine
-                ),
-            )),
-            None => out.push(finding(
-                "go.goarch-machine",
-                Status::Fail,
-                format!(
-                    "GOARCH={goarch} is not a windows port, the header says {}",
-                    summary.machine
-                ),
-            )),
-        },
-        None => out.push(finding(
+}
+
+/// `go.goarch-machine`: the COFF machine is the one Go's linker writes for the GOARCH.
+fn goarch_machine(summary: &PeSummary, info: &BuildInfo) -> Finding {
+    let Some(goarch) = info.setting("GOARCH") else {
+        return finding(
             "go.goarch-machine",
             Status::NotApplicable,
             "GOARCH not recorded".into(),
-        )),
+        );
+    };
+    match machine_for_goarch(goarch) {
+        Some(want) => finding(
+            "go.goarch-machine",
+            verdict(summary.machine == want),
+            format!(
+                "GOARCH={goarch} wants machine {want}, the header says {}",
+                summary.machine
+            ),
+        ),
+        None => finding(
+            "go.goarch-machine",
+            Status::Fail,
+            format!(
+                "GOARCH={goarch} is not a windows port, the header says {}",
+                summary.machine
+            ),
+        ),
     }
-    match info.setting("-ldflags") {
-        Some(ldflags) => {
-            let gui = ldflags
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .windows(2)
-                .any(|w| w.first() == Some(&"-H") && w.get(1) == Some(&"windowsgui"))
-                || ldflags.split_whitespace().any(|f| f == "-H=windowsgui");
-            let want = if gui { "WINDOWS_GUI" } else { "WINDOWS_CUI" };
-            out.push(finding(
-                "go.gui-subsystem",
-                verdict(summary.subsystem == want),
-                format!(
-                    "-ldflags {} -H=windowsgui, so the subsystem must be {want}; it is {}",
-                    if gui { "has" } else { "lacks" },
-                    summary.subsystem
-                ),
-            ));
-        }
-        None => out.push(finding(
+}
+
+/// Whether `-ldflags` asks for a GUI program (`-H windowsgui` or `-H=windowsgui`).
+fn asks_for_gui(ldflags: &str) -> bool {
+    ldflags
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .windows(2)
+        .any(|w| w.first() == Some(&"-H") && w.get(1) == Some(&"windowsgui"))
+        || ldflags.split_whitespace().any(|f| f == "-H=windowsgui")
+}
+
+/// `go.gui-subsystem`: `-H=windowsgui` makes a WINDOWS_GUI program, its absence a WINDOWS_CUI one.
+fn gui_subsystem(summary: &PeSummary, info: &BuildInfo) -> Finding {
+    let Some(ldflags) = info.setting("-ldflags") else {
+        return finding(
             "go.gui-subsystem",
             Status::NotApplicable,
             if info.setting("-trimpath") == Some("true") {
@@ -129,18 +136,35 @@ pub fn check(summary: &PeSummary, info: &BuildInfo) -> Vec<Finding> {
             } else {
                 "no -ldflags recorded (a console build)".into()
             },
-        )),
-    }
+        );
+    };
+    let gui = asks_for_gui(ldflags);
+    let want = if gui { "WINDOWS_GUI" } else { "WINDOWS_CUI" };
+    finding(
+        "go.gui-subsystem",
+        verdict(summary.subsystem == want),
+        format!(
+            "-ldflags {} -H=windowsgui, so the subsystem must be {want}; it is {}",
+            if gui { "has" } else { "lacks" },
+            summary.subsystem
+        ),
+    )
+}
+
+/// `go.aslr`: judged from the header (see the module docs), whatever `-buildmode` recorded.
+fn aslr(summary: &PeSummary, info: &BuildInfo) -> Finding {
     let dynamic = summary.dll_characteristics.has("DYNAMIC_BASE");
     let relocs = summary.directory("BASERELOC").is_some();
     let stripped = summary.characteristics.has("RELOCS_STRIPPED");
     let recorded = info.setting("-buildmode").unwrap_or("default");
     let aslr = dynamic && relocs && !stripped;
-    out.push(finding(
+    finding(
         "go.aslr",
         verdict(aslr),
         if aslr {
-            format!("DYNAMIC_BASE with base relocations (recorded -buildmode={recorded}; Go records exe for its default PIE build)")
+            format!(
+                "DYNAMIC_BASE with base relocations (recorded -buildmode={recorded}; Go records exe for its default PIE build)"
+            )
         } else {
             format!(
                 "no ASLR: DYNAMIC_BASE {}, base relocations {}, RELOCS_STRIPPED {} (built with -buildmode=exe or -race?)",
@@ -149,25 +173,29 @@ pub fn check(summary: &PeSummary, info: &BuildInfo) -> Vec<Finding> {
                 if stripped { "set" } else { "clear" },
             )
         },
-    ));
-    if summary.format == "PE32+" {
-        let heva = summary.dll_characteristics.has("HIGH_ENTROPY_VA");
-        out.push(finding(
+    )
+}
+
+/// `go.high-entropy-va`, for PE32+ only: Go's linker sets it on every 64-bit PIE.
+fn high_entropy_va(summary: &PeSummary) -> Option<Finding> {
+    if summary.format != "PE32+" {
+        return None;
+    }
+    let dynamic = summary.dll_characteristics.has("DYNAMIC_BASE");
+    if !dynamic {
+        return Some(finding(
             "go.high-entropy-va",
-            if dynamic {
-                verdict(heva)
-            } else {
-                Status::NotApplicable
-            },
-            if dynamic {
-                format!(
-                    "a 64-bit PIE gets HIGH_ENTROPY_VA from Go's linker: {}",
-                    if heva { "set" } else { "missing" }
-                )
-            } else {
-                "not a PIE".into()
-            },
+            Status::NotApplicable,
+            "not a PIE".into(),
         ));
     }
-    out
+    let heva = summary.dll_characteristics.has("HIGH_ENTROPY_VA");
+    Some(finding(
+        "go.high-entropy-va",
+        verdict(heva),
+        format!(
+            "a 64-bit PIE gets HIGH_ENTROPY_VA from Go's linker: {}",
+            if heva { "set" } else { "missing" }
+        ),
+    ))
 }
