@@ -17,12 +17,12 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::toolchain::{self, Port, Toolchain};
+use crate::toolchain::{self, Port, Toolchain, WindowsArm};
 
 #[cfg(windows)]
 mod gather;
@@ -226,9 +226,9 @@ impl DoctorEnv {
         }
         let go_path = match go {
             Some(p) => Some(p.to_path_buf()),
-            None => find_on_path(
-                env.vars.get("PATH").map(String::as_str).unwrap_or_default(),
-                if cfg!(windows) { "go.exe" } else { "go" },
+            None => toolchain::find_on_path(
+                OsStr::new(env.vars.get("PATH").map(String::as_str).unwrap_or_default()),
+                "go",
             ),
         };
         let Some(go_path) = go_path else {
@@ -278,12 +278,6 @@ impl DoctorEnv {
             .map(|p| std::env::split_paths(&OsString::from(p)).collect())
             .unwrap_or_default()
     }
-}
-
-fn find_on_path(path: &str, name: &str) -> Option<PathBuf> {
-    std::env::split_paths(&OsString::from(path))
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
 }
 
 fn check(id: &str, status: Status, message: impl Into<String>, fix: &str) -> Check {
@@ -467,12 +461,7 @@ fn path_check(env: &DoctorEnv) -> Check {
 }
 
 fn go_version_file(env: &DoctorEnv) -> Check {
-    let found = env
-        .project_dir
-        .ancestors()
-        .map(|d| d.join(".go-version"))
-        .find(|p| p.is_file());
-    let Some(file) = found else {
+    let Some((file, wanted)) = toolchain::find_go_version_file(&env.project_dir) else {
         return check(
             "go-version.file",
             Status::Pass,
@@ -480,8 +469,7 @@ fn go_version_file(env: &DoctorEnv) -> Check {
             "",
         );
     };
-    let wanted = std::fs::read_to_string(&file).unwrap_or_default();
-    let wanted = wanted.trim();
+    let wanted = wanted.as_str();
     let want = toolchain::parse_version(wanted);
     let have = env.go_version.as_deref().and_then(toolchain::parse_version);
     // `1.27` in .go-version accepts any 1.27.x.
@@ -654,12 +642,13 @@ fn targets(env: &DoctorEnv) -> Check {
             .iter()
             .any(|p| &p.goos == goos && &p.goarch == goarch && !p.broken)
         {
-            let why = match (goos.as_str(), goarch.as_str(), have) {
-                ("windows", "arm", Some((1, minor, _))) if minor >= 26 => " (removed in Go 1.26)",
-                ("windows", "arm", Some((1, minor, _))) if minor >= 24 => {
-                    " (marked broken since Go 1.24)"
-                }
-                _ => "",
+            let arm = (goos == "windows" && goarch == "arm")
+                .then(|| have.and_then(toolchain::windows_arm))
+                .flatten();
+            let why = match arm {
+                Some(WindowsArm::Removed) => " (removed in Go 1.26)",
+                Some(WindowsArm::Broken) => " (marked broken since Go 1.24)",
+                None => "",
             };
             missing.push(format!("{goos}/{goarch}{why}"));
         }

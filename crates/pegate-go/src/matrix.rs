@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::run::{self, RunOptions, RunResult};
-use crate::toolchain::{Toolchain, sha256_file, tail};
+use crate::toolchain::{Toolchain, WindowsArm, sha256_file, tail, windows_arm};
 
 /// How a cell links its binary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -548,7 +548,7 @@ fn check_source(dir: &Path) -> Result<PathBuf> {
 fn unknown_target_message(tc: &Toolchain, target: &Target, cell: &Cell) -> String {
     let removed_arm = target.goos == "windows"
         && target.goarch == "arm"
-        && tc.version_numbers().is_some_and(|v| v >= (1, 26, 0));
+        && tc.version_numbers().and_then(windows_arm) == Some(WindowsArm::Removed);
     if removed_arm {
         format!(
             "cell {cell}: windows/arm was removed in Go 1.26 (golang/go#71671), so {} cannot build it; \

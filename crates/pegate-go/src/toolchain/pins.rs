@@ -83,6 +83,26 @@ pub const PINS: &[Pin] = &[
 /// major of [`DEFAULT_GO_VERSION`](super::DEFAULT_GO_VERSION) (a test holds the two together).
 pub const GO_RELEASES: &[&str] = &["1.27", "1.26", "1.25", "1.24", "1.23", "1.22", "1.21"];
 
+/// What has become of the windows/arm port in a Go release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WindowsArm {
+    /// Marked broken in Go 1.24 (listed by `go tool dist list` only with `-broken`).
+    Broken,
+    /// Removed in Go 1.26 (golang/go#71671).
+    Removed,
+}
+
+/// windows/arm's fate in Go `version` (`(1, 26, 0)`); `None` while it was a working port.
+pub(crate) fn windows_arm(version: (u32, u32, u32)) -> Option<WindowsArm> {
+    if version >= (1, 26, 0) {
+        Some(WindowsArm::Removed)
+    } else if version >= (1, 24, 0) {
+        Some(WindowsArm::Broken)
+    } else {
+        None
+    }
+}
+
 /// The host platform as GOOS/GOARCH (`linux/amd64`).
 pub fn host_platform() -> String {
     let arch = match std::env::consts::ARCH {
@@ -185,6 +205,19 @@ mod tests {
         );
         if cfg!(all(windows, target_arch = "x86_64")) {
             assert_eq!(pin_for(DEFAULT_GO_VERSION).unwrap().wheel_tag, "win_amd64");
+        }
+    }
+
+    #[test]
+    fn windows_arm_breaks_in_1_24_and_is_gone_in_1_26() {
+        for (version, fate) in [
+            ((1, 23, 9), None),
+            ((1, 24, 0), Some(WindowsArm::Broken)),
+            ((1, 25, 7), Some(WindowsArm::Broken)),
+            ((1, 26, 0), Some(WindowsArm::Removed)),
+            ((1, 27, 3), Some(WindowsArm::Removed)),
+        ] {
+            assert_eq!(windows_arm(version), fate, "{version:?}");
         }
     }
 }

@@ -1,10 +1,10 @@
 //! Finding a toolchain in the documented order ([`resolve`]): `--go` / `PEGATE_GO`, the
 //! project's `.go-version`, `go` on `PATH`, toolchains pegate installed, then provisioning.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::install::{exe, installed, is_executable, toolchains_dir};
+use super::install::{installed, toolchains_dir};
+use super::lookup::{find_go_version_file, find_on_path};
 use super::provision::{Provision, default_python, provision_reporting};
 use super::{DEFAULT_GO_VERSION, PEGATE_GO_ENV, Toolchain, normalize_version};
 use crate::error::{Error, Result};
@@ -98,7 +98,7 @@ pub fn resolve_reporting(
     }
 
     if req.search_path {
-        match find_on_path(req, "go") {
+        match search_path(req) {
             Some(go) => match Toolchain::from_go(&go) {
                 Ok(tc) => return Ok(tc),
                 Err(e) => tried.push(format!("PATH: {e}")),
@@ -155,7 +155,7 @@ fn resolve_named(
         toolchains_dir(&req.cache).display()
     ));
     if req.search_path
-        && let Some(go) = find_on_path(req, "go")
+        && let Some(go) = search_path(req)
     {
         match Toolchain::from_go(&go) {
             Ok(tc) if tc.version == version => return Ok(tc),
@@ -176,22 +176,8 @@ fn resolve_named(
     Err(Error::NoToolchain { tried })
 }
 
-fn find_go_version_file(start: &Path) -> Option<(PathBuf, String)> {
-    for dir in start.ancestors() {
-        let file = dir.join(".go-version");
-        if let Ok(text) = fs::read_to_string(&file) {
-            let version = text.lines().next().unwrap_or_default().trim().to_owned();
-            if !version.is_empty() {
-                return Some((file, version));
-            }
-        }
-    }
-    None
-}
-
-fn find_on_path(req: &ToolchainRequest, name: &str) -> Option<PathBuf> {
+/// `go` on the request's search path (the process's `PATH` unless it names another).
+fn search_path(req: &ToolchainRequest) -> Option<PathBuf> {
     let path = req.path_var.clone().or_else(|| std::env::var_os("PATH"))?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(exe(name)))
-        .find(|candidate| is_executable(candidate))
+    find_on_path(&path, "go")
 }
