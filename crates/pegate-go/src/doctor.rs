@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
+use pegate_facts::GoVersion;
 use serde::{Deserialize, Serialize};
 
 use crate::toolchain::{self, Port, Toolchain, WindowsArm};
@@ -460,6 +461,11 @@ fn path_check(env: &DoctorEnv) -> Check {
     }
 }
 
+/// The checked toolchain's version, if it has one that parses.
+fn go_version(env: &DoctorEnv) -> Option<GoVersion> {
+    env.go_version.as_deref().and_then(|v| v.parse().ok())
+}
+
 fn go_version_file(env: &DoctorEnv) -> Check {
     let Some((file, wanted)) = toolchain::find_go_version_file(&env.project_dir) else {
         return check(
@@ -470,15 +476,15 @@ fn go_version_file(env: &DoctorEnv) -> Check {
         );
     };
     let wanted = wanted.as_str();
-    let want = toolchain::parse_version(wanted);
-    let have = env.go_version.as_deref().and_then(toolchain::parse_version);
+    let want = wanted.parse::<GoVersion>().ok();
+    let have = go_version(env);
     // `1.27` in .go-version accepts any 1.27.x.
     let matches = match (want, have) {
         (Some(w), Some(h)) => {
             if wanted.trim_start_matches("go").matches('.').count() >= 2 {
-                w == h
+                w.numbers() == h.numbers()
             } else {
-                (w.0, w.1) == (h.0, h.1)
+                w.release() == h.release()
             }
         }
         _ => false,
@@ -635,7 +641,7 @@ fn targets(env: &DoctorEnv) -> Check {
             "fix the go toolchain first (see go.found)",
         );
     };
-    let have = env.go_version.as_deref().and_then(toolchain::parse_version);
+    let have = go_version(env);
     let mut missing = Vec::new();
     for (goos, goarch) in &env.targets {
         if !ports
@@ -643,7 +649,7 @@ fn targets(env: &DoctorEnv) -> Check {
             .any(|p| &p.goos == goos && &p.goarch == goarch && !p.broken)
         {
             let arm = (goos == "windows" && goarch == "arm")
-                .then(|| have.and_then(toolchain::windows_arm))
+                .then(|| have.as_ref().and_then(toolchain::windows_arm))
                 .flatten();
             let why = match arm {
                 Some(WindowsArm::Removed) => " (removed in Go 1.26)",

@@ -548,7 +548,7 @@ fn check_source(dir: &Path) -> Result<PathBuf> {
 fn unknown_target_message(tc: &Toolchain, target: &Target, cell: &Cell) -> String {
     let removed_arm = target.goos == "windows"
         && target.goarch == "arm"
-        && tc.version_numbers().and_then(windows_arm) == Some(WindowsArm::Removed);
+        && tc.go_version().as_ref().and_then(windows_arm) == Some(WindowsArm::Removed);
     if removed_arm {
         format!(
             "cell {cell}: windows/arm was removed in Go 1.26 (golang/go#71671), so {} cannot build it; \

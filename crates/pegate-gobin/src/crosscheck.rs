@@ -11,7 +11,8 @@
 //! # let _ = failures; }
 //! ```
 
-use pegate_pe::PeSummary;
+use pegate_facts::{GoArch, GoOs};
+use pegate_pe::{Characteristics, DllCharacteristics, PeSummary};
 use serde::{Deserialize, Serialize};
 
 use crate::buildinfo::BuildInfo;
@@ -39,6 +40,10 @@ pub struct Finding {
     pub message: String,
 }
 
+/// `IMAGE_FILE_RELOCS_STRIPPED`: the file has no base relocations and loads only at its base.
+const RELOCS_STRIPPED: Characteristics =
+    Characteristics::new(object::pe::IMAGE_FILE_RELOCS_STRIPPED.0 as u32);
+
 fn finding(id: &str, status: Status, message: String) -> Finding {
     Finding {
         id: id.to_owned(),
@@ -49,17 +54,6 @@ fn finding(id: &str, status: Status, message: String) -> Finding {
 
 fn verdict(ok: bool) -> Status {
     if ok { Status::Pass } else { Status::Fail }
-}
-
-/// The COFF machine name Go's linker writes for a GOARCH.
-pub fn machine_for_goarch(goarch: &str) -> Option<&'static str> {
-    Some(match goarch {
-        "amd64" => "AMD64",
-        "arm64" => "ARM64",
-        "386" => "I386",
-        "arm" => "ARMNT",
-        _ => return None,
-    })
 }
 
 /// Runs every cross-check.
@@ -79,14 +73,15 @@ fn goos(info: &BuildInfo) -> Finding {
     match info.setting("GOOS") {
         Some(goos) => finding(
             "go.goos",
-            verdict(goos == "windows"),
+            verdict(goos.parse() == Ok(GoOs::Windows)),
             format!("build info says GOOS={goos}, the file is a PE for Windows"),
         ),
         None => finding("go.goos", Status::NotApplicable, "GOOS not recorded".into()),
     }
 }
 
-/// `go.goarch-machine`: the COFF machine is the one Go's linker writes for the GOARCH.
+/// `go.goarch-machine`: the COFF machine is the one Go's linker writes for the GOARCH
+/// ([`GoArch::machine`]).
 fn goarch_machine(summary: &PeSummary, info: &BuildInfo) -> Finding {
     let Some(goarch) = info.setting("GOARCH") else {
         return finding(
@@ -95,7 +90,7 @@ fn goarch_machine(summary: &PeSummary, info: &BuildInfo) -> Finding {
             "GOARCH not recorded".into(),
         );
     };
-    match machine_for_goarch(goarch) {
+    match goarch.parse().ok().and_then(GoArch::machine) {
         Some(want) => finding(
             "go.goarch-machine",
             verdict(summary.machine == want),
@@ -153,9 +148,11 @@ fn gui_subsystem(summary: &PeSummary, info: &BuildInfo) -> Finding {
 
 /// `go.aslr`: judged from the header (see the module docs), whatever `-buildmode` recorded.
 fn aslr(summary: &PeSummary, info: &BuildInfo) -> Finding {
-    let dynamic = summary.dll_characteristics.has("DYNAMIC_BASE");
+    let dynamic = summary
+        .dll_characteristics
+        .contains(DllCharacteristics::DYNAMIC_BASE);
     let relocs = summary.directory("BASERELOC").is_some();
-    let stripped = summary.characteristics.has("RELOCS_STRIPPED");
+    let stripped = summary.characteristics.contains(RELOCS_STRIPPED);
     let recorded = info.setting("-buildmode").unwrap_or("default");
     let aslr = dynamic && relocs && !stripped;
     finding(
@@ -181,7 +178,9 @@ fn high_entropy_va(summary: &PeSummary) -> Option<Finding> {
     if summary.format != "PE32+" {
         return None;
     }
-    let dynamic = summary.dll_characteristics.has("DYNAMIC_BASE");
+    let dynamic = summary
+        .dll_characteristics
+        .contains(DllCharacteristics::DYNAMIC_BASE);
     if !dynamic {
         return Some(finding(
             "go.high-entropy-va",
@@ -189,7 +188,9 @@ fn high_entropy_va(summary: &PeSummary) -> Option<Finding> {
             "not a PIE".into(),
         ));
     }
-    let heva = summary.dll_characteristics.has("HIGH_ENTROPY_VA");
+    let heva = summary
+        .dll_characteristics
+        .contains(DllCharacteristics::HIGH_ENTROPY_VA);
     Some(finding(
         "go.high-entropy-va",
         verdict(heva),

@@ -42,6 +42,7 @@ mod version;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use pegate_facts::GoVersion;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -184,6 +185,11 @@ impl Toolchain {
 
     /// The version as numbers (`go1.27.3` → `(1, 27, 3)`), if it parses.
     pub fn version_numbers(&self) -> Option<(u32, u32, u32)> {
-        parse_version(&self.version)
+        self.go_version().map(|v| v.numbers())
+    }
+
+    /// The version, typed, if it parses.
+    pub fn go_version(&self) -> Option<GoVersion> {
+        self.version.parse().ok()
     }
 }

@@ -7,6 +7,8 @@
 //! assert_eq!(pin.wheel_tag, "manylinux_2_17_x86_64");
 //! ```
 
+use pegate_facts::GoVersion;
+
 use super::normalize_version;
 use crate::error::{Error, Result};
 
@@ -92,11 +94,12 @@ pub(crate) enum WindowsArm {
     Removed,
 }
 
-/// windows/arm's fate in Go `version` (`(1, 26, 0)`); `None` while it was a working port.
-pub(crate) fn windows_arm(version: (u32, u32, u32)) -> Option<WindowsArm> {
-    if version >= (1, 26, 0) {
+/// windows/arm's fate in Go `version`; `None` while it was a working port. Pre-releases count
+/// as their release (`go1.26rc1` has no windows/arm either).
+pub(crate) fn windows_arm(version: &GoVersion) -> Option<WindowsArm> {
+    if version.release() >= (1, 26) {
         Some(WindowsArm::Removed)
-    } else if version >= (1, 24, 0) {
+    } else if version.release() >= (1, 24) {
         Some(WindowsArm::Broken)
     } else {
         None
@@ -211,13 +214,14 @@ mod tests {
     #[test]
     fn windows_arm_breaks_in_1_24_and_is_gone_in_1_26() {
         for (version, fate) in [
-            ((1, 23, 9), None),
-            ((1, 24, 0), Some(WindowsArm::Broken)),
-            ((1, 25, 7), Some(WindowsArm::Broken)),
-            ((1, 26, 0), Some(WindowsArm::Removed)),
-            ((1, 27, 3), Some(WindowsArm::Removed)),
+            ("go1.23.9", None),
+            ("go1.24.0", Some(WindowsArm::Broken)),
+            ("go1.25.7", Some(WindowsArm::Broken)),
+            ("go1.26rc1", Some(WindowsArm::Removed)),
+            ("go1.26.0", Some(WindowsArm::Removed)),
+            ("go1.27.3", Some(WindowsArm::Removed)),
         ] {
-            assert_eq!(windows_arm(version), fate, "{version:?}");
+            assert_eq!(windows_arm(&version.parse().unwrap()), fate, "{version}");
         }
     }
 }

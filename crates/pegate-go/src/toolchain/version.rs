@@ -1,4 +1,5 @@
-//! Go version strings as `go` and `.go-version` files write them.
+//! Go version strings as `go` and `.go-version` files write them, read by
+//! [`pegate_facts::GoVersion`].
 //!
 //! ```
 //! use pegate_go::toolchain::{normalize_version, parse_version};
@@ -6,28 +7,14 @@
 //! assert_eq!(normalize_version("1.27.3").unwrap(), "go1.27.3");
 //! ```
 
+use pegate_facts::GoVersion;
+
 use crate::error::{Error, Result};
 
-/// Parses `1.27.3`, `go1.27.3`, `1.23` (patch 0) or `go1.24rc1` (patch 0) into numbers.
+/// Parses `1.27.3`, `go1.27.3`, `1.23` (patch 0) or `go1.24rc1` (patch 0) into numbers: the
+/// numbers of [`GoVersion`], the one parser of Go versions.
 pub fn parse_version(text: &str) -> Option<(u32, u32, u32)> {
-    let text = text.split_whitespace().next()?;
-    let text = text.strip_prefix("go").unwrap_or(text);
-    let mut parts = text.splitn(3, '.');
-    let major = parts.next()?.parse().ok()?;
-    let minor_text = parts.next()?;
-    let minor_digits: String = minor_text
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    let minor = minor_digits.parse().ok()?;
-    let patch = match parts.next() {
-        Some(p) => {
-            let digits: String = p.chars().take_while(char::is_ascii_digit).collect();
-            digits.parse().ok()?
-        }
-        None => 0,
-    };
-    Some((major, minor, patch))
+    text.parse::<GoVersion>().ok().map(|v| v.numbers())
 }
 
 /// `1.27.3` or `go1.27.3` → `go1.27.3`; anything else is [`Error::BadVersion`].
