@@ -1,10 +1,15 @@
 //! `pegate doctor`: the checks people run by hand when a Go-for-Windows build environment breaks
-//! (the seed guide's sections 1–4), each with pass / warn / fail and a one-line fix.
+//! (the toolchain, GOROOT/GOPATH/PATH, `.go-version`, the module proxy and checksum database,
+//! GOFLAGS, the targets, cgo, path lengths, root certificates), each with pass / warn / fail and
+//! a one-line fix.
 //!
-//! The checks read a [`DoctorEnv`] snapshot, never the live machine, so every check is testable
-//! with fake GOROOT trees and environment maps; [`DoctorEnv::from_system`] gathers the real one.
-//! On Windows it also gathers [`WindowsFacts`] (registry, ROOT store), which switch on the
-//! Windows-only checks; [`CATALOG`] lists every check and where it runs.
+//! [`DoctorEnv::from_system`] gathers everything that takes running a program or reading the
+//! registry: the environment, `go env -json`, `go tool dist list -json`, and on Windows the
+//! [`WindowsFacts`] (registry, ROOT store) that switch on the Windows-only checks. The checks
+//! themselves take that [`DoctorEnv`] and spawn nothing and read no registry; they do look at
+//! the files it names (GOROOT's `bin/go`, the project's `.go-version`, the trees under GOPATH
+//! and GOMODCACHE, certificate bundles), so they are tested with fake GOROOT trees, temporary
+//! directories and hand-made environment maps. [`CATALOG`] lists every check and where it runs.
 //!
 //! ```
 //! use pegate_go::doctor::{self, DoctorEnv, Status};

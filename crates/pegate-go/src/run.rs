@@ -1,5 +1,5 @@
-//! Running what the matrix built: the guide's first-build check ("compile hello.go, cross-compile,
-//! run it") done for real, for every artifact this host can execute.
+//! Running what the matrix built ("compile hello.go, cross-compile, run it", the first check of
+//! a new build setup) for every artifact this host can execute.
 //!
 //! Two halves, kept apart so the decision is testable anywhere:
 //! - [`select_runner`] is pure: from the [`Host`] (its GOOS/GOARCH and which Wine loaders it has)

@@ -1,8 +1,9 @@
 //! Cross-checks between what Go recorded (build info) and what the PE headers say.
 //!
 //! The header is the truth: cmd/go records `-buildmode=exe` for a default build even though the
-//! linker made a PIE (see go-pe-facts.md), so ASLR is judged from `DYNAMIC_BASE`, the base
-//! relocation directory and `RELOCS_STRIPPED`, never from the recorded flag.
+//! go command builds a PIE for Windows by default (the reference matrix's snapshots show both),
+//! so ASLR is judged from `DYNAMIC_BASE`, the base relocation directory and `RELOCS_STRIPPED`,
+//! never from the recorded flag.
 //!
 //! ```
 //! use pegate_gobin::crosscheck::{Status, check};

