@@ -26,7 +26,6 @@
 //! assert_eq!(select_runner(&host, &Target::windows("386")).unwrap_err().to_string(), "386: no 32-bit Wine on this host");
 //! ```
 
-use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -36,6 +35,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::matrix::Target;
+use crate::toolchain::find_on_path;
 
 /// How long an artifact may run before it is killed, unless the caller says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -73,11 +73,12 @@ impl Host {
             (None, None)
         } else {
             let path = std::env::var_os("PATH").unwrap_or_default();
+            let debian = |loader: &str| Some(PathBuf::from(loader)).filter(|p| p.is_file());
             (
-                find_loader(&path, "wine64", "/usr/lib/wine/wine64"),
+                find_on_path(&path, "wine64").or_else(|| debian("/usr/lib/wine/wine64")),
                 // On PATH, `wine` is Debian's wrapper that falls back to wine64 when the 32-bit
                 // loader is missing, so only the loader itself proves 32-bit support.
-                find_loader(&OsString::new(), "", "/usr/lib/wine/wine"),
+                debian("/usr/lib/wine/wine"),
             )
         };
         Host {
@@ -87,17 +88,6 @@ impl Host {
             wine32,
         }
     }
-}
-
-fn find_loader(path: &OsString, name: &str, debian: &str) -> Option<PathBuf> {
-    let on_path = (!name.is_empty())
-        .then(|| {
-            std::env::split_paths(path)
-                .map(|d| d.join(name))
-                .find(|p| p.is_file())
-        })
-        .flatten();
-    on_path.or_else(|| Some(PathBuf::from(debian)).filter(|p| p.is_file()))
 }
 
 /// How an artifact is started.
