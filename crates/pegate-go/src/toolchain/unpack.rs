@@ -1,7 +1,7 @@
 //! Unpacking a verified archive (zip: wheel or official `.zip`; gzip'd tar) without letting an
 //! entry escape the destination.
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Component, Path};
 
@@ -65,7 +65,7 @@ fn unpack_zip(archive: &Path, dest: &Path) -> Result<()> {
         if let Some(mode) = entry.unix_mode() {
             use std::os::unix::fs::PermissionsExt;
             let mode = if mode & 0o111 != 0 { 0o755 } else { 0o644 };
-            fs::set_permissions(&target, fs::Permissions::from_mode(mode))
+            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode))
                 .map_err(|e| Error::io("set permissions of", &target, e))?;
         }
     }
@@ -116,7 +116,7 @@ fn unpack_tar_gz(archive: &Path, dest: &Path) -> Result<()> {
             use std::os::unix::fs::PermissionsExt;
             let mode = entry.header().mode().unwrap_or(0o644);
             let mode = if mode & 0o111 != 0 { 0o755 } else { 0o644 };
-            fs::set_permissions(&target, fs::Permissions::from_mode(mode))
+            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode))
                 .map_err(|e| Error::io("set permissions of", &target, e))?;
         }
     }
