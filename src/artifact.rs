@@ -160,11 +160,12 @@ impl ArtifactReport {
                 errors: s
                     .errors
                     .iter()
-                    .map(|e| Cow::Borrowed(e.as_str()))
+                    .map(BriefProblem::Report)
                     .chain(s.signatures.iter().filter_map(|x| {
-                        x.error
-                            .as_ref()
-                            .map(|e| Cow::Owned(format!("signature {}: {e}", x.entry)))
+                        x.error.map(|problem| BriefProblem::Signature {
+                            entry: x.entry,
+                            problem,
+                        })
                     }))
                     .collect(),
             }),
@@ -356,7 +357,34 @@ struct SignatureBrief<'a> {
     file_sha256: Option<&'a str>,
     checksum: Option<u32>,
     /// The report's errors, then each signature's own, as `signature N: ...`.
-    errors: Vec<Cow<'a, str>>,
+    errors: Vec<BriefProblem<'a>>,
+}
+
+/// One entry of [`SignatureBrief::errors`], serialised as its message.
+#[derive(Debug)]
+enum BriefProblem<'a> {
+    /// One of the report's errors.
+    Report(&'a pegate_authenticode::Problem),
+    /// A signature's own error, which the brief names by its entry.
+    Signature {
+        entry: usize,
+        problem: pegate_authenticode::SignatureProblem,
+    },
+}
+
+impl std::fmt::Display for BriefProblem<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BriefProblem::Report(p) => p.fmt(f),
+            BriefProblem::Signature { entry, problem } => write!(f, "signature {entry}: {problem}"),
+        }
+    }
+}
+
+impl Serialize for BriefProblem<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// The Go build info without the dependencies and settings (but GOOS and GOARCH).

@@ -25,6 +25,7 @@
 mod der;
 mod digest;
 mod pkcs7;
+mod problem;
 pub mod table;
 mod trust;
 
@@ -34,8 +35,11 @@ use std::path::{Path, PathBuf};
 use pegate_pe::PeView;
 use serde::Serialize;
 
+pub use der::{CertificateProblem, DerError, ValueProblem};
 pub use digest::Algorithm;
-pub use trust::TrustStore;
+pub use problem::{Problem, SignatureProblem};
+pub use table::EntryProblem;
+pub use trust::{TrustError, TrustStore};
 
 /// Could not read the file, or the trust bundle.
 #[derive(Debug, thiserror::Error)]
@@ -201,7 +205,7 @@ pub struct SignatureInfo {
     /// The trust verdict, when a bundle was given.
     pub trust: Option<TrustVerdict>,
     /// Why the signature is broken, if it is (the PKCS#7 does not verify, or cannot be read).
-    pub error: Option<String>,
+    pub error: Option<SignatureProblem>,
 }
 
 /// Everything pegate found about a file's signatures.
@@ -221,7 +225,7 @@ pub struct SignatureReport {
     /// Whether Windows' section-by-section hash and the linear hash cover different bytes.
     pub methods_differ: bool,
     /// Problems with the table or signatures.
-    pub errors: Vec<String>,
+    pub errors: Vec<Problem>,
 }
 
 impl Status {
@@ -258,7 +262,7 @@ fn now() -> i64 {
 struct Parsed {
     signatures: Vec<(SignatureInfo, Option<Vec<u8>>)>,
     entries: Vec<table::Entry>,
-    errors: Vec<String>,
+    errors: Vec<Problem>,
 }
 
 fn parse_table(table: &[u8], base: u64, opts: &VerifyOptions) -> Parsed {
@@ -271,21 +275,15 @@ fn parse_table(table: &[u8], base: u64, opts: &VerifyOptions) -> Parsed {
         }
         let data = table.get(entry.data.clone()).unwrap_or_default();
         let Some(der) = der::first_element(data) else {
-            errors.push(format!(
-                "WIN_CERTIFICATE at {:#x}: the certificate is not a DER element",
-                entry.offset
-            ));
+            errors.push(Problem::entry(entry.offset, EntryProblem::NotDer));
             continue;
         };
         if let Err(e) = der::precheck(der) {
-            errors.push(format!("WIN_CERTIFICATE at {:#x}: {e}", entry.offset));
+            errors.push(Problem::entry(entry.offset, e.into()));
             continue;
         }
         let Some(parsed) = pkcs7::parse(der) else {
-            errors.push(format!(
-                "WIN_CERTIFICATE at {:#x}: not a PKCS#7 SignedData",
-                entry.offset
-            ));
+            errors.push(Problem::entry(entry.offset, EntryProblem::NotPkcs7));
             continue;
         };
         // authenticode-parser lists the outer signature, then the nested ones in order.
@@ -307,18 +305,17 @@ fn parse_table(table: &[u8], base: u64, opts: &VerifyOptions) -> Parsed {
                         message: t.message,
                         anchor: Some(t.anchor),
                     },
-                    Err(message) => TrustVerdict {
+                    Err(e) => TrustVerdict {
                         trusted: false,
                         at,
-                        message,
+                        message: e.to_string(),
                         anchor: None,
                     },
                 },
                 _ => TrustVerdict {
                     trusted: false,
                     at,
-                    message: "the nested signature could not be located for a chain check"
-                        .to_owned(),
+                    message: TrustError::NestedNotLocated.to_string(),
                     anchor: None,
                 },
             });
@@ -398,19 +395,25 @@ fn table_bounds(view: &PeView<'_>, len: u64) -> Option<TableBounds> {
     let mut errors = Vec::new();
     let outside = start >= len;
     if outside {
-        errors.push(format!(
-            "certificate table {start:#x}..{end:#x} lies outside the file ({len:#x} bytes): no signature"
-        ));
+        errors.push(Problem::TableOutsideFile {
+            start,
+            end,
+            file_len: len,
+        });
     } else if end > len {
-        errors.push(format!(
-            "certificate table {start:#x}..{end:#x} ends past the end of the file ({len:#x})"
-        ));
+        errors.push(Problem::TableTruncated {
+            start,
+            end,
+            file_len: len,
+        });
     }
     let mut present = end.min(len).saturating_sub(start);
     if present > MAX_TABLE {
-        errors.push(format!(
-            "certificate table {start:#x}..{end:#x}: only its first {MAX_TABLE:#x} bytes are read"
-        ));
+        errors.push(Problem::TableCapped {
+            start,
+            end,
+            read: MAX_TABLE,
+        });
         present = MAX_TABLE;
     }
     Some(TableBounds {
@@ -432,7 +435,7 @@ struct TableBounds {
     /// Bytes of it in the file.
     present: u64,
     /// Problems with its place.
-    errors: Vec<String>,
+    errors: Vec<Problem>,
     /// Whether it lies wholly outside the file (no signature).
     outside: bool,
 }
@@ -596,7 +599,9 @@ pub fn verify_bytes(data: &[u8], opts: &VerifyOptions) -> SignatureReport {
                 file_sha256: sha,
                 checksum: sum,
                 methods_differ: false,
-                errors: vec![format!("not a PE file: {e}")],
+                errors: vec![Problem::NotPe {
+                    reason: e.to_string(),
+                }],
             };
         }
     };
@@ -622,7 +627,9 @@ fn io_failure_report(e: std::io::Error) -> SignatureReport {
         file_sha256: None,
         checksum: None,
         methods_differ: false,
-        errors: vec![e.to_string()],
+        errors: vec![Problem::Read {
+            reason: e.to_string(),
+        }],
     }
 }
 
@@ -643,7 +650,7 @@ fn slice_reader(data: &[u8]) -> impl FnMut(u64, &mut [u8]) -> std::io::Result<us
 fn finish(
     signatures: Vec<(SignatureInfo, Option<Vec<u8>>)>,
     entries: Vec<table::Entry>,
-    mut errors: Vec<String>,
+    mut errors: Vec<Problem>,
     digests: digest::Digests,
     methods_differ: bool,
     had_table: bool,
@@ -654,12 +661,12 @@ fn finish(
             let alg = s.digest_algorithm.as_deref().and_then(Algorithm::from_name);
             if alg.is_none() && s.error.is_none() {
                 // The verdict is `error` either way; the report says why, not only that.
-                errors.push(match s.digest_algorithm.as_deref() {
-                    Some(name) => format!(
-                        "signature {}: digest algorithm {name} is not one Windows accepts or pegate computes (sha1, sha256, sha384, sha512)",
-                        s.entry
-                    ),
-                    None => format!("signature {}: no digest algorithm", s.entry),
+                errors.push(match &s.digest_algorithm {
+                    Some(name) => Problem::UnsupportedDigest {
+                        entry: s.entry,
+                        algorithm: name.clone(),
+                    },
+                    None => Problem::NoDigestAlgorithm { entry: s.entry },
                 });
             }
             let computed = alg
