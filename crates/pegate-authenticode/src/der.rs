@@ -131,8 +131,8 @@ pub(crate) fn tlv(b: &[u8]) -> Option<(u8, usize, usize)> {
 /// The nested ContentInfo blobs directly inside `der` (one PKCS#7 signature).
 pub(crate) fn nested_signatures(der: &[u8]) -> Vec<&[u8]> {
     let mut out = Vec::new();
-    let finder = memchr_find_all(der, NESTED_OID);
-    for at in finder {
+    // Non-overlapping matches are every match: no proper prefix of the OID is also its suffix.
+    for at in memchr::memmem::find_iter(der, NESTED_OID) {
         let Some(after) = der.get(at.saturating_add(NESTED_OID.len())..) else {
             continue;
         };
@@ -147,20 +147,6 @@ pub(crate) fn nested_signatures(der: &[u8]) -> Vec<&[u8]> {
             }
             inner = inner.get(len..).unwrap_or_default();
         }
-    }
-    out
-}
-
-fn memchr_find_all(hay: &[u8], needle: &[u8]) -> Vec<usize> {
-    let mut out = Vec::new();
-    let mut start = 0usize;
-    while let Some(rest) = hay.get(start..) {
-        let Some(i) = rest.windows(needle.len()).position(|w| w == needle) else {
-            break;
-        };
-        let at = start.saturating_add(i);
-        out.push(at);
-        start = at.saturating_add(1);
     }
     out
 }
@@ -479,6 +465,15 @@ mod tests {
                 .starts_with("certificate at DER offset 0x0: cannot load: "),
             "{got}"
         );
+    }
+
+    /// `nested_signatures` relies on memmem's non-overlapping matches being all of them.
+    #[test]
+    fn the_nested_oid_cannot_overlap_itself() {
+        let n = NESTED_OID.len();
+        for k in 1..n {
+            assert_ne!(NESTED_OID[..k], NESTED_OID[n - k..], "border of {k} bytes");
+        }
     }
 
     #[test]
