@@ -39,7 +39,7 @@ pub use der::{CertificateProblem, DerError, ValueProblem};
 pub use digest::Algorithm;
 pub use problem::{Problem, SignatureProblem};
 pub use table::EntryProblem;
-pub use trust::{TrustError, TrustStore};
+pub use trust::{TrustError, TrustStore, Trusted};
 
 /// Could not read the file, or the trust bundle.
 #[derive(Debug, thiserror::Error)]
@@ -163,18 +163,56 @@ pub struct Timestamp {
     pub signer_chain: Vec<CertificateInfo>,
 }
 
-/// The trust verdict of one signature.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// The trust verdict of one signature: the chain that reached the bundle, or why none did.
+///
+/// Serialises as `{"trusted", "at", "message", "anchor"}`, the message in words either way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TrustVerdict {
-    /// Whether the chain reaches a root of the bundle, for code signing.
-    pub trusted: bool,
     /// The time the chain was judged at (the timestamp's, else now), Unix seconds.
     pub at: i64,
-    /// Why, in words.
-    pub message: String,
+    /// The chain verified for code signing, or why not.
+    pub result: Result<Trusted, TrustError>,
+}
+
+impl TrustVerdict {
+    /// Whether the chain reaches a root of the bundle, for code signing.
+    pub fn trusted(&self) -> bool {
+        self.result.is_ok()
+    }
+
     /// The subject of the bundle certificate the chain ended at, when it reached one (every
     /// certificate in the bundle is an anchor, self-signed or not).
-    pub anchor: Option<String>,
+    pub fn anchor(&self) -> Option<&str> {
+        self.result.as_ref().ok().map(|t| t.anchor.as_str())
+    }
+
+    /// Why, in words.
+    pub fn message(&self) -> &dyn std::fmt::Display {
+        match &self.result {
+            Ok(t) => t,
+            Err(e) => e,
+        }
+    }
+}
+
+impl Serialize for TrustVerdict {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        /// A message serialised as its words.
+        struct Words<'a>(&'a dyn std::fmt::Display);
+        impl Serialize for Words<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self.0)
+            }
+        }
+        let mut st = s.serialize_struct("TrustVerdict", 4)?;
+        st.serialize_field("trusted", &self.trusted())?;
+        st.serialize_field("at", &self.at)?;
+        st.serialize_field("message", &Words(self.message()))?;
+        st.serialize_field("anchor", &self.anchor())?;
+        st.end()
+    }
 }
 
 /// One signature: an outer one (a WIN_CERTIFICATE entry) or a nested one.
@@ -297,26 +335,11 @@ fn parse_table(table: &[u8], base: u64, opts: &VerifyOptions) -> Parsed {
                 .map(|t| t.time)
                 .or(opts.at)
                 .unwrap_or_else(now);
-            let trust = trust.map(|store| match ders.get(k) {
-                Some(d) if ders.len() > k => match trust::verify(store, d, at) {
-                    Ok(t) => TrustVerdict {
-                        trusted: true,
-                        at,
-                        message: t.message,
-                        anchor: Some(t.anchor),
-                    },
-                    Err(e) => TrustVerdict {
-                        trusted: false,
-                        at,
-                        message: e.to_string(),
-                        anchor: None,
-                    },
-                },
-                _ => TrustVerdict {
-                    trusted: false,
-                    at,
-                    message: TrustError::NestedNotLocated.to_string(),
-                    anchor: None,
+            let trust = trust.map(|store| TrustVerdict {
+                at,
+                result: match ders.get(k) {
+                    Some(d) => trust::verify(store, d, at),
+                    None => Err(TrustError::NestedNotLocated),
                 },
             });
             signatures.push((
@@ -373,7 +396,7 @@ fn verdict(report: &SignatureReport, had_table: bool) -> Status {
     if report
         .signatures
         .iter()
-        .any(|s| s.trust.as_ref().is_some_and(|t| t.trusted))
+        .any(|s| s.trust.as_ref().is_some_and(TrustVerdict::trusted))
     {
         Status::SignedValid
     } else {

@@ -89,8 +89,17 @@ impl TrustStore {
     }
 }
 
-/// Why a signature's chain was not judged trusted ([`TrustVerdict::message`](crate::TrustVerdict)
-/// says it in words).
+impl std::fmt::Display for Trusted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "chain verified for code signing (issued by {}; anchor {})",
+            self.issuer, self.anchor
+        )
+    }
+}
+
+/// Why a signature's chain was not judged trusted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TrustError {
@@ -151,11 +160,15 @@ fn library(e: impl std::fmt::Display) -> TrustError {
 
 impl TrustStore {}
 
-/// A chain that reached the bundle: why, in words, and the anchor it ended at.
-pub(crate) struct Trusted {
-    pub(crate) message: String,
-    /// The anchor's subject (`CN=..., O=...`, most specific last as OpenSSL prints it).
-    pub(crate) anchor: String,
+/// A chain that reached the bundle, for code signing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Trusted {
+    /// The signer's issuer, its name's values joined by `, `.
+    pub issuer: String,
+    /// The subject of the bundle certificate the chain ended at (`CN=..., O=...`, most
+    /// specific last as OpenSSL prints it).
+    pub anchor: String,
 }
 
 /// Whether the signer of `der` (one PKCS#7 SignedData) chains to the store at time `at`
@@ -210,16 +223,10 @@ pub(crate) fn verify(store: &TrustStore, der: &[u8], at: i64) -> Result<Trusted,
         Ok(Some(eku)) if !eku.value.code_signing && !eku.value.any => {
             Err(TrustError::NotForCodeSigning)
         }
-        Ok(_) => {
-            let anchor = anchor.unwrap_or_default();
-            Ok(Trusted {
-                message: format!(
-                    "chain verified for code signing (issued by {}; anchor {anchor})",
-                    issuer_of(&leaf)
-                ),
-                anchor,
-            })
-        }
+        Ok(_) => Ok(Trusted {
+            issuer: issuer_of(&leaf),
+            anchor: anchor.unwrap_or_default(),
+        }),
         Err(e) => Err(TrustError::UnreadableEku {
             reason: e.to_string(),
         }),
