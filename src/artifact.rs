@@ -18,7 +18,7 @@ use pegate_authenticode::{SignatureReport, TrustStore, VerifyOptions};
 use pegate_go::buildinfo::BuildInfo;
 use pegate_go::crosscheck::{self, Finding};
 use pegate_pe::PeSummary;
-use pegate_policy::{ArtifactFacts, SectionFacts, SignatureFacts, TimestampFacts};
+use pegate_policy::{ArtifactFacts, Recorded, SectionFacts, SignatureFacts, TimestampFacts};
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
@@ -221,9 +221,9 @@ impl ArtifactReport {
             path: self.path.to_string_lossy(),
             error: self.error(),
             format: pe.map(|p| &*p.format),
-            machine: pe.map(|p| &*p.machine),
-            hybrid: pe.and_then(|p| p.hybrid.as_deref()),
-            subsystem: pe.map(|p| &*p.subsystem),
+            machine: pe.map(|p| p.machine),
+            hybrid: pe.and_then(|p| p.hybrid),
+            subsystem: pe.map(|p| p.subsystem),
             characteristics: pe.map(|p| &p.characteristics),
             dll_characteristics: pe.map(|p| &p.dll_characteristics),
             security_directory: pe.and_then(|p| p.security_directory.as_ref()),
@@ -278,9 +278,9 @@ impl ArtifactReport {
             path: self.path.to_string_lossy(),
             error: self.error(),
             format: pe.map(|p| &*p.format),
-            machine: pe.map(|p| &*p.machine),
-            hybrid: pe.and_then(|p| p.hybrid.as_deref()),
-            subsystem: pe.map(|p| &*p.subsystem),
+            machine: pe.map(|p| p.machine),
+            hybrid: pe.and_then(|p| p.hybrid),
+            subsystem: pe.map(|p| p.subsystem),
             characteristics: pe.map(|p| &p.characteristics),
             dll_characteristics: pe.map(|p| &p.dll_characteristics),
             sections: pe.map(|p| &p.sections),
@@ -322,43 +322,35 @@ impl ArtifactReport {
         let pe = self.pe();
         let sig = ok.and_then(|i| i.signature.as_ref());
         let go = ok.and_then(|i| i.go.as_ref());
-        let go_setting = |key: &str| go.and_then(|g| g.setting(key)).map(str::to_owned);
+        let go_setting = |key: &str| go.and_then(|g| g.setting(key));
         ArtifactFacts {
             path: self.path.display().to_string(),
             error: self.error().map(str::to_owned),
             size: pe.map(|p| p.file_size),
             sha256: ok.and_then(|i| i.sha256.clone()),
             format: pe.map(|p| p.format.to_string()),
-            machine: pe.map(|p| p.machine.to_string()),
-            subsystem: pe.map(|p| p.subsystem.to_string()),
-            dll_characteristics: pe
-                .map(|p| {
-                    p.dll_characteristics
-                        .names()
-                        .into_iter()
-                        .map(Cow::into_owned)
-                        .collect()
-                })
-                .unwrap_or_default(),
-            signature_status: sig.map(|s| s.status.as_str().to_owned()),
+            machine: pe.map(|p| p.machine),
+            subsystem: pe.map(|p| p.subsystem),
+            dll_characteristics: pe.map(|p| p.dll_characteristics).unwrap_or_default(),
+            signature_status: sig.map(|s| s.status),
             signer_subjects: sig
                 .map(SignatureReport::signer_subjects)
                 .unwrap_or_default(),
-            go_version: go.map(|g| g.go_version.clone()),
-            goos: go_setting("GOOS"),
-            goarch: go_setting("GOARCH"),
+            go_version: go.map(|g| Recorded::read(&g.go_version)),
+            goos: go_setting("GOOS").map(Recorded::read),
+            goarch: go_setting("GOARCH").map(Recorded::read),
             sections: pe
                 .map(|p| {
                     p.sections
                         .iter()
                         .map(|s| SectionFacts {
                             name: s.name.to_string(),
-                            characteristics: s.characteristics.raw,
+                            characteristics: s.characteristics,
                         })
                         .collect()
                 })
                 .unwrap_or_default(),
-            guard_flags: pe.and_then(|p| p.guard_flags.map(|g| g.raw)),
+            guard_flags: pe.and_then(|p| p.guard_flags),
             cet_compat: pe.and_then(|p| match p.ex_dll_characteristics {
                 Some(flags) => Some(flags & pegate_pe::debug::EX_CET_COMPAT != 0),
                 // Unknown only when reading the directory failed (see `inspect`).
@@ -409,9 +401,9 @@ pub struct Brief<'a> {
     path: Cow<'a, str>,
     error: Option<&'a str>,
     format: Option<&'a str>,
-    machine: Option<&'a str>,
-    hybrid: Option<&'a str>,
-    subsystem: Option<&'a str>,
+    machine: Option<pegate_pe::Machine>,
+    hybrid: Option<pegate_pe::Machine>,
+    subsystem: Option<pegate_pe::Subsystem>,
     characteristics: Option<&'a pegate_pe::Flags<pegate_pe::flags::File>>,
     dll_characteristics: Option<&'a pegate_pe::Flags<pegate_pe::flags::Dll>>,
     security_directory: Option<&'a pegate_pe::SecurityDirectorySummary>,
@@ -486,9 +478,9 @@ pub struct Record<'a> {
     path: Cow<'a, str>,
     error: Option<&'a str>,
     format: Option<&'a str>,
-    machine: Option<&'a str>,
-    hybrid: Option<&'a str>,
-    subsystem: Option<&'a str>,
+    machine: Option<pegate_pe::Machine>,
+    hybrid: Option<pegate_pe::Machine>,
+    subsystem: Option<pegate_pe::Subsystem>,
     characteristics: Option<&'a pegate_pe::Flags<pegate_pe::flags::File>>,
     dll_characteristics: Option<&'a pegate_pe::Flags<pegate_pe::flags::Dll>>,
     sections: Option<&'a Vec<pegate_pe::Section>>,

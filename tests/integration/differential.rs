@@ -183,7 +183,7 @@ fn pegate_reading(path: &Path, anchors: &[PathBuf]) -> Reading {
         s.guard_flags
             .map_or("none".into(), |g| format!("{:#x}", g.raw)),
     );
-    r.set("hybrid", s.hybrid.as_deref().unwrap_or("none"));
+    r.set("hybrid", s.hybrid.map_or("none".into(), |h| h.to_string()));
     r.set(
         "overlay",
         s.overlay

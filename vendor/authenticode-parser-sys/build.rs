@@ -25,6 +25,11 @@ fn main() {
         // The library still calls TS_VERIFY_CTX_set_* (deprecated since OpenSSL 3.4): no warnings.
         .define("OPENSSL_SUPPRESS_DEPRECATED", None);
     println!("cargo:rerun-if-env-changed=DEP_OPENSSL_INCLUDE");
+    // Any rerun-if line turns off cargo's default of rerunning on every change in the package:
+    // name the C sources and this script, or a fix to the C would not be compiled.
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=authenticode-parser/src");
+    println!("cargo:rerun-if-changed=authenticode-parser/include");
     if let Some(include) = std::env::var_os("DEP_OPENSSL_INCLUDE") {
         for dir in std::env::split_paths(&include) {
             builder.include(dir);

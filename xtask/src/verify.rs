@@ -372,9 +372,9 @@ fn expectations(artifact: &Artifact, seen: &PeSummary) -> Vec<Check> {
         .any(|s| s.name.starts_with(".zdebug_") || s.name.starts_with(".debug_"));
     let stripped = cell.variant == Variant::Stripped;
     vec![
-        Check::new("machine", machine, &seen.machine),
+        Check::new("machine", machine, seen.machine),
         Check::new("format", format, &seen.format),
-        Check::new("subsystem", subsystem, &seen.subsystem),
+        Check::new("subsystem", subsystem, seen.subsystem),
         Check::new("aslr (DYNAMIC_BASE)", true, dll("DYNAMIC_BASE")),
         Check::new("high-entropy va", wide, dll("HIGH_ENTROPY_VA")),
         Check::new("nx (NX_COMPAT)", true, dll("NX_COMPAT")),
@@ -453,8 +453,11 @@ fn table(rows: &[Row]) -> String {
         let (format, machine, subsystem, dll) = match &row.summary {
             Some(o) => (
                 o.format.clone(),
-                o.machine.clone(),
-                o.subsystem.trim_start_matches("WINDOWS_").to_owned(),
+                o.machine.to_string(),
+                o.subsystem
+                    .to_string()
+                    .trim_start_matches("WINDOWS_")
+                    .to_owned(),
                 format!("{:#06x}", o.dll_characteristics.raw),
             ),
             None => ("-".into(), "-".into(), "-".into(), "-".into()),
@@ -563,7 +566,7 @@ mod tests {
 
         // The GUI flag got lost and the build lost ASLR (-buildmode=exe).
         let mut bad = good.clone();
-        bad.subsystem = "WINDOWS_CUI".into();
+        bad.subsystem = pegate::pe::Subsystem::WINDOWS_CUI;
         bad.dll_characteristics = pegate::pe::Flags::new(0x8100);
         bad.characteristics = pegate::pe::Flags::new(0x23);
         assert_eq!(

@@ -117,21 +117,9 @@ impl VerifyOptions {
     }
 }
 
-/// The one verdict for a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Status {
-    /// No certificate table, or one that lies outside the file (the problem is in the errors).
-    Unsigned,
-    /// Every digest matches and a chain reaches a trusted root.
-    SignedValid,
-    /// Every digest matches; no chain was judged trusted (or no bundle was given).
-    SignedUntrusted,
-    /// A signature's digest does not match the file, or the signature does not verify: tampered.
-    SignedInvalid,
-    /// A signature is present but cannot be read.
-    Error,
-}
+/// The one verdict for a file: pegate-facts' [`SignatureStatus`](pegate_facts::SignatureStatus),
+/// whose names the policy and the reports share.
+pub use pegate_facts::SignatureStatus as Status;
 
 /// A certificate as the report shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -264,19 +252,6 @@ pub struct SignatureReport {
     pub methods_differ: bool,
     /// Problems with the table or signatures.
     pub errors: Vec<Problem>,
-}
-
-impl Status {
-    /// The verdict's name as serialised (`signed-valid`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Unsigned => "unsigned",
-            Status::SignedValid => "signed-valid",
-            Status::SignedUntrusted => "signed-untrusted",
-            Status::SignedInvalid => "signed-invalid",
-            Status::Error => "error",
-        }
-    }
 }
 
 impl SignatureReport {

@@ -7,7 +7,8 @@ use std::borrow::Cow;
 use object::LittleEndian as LE;
 use serde::Serialize;
 
-use crate::flags::{Dll, File, Flags};
+use pegate_facts::{Characteristics, DllCharacteristics, Flags, Machine, Subsystem};
+
 use crate::text::Version;
 use crate::view::{
     Optional, PeView, SecurityDirectory, ShortOptional, short_optional, with_optional,
@@ -19,29 +20,31 @@ use object::pe::ImageFileHeader;
 /// ```
 /// let data = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/pe/ok/tiny-amd64-console.exe")).unwrap();
 /// let h = pegate_pe::PeView::parse(&data).unwrap().headers();
-/// assert_eq!(h.machine_name(), "AMD64");
+/// assert_eq!(h.machine, pegate_pe::Machine::AMD64);
 /// assert_eq!(h.subsystem_name(), "WINDOWS_CUI");
-/// assert!(h.dll_characteristics.has("NX_COMPAT"));
+/// assert!(h.dll_characteristics.contains(pegate_pe::DllCharacteristics::NX_COMPAT));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct PeHeaders {
     /// `PE32` or `PE32+`.
     #[serde(serialize_with = "ser_format")]
     pub pe32_plus: bool,
-    /// COFF `Machine` (raw; see [`PeHeaders::machine_name`]).
-    pub machine: u16,
+    /// COFF `Machine` (serialised as the raw number).
+    #[serde(serialize_with = "ser_raw_machine")]
+    pub machine: Machine,
     /// COFF `Characteristics`.
-    pub characteristics: Flags<File>,
+    pub characteristics: Characteristics,
     /// COFF `TimeDateStamp`.
     pub timestamp: u32,
     /// COFF `NumberOfSections`.
     pub number_of_sections: u16,
     /// COFF `NumberOfSymbols`.
     pub number_of_symbols: u32,
-    /// Optional header `Subsystem` (raw; see [`PeHeaders::subsystem_name`]).
-    pub subsystem: u16,
+    /// Optional header `Subsystem` (serialised as the raw number).
+    #[serde(serialize_with = "ser_raw_subsystem")]
+    pub subsystem: Subsystem,
     /// Optional header `DllCharacteristics`.
-    pub dll_characteristics: Flags<Dll>,
+    pub dll_characteristics: DllCharacteristics,
     /// `MajorLinkerVersion.MinorLinkerVersion`.
     pub linker_version: Version,
     /// Operating system version.
@@ -75,6 +78,14 @@ fn ser_format<S: serde::Serializer>(pe32_plus: &bool, s: S) -> Result<S::Ok, S::
     s.serialize_str(if *pe32_plus { "PE32+" } else { "PE32" })
 }
 
+fn ser_raw_machine<S: serde::Serializer>(m: &Machine, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u16(m.0)
+}
+
+fn ser_raw_subsystem<S: serde::Serializer>(v: &Subsystem, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u16(v.0)
+}
+
 fn ser_security<S: serde::Serializer>(
     dir: &Option<SecurityDirectory>,
     s: S,
@@ -101,13 +112,13 @@ impl PeHeaders {
     /// The machine's winnt.h name without `IMAGE_FILE_MACHINE_` (`AMD64`), or `0x…`.
     #[inline]
     pub fn machine_name(&self) -> Cow<'static, str> {
-        crate::machine_name(self.machine)
+        crate::machine_name(self.machine.0)
     }
 
     /// The subsystem's winnt.h name without `IMAGE_SUBSYSTEM_` (`WINDOWS_GUI`), or `0x…`.
     #[inline]
     pub fn subsystem_name(&self) -> Cow<'static, str> {
-        crate::subsystem_name(self.subsystem)
+        crate::subsystem_name(self.subsystem.0)
     }
 }
 
@@ -134,12 +145,12 @@ impl PeView<'_> {
         };
         with_optional!(optional, h, pe32_plus, image_base => PeHeaders {
             pe32_plus,
-            machine: fh.machine.get(LE).0,
+            machine: Machine(fh.machine.get(LE).0),
             characteristics: Flags::new(u32::from(fh.characteristics.get(LE).0)),
             timestamp: fh.time_date_stamp.get(LE),
             number_of_sections: fh.number_of_sections.get(LE),
             number_of_symbols: fh.number_of_symbols.get(LE),
-            subsystem: h.subsystem.get(LE).0,
+            subsystem: Subsystem(h.subsystem.get(LE).0),
             dll_characteristics: Flags::new(u32::from(h.dll_characteristics.get(LE).0)),
             linker_version: Version::new(
                 u16::from(h.major_linker_version),
@@ -183,12 +194,12 @@ fn short_headers(
 ) -> PeHeaders {
     PeHeaders {
         pe32_plus,
-        machine: fh.machine.get(LE).0,
+        machine: Machine(fh.machine.get(LE).0),
         characteristics: Flags::new(u32::from(fh.characteristics.get(LE).0)),
         timestamp: fh.time_date_stamp.get(LE),
         number_of_sections: fh.number_of_sections.get(LE),
         number_of_symbols: fh.number_of_symbols.get(LE),
-        subsystem: p.subsystem,
+        subsystem: Subsystem(p.subsystem),
         dll_characteristics: Flags::new(u32::from(p.dll_characteristics)),
         linker_version: Version::new(p.linker.0, p.linker.1),
         os_version: Version::new(p.os.0, p.os.1),

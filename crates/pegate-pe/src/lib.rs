@@ -10,9 +10,9 @@
 //! let data = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/pe/ok/tiny-amd64-console.exe")).unwrap();
 //! let view = pegate_pe::PeView::parse(&data).unwrap();
 //! let summary = pegate_pe::summarize(&view);
-//! assert_eq!(summary.machine, "AMD64");
-//! assert_eq!(summary.subsystem, "WINDOWS_CUI");
-//! assert!(summary.dll_characteristics.has("DYNAMIC_BASE"));
+//! assert_eq!(summary.machine, pegate_pe::Machine::AMD64);
+//! assert_eq!(summary.subsystem.to_string(), "WINDOWS_CUI");
+//! assert!(summary.dll_characteristics.contains(pegate_pe::DllCharacteristics::DYNAMIC_BASE));
 //! ```
 
 mod checksum;
@@ -20,7 +20,6 @@ pub mod debug;
 mod describe;
 mod error;
 mod file;
-pub mod flags;
 mod headers;
 mod inspect;
 mod summary;
@@ -31,11 +30,16 @@ pub use checksum::{Checksum, pe_checksum};
 pub use describe::describe;
 pub use error::Error;
 pub use file::{read_full_at, read_range, with_headers};
-pub use flags::Flags;
 pub use headers::PeHeaders;
 pub use inspect::{
     InspectOptions, inspect_headers, inspect_headers_paths, inspect_path, inspect_path_with,
     inspect_paths,
+};
+/// The flag sets, from pegate-facts (the path `pegate_pe::flags::Dll` predates that crate).
+pub use pegate_facts::flags;
+pub use pegate_facts::{
+    Characteristics, DllCharacteristics, Flags, GuardFlags, Machine, SectionCharacteristics,
+    Subsystem,
 };
 pub use summary::{
     ChecksumSummary, Directory, Extra, Overlay, PeSummary, Section, SecurityDirectorySummary,

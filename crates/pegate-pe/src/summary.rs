@@ -7,10 +7,13 @@ use core::mem::offset_of;
 use std::borrow::Cow;
 
 use object::LittleEndian as LE;
-use object::pe::{ImageLoadConfigDirectory32, ImageLoadConfigDirectory64, Machine, Subsystem};
+use object::pe::{ImageLoadConfigDirectory32, ImageLoadConfigDirectory64};
+use pegate_facts::{
+    Characteristics, DllCharacteristics, Flags, GuardFlags, Machine, SectionCharacteristics,
+    Subsystem,
+};
 use serde::{Deserialize, Serialize};
 
-use crate::flags::{self, Flags};
 use crate::text::{SectionName, Version};
 use crate::view::{DIRECTORY_LOAD_CONFIG, MAX_LONG_NAME, PeView, long_name_bytes, long_name_index};
 
@@ -28,7 +31,7 @@ pub struct Section {
     /// `SizeOfRawData`.
     pub raw_size: u32,
     /// `Characteristics`.
-    pub characteristics: Flags<flags::Section>,
+    pub characteristics: SectionCharacteristics,
 }
 
 /// One data directory entry that is present (non-zero).
@@ -78,22 +81,24 @@ pub struct Overlay {
 pub struct PeSummary {
     /// `PE32` or `PE32+`.
     pub format: Cow<'static, str>,
-    /// COFF machine name without `IMAGE_FILE_MACHINE_` (`AMD64`, `ARM64`, `I386`), or `0x…`.
-    pub machine: Cow<'static, str>,
+    /// COFF machine, serialised as its name without `IMAGE_FILE_MACHINE_` (`AMD64`, `ARM64`,
+    /// `I386`), or `0x…`.
+    pub machine: Machine,
     /// The raw COFF machine.
     pub machine_raw: u16,
     /// `ARM64EC` or `ARM64X` when the load config carries CHPE (hybrid) metadata.
-    pub hybrid: Option<Cow<'static, str>>,
-    /// Subsystem name without `IMAGE_SUBSYSTEM_` (`WINDOWS_CUI`, `WINDOWS_GUI`), or `0x…`.
-    pub subsystem: Cow<'static, str>,
+    pub hybrid: Option<Machine>,
+    /// Subsystem, serialised as its name without `IMAGE_SUBSYSTEM_` (`WINDOWS_CUI`,
+    /// `WINDOWS_GUI`), or `0x…`.
+    pub subsystem: Subsystem,
     /// The raw subsystem.
     pub subsystem_raw: u16,
     /// COFF characteristics.
-    pub characteristics: Flags<flags::File>,
+    pub characteristics: Characteristics,
     /// Optional header DllCharacteristics.
-    pub dll_characteristics: Flags<flags::Dll>,
+    pub dll_characteristics: DllCharacteristics,
     /// Load config `GuardFlags`, when there is a load config that reaches that field.
-    pub guard_flags: Option<Flags<flags::Guard>>,
+    pub guard_flags: Option<GuardFlags>,
     /// Flags of the `IMAGE_DEBUG_TYPE_EX_DLLCHARACTERISTICS` debug entry (`0x1` CETCOMPAT), when
     /// the file has one and its bytes were in view (see [`crate::debug`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -174,20 +179,20 @@ const DIRECTORY_NAMES: [&str; 16] = [
     "RESERVED",
 ];
 
-/// The name of a COFF machine value, without `IMAGE_FILE_MACHINE_` (`0x…` when unknown).
+/// The name of a COFF machine value, without `IMAGE_FILE_MACHINE_` (`0x…` when unknown):
+/// [`Machine`]'s `Display`, borrowed when it is a name.
 pub fn machine_name(raw: u16) -> Cow<'static, str> {
-    match Machine(raw).name() {
-        Some(n) => Cow::Borrowed(n.strip_prefix("IMAGE_FILE_MACHINE_").unwrap_or(n)),
-        None => Cow::Owned(format!("{raw:#06x}")),
-    }
+    let m = Machine(raw);
+    m.name()
+        .map_or_else(|| Cow::Owned(m.to_string()), Cow::Borrowed)
 }
 
-/// The name of a subsystem value, without `IMAGE_SUBSYSTEM_` (`0x…` when unknown).
+/// The name of a subsystem value, without `IMAGE_SUBSYSTEM_` (`0x…` when unknown):
+/// [`Subsystem`]'s `Display`, borrowed when it is a name.
 pub fn subsystem_name(raw: u16) -> Cow<'static, str> {
-    match Subsystem(raw).name() {
-        Some(n) => Cow::Borrowed(n.strip_prefix("IMAGE_SUBSYSTEM_").unwrap_or(n)),
-        None => Cow::Owned(format!("{raw:#06x}")),
-    }
+    let s = Subsystem(raw);
+    s.name()
+        .map_or_else(|| Cow::Owned(s.to_string()), Cow::Borrowed)
 }
 
 /// What the load config says: GuardFlags and whether CHPE metadata is present.
@@ -430,9 +435,9 @@ fn summarize_impl(view: &PeView<'_>, extra: Extra<'_>, checksum_whole_file: bool
             Some(Ok(lc)) => {
                 guard = lc.guard_flags.map(Flags::new);
                 if lc.chpe_metadata {
-                    hybrid = match Machine(h.machine) {
-                        object::pe::IMAGE_FILE_MACHINE_AMD64 => Some(Cow::Borrowed("ARM64EC")),
-                        object::pe::IMAGE_FILE_MACHINE_ARM64 => Some(Cow::Borrowed("ARM64X")),
+                    hybrid = match h.machine {
+                        Machine::AMD64 => Some(Machine::ARM64EC),
+                        Machine::ARM64 => Some(Machine::ARM64X),
                         _ => None,
                     };
                 }
@@ -451,9 +456,8 @@ fn summarize_impl(view: &PeView<'_>, extra: Extra<'_>, checksum_whole_file: bool
     }
     // The header machine itself may already say hybrid (object files, some linkers).
     if hybrid.is_none() {
-        hybrid = match Machine(h.machine) {
-            object::pe::IMAGE_FILE_MACHINE_ARM64EC => Some(Cow::Borrowed("ARM64EC")),
-            object::pe::IMAGE_FILE_MACHINE_ARM64X => Some(Cow::Borrowed("ARM64X")),
+        hybrid = match h.machine {
+            m @ (Machine::ARM64EC | Machine::ARM64X) => Some(m),
             _ => None,
         };
     }
@@ -484,11 +488,11 @@ fn summarize_impl(view: &PeView<'_>, extra: Extra<'_>, checksum_whole_file: bool
 
     PeSummary {
         format: Cow::Borrowed(h.format()),
-        machine: h.machine_name(),
-        machine_raw: h.machine,
+        machine: h.machine,
+        machine_raw: h.machine.0,
         hybrid,
-        subsystem: h.subsystem_name(),
-        subsystem_raw: h.subsystem,
+        subsystem: h.subsystem,
+        subsystem_raw: h.subsystem.0,
         characteristics: h.characteristics,
         dll_characteristics: h.dll_characteristics,
         guard_flags: guard,

@@ -78,8 +78,8 @@ fn headers_agree_with_the_summary() {
         let s = summarize(&PeView::parse(&data).unwrap());
         let what = name(path);
         assert_eq!(h.format(), s.format, "{what}");
-        assert_eq!(h.machine_name(), s.machine, "{what}");
-        assert_eq!(h.subsystem_name(), s.subsystem, "{what}");
+        assert_eq!(h.machine_name(), s.machine.to_string(), "{what}");
+        assert_eq!(h.subsystem_name(), s.subsystem.to_string(), "{what}");
         assert_eq!(h.characteristics, s.characteristics, "{what}");
         assert_eq!(h.dll_characteristics, s.dll_characteristics, "{what}");
         assert_eq!(h.os_version, s.os_version, "{what}");

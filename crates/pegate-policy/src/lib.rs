@@ -4,10 +4,14 @@
 //! yields one [`RuleResult`] per artifact and check, `pass`, `fail` or `not-applicable` with a
 //! reason, under a stable [`RuleId`]. The caller gathers the facts of each artifact (from
 //! pegate-pe, pegate-authenticode and the Go build info) into an [`ArtifactFacts`] and reads the
-//! checksums file; this crate only decides.
+//! checksums file; this crate only decides. The facts are typed (pegate-facts' [`Machine`],
+//! [`DllCharacteristics`], [`SignatureStatus`], ...): the policy's names are turned into those
+//! types once, when it is compiled, and evaluation compares values, never names.
 //!
 //! ```
-//! use pegate_policy::{ArtifactFacts, Outcome, Policy};
+//! use pegate_policy::{
+//!     ArtifactFacts, DllCharacteristics, Machine, Outcome, Policy, SignatureStatus, Subsystem,
+//! };
 //!
 //! let policy = Policy::from_toml(r#"
 //!     [[artifact]]
@@ -19,10 +23,10 @@
 //! "#).unwrap();
 //! let facts = ArtifactFacts {
 //!     path: "dist/hello_windows_amd64.exe".into(),
-//!     machine: Some("AMD64".into()),
-//!     subsystem: Some("WINDOWS_CUI".into()),
-//!     dll_characteristics: vec!["DYNAMIC_BASE".into(), "NX_COMPAT".into()],
-//!     signature_status: Some("unsigned".into()),
+//!     machine: Some(Machine::AMD64),
+//!     subsystem: Some(Subsystem::WINDOWS_CUI),
+//!     dll_characteristics: DllCharacteristics::DYNAMIC_BASE | DllCharacteristics::NX_COMPAT,
+//!     signature_status: Some(SignatureStatus::Unsigned),
 //!     ..ArtifactFacts::default()
 //! };
 //! let report = policy.evaluate(&[facts], None);
@@ -31,12 +35,18 @@
 //! assert!(report.results.iter().any(|r| r.rule.as_str() == "machine" && r.outcome == Outcome::Pass));
 //! ```
 
+mod check;
 mod checksums;
 mod eval;
 pub mod render;
 mod rules;
+mod wire;
 
 pub use checksums::{ChecksumList, parse_checksums};
+pub use pegate_facts::{
+    DllCharacteristics, GoArch, GoOs, GoVersion, GuardFlags, Machine, Recorded,
+    SectionCharacteristics, SignatureStatus, Subsystem,
+};
 pub use rules::{RULES, RuleId, RuleInfo};
 
 use std::collections::BTreeMap;
@@ -73,7 +83,8 @@ pub enum Error {
         /// Why it does not parse.
         message: String,
     },
-    /// A machine, subsystem, DllCharacteristics or digest name pegate does not know.
+    /// A machine, subsystem, DllCharacteristics or digest name pegate does not know (the
+    /// known names come from the type's table in pegate-facts).
     #[error(
         "invalid policy: artifact rule {index}: unknown {what} `{name}`; expected one of: {known}"
     )]
@@ -265,27 +276,31 @@ pub struct ArtifactFacts {
     pub sha256: Option<String>,
     /// `PE32` or `PE32+`.
     pub format: Option<String>,
-    /// COFF machine name.
-    pub machine: Option<String>,
-    /// Subsystem name.
-    pub subsystem: Option<String>,
-    /// DllCharacteristics flag names that are set.
-    pub dll_characteristics: Vec<String>,
-    /// `unsigned`, `signed-valid`, `signed-untrusted`, `signed-invalid` or `error`.
-    pub signature_status: Option<String>,
+    /// COFF machine.
+    pub machine: Option<Machine>,
+    /// Subsystem.
+    pub subsystem: Option<Subsystem>,
+    /// DllCharacteristics (serialised as the list of set flag names).
+    #[serde(with = "wire::flag_names")]
+    pub dll_characteristics: DllCharacteristics,
+    /// The Authenticode verdict.
+    pub signature_status: Option<SignatureStatus>,
     /// Subjects of the signers of every signature.
     pub signer_subjects: Vec<String>,
-    /// Go version from the build info (`go1.27.3`), if a Go binary.
-    pub go_version: Option<String>,
+    /// Go version from the build info (`go1.27.3`), if a Go binary; kept as written when it
+    /// does not read as a version.
+    pub go_version: Option<Recorded<GoVersion>>,
     /// GOOS from the build info.
-    pub goos: Option<String>,
+    pub goos: Option<Recorded<GoOs>>,
     /// GOARCH from the build info.
-    pub goarch: Option<String>,
+    pub goarch: Option<Recorded<GoArch>>,
     /// The section table, with each section's raw characteristics.
     #[serde(default)]
     pub sections: Vec<SectionFacts>,
-    /// Load config `GuardFlags`, when the file has a load config that reaches that field.
-    pub guard_flags: Option<u32>,
+    /// Load config `GuardFlags`, when the file has a load config that reaches that field
+    /// (serialised as the raw number).
+    #[serde(default, with = "wire::raw_option")]
+    pub guard_flags: Option<GuardFlags>,
     /// Whether the extended DLL characteristics debug entry sets CETCOMPAT (`Some(false)` when
     /// there is no such entry); `None` when the debug directory could not be read.
     pub cet_compat: Option<bool>,
@@ -297,13 +312,14 @@ pub struct ArtifactFacts {
     pub go_settings: Vec<(String, String)>,
 }
 
-/// One section: its name and raw `Characteristics` (`IMAGE_SCN_*`).
+/// One section: its name and `Characteristics` (`IMAGE_SCN_*`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SectionFacts {
     /// The section name.
     pub name: String,
-    /// The raw characteristics.
-    pub characteristics: u32,
+    /// The characteristics (serialised as the raw number).
+    #[serde(with = "wire::raw")]
+    pub characteristics: SectionCharacteristics,
 }
 
 /// One Authenticode signature, as the signature rules judge it.
@@ -360,8 +376,8 @@ impl Context {
         self.go_releases = releases
             .into_iter()
             .filter_map(|r| {
-                let v = eval::go_semver(r)?;
-                Some((v.major, v.minor))
+                let (major, minor) = r.parse::<GoVersion>().ok()?.release();
+                Some((u64::from(major), u64::from(minor)))
             })
             .collect();
         self

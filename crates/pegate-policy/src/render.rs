@@ -6,7 +6,7 @@
 //! use pegate_policy::{render, ArtifactFacts, Policy};
 //!
 //! let policy = Policy::from_toml("[[artifact]]\nglob = \"*.exe\"\nmachine = \"ARM64\"").unwrap();
-//! let facts = ArtifactFacts { path: "a.exe".into(), machine: Some("AMD64".into()), ..Default::default() };
+//! let facts = ArtifactFacts { path: "a.exe".into(), machine: Some("AMD64".parse().unwrap()), ..Default::default() };
 //! let report = policy.evaluate(&[facts], None);
 //! assert!(render::github(&report).contains("::error file=a.exe,title=pegate machine::"));
 //! ```

@@ -10,7 +10,7 @@ fn failing(path: &str) -> Report {
     let policy = Policy::from_toml("[[artifact]]\nglob = \"*.exe\"\nmachine = \"ARM64\"").unwrap();
     let facts = ArtifactFacts {
         path: path.into(),
-        machine: Some("AMD64".into()),
+        machine: Some("AMD64".parse().unwrap()),
         ..ArtifactFacts::default()
     };
     policy.evaluate(&[facts], None)
@@ -76,7 +76,7 @@ fn globs_match_native_windows_paths() {
             .unwrap();
     let facts = |path: &str| ArtifactFacts {
         path: path.into(),
-        machine: Some("AMD64".into()),
+        machine: Some("AMD64".parse().unwrap()),
         ..ArtifactFacts::default()
     };
     // The rule's machine check runs only on artifacts its glob matched.

@@ -6,7 +6,7 @@
     clippy::arithmetic_side_effects
 )]
 
-use pegate_policy::{ArtifactFacts, Outcome, Policy, Report, parse_checksums, render};
+use pegate_policy::{ArtifactFacts, Outcome, Policy, Recorded, Report, parse_checksums, render};
 
 fn amd64() -> ArtifactFacts {
     ArtifactFacts {
@@ -14,20 +14,15 @@ fn amd64() -> ArtifactFacts {
         size: Some(1_500_000),
         sha256: Some("ab".repeat(32)),
         format: Some("PE32+".into()),
-        machine: Some("AMD64".into()),
-        subsystem: Some("WINDOWS_CUI".into()),
-        dll_characteristics: [
-            "HIGH_ENTROPY_VA",
-            "DYNAMIC_BASE",
-            "NX_COMPAT",
-            "TERMINAL_SERVER_AWARE",
-        ]
-        .map(String::from)
-        .to_vec(),
-        signature_status: Some("unsigned".into()),
-        go_version: Some("go1.27.3".into()),
-        goos: Some("windows".into()),
-        goarch: Some("amd64".into()),
+        machine: Some("AMD64".parse().unwrap()),
+        subsystem: Some("WINDOWS_CUI".parse().unwrap()),
+        dll_characteristics: "HIGH_ENTROPY_VA | DYNAMIC_BASE | NX_COMPAT | TERMINAL_SERVER_AWARE"
+            .parse()
+            .unwrap(),
+        signature_status: Some("unsigned".parse().unwrap()),
+        go_version: Some(Recorded::read("go1.27.3")),
+        goos: Some(Recorded::read("windows")),
+        goarch: Some(Recorded::read("amd64")),
         ..ArtifactFacts::default()
     }
 }
@@ -138,7 +133,7 @@ fn signatures() {
         "not signed",
     );
     let signed = |status: &str| ArtifactFacts {
-        signature_status: Some(status.into()),
+        signature_status: Some(status.parse().unwrap()),
         signer_subjects: vec!["CN=pegate test leaf, O=pegate".into()],
         ..amd64()
     };
@@ -216,12 +211,12 @@ fn go_version_range() {
     let p = format!("{RULE}go_version = \">=1.23, <1.28\"");
     assert_outcome(&p, amd64(), "go.version", Outcome::Pass, "go1.27.3 is in");
     let old = ArtifactFacts {
-        go_version: Some("go1.21.13".into()),
+        go_version: Some(Recorded::read("go1.21.13")),
         ..amd64()
     };
     assert_outcome(&p, old, "go.version", Outcome::Fail, "go1.21.13 is outside");
     let rc = ArtifactFacts {
-        go_version: Some("go1.28rc1".into()),
+        go_version: Some(Recorded::read("go1.28rc1")),
         ..amd64()
     };
     assert_outcome(&p, rc, "go.version", Outcome::Fail, "outside");
@@ -441,7 +436,7 @@ fn mixed_report() -> Report {
     .unwrap();
     let arm = ArtifactFacts {
         path: "dist/hello windows_arm64 <&>.exe".into(),
-        machine: Some("ARM64".into()),
+        machine: Some("ARM64".parse().unwrap()),
         go_version: None,
         ..amd64()
     };

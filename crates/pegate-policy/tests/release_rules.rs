@@ -8,8 +8,8 @@
 )]
 
 use pegate_policy::{
-    ArtifactFacts, Context, Outcome, Policy, RULES, RuleId, SectionFacts, SignatureFacts,
-    TimestampFacts, render,
+    ArtifactFacts, Context, GuardFlags, Outcome, Policy, RULES, Recorded, RuleId,
+    SectionCharacteristics, SectionFacts, SignatureFacts, TimestampFacts, render,
 };
 
 /// 2026-12-01T00:00:00Z.
@@ -23,12 +23,12 @@ fn go_binary() -> ArtifactFacts {
     ArtifactFacts {
         path: "dist/hello_windows_amd64.exe".into(),
         format: Some("PE32+".into()),
-        machine: Some("AMD64".into()),
-        subsystem: Some("WINDOWS_CUI".into()),
-        signature_status: Some("unsigned".into()),
-        go_version: Some("go1.27.3".into()),
-        goos: Some("windows".into()),
-        goarch: Some("amd64".into()),
+        machine: Some("AMD64".parse().unwrap()),
+        subsystem: Some("WINDOWS_CUI".parse().unwrap()),
+        signature_status: Some("unsigned".parse().unwrap()),
+        go_version: Some(Recorded::read("go1.27.3")),
+        goos: Some(Recorded::read("windows")),
+        goarch: Some(Recorded::read("amd64")),
         sections: vec![section(".text", TEXT), section(".data", DATA)],
         guard_flags: None,
         cet_compat: Some(false),
@@ -46,7 +46,7 @@ fn go_binary() -> ArtifactFacts {
 fn section(name: &str, characteristics: u32) -> SectionFacts {
     SectionFacts {
         name: name.into(),
-        characteristics,
+        characteristics: SectionCharacteristics::new(characteristics),
     }
 }
 
@@ -68,7 +68,7 @@ fn signature(digest: &str, nested: bool, not_after: i64, timestamps: &[bool]) ->
 
 fn signed(signatures: Vec<SignatureFacts>) -> ArtifactFacts {
     ArtifactFacts {
-        signature_status: Some("signed-untrusted".into()),
+        signature_status: Some("signed-untrusted".parse().unwrap()),
         signatures,
         ..go_binary()
     }
@@ -201,7 +201,7 @@ fn cases() -> Vec<Case> {
             "cfg instrumented",
             cfg,
             ArtifactFacts {
-                guard_flags: Some(0x1_0500),
+                guard_flags: Some(GuardFlags::new(0x1_0500)),
                 ..go_binary()
             },
             "cfg.instrumented",
@@ -212,7 +212,7 @@ fn cases() -> Vec<Case> {
             "go load config",
             cfg,
             ArtifactFacts {
-                guard_flags: Some(0),
+                guard_flags: Some(GuardFlags::new(0)),
                 ..go_binary()
             },
             "cfg.instrumented",
@@ -261,7 +261,7 @@ fn cases() -> Vec<Case> {
             "cet on arm64",
             cet,
             ArtifactFacts {
-                machine: Some("ARM64".into()),
+                machine: Some("ARM64".parse().unwrap()),
                 ..go_binary()
             },
             "cet.compatible",
@@ -406,7 +406,7 @@ fn cases() -> Vec<Case> {
             "go 1.26",
             supported,
             ArtifactFacts {
-                go_version: Some("go1.26.9".into()),
+                go_version: Some(Recorded::read("go1.26.9")),
                 ..go_binary()
             },
             "go.supported",
@@ -417,7 +417,7 @@ fn cases() -> Vec<Case> {
             "go 1.25",
             supported,
             ArtifactFacts {
-                go_version: Some("go1.25.4".into()),
+                go_version: Some(Recorded::read("go1.25.4")),
                 ..go_binary()
             },
             "go.supported",
@@ -428,7 +428,7 @@ fn cases() -> Vec<Case> {
             "go 1.28 rc",
             supported,
             ArtifactFacts {
-                go_version: Some("go1.28rc1".into()),
+                go_version: Some(Recorded::read("go1.28rc1")),
                 ..go_binary()
             },
             "go.supported",

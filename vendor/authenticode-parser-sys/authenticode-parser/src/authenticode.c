@@ -106,8 +106,10 @@ static char* parse_program_name(ASN1_TYPE* spcAttr)
                 memcpy(result, data, nameLen);
                 result[nameLen] = 0;
             }
-            OPENSSL_free(data);
         }
+        /* pegate: freed whatever the length; upstream leaked a name whose UTF-8 form is not
+         * shorter than the attribute (found by pegate's authenticode fuzz target). */
+        OPENSSL_free(data);
     }
 
     SpcSpOpusInfo_free(spcInfo);
