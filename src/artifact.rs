@@ -35,7 +35,7 @@ pub struct Options {
     pub skip_go: bool,
     /// Roots the signature chains are judged against.
     pub trust: Option<TrustStore>,
-    /// Compute the SHA-256 of every file ([`ArtifactReport::sha256`]), which reads it in full.
+    /// Compute the SHA-256 of every file ([`Inspection::sha256`]), which reads it in full.
     pub sha256: bool,
     /// Compute the PE checksum of every file (`checksum.computed`), which reads it in full; a
     /// signed file's is computed anyway, in the read its signature check makes.

@@ -9,7 +9,9 @@ const NESTED_OID: &[u8] = &[
     0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x04, 0x01,
 ];
 
-/// Why a signature's DER was refused before it reached the C parser (see [`precheck`]).
+/// Why a signature's DER was refused before it reached the C parser: the whole tree must be well
+/// formed, every certificate must load, and the values the parser reads untyped must have their
+/// type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DerError {
@@ -64,7 +66,7 @@ pub enum CertificateProblem {
     },
 }
 
-/// A value of the wrong type where the C parser trusts the type (see [`TYPED`]).
+/// A value of the wrong type where the C parser trusts the type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ValueProblem {

@@ -76,7 +76,7 @@ pub enum EntryProblem {
 
 /// Walks `table` (the bytes of the certificate table, which starts at file offset `base`).
 /// Returns the entries that could be read and the problems found, each as
-/// [`Problem::Entry`](crate::Problem::Entry).
+/// [`Problem::Entry`].
 pub fn walk(table: &[u8], base: u64) -> (Vec<Entry>, Vec<Problem>) {
     let mut entries = Vec::new();
     let mut problems = Vec::new();
