@@ -15,8 +15,8 @@ use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use pegate_authenticode::{SignatureReport, TrustStore, VerifyOptions};
-use pegate_go::buildinfo::BuildInfo;
-use pegate_go::crosscheck::{self, Finding};
+use pegate_gobin::buildinfo::BuildInfo;
+use pegate_gobin::crosscheck::{self, Finding};
 use pegate_pe::PeSummary;
 use pegate_policy::{ArtifactFacts, Recorded, SectionFacts, SignatureFacts, TimestampFacts};
 use rayon::prelude::*;
@@ -544,7 +544,7 @@ pub fn inspect(path: &Path, opts: &Options) -> ArtifactReport {
             } else {
                 Some(pegate_authenticode::verify_file(file, view, &verify).map(Digested::Verified))
             };
-            let go = (!opts.skip_go).then(|| pegate_go::buildinfo::read_file(file, view));
+            let go = (!opts.skip_go).then(|| pegate_gobin::buildinfo::read_file(file, view));
             let mut summary = summary;
             // The debug directory usually lies beyond the header prefix the summary saw.
             if summary.ex_dll_characteristics.is_none() {

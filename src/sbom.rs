@@ -24,7 +24,7 @@
 
 use std::fmt::Write as _;
 
-use pegate_go::buildinfo::{BuildInfo, Module};
+use pegate_gobin::buildinfo::{BuildInfo, Module};
 use serde_json::{Value, json};
 
 use crate::artifact::ArtifactReport;

@@ -33,7 +33,7 @@ pub fn pe_view(data: &[u8]) {
         for s in &summary.sections {
             let _ = (s.name.as_str(), s.characteristics.names());
         }
-        let _ = pegate_go::buildinfo::read(&view);
+        let _ = pegate_gobin::buildinfo::read(&view);
         for s in view.sections() {
             let _ = view.section_name(s);
         }
@@ -149,14 +149,14 @@ pub fn buildinfo(data: &[u8]) {
     let mut file = headers(len);
     file.extend_from_slice(data);
     let view = pegate_pe::PeView::parse(&file).expect("the fixed headers parse");
-    let in_memory = pegate_go::buildinfo::read(&view);
+    let in_memory = pegate_gobin::buildinfo::read(&view);
     if let Ok(Some(info)) = &in_memory {
         let _ = info.setting("GOARCH");
         assert!(info.offset >= HEADERS as u64 && info.offset < file.len() as u64);
     }
     let path = scratch("buildinfo");
     std::fs::write(&path, &file).expect("scratch file");
-    let on_disk = pegate_go::buildinfo::read_path(&path);
+    let on_disk = pegate_gobin::buildinfo::read_path(&path);
     let _ = std::fs::remove_file(&path);
     match (&in_memory, &on_disk) {
         (Ok(a), Ok(b)) => assert_eq!(a, b, "read and read_path disagree"),

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
-use pegate::go::matrix::{self, CellEvent, MatrixSpec, Target, Variant};
+use pegate::go::matrix::{self, CellEvent, CellOutcome, MatrixReport, MatrixSpec, Target, Variant};
 use pegate::go::run::{RunOptions, RunResult};
 use pegate::go::toolchain::{self, ToolchainRequest};
 
@@ -88,34 +88,8 @@ impl From<VariantArg> for Variant {
 
 pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     // Checked before anything is resolved or built.
-    let run = if args.run {
-        let timeout = Duration::try_from_secs_f64(args.run_timeout)
-            .ok()
-            .filter(|t| !t.is_zero())
-            .with_context(|| {
-                format!(
-                    "--run-timeout {}: expected a positive number of seconds",
-                    args.run_timeout
-                )
-            })?;
-        let mut opts = RunOptions::detect();
-        opts.timeout = timeout;
-        // Wine's fixme/err chatter would otherwise fill every cell's recorded stderr.
-        if std::env::var_os("WINEDEBUG").is_none() {
-            opts.env.push(("WINEDEBUG".to_owned(), "-all".to_owned()));
-        }
-        Some(opts)
-    } else {
-        None
-    };
-    // go runs in the source directory and refuses a relative GOPATH, so the paths given here
-    // are made absolute against pegate's own working directory first.
-    let cache = match args.cache.clone().or_else(toolchain::user_cache_dir) {
-        Some(c) => std::path::absolute(&c).with_context(|| format!("--cache {}", c.display()))?,
-        None => {
-            anyhow::bail!("no cache directory: set HOME or XDG_CACHE_HOME, or pass --cache DIR")
-        }
-    };
+    let run = run_options(&args)?;
+    let cache = cache_dir(&args)?;
     let mut req = ToolchainRequest::new(&cache);
     req.explicit = args.go.as_deref().map(absolute_go).transpose()?;
     req.project_dir = Some(args.source.clone());
@@ -126,7 +100,71 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
             return Ok(EXIT_ERROR);
         }
     };
-    let mut spec = MatrixSpec::reference(&args.source, &args.out, &cache);
+    let spec = matrix_spec(&args, &cache, run)?;
+
+    let total = spec.targets.len().saturating_mul(spec.variants.len());
+    eprintln!(
+        "pegate: {} at {}: building {total} cells",
+        tc.version,
+        tc.goroot.display()
+    );
+    let progress = progress_bar(total, output::stderr_is_terminal());
+    let report = matrix::build(&tc, &spec, &progress)
+        .with_context(|| format!("build {}", args.source.display()))?;
+
+    let sums_path = write_checksums(&report, &args.out)?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &report).context("write the report")?;
+        writeln!(out)?;
+    } else {
+        write_table(&mut out, &report)?;
+        writeln!(out, "checksums: {}", sums_path.display())?;
+    }
+    Ok(if report.all_ok() {
+        EXIT_OK
+    } else {
+        EXIT_FINDINGS
+    })
+}
+
+/// `--run`'s options (`None` without it): the timeout checked, Wine kept quiet.
+fn run_options(args: &Args) -> anyhow::Result<Option<RunOptions>> {
+    if !args.run {
+        return Ok(None);
+    }
+    let timeout = Duration::try_from_secs_f64(args.run_timeout)
+        .ok()
+        .filter(|t| !t.is_zero())
+        .with_context(|| {
+            format!(
+                "--run-timeout {}: expected a positive number of seconds",
+                args.run_timeout
+            )
+        })?;
+    let mut opts = RunOptions::detect();
+    opts.timeout = timeout;
+    // Wine's fixme/err chatter would otherwise fill every cell's recorded stderr.
+    if std::env::var_os("WINEDEBUG").is_none() {
+        opts.env.push(("WINEDEBUG".to_owned(), "-all".to_owned()));
+    }
+    Ok(Some(opts))
+}
+
+/// The cache directory, absolute: go runs in the source directory and refuses a relative
+/// GOPATH, so the paths given here are made absolute against pegate's own working directory.
+fn cache_dir(args: &Args) -> anyhow::Result<PathBuf> {
+    match args.cache.clone().or_else(toolchain::user_cache_dir) {
+        Some(c) => std::path::absolute(&c).with_context(|| format!("--cache {}", c.display())),
+        None => {
+            anyhow::bail!("no cache directory: set HOME or XDG_CACHE_HOME, or pass --cache DIR")
+        }
+    }
+}
+
+/// The matrix the arguments ask for: the reference one, narrowed by `--target` and `--variant`.
+fn matrix_spec(args: &Args, cache: &Path, run: Option<RunOptions>) -> anyhow::Result<MatrixSpec> {
+    let mut spec = MatrixSpec::reference(&args.source, &args.out, cache);
     if let Ok(abs) = std::fs::canonicalize(&args.source)
         && let Some(name) = abs.file_name().and_then(|n| n.to_str())
     {
@@ -146,16 +184,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     spec.reproducibility = args.repro;
     spec.jobs = args.jobs;
     spec.run = run;
+    Ok(spec)
+}
 
-    let total = spec.targets.len().saturating_mul(spec.variants.len());
+/// A progress bar on a terminal's stderr, one step per finished cell; silent otherwise.
+fn progress_bar(total: usize, tty: bool) -> impl Fn(&CellEvent<'_>) + Sync {
     let done = AtomicUsize::new(0);
-    let tty = output::stderr_is_terminal();
-    eprintln!(
-        "pegate: {} at {}: building {total} cells",
-        tc.version,
-        tc.goroot.display()
-    );
-    let progress = |event: &CellEvent<'_>| {
+    move |event: &CellEvent<'_>| {
         if let CellEvent::Finished { result } = event {
             let n = done.fetch_add(1, Ordering::Relaxed).saturating_add(1);
             if tty {
@@ -166,7 +201,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
                     "#".repeat(filled),
                     "-".repeat(width.saturating_sub(filled))
                 );
-                let mark = if result.error.is_some() {
+                let mark = if result.error().is_some() {
                     "FAILED "
                 } else {
                     ""
@@ -177,10 +212,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
                 }
             }
         }
-    };
-    let report = matrix::build(&tc, &spec, &progress)
-        .with_context(|| format!("build {}", args.source.display()))?;
+    }
+}
 
+/// `<out>/checksums.txt`, the built artifacts' SHA-256 in sha256sum format; returns its path.
+fn write_checksums(report: &MatrixReport, out_dir: &Path) -> anyhow::Result<PathBuf> {
     let mut sums = String::new();
     for a in report.artifacts() {
         let name = a
@@ -190,52 +226,43 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
             .unwrap_or_default();
         let _ = writeln!(sums, "{}  {name}", a.sha256);
     }
-    let sums_path = args.out.join("checksums.txt");
+    let sums_path = out_dir.join("checksums.txt");
     std::fs::write(&sums_path, &sums).with_context(|| format!("write {}", sums_path.display()))?;
-
-    let mut out = std::io::stdout().lock();
-    if args.json {
-        serde_json::to_writer_pretty(&mut out, &report).context("write the report")?;
-        writeln!(out)?;
-    } else {
-        for c in &report.cells {
-            match (&c.artifact, &c.error) {
-                (Some(a), _) => {
-                    let repro = match c.reproducible {
-                        Some(true) => "  reproducible",
-                        Some(false) => "  NOT reproducible",
-                        None => "",
-                    };
-                    writeln!(
-                        out,
-                        "ok    {}  {}  {} bytes{repro}",
-                        a.path.display(),
-                        a.sha256,
-                        a.size
-                    )?;
-                    if let Some(run) = &c.run {
-                        write_run(&mut out, run)?;
-                    }
-                }
-                (None, Some(e)) => {
-                    writeln!(out, "FAIL  {}: {}", c.cell, e.message)?;
-                    for line in e.stderr.lines() {
-                        writeln!(out, "        {line}")?;
-                    }
-                }
-                (None, None) => {}
-            }
-        }
-        writeln!(out, "checksums: {}", sums_path.display())?;
-    }
-    Ok(if report.all_ok() {
-        EXIT_OK
-    } else {
-        EXIT_FINDINGS
-    })
+    Ok(sums_path)
 }
 
-/// One line for a cell's run, then the output that explains a failure.
+/// The table: one line per cell (its artifact or its failure), with its run beneath.
+fn write_table(out: &mut impl std::io::Write, report: &MatrixReport) -> std::io::Result<()> {
+    for c in &report.cells {
+        match &c.outcome {
+            CellOutcome::Built(a) => {
+                let repro = match c.reproducible {
+                    Some(true) => "  reproducible",
+                    Some(false) => "  NOT reproducible",
+                    None => "",
+                };
+                writeln!(
+                    out,
+                    "ok    {}  {}  {} bytes{repro}",
+                    a.path.display(),
+                    a.sha256,
+                    a.size
+                )?;
+                if let Some(run) = &c.run {
+                    write_run(out, run)?;
+                }
+            }
+            CellOutcome::Failed(e) => {
+                writeln!(out, "FAIL  {}: {}", c.cell, e.message)?;
+                for line in e.stderr.lines() {
+                    writeln!(out, "        {line}")?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `--go` made absolute when it names a path (an existing file or directory, or anything with a
 /// separator, as the resolver decides); a version such as `1.27.3` stays as given.
 fn absolute_go(value: &str) -> anyhow::Result<String> {
@@ -250,6 +277,7 @@ fn absolute_go(value: &str) -> anyhow::Result<String> {
         .map_err(|abs| anyhow::anyhow!("--go {value}: {} is not UTF-8", abs.display()))
 }
 
+/// One line for a cell's run, then the output that explains a failure.
 fn write_run(out: &mut impl std::io::Write, run: &RunResult) -> std::io::Result<()> {
     let word = if run.failed() { "FAIL" } else { "" };
     let how = if run.runner.is_empty() {

@@ -31,7 +31,7 @@ fn build_run_skips_what_this_host_cannot_run_and_says_why() {
         Ok(_) => assert_eq!(run["stdout"], "Hello, Windows!\n", "{run}"),
         Err(reason) => {
             assert_eq!(run["status"], "skipped", "{run}");
-            assert_eq!(run["reason"], reason.as_str(), "{run}");
+            assert_eq!(run["reason"], reason.to_string().as_str(), "{run}");
         }
     }
 }

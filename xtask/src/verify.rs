@@ -152,7 +152,7 @@ fn verify(args: &[String]) -> anyhow::Result<i32> {
         CellEvent::Started { cell } => eprintln!("  building {cell}"),
         CellEvent::Finished { result } => {
             let n = done.fetch_add(1, Ordering::Relaxed).saturating_add(1);
-            let status = if result.error.is_some() {
+            let status = if result.error().is_some() {
                 "FAILED"
             } else {
                 "built"
@@ -296,12 +296,11 @@ fn check_all(report: &MatrixReport) -> Vec<Row> {
             let mut row = Row {
                 cell: result.cell.name(),
                 ok: false,
-                artifact: result.artifact.clone(),
+                artifact: result.artifact().cloned(),
                 reproducible: result.reproducible,
-                error: result.error.as_ref().map(|e| e.message.clone()),
+                error: result.error().map(|e| e.message.clone()),
                 stderr: result
-                    .error
-                    .as_ref()
+                    .error()
                     .map(|e| e.stderr.clone())
                     .filter(|s| !s.is_empty()),
                 describe: None,
@@ -311,7 +310,7 @@ fn check_all(report: &MatrixReport) -> Vec<Row> {
                 checks: Vec::new(),
                 run: result.run.clone(),
             };
-            if let Some(artifact) = &result.artifact {
+            if let Some(artifact) = result.artifact() {
                 match observe(&artifact.path) {
                     Ok((summary, info)) => {
                         row.checks = expectations(artifact, &summary);
@@ -693,7 +692,7 @@ mod tests {
                 }
                 Err(reason) => {
                     assert_eq!(run["status"], "skipped", "{run}");
-                    assert_eq!(run["reason"], reason.as_str(), "{run}");
+                    assert_eq!(run["reason"], reason.to_string().as_str(), "{run}");
                 }
             }
         }

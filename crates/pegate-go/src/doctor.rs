@@ -1,10 +1,15 @@
 //! `pegate doctor`: the checks people run by hand when a Go-for-Windows build environment breaks
-//! (the seed guide's sections 1–4), each with pass / warn / fail and a one-line fix.
+//! (the toolchain, GOROOT/GOPATH/PATH, `.go-version`, the module proxy and checksum database,
+//! GOFLAGS, the targets, cgo, path lengths, root certificates), each with pass / warn / fail and
+//! a one-line fix.
 //!
-//! The checks read a [`DoctorEnv`] snapshot, never the live machine, so every check is testable
-//! with fake GOROOT trees and environment maps; [`DoctorEnv::from_system`] gathers the real one.
-//! On Windows it also gathers [`WindowsFacts`] (registry, ROOT store), which switch on the
-//! Windows-only checks; [`CATALOG`] lists every check and where it runs.
+//! [`DoctorEnv::from_system`] gathers everything that takes running a program or reading the
+//! registry: the environment, `go env -json`, `go tool dist list -json`, and on Windows the
+//! [`WindowsFacts`] (registry, ROOT store) that switch on the Windows-only checks. The checks
+//! themselves take that [`DoctorEnv`] and spawn nothing and read no registry; they do look at
+//! the files it names (GOROOT's `bin/go`, the project's `.go-version`, the trees under GOPATH
+//! and GOMODCACHE, certificate bundles), so they are tested with fake GOROOT trees, temporary
+//! directories and hand-made environment maps. [`CATALOG`] lists every check and where it runs.
 //!
 //! ```
 //! use pegate_go::doctor::{self, DoctorEnv, Status};
@@ -17,12 +22,13 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
+use pegate_facts::GoVersion;
 use serde::{Deserialize, Serialize};
 
-use crate::toolchain::{self, Port, Toolchain};
+use crate::toolchain::{self, Port, Toolchain, WindowsArm};
 
 #[cfg(windows)]
 mod gather;
@@ -226,9 +232,9 @@ impl DoctorEnv {
         }
         let go_path = match go {
             Some(p) => Some(p.to_path_buf()),
-            None => find_on_path(
-                env.vars.get("PATH").map(String::as_str).unwrap_or_default(),
-                if cfg!(windows) { "go.exe" } else { "go" },
+            None => toolchain::find_on_path(
+                OsStr::new(env.vars.get("PATH").map(String::as_str).unwrap_or_default()),
+                "go",
             ),
         };
         let Some(go_path) = go_path else {
@@ -278,12 +284,6 @@ impl DoctorEnv {
             .map(|p| std::env::split_paths(&OsString::from(p)).collect())
             .unwrap_or_default()
     }
-}
-
-fn find_on_path(path: &str, name: &str) -> Option<PathBuf> {
-    std::env::split_paths(&OsString::from(path))
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
 }
 
 fn check(id: &str, status: Status, message: impl Into<String>, fix: &str) -> Check {
@@ -466,13 +466,13 @@ fn path_check(env: &DoctorEnv) -> Check {
     }
 }
 
+/// The checked toolchain's version, if it has one that parses.
+fn go_version(env: &DoctorEnv) -> Option<GoVersion> {
+    env.go_version.as_deref().and_then(|v| v.parse().ok())
+}
+
 fn go_version_file(env: &DoctorEnv) -> Check {
-    let found = env
-        .project_dir
-        .ancestors()
-        .map(|d| d.join(".go-version"))
-        .find(|p| p.is_file());
-    let Some(file) = found else {
+    let Some((file, wanted)) = toolchain::find_go_version_file(&env.project_dir) else {
         return check(
             "go-version.file",
             Status::Pass,
@@ -480,17 +480,16 @@ fn go_version_file(env: &DoctorEnv) -> Check {
             "",
         );
     };
-    let wanted = std::fs::read_to_string(&file).unwrap_or_default();
-    let wanted = wanted.trim();
-    let want = toolchain::parse_version(wanted);
-    let have = env.go_version.as_deref().and_then(toolchain::parse_version);
+    let wanted = wanted.as_str();
+    let want = wanted.parse::<GoVersion>().ok();
+    let have = go_version(env);
     // `1.27` in .go-version accepts any 1.27.x.
     let matches = match (want, have) {
         (Some(w), Some(h)) => {
             if wanted.trim_start_matches("go").matches('.').count() >= 2 {
-                w == h
+                w.numbers() == h.numbers()
             } else {
-                (w.0, w.1) == (h.0, h.1)
+                w.release() == h.release()
             }
         }
         _ => false,
@@ -647,19 +646,20 @@ fn targets(env: &DoctorEnv) -> Check {
             "fix the go toolchain first (see go.found)",
         );
     };
-    let have = env.go_version.as_deref().and_then(toolchain::parse_version);
+    let have = go_version(env);
     let mut missing = Vec::new();
     for (goos, goarch) in &env.targets {
         if !ports
             .iter()
             .any(|p| &p.goos == goos && &p.goarch == goarch && !p.broken)
         {
-            let why = match (goos.as_str(), goarch.as_str(), have) {
-                ("windows", "arm", Some((1, minor, _))) if minor >= 26 => " (removed in Go 1.26)",
-                ("windows", "arm", Some((1, minor, _))) if minor >= 24 => {
-                    " (marked broken since Go 1.24)"
-                }
-                _ => "",
+            let arm = (goos == "windows" && goarch == "arm")
+                .then(|| have.as_ref().and_then(toolchain::windows_arm))
+                .flatten();
+            let why = match arm {
+                Some(WindowsArm::Removed) => " (removed in Go 1.26)",
+                Some(WindowsArm::Broken) => " (marked broken since Go 1.24)",
+                None => "",
             };
             missing.push(format!("{goos}/{goarch}{why}"));
         }

@@ -115,23 +115,9 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
-    /// A Go build-info blob that is present but malformed.
-    #[error("malformed go build info at file offset {offset:#x}: {reason}")]
-    BuildInfo {
-        /// Where the blob (or the part that failed) is.
-        offset: u64,
-        /// What is wrong.
-        reason: String,
-    },
-    /// The file is not a PE file pegate can read build info from.
-    #[error("{}: {source}", path.display())]
-    Pe {
-        /// The file.
-        path: PathBuf,
-        /// Why pegate-pe rejected it.
-        #[source]
-        source: pegate_pe::Error,
-    },
+    /// Reading Go build info failed (see [`pegate_gobin::Error`]).
+    #[error(transparent)]
+    GoBinary(#[from] pegate_gobin::Error),
     /// `go` printed something pegate could not parse.
     #[error("could not parse output of `{command}`: {reason}")]
     BadOutput {

@@ -1,10 +1,9 @@
-//! Go toolchains, Windows matrix builds, the Go build-info reader and the doctor checks.
+//! Go toolchains, Windows matrix builds, runs of the artifacts and the doctor checks (the Go
+//! build-info reader is `pegate-gobin`'s, re-exported).
 //!
 //! This is the only pegate crate that spawns processes (`go`, and the artifacts it runs), always
 //! with argument vectors.
 
-pub mod buildinfo;
-pub mod crosscheck;
 pub mod doctor;
 pub mod error;
 pub mod matrix;
@@ -12,3 +11,6 @@ pub mod run;
 pub mod toolchain;
 
 pub use error::Error;
+/// The build-info reader and the cross-checks live in the pure `pegate-gobin` crate; re-exported
+/// here so that `pegate_go::buildinfo` and `pegate_go::crosscheck` keep working.
+pub use pegate_gobin::{buildinfo, crosscheck};

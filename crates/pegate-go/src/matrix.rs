@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::run::{self, RunOptions, RunResult};
-use crate::toolchain::{Toolchain, sha256_file, tail};
+use crate::toolchain::{Toolchain, WindowsArm, sha256_file, tail, windows_arm};
 
 /// How a cell links its binary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -341,22 +341,106 @@ pub struct CellError {
     pub command: Vec<String>,
 }
 
-/// The outcome of one cell.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Whether a cell built: an artifact or the failure, never both nor neither.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CellOutcome {
+    /// The build succeeded.
+    Built(Artifact),
+    /// It did not.
+    Failed(CellError),
+}
+
+/// The outcome of one cell. It serialises as the report's `artifact` and `error` fields (one of
+/// them `null`), so `report.json` has the same shape it always had.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "CellResultRepr")]
 pub struct CellResult {
     /// The cell.
     pub cell: Cell,
-    /// The artifact, when the build succeeded.
-    pub artifact: Option<Artifact>,
-    /// The failure, when it did not.
-    pub error: Option<CellError>,
+    /// The artifact, or why there is none.
+    pub outcome: CellOutcome,
     /// With [`MatrixSpec::reproducibility`]: whether a second build elsewhere gave the same bytes.
     pub reproducible: Option<bool>,
     /// Wall time of the cell, in milliseconds.
     pub elapsed_ms: u64,
     /// With [`MatrixSpec::run`]: what running the artifact gave (skipped when this host cannot).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run: Option<RunResult>,
+}
+
+impl CellResult {
+    /// The artifact, when the build succeeded.
+    pub fn artifact(&self) -> Option<&Artifact> {
+        match &self.outcome {
+            CellOutcome::Built(artifact) => Some(artifact),
+            CellOutcome::Failed(_) => None,
+        }
+    }
+
+    /// The failure, when it did not.
+    pub fn error(&self) -> Option<&CellError> {
+        match &self.outcome {
+            CellOutcome::Built(_) => None,
+            CellOutcome::Failed(error) => Some(error),
+        }
+    }
+}
+
+/// The JSON shape of a [`CellResult`], field for field as the report has always had it.
+#[derive(Serialize)]
+struct CellResultJson<'a> {
+    cell: &'a Cell,
+    artifact: Option<&'a Artifact>,
+    error: Option<&'a CellError>,
+    reproducible: Option<bool>,
+    elapsed_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    run: Option<&'a RunResult>,
+}
+
+impl Serialize for CellResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        CellResultJson {
+            cell: &self.cell,
+            artifact: self.artifact(),
+            error: self.error(),
+            reproducible: self.reproducible,
+            elapsed_ms: self.elapsed_ms,
+            run: self.run.as_ref(),
+        }
+        .serialize(serializer)
+    }
+}
+
+/// What a report's cell deserialises from before it is checked to have exactly one outcome.
+#[derive(Deserialize)]
+struct CellResultRepr {
+    cell: Cell,
+    artifact: Option<Artifact>,
+    error: Option<CellError>,
+    reproducible: Option<bool>,
+    elapsed_ms: u64,
+    #[serde(default)]
+    run: Option<RunResult>,
+}
+
+impl TryFrom<CellResultRepr> for CellResult {
+    type Error = &'static str;
+
+    fn try_from(repr: CellResultRepr) -> Result<CellResult, &'static str> {
+        let outcome = match (repr.artifact, repr.error) {
+            (Some(artifact), None) => CellOutcome::Built(artifact),
+            (None, Some(error)) => CellOutcome::Failed(error),
+            (Some(_), Some(_)) => return Err("a cell has both an artifact and an error"),
+            (None, None) => return Err("a cell has neither an artifact nor an error"),
+        };
+        Ok(CellResult {
+            cell: repr.cell,
+            outcome,
+            reproducible: repr.reproducible,
+            elapsed_ms: repr.elapsed_ms,
+            run: repr.run,
+        })
+    }
 }
 
 /// Every cell's outcome, in matrix order.
@@ -373,19 +457,19 @@ pub struct MatrixReport {
 impl MatrixReport {
     /// The artifacts of the cells that built.
     pub fn artifacts(&self) -> impl Iterator<Item = &Artifact> {
-        self.cells.iter().filter_map(|c| c.artifact.as_ref())
+        self.cells.iter().filter_map(CellResult::artifact)
     }
 
     /// The cells that failed.
     pub fn failures(&self) -> impl Iterator<Item = &CellResult> {
-        self.cells.iter().filter(|c| c.error.is_some())
+        self.cells.iter().filter(|c| c.error().is_some())
     }
 
     /// Whether every cell built (and, when checked, reproduced; when run, ran cleanly or was
     /// skipped because this host cannot run it).
     pub fn all_ok(&self) -> bool {
         self.cells.iter().all(|c| {
-            c.error.is_none()
+            c.error().is_none()
                 && c.reproducible != Some(false)
                 && !c.run.as_ref().is_some_and(RunResult::failed)
         })
@@ -464,7 +548,7 @@ fn check_source(dir: &Path) -> Result<PathBuf> {
 fn unknown_target_message(tc: &Toolchain, target: &Target, cell: &Cell) -> String {
     let removed_arm = target.goos == "windows"
         && target.goarch == "arm"
-        && tc.version_numbers().is_some_and(|v| v >= (1, 26, 0));
+        && tc.go_version().as_ref().and_then(windows_arm) == Some(WindowsArm::Removed);
     if removed_arm {
         format!(
             "cell {cell}: windows/arm was removed in Go 1.26 (golang/go#71671), so {} cannot build it; \
@@ -489,17 +573,18 @@ fn build_cell(
 ) -> CellResult {
     let started = Instant::now();
     let target = cell.target();
-    let finish = |artifact: Option<Artifact>, error: Option<CellError>, reproducible| {
+    let finish = |outcome: CellOutcome, reproducible| {
         // Only a built artifact is run; the run's time is part of the cell's.
-        let run = artifact.as_ref().and_then(|a: &Artifact| {
-            spec.run
+        let run = match &outcome {
+            CellOutcome::Built(a) => spec
+                .run
                 .as_ref()
-                .map(|opts| run::run_target(&a.path, &target, opts))
-        });
+                .map(|opts| run::run_target(&a.path, &target, opts)),
+            CellOutcome::Failed(_) => None,
+        };
         CellResult {
             cell: cell.clone(),
-            artifact,
-            error,
+            outcome,
             reproducible,
             elapsed_ms: millis(started),
             run,
@@ -515,7 +600,7 @@ fn build_cell(
             stderr: String::new(),
             command: Vec::new(),
         };
-        return finish(None, Some(error), None);
+        return finish(CellOutcome::Failed(error), None);
     }
     let exe_name = format!("{}-{}.exe", spec.binary_name, cell.name());
     let final_path = out_dir.join(&exe_name);
@@ -524,7 +609,7 @@ fn build_cell(
             let collected = collect(&staged, &final_path, cell);
             let (sha256, size) = match collected {
                 Ok(v) => v,
-                Err(error) => return finish(None, Some(error), None),
+                Err(error) => return finish(CellOutcome::Failed(error), None),
             };
             let reproducible = spec.reproducibility.then(|| {
                 reproduce(tc, spec, source_dir, out_dir, cell, &exe_name)
@@ -546,9 +631,9 @@ fn build_cell(
                 size,
                 go_version: tc.version.clone(),
             };
-            finish(Some(artifact), None, reproducible)
+            finish(CellOutcome::Built(artifact), reproducible)
         }
-        Err(error) => finish(None, Some(error), None),
+        Err(error) => finish(CellOutcome::Failed(error), None),
     }
 }
 
@@ -662,4 +747,85 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn cell() -> Cell {
+        Cell {
+            go_version: "go1.27.3".to_owned(),
+            goos: "windows".to_owned(),
+            goarch: "amd64".to_owned(),
+            variant: Variant::Console,
+        }
+    }
+
+    fn result(outcome: CellOutcome) -> CellResult {
+        CellResult {
+            cell: cell(),
+            outcome,
+            reproducible: None,
+            elapsed_ms: 7,
+            run: None,
+        }
+    }
+
+    #[test]
+    fn a_cell_result_keeps_the_report_shape_and_holds_exactly_one_outcome() {
+        let built = result(CellOutcome::Built(Artifact {
+            cell: cell(),
+            path: PathBuf::from("hello.exe"),
+            sha256: "ab".to_owned(),
+            size: 3,
+            command: vec!["go".to_owned()],
+            env: vec!["GOOS=windows".to_owned()],
+            go_version: "go1.27.3".to_owned(),
+        }));
+        let failed = result(CellOutcome::Failed(CellError {
+            kind: CellErrorKind::UnknownTarget,
+            message: "no".to_owned(),
+            stderr: String::new(),
+            command: Vec::new(),
+        }));
+        let cell_json = r#""cell":{"go_version":"go1.27.3","goos":"windows","goarch":"amd64","variant":"console"}"#;
+        // (result, its JSON: the field order and the nulls report.json has always had)
+        let cases = [
+            (
+                &built,
+                format!(
+                    r#"{{{cell_json},"artifact":{{{cell_json},"path":"hello.exe","sha256":"ab","size":3,"command":["go"],"env":["GOOS=windows"],"go_version":"go1.27.3"}},"error":null,"reproducible":null,"elapsed_ms":7}}"#
+                ),
+            ),
+            (
+                &failed,
+                format!(
+                    r#"{{{cell_json},"artifact":null,"error":{{"kind":"unknown-target","message":"no","stderr":"","command":[]}},"reproducible":null,"elapsed_ms":7}}"#
+                ),
+            ),
+        ];
+        for (result, json) in &cases {
+            assert_eq!(&serde_json::to_string(result).unwrap(), json);
+            assert_eq!(&serde_json::from_str::<CellResult>(json).unwrap(), *result);
+        }
+        // A report cell with both or neither is refused, not half-read.
+        let both = cases_json_with(
+            &cases[0].1,
+            r#""error":{"kind":"io","message":"x","stderr":"","command":[]}"#,
+        );
+        let neither = cases[1].1.replace(
+            r#""error":{"kind":"unknown-target","message":"no","stderr":"","command":[]}"#,
+            r#""error":null"#,
+        );
+        for (json, why) in [(both, "both an artifact"), (neither, "neither an artifact")] {
+            let err = serde_json::from_str::<CellResult>(&json).unwrap_err();
+            assert!(err.to_string().contains(why), "{err}");
+        }
+    }
+
+    fn cases_json_with(json: &str, error: &str) -> String {
+        json.replace(r#""error":null"#, error)
+    }
 }

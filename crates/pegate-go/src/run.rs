@@ -1,5 +1,5 @@
-//! Running what the matrix built: the guide's first-build check ("compile hello.go, cross-compile,
-//! run it") done for real, for every artifact this host can execute.
+//! Running what the matrix built ("compile hello.go, cross-compile, run it", the first check of
+//! a new build setup) for every artifact this host can execute.
 //!
 //! Two halves, kept apart so the decision is testable anywhere:
 //! - [`select_runner`] is pure: from the [`Host`] (its GOOS/GOARCH and which Wine loaders it has)
@@ -22,20 +22,20 @@
 //!
 //! let host = Host { goos: "linux".into(), goarch: "amd64".into(), wine64: Some("/usr/lib/wine/wine64".into()), wine32: None };
 //! assert!(matches!(select_runner(&host, &Target::windows("amd64")), Ok(Runner::Wine { .. })));
-//! assert_eq!(select_runner(&host, &Target::windows("arm64")).unwrap_err(), "arm64: no runner on this host");
-//! assert_eq!(select_runner(&host, &Target::windows("386")).unwrap_err(), "386: no 32-bit Wine on this host");
+//! assert_eq!(select_runner(&host, &Target::windows("arm64")).unwrap_err().to_string(), "arm64: no runner on this host");
+//! assert_eq!(select_runner(&host, &Target::windows("386")).unwrap_err().to_string(), "386: no 32-bit Wine on this host");
 //! ```
 
-use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 use crate::matrix::Target;
+use crate::toolchain::find_on_path;
 
 /// How long an artifact may run before it is killed, unless the caller says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -73,11 +73,12 @@ impl Host {
             (None, None)
         } else {
             let path = std::env::var_os("PATH").unwrap_or_default();
+            let debian = |loader: &str| Some(PathBuf::from(loader)).filter(|p| p.is_file());
             (
-                find_loader(&path, "wine64", "/usr/lib/wine/wine64"),
+                find_on_path(&path, "wine64").or_else(|| debian("/usr/lib/wine/wine64")),
                 // On PATH, `wine` is Debian's wrapper that falls back to wine64 when the 32-bit
                 // loader is missing, so only the loader itself proves 32-bit support.
-                find_loader(&OsString::new(), "", "/usr/lib/wine/wine"),
+                debian("/usr/lib/wine/wine"),
             )
         };
         Host {
@@ -87,17 +88,6 @@ impl Host {
             wine32,
         }
     }
-}
-
-fn find_loader(path: &OsString, name: &str, debian: &str) -> Option<PathBuf> {
-    let on_path = (!name.is_empty())
-        .then(|| {
-            std::env::split_paths(path)
-                .map(|d| d.join(name))
-                .find(|p| p.is_file())
-        })
-        .flatten();
-    on_path.or_else(|| Some(PathBuf::from(debian)).filter(|p| p.is_file()))
 }
 
 /// How an artifact is started.
@@ -126,16 +116,50 @@ impl Runner {
     }
 }
 
+/// Why a target's artifacts cannot run on this host; its message is the skipped run's reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NoRunner {
+    /// A target for another OS than the host's and not Windows (nothing emulates it).
+    #[error("{target}: no runner on this host")]
+    ForeignOs {
+        /// The target.
+        target: Target,
+    },
+    /// Neither the host CPU nor an emulator it has runs this GOARCH.
+    #[error("{goarch}: no runner on this host")]
+    ForeignCpu {
+        /// The target's GOARCH.
+        goarch: String,
+    },
+    /// windows/386 on a Linux host without Wine's 32-bit loader.
+    #[error("{goarch}: no 32-bit Wine on this host")]
+    NoWine32 {
+        /// The target's GOARCH.
+        goarch: String,
+    },
+    /// windows/amd64 on a Linux host without Wine's 64-bit loader.
+    #[error("{goarch}: no wine64 on this host (apt-get install wine64)")]
+    NoWine64 {
+        /// The target's GOARCH.
+        goarch: String,
+    },
+}
+
 /// Picks how `target`'s artifacts run on `host`, or says why they cannot (`arm64: no runner on
 /// this host`). Pure: everything it knows is in its arguments.
-pub fn select_runner(host: &Host, target: &Target) -> Result<Runner, String> {
+pub fn select_runner(host: &Host, target: &Target) -> Result<Runner, NoRunner> {
     let arch = target.goarch.as_str();
-    let no_runner = || format!("{arch}: no runner on this host");
+    let no_runner = || NoRunner::ForeignCpu {
+        goarch: arch.to_owned(),
+    };
     if target.goos != "windows" {
         return if target.goos == host.goos && arch == host.goarch {
             Ok(Runner::Native)
         } else {
-            Err(format!("{target}: no runner on this host"))
+            Err(NoRunner::ForeignOs {
+                target: target.clone(),
+            })
         };
     }
     if host.goos == "windows" {
@@ -161,14 +185,11 @@ pub fn select_runner(host: &Host, target: &Target) -> Result<Runner, String> {
     if !same_cpu_family {
         return Err(no_runner());
     }
+    let goarch = arch.to_owned();
     let loader = if arch == "386" {
-        host.wine32
-            .clone()
-            .ok_or_else(|| format!("{arch}: no 32-bit Wine on this host"))?
+        host.wine32.clone().ok_or(NoRunner::NoWine32 { goarch })?
     } else {
-        host.wine64
-            .clone()
-            .ok_or_else(|| format!("{arch}: no wine64 on this host (apt-get install wine64)"))?
+        host.wine64.clone().ok_or(NoRunner::NoWine64 { goarch })?
     };
     Ok(Runner::Wine { program: loader })
 }
@@ -286,7 +307,7 @@ impl RunOptions {
 pub fn run_target(exe: &Path, target: &Target, opts: &RunOptions) -> RunResult {
     match select_runner(&opts.host, target) {
         Ok(runner) => run_artifact(&runner, exe, opts),
-        Err(reason) => RunResult::skipped(reason),
+        Err(reason) => RunResult::skipped(reason.to_string()),
     }
 }
 
@@ -345,21 +366,7 @@ pub fn run_artifact(runner: &Runner, exe: &Path, opts: &RunOptions) -> RunResult
     // path is resolved against the parent's or the child's directory depending on the OS.
     let absolute = std::path::absolute(exe);
     let exe = absolute.as_deref().unwrap_or(exe);
-    let mut cmd = match runner {
-        Runner::Native => Command::new(exe),
-        Runner::Wine { program } => {
-            let mut cmd = Command::new(program);
-            cmd.arg(exe);
-            cmd
-        }
-    };
-    cmd.envs(opts.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let Some(dir) = exe.parent().filter(|d| !d.as_os_str().is_empty()) {
-        cmd.current_dir(dir);
-    }
+    let mut cmd = command(runner, exe, opts);
     let started = Instant::now();
     let mut result = RunResult {
         status: RunStatus::Failed,
@@ -395,36 +402,90 @@ pub fn run_artifact(runner: &Runner, exe: &Path, opts: &RunOptions) -> RunResult
         .map(|s| capture(s, opts.max_output, done_tx.clone()));
     drop(done_tx);
 
-    let deadline = started.checked_add(opts.timeout);
-    let status = loop {
+    let status = wait(
+        &mut child,
+        started.checked_add(opts.timeout),
+        exe,
+        &mut result,
+    );
+    result.elapsed_ms = millis(started.elapsed());
+    collect_output(out, err, &done_rx, &mut result);
+    if let Some(status) = status {
+        result.exit_code = status.code();
+        if status.success() {
+            result.status = RunStatus::Passed;
+        } else if status.code().is_none() {
+            result.reason = Some(format!("terminated: {status}"));
+        }
+    }
+    result
+}
+
+/// The command that starts `exe` with `runner`, in the artifact's directory, with no stdin and
+/// both output streams piped.
+fn command(runner: &Runner, exe: &Path, opts: &RunOptions) -> Command {
+    let mut cmd = match runner {
+        Runner::Native => Command::new(exe),
+        Runner::Wine { program } => {
+            let mut cmd = Command::new(program);
+            cmd.arg(exe);
+            cmd
+        }
+    };
+    cmd.envs(opts.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(dir) = exe.parent().filter(|d| !d.as_os_str().is_empty()) {
+        cmd.current_dir(dir);
+    }
+    cmd
+}
+
+/// Waits for `child` until `deadline`, killing it then (status timed out); the exit status when
+/// it exited by itself. A failure to wait is recorded in `result.reason`.
+fn wait(
+    child: &mut Child,
+    deadline: Option<Instant>,
+    exe: &Path,
+    result: &mut RunResult,
+) -> Option<ExitStatus> {
+    loop {
         match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
+            Ok(Some(status)) => return Some(status),
             Ok(None) => {}
             Err(e) => {
                 result.reason = Some(format!("waiting for {}: {e}", exe.display()));
                 let _ = child.kill();
                 let _ = child.wait();
-                break None;
+                return None;
             }
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
             let _ = child.kill();
             let _ = child.wait();
             result.status = RunStatus::TimedOut;
-            break None;
+            return None;
         }
         std::thread::sleep(Duration::from_millis(5));
-    };
-    result.elapsed_ms = millis(started.elapsed());
-    // A process the artifact started (Wine's wineserver) can hold the pipes open after it exits;
-    // wait for the readers only briefly, then keep what they have.
+    }
+}
+
+/// Moves what the readers captured into `result`, waiting for them only briefly: a process the
+/// artifact started (Wine's wineserver) can hold the pipes open after it exits.
+fn collect_output(
+    out: Option<Arc<Mutex<Capture>>>,
+    err: Option<Arc<Mutex<Capture>>>,
+    done: &mpsc::Receiver<()>,
+    result: &mut RunResult,
+) {
     let grace = Instant::now().checked_add(Duration::from_secs(2));
     let readers = usize::from(out.is_some()).saturating_add(usize::from(err.is_some()));
     for _ in 0..readers {
         let left = grace
             .map(|g| g.saturating_duration_since(Instant::now()))
             .unwrap_or_default();
-        if done_rx.recv_timeout(left).is_err() {
+        if done.recv_timeout(left).is_err() {
             break;
         }
     }
@@ -435,15 +496,6 @@ pub fn run_artifact(runner: &Runner, exe: &Path, opts: &RunOptions) -> RunResult
             result.truncated |= cut;
         }
     }
-    if let Some(status) = status {
-        result.exit_code = status.code();
-        if status.success() {
-            result.status = RunStatus::Passed;
-        } else if status.code().is_none() {
-            result.reason = Some(format!("terminated: {status}"));
-        }
-    }
-    result
 }
 
 #[cfg(test)]
@@ -541,7 +593,9 @@ mod tests {
             ),
         ];
         for (host, target, want) in cases {
-            let got = select_runner(host, &Target::parse(target).unwrap()).map(|r| r.name());
+            let got = select_runner(host, &Target::parse(target).unwrap())
+                .map(|r| r.name())
+                .map_err(|e| e.to_string());
             assert_eq!(
                 got.as_deref().map_err(String::as_str),
                 *want,

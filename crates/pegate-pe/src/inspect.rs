@@ -8,8 +8,11 @@
 //! ```
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+#[cfg(feature = "batch")]
+use std::path::PathBuf;
 
+#[cfg(feature = "batch")]
 use rayon::prelude::*;
 
 use crate::file::{read_full_at, read_range, with_headers};
@@ -54,6 +57,7 @@ pub fn inspect_headers(path: &Path) -> Result<PeHeaders, Error> {
 }
 
 /// [`inspect_headers`] over many files in parallel (rayon); results in input order.
+#[cfg(feature = "batch")]
 pub fn inspect_headers_paths(paths: &[PathBuf]) -> Vec<Result<PeHeaders, Error>> {
     paths.par_iter().map(|p| inspect_headers(p)).collect()
 }
@@ -136,6 +140,7 @@ fn summary_of(
 }
 
 /// Inspects many files in parallel (rayon); results in input order.
+#[cfg(feature = "batch")]
 pub fn inspect_paths(paths: &[PathBuf], opts: &InspectOptions) -> Vec<Result<PeSummary, Error>> {
     paths.par_iter().map(|p| inspect_path(p, opts)).collect()
 }

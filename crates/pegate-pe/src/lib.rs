@@ -31,10 +31,9 @@ pub use describe::describe;
 pub use error::Error;
 pub use file::{read_full_at, read_range, with_headers};
 pub use headers::PeHeaders;
-pub use inspect::{
-    InspectOptions, inspect_headers, inspect_headers_paths, inspect_path, inspect_path_with,
-    inspect_paths,
-};
+pub use inspect::{InspectOptions, inspect_headers, inspect_path, inspect_path_with};
+#[cfg(feature = "batch")]
+pub use inspect::{inspect_headers_paths, inspect_paths};
 /// The flag sets, from pegate-facts (the path `pegate_pe::flags::Dll` predates that crate).
 pub use pegate_facts::flags;
 pub use pegate_facts::{

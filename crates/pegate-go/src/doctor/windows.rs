@@ -91,7 +91,8 @@ const PERSISTED_VARS: [&str; 3] = ["GOROOT", "GOPATH", "GOPROXY"];
 /// The roots a Google Trust Services chain (proxy.golang.org, sum.golang.org) can end at.
 pub const GO_PROXY_ROOTS: [&str; 3] = ["GTS Root R1", "GTS Root R4", "GlobalSign Root CA"];
 
-/// The guide's fix for a stale ROOT store (LTSC, no Windows Update).
+/// The fix for a stale ROOT store (LTSC, no Windows Update): fetch Microsoft's root list and add
+/// it to the machine's store.
 const CERTUTIL_FIX: &str =
     "as administrator: certutil -generateSSTFromWU roots.sst && certutil -addstore Root roots.sst";
 

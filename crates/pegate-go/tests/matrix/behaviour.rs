@@ -178,11 +178,11 @@ fn a_failing_cell_reports_its_stderr_while_the_others_finish() {
     );
     assert!(!report.all_ok());
     let amd64 = &report.cells[0];
-    assert!(amd64.error.is_none(), "{:?}", amd64.error);
-    assert!(amd64.artifact.as_ref().unwrap().path.is_file());
+    assert!(amd64.error().is_none(), "{:?}", amd64.error());
+    assert!(amd64.artifact().unwrap().path.is_file());
     let arm64 = &report.cells[1];
-    assert!(arm64.artifact.is_none());
-    let error = arm64.error.as_ref().unwrap();
+    assert!(arm64.artifact().is_none());
+    let error = arm64.error().unwrap();
     assert_eq!(error.kind, CellErrorKind::BuildFailed);
     let name = src
         .path()
@@ -234,7 +234,7 @@ fn unknown_targets_fail_their_cells_with_a_clear_message_before_building() {
     let messages: Vec<_> = report
         .cells
         .iter()
-        .map(|c| c.error.as_ref().map(|e| (e.kind, e.message.clone())))
+        .map(|c| c.error().map(|e| (e.kind, e.message.clone())))
         .collect();
     let v = &tc.version;
     assert_eq!(
@@ -307,9 +307,6 @@ fn trimpath_builds_reproduce_from_another_directory() {
         .artifacts()
         .find(|a| a.cell == report.cells[0].cell)
         .unwrap();
-    assert_eq!(
-        report.cells[0].artifact.as_ref().unwrap().sha256,
-        reference.sha256
-    );
+    assert_eq!(report.cells[0].artifact().unwrap().sha256, reference.sha256);
     assert_clean_out_dir(out.path());
 }

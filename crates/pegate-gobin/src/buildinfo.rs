@@ -9,7 +9,7 @@
 //! the bytes that exist; nothing is allocated from an untrusted length.
 //!
 //! ```no_run
-//! let info = pegate_go::buildinfo::read_path("hello.exe".as_ref()).unwrap().expect("a Go binary");
+//! let info = pegate_gobin::buildinfo::read_path("hello.exe".as_ref()).unwrap().expect("a Go binary");
 //! assert_eq!(info.setting("GOOS"), Some("windows"));
 //! println!("{} {}", info.go_version, info.path);
 //! ```
@@ -21,7 +21,7 @@ use object::LittleEndian as LE;
 use pegate_pe::PeView;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Malformation, Result};
 
 /// The magic that starts the build-info blob.
 pub const MAGIC: &[u8; 14] = b"\xff Go buildinf:";
@@ -88,25 +88,32 @@ impl BuildInfo {
     }
 }
 
-/// How the decoder reaches bytes outside the data section (pointer format, build ID).
+/// How the decoder reaches the bytes of the file: the data section, the strings the pointer
+/// format points at, the build ID.
 trait Source {
-    /// Up to `len` bytes at file offset `offset` (fewer at end of file).
-    fn read(&mut self, offset: u64, len: usize) -> Option<Vec<u8>>;
+    /// Up to `len` bytes at file offset `offset` (fewer at end of file); `Ok(None)` when the
+    /// offset is past the end of bytes in memory. A failed read of a file is an error, never
+    /// mistaken for a file without build info.
+    fn read(&mut self, offset: u64, len: usize) -> Result<Option<Vec<u8>>>;
 }
 
 impl Source for &[u8] {
-    fn read(&mut self, offset: u64, len: usize) -> Option<Vec<u8>> {
-        let start = usize::try_from(offset).ok()?;
+    fn read(&mut self, offset: u64, len: usize) -> Result<Option<Vec<u8>>> {
+        let Ok(start) = usize::try_from(offset) else {
+            return Ok(None);
+        };
         let end = start.saturating_add(len).min(self.len());
-        self.get(start..end).map(<[u8]>::to_vec)
+        Ok(self.get(start..end).map(<[u8]>::to_vec))
     }
 }
 
 struct FileSource<'f>(&'f File);
 
 impl Source for FileSource<'_> {
-    fn read(&mut self, offset: u64, len: usize) -> Option<Vec<u8>> {
-        pegate_pe::read_range(self.0, offset, len).ok()
+    fn read(&mut self, offset: u64, len: usize) -> Result<Option<Vec<u8>>> {
+        pegate_pe::read_range(self.0, offset, len)
+            .map(Some)
+            .map_err(|source| Error::Read { offset, source })
     }
 }
 
@@ -134,7 +141,8 @@ fn text_section(view: &PeView<'_>) -> Option<u64> {
         .map(|s| u64::from(s.pointer_to_raw_data.get(LE)))
 }
 
-/// Reads the build info of a PE file in memory; `Ok(None)` when it is not a Go binary.
+/// Reads the build info of a PE file in memory; `Ok(None)` when it is not a Go binary, an error
+/// when it holds a malformed blob.
 pub fn read(view: &PeView<'_>) -> Result<Option<BuildInfo>> {
     decode(view, &mut view.data())
 }
@@ -142,7 +150,7 @@ pub fn read(view: &PeView<'_>) -> Result<Option<BuildInfo>> {
 /// Reads the build info of a file, reading only its headers and the data section.
 pub fn read_path(path: &Path) -> Result<Option<BuildInfo>> {
     pegate_pe::with_headers(path, read_file).unwrap_or_else(|e| match e {
-        pegate_pe::Error::Io { path, source } => Err(Error::io("read", path, source)),
+        pegate_pe::Error::Io { path, source } => Err(Error::Io { path, source }),
         source => Err(Error::Pe {
             path: path.to_path_buf(),
             source,
@@ -151,7 +159,8 @@ pub fn read_path(path: &Path) -> Result<Option<BuildInfo>> {
 }
 
 /// Reads the build info of an open file whose headers are already in `view` (so a caller that
-/// has parsed them, as `pegate inspect` has, opens and reads the headers only once).
+/// has parsed them, as `pegate inspect` has, opens and reads the headers only once). A read that
+/// fails is [`Error::Read`], not `Ok(None)`.
 pub fn read_file(file: &File, view: &PeView<'_>) -> Result<Option<BuildInfo>> {
     decode(view, &mut FileSource(file))
 }
@@ -164,37 +173,42 @@ const CHUNK: usize = 1 << 20;
 
 /// Finds the 16-byte aligned magic in `[offset, offset + size)`, reading chunk by chunk rather
 /// than the whole section; returns the blob's file offset and the bytes from it to its chunk's end.
-fn find_blob(src: &mut dyn Source, offset: u64, size: usize) -> Option<(u64, Vec<u8>)> {
+fn find_blob(src: &mut dyn Source, offset: u64, size: usize) -> Result<Option<(u64, Vec<u8>)>> {
     let finder = memchr::memmem::Finder::new(MAGIC);
     let mut pos = 0usize;
     let mut want = FIRST_CHUNK;
     while pos < size {
         let len = want.min(size.saturating_sub(pos));
-        let data = src.read(offset.saturating_add(pos as u64), len)?;
+        let Some(data) = src.read(offset.saturating_add(pos as u64), len)? else {
+            return Ok(None);
+        };
         // `pos` stays a multiple of ALIGN, so an aligned magic never straddles two chunks.
         if let Some(at) = finder.find_iter(&data).find(|&i| i % ALIGN == 0) {
             let blob = data.get(at..).unwrap_or_default().to_vec();
-            return Some((offset.saturating_add(pos.saturating_add(at) as u64), blob));
+            return Ok(Some((
+                offset.saturating_add(pos.saturating_add(at) as u64),
+                blob,
+            )));
         }
         if data.len() < len {
-            return None;
+            return Ok(None);
         }
         pos = pos.saturating_add(len);
         want = CHUNK;
     }
-    None
+    Ok(None)
 }
 
 fn decode(view: &PeView<'_>, src: &mut dyn Source) -> Result<Option<BuildInfo>> {
     let Some((offset, size)) = data_section(view) else {
         return Ok(None);
     };
-    let Some((blob_offset, mut blob)) = find_blob(src, offset, size) else {
+    let Some((blob_offset, mut blob)) = find_blob(src, offset, size)? else {
         return Ok(None);
     };
-    let bad = |reason: &str| Error::BuildInfo {
+    let bad = |problem: Malformation| Error::BuildInfo {
         offset: blob_offset,
-        reason: reason.to_owned(),
+        problem,
     };
     // Inline strings longer than what the chunk held: read the rest of them at once.
     let inline_end = |b: &[u8]| {
@@ -209,26 +223,26 @@ fn decode(view: &PeView<'_>, src: &mut dyn Source) -> Result<Option<BuildInfo>> 
         && (blob.len() as u64) < section_rest
     {
         let len = section_rest.min(MAX_STRING.saturating_mul(2).saturating_add(64)) as usize;
-        if let Some(more) = src.read(blob_offset, len) {
+        if let Some(more) = src.read(blob_offset, len)? {
             blob = more;
         }
     }
     let blob = blob.as_slice();
     let header = blob
         .get(..HEADER_SIZE)
-        .ok_or_else(|| bad("header cut short"))?;
+        .ok_or_else(|| bad(Malformation::HeaderCutShort))?;
     let ptr_size = header.get(14).copied().unwrap_or(0);
     let flags = header.get(15).copied().unwrap_or(0);
     let (go_version, modinfo, format) = if flags & 2 != 0 {
         let rest = blob.get(HEADER_SIZE..).unwrap_or_default();
         let (version, rest) =
-            read_uvarint_string(rest).ok_or_else(|| bad("bad go version string"))?;
+            read_uvarint_string(rest).ok_or_else(|| bad(Malformation::BadVersionString))?;
         let (modinfo, _) =
-            read_uvarint_string(rest).ok_or_else(|| bad("bad module info string"))?;
+            read_uvarint_string(rest).ok_or_else(|| bad(Malformation::BadModuleInfoString))?;
         (version.to_vec(), modinfo.to_vec(), "inline")
     } else {
         if ptr_size != 4 && ptr_size != 8 {
-            return Err(bad(&format!("pointer size {ptr_size} is neither 4 nor 8")));
+            return Err(bad(Malformation::PointerSize(ptr_size)));
         }
         let big = flags & 1 != 0;
         let p = usize::from(ptr_size);
@@ -238,24 +252,26 @@ fn decode(view: &PeView<'_>, src: &mut dyn Source) -> Result<Option<BuildInfo>> 
                 .and_then(|b| b.get(..p))
                 .map(|b| read_ptr(b, big))
         };
-        let version_va = ptr_at(0).ok_or_else(|| bad("header cut short"))?;
-        let mod_va = ptr_at(1).ok_or_else(|| bad("header cut short"))?;
-        let version = read_go_string(view, src, version_va, p, big)
-            .ok_or_else(|| bad("go version string header points outside the file"))?;
-        let modinfo = read_go_string(view, src, mod_va, p, big)
-            .ok_or_else(|| bad("module info string header points outside the file"))?;
+        let version_va = ptr_at(0).ok_or_else(|| bad(Malformation::HeaderCutShort))?;
+        let mod_va = ptr_at(1).ok_or_else(|| bad(Malformation::HeaderCutShort))?;
+        let version = read_go_string(view, src, version_va, p, big)?
+            .ok_or_else(|| bad(Malformation::VersionOutsideFile))?;
+        let modinfo = read_go_string(view, src, mod_va, p, big)?
+            .ok_or_else(|| bad(Malformation::ModuleInfoOutsideFile))?;
         (version, modinfo, "pointer")
     };
-    let go_version = String::from_utf8(go_version).map_err(|_| bad("go version is not UTF-8"))?;
+    let go_version =
+        String::from_utf8(go_version).map_err(|_| bad(Malformation::VersionNotUtf8))?;
     let modinfo = strip_sentinels(&modinfo);
     let mut info = parse_modinfo(&String::from_utf8_lossy(modinfo));
     info.go_version = go_version;
     info.format = format.to_owned();
     info.ptr_size = ptr_size;
     info.offset = blob_offset;
-    info.build_id = text_section(view)
-        .and_then(|off| src.read(off, 4096))
-        .and_then(|text| find_build_id(&text));
+    info.build_id = match text_section(view) {
+        Some(off) => src.read(off, 4096)?.and_then(|text| find_build_id(&text)),
+        None => None,
+    };
     Ok(Some(info))
 }
 
@@ -275,29 +291,41 @@ fn read_ptr(b: &[u8], big: bool) -> u64 {
     }
 }
 
-/// Reads a Go string header (data pointer, length) at virtual address `va`, then its bytes.
+/// Reads a Go string header (data pointer, length) at virtual address `va`, then its bytes;
+/// `Ok(None)` when either lies outside the file.
 fn read_go_string(
     view: &PeView<'_>,
     src: &mut dyn Source,
     va: u64,
     p: usize,
     big: bool,
-) -> Option<Vec<u8>> {
+) -> Result<Option<Vec<u8>>> {
     let to_offset = |va: u64| -> Option<u64> {
         let rva = u32::try_from(va.checked_sub(view.image_base())?).ok()?;
         view.rva_to_file_offset(rva).map(u64::from)
     };
-    let header = src.read(to_offset(va)?, p.saturating_mul(2))?;
-    let data_va = read_ptr(header.get(..p)?, big);
-    let len = read_ptr(header.get(p..p.saturating_mul(2))?, big);
+    let Some(header_offset) = to_offset(va) else {
+        return Ok(None);
+    };
+    let Some(header) = src.read(header_offset, p.saturating_mul(2))? else {
+        return Ok(None);
+    };
+    let (Some(data_ptr), Some(len_bytes)) = (header.get(..p), header.get(p..p.saturating_mul(2)))
+    else {
+        return Ok(None);
+    };
+    let (data_va, len) = (read_ptr(data_ptr, big), read_ptr(len_bytes, big));
     if len > MAX_STRING {
-        return None;
+        return Ok(None);
     }
     if len == 0 {
-        return Some(Vec::new());
+        return Ok(Some(Vec::new()));
     }
-    let bytes = src.read(to_offset(data_va)?, len as usize)?;
-    (bytes.len() as u64 == len).then_some(bytes)
+    let Some(data_offset) = to_offset(data_va) else {
+        return Ok(None);
+    };
+    let bytes = src.read(data_offset, len as usize)?;
+    Ok(bytes.filter(|b| b.len() as u64 == len))
 }
 
 /// A uvarint length then that many bytes; `None` if either runs past the end.
