@@ -35,7 +35,7 @@ pub struct Options {
     pub skip_go: bool,
     /// Roots the signature chains are judged against.
     pub trust: Option<TrustStore>,
-    /// Compute the SHA-256 of every file ([`ArtifactReport::sha256`]), which reads it in full.
+    /// Compute the SHA-256 of every file ([`Inspection::sha256`]), which reads it in full.
     pub sha256: bool,
     /// Compute the PE checksum of every file (`checksum.computed`), which reads it in full; a
     /// signed file's is computed anyway, in the read its signature check makes.
@@ -86,42 +86,124 @@ pub enum FailureKind {
     Malformed,
 }
 
-/// Everything pegate knows about one artifact.
-#[derive(Debug, Clone, Serialize)]
+/// Everything pegate knows about one artifact: what inspecting it gave, or why it could not be
+/// inspected.
+///
+/// Serialises as one flat object (`path`, `error`, `failure`, `pe`, `sha256`, `description`,
+/// `signature`, `go`, `crosscheck`), the fields of a failed report `null` or empty.
+#[derive(Debug, Clone)]
 pub struct ArtifactReport {
     /// The path as given or found.
     pub path: PathBuf,
-    /// Why the file could not be inspected, if so.
-    pub error: Option<String>,
-    /// The kind of that failure.
-    pub failure: Option<FailureKind>,
+    /// The inspection, or why there is none.
+    pub result: Result<Inspection, Failure>,
+}
+
+/// What inspecting a readable PE file gave.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Inspection {
     /// The PE summary.
-    pub pe: Option<PeSummary>,
+    pub pe: PeSummary,
     /// SHA-256 of the whole file, hex, when [`Options::sha256`] asked for it.
     pub sha256: Option<String>,
     /// One line in the spirit of `file`.
-    pub description: Option<String>,
+    pub description: String,
     /// The Authenticode verdict and every signature.
     pub signature: Option<SignatureReport>,
     /// Go build info, when the file is a Go binary.
     pub go: Option<BuildInfo>,
     /// Agreement between the build info and the headers.
     pub crosscheck: Vec<Finding>,
+    /// What could not be read beyond the headers (the signature's read, the Go build info),
+    /// joined by `; `: the rest of the inspection stands.
+    pub error: Option<String>,
+}
+
+/// Why an artifact could not be inspected at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Failure {
+    /// The kind of failure.
+    pub kind: FailureKind,
+    /// The failure in words, naming the file.
+    pub message: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// The flat object [`ArtifactReport`] serialises as.
+#[derive(Serialize)]
+struct Flat<'a> {
+    path: &'a Path,
+    error: Option<&'a str>,
+    failure: Option<FailureKind>,
+    pe: Option<&'a PeSummary>,
+    sha256: Option<&'a str>,
+    description: Option<&'a str>,
+    signature: Option<&'a SignatureReport>,
+    go: Option<&'a BuildInfo>,
+    crosscheck: &'a [Finding],
+}
+
+impl Serialize for ArtifactReport {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let ok = self.inspection();
+        Flat {
+            path: &self.path,
+            error: self.error(),
+            failure: self.failure().map(|f| f.kind),
+            pe: self.pe(),
+            sha256: ok.and_then(|i| i.sha256.as_deref()),
+            description: ok.map(|i| i.description.as_str()),
+            signature: ok.and_then(|i| i.signature.as_ref()),
+            go: ok.and_then(|i| i.go.as_ref()),
+            crosscheck: self.crosscheck(),
+        }
+        .serialize(s)
+    }
 }
 
 impl ArtifactReport {
     fn failed(path: &Path, kind: FailureKind, message: String) -> ArtifactReport {
         ArtifactReport {
             path: path.to_path_buf(),
-            error: Some(message),
-            failure: Some(kind),
-            pe: None,
-            sha256: None,
-            description: None,
-            signature: None,
-            go: None,
-            crosscheck: Vec::new(),
+            result: Err(Failure { kind, message }),
         }
+    }
+
+    /// The inspection, when the file could be inspected.
+    pub fn inspection(&self) -> Option<&Inspection> {
+        self.result.as_ref().ok()
+    }
+
+    /// Why the file could not be inspected, if so.
+    pub fn failure(&self) -> Option<&Failure> {
+        self.result.as_ref().err()
+    }
+
+    /// The PE summary, when the file could be inspected.
+    pub fn pe(&self) -> Option<&PeSummary> {
+        self.inspection().map(|i| &i.pe)
+    }
+
+    /// The report's `error`: why the file could not be inspected, or what of it could not be
+    /// read.
+    pub fn error(&self) -> Option<&str> {
+        match &self.result {
+            Ok(i) => i.error.as_deref(),
+            Err(f) => Some(&f.message),
+        }
+    }
+
+    fn crosscheck(&self) -> &[Finding] {
+        self.inspection().map_or(&[], |i| &i.crosscheck)
     }
 
     /// The flat JSON object of `pegate inspect --format json` (see `schema/inspect.schema.json`).
@@ -133,10 +215,11 @@ impl ArtifactReport {
     /// what the file is, how it is hardened, whether it is signed and by whom, which Go built it
     /// and whether that agrees with the headers; [`ArtifactReport::record`] has everything.
     pub fn brief(&self) -> Brief<'_> {
-        let pe = self.pe.as_ref();
+        let ok = self.inspection();
+        let pe = self.pe();
         Brief {
             path: self.path.to_string_lossy(),
-            error: self.error.as_deref(),
+            error: self.error(),
             format: pe.map(|p| &*p.format),
             machine: pe.map(|p| p.machine),
             hybrid: pe.and_then(|p| p.hybrid),
@@ -145,38 +228,41 @@ impl ArtifactReport {
             dll_characteristics: pe.map(|p| &p.dll_characteristics),
             security_directory: pe.and_then(|p| p.security_directory.as_ref()),
             checksum: pe.map(|p| &p.checksum),
-            sha256: self.sha256.as_deref(),
-            signature: self.signature.as_ref().map(|s| SignatureBrief {
-                status: s.status,
-                signers: s
-                    .signatures
-                    .iter()
-                    .filter_map(|x| x.signer_chain.first().map(|c| c.subject.as_str()))
-                    .collect(),
-                file_sha256: s.file_sha256.as_deref(),
-                checksum: s.checksum,
-                // The full report keeps a signature's own error on the signature; the brief
-                // has no signatures, so it names them here.
-                errors: s
-                    .errors
-                    .iter()
-                    .map(|e| Cow::Borrowed(e.as_str()))
-                    .chain(s.signatures.iter().filter_map(|x| {
-                        x.error
-                            .as_ref()
-                            .map(|e| Cow::Owned(format!("signature {}: {e}", x.entry)))
-                    }))
-                    .collect(),
-            }),
-            go: self.go.as_ref().map(|g| GoBrief {
+            sha256: ok.and_then(|i| i.sha256.as_deref()),
+            signature: ok
+                .and_then(|i| i.signature.as_ref())
+                .map(|s| SignatureBrief {
+                    status: s.status,
+                    signers: s
+                        .signatures
+                        .iter()
+                        .filter_map(|x| x.signer_chain.first().map(|c| c.subject.as_str()))
+                        .collect(),
+                    file_sha256: s.file_sha256.as_deref(),
+                    checksum: s.checksum,
+                    // The full report keeps a signature's own error on the signature; the brief
+                    // has no signatures, so it names them here.
+                    errors: s
+                        .errors
+                        .iter()
+                        .map(BriefProblem::Report)
+                        .chain(s.signatures.iter().filter_map(|x| {
+                            x.error.map(|problem| BriefProblem::Signature {
+                                entry: x.entry,
+                                problem,
+                            })
+                        }))
+                        .collect(),
+                }),
+            go: ok.and_then(|i| i.go.as_ref()).map(|g| GoBrief {
                 go_version: &g.go_version,
                 path: &g.path,
                 main_version: g.main.as_ref().map(|m| m.version.as_str()),
                 goos: g.setting("GOOS"),
                 goarch: g.setting("GOARCH"),
             }),
-            crosscheck: &self.crosscheck,
-            description: self.description.as_deref(),
+            crosscheck: self.crosscheck(),
+            description: ok.map(|i| i.description.as_str()),
             file_size: pe.map(|p| p.file_size),
             ex_dll_characteristics: pe.and_then(|p| p.ex_dll_characteristics),
         }
@@ -186,10 +272,11 @@ impl ArtifactReport {
     /// report and Go build info), serialised straight from the typed reports without building a
     /// JSON tree first.
     pub fn record(&self) -> Record<'_> {
-        let pe = self.pe.as_ref();
+        let ok = self.inspection();
+        let pe = self.pe();
         Record {
             path: self.path.to_string_lossy(),
-            error: self.error.as_deref(),
+            error: self.error(),
             format: pe.map(|p| &*p.format),
             machine: pe.map(|p| p.machine),
             hybrid: pe.and_then(|p| p.hybrid),
@@ -199,11 +286,11 @@ impl ArtifactReport {
             sections: pe.map(|p| &p.sections),
             security_directory: pe.and_then(|p| p.security_directory.as_ref()),
             checksum: pe.map(|p| &p.checksum),
-            sha256: self.sha256.as_deref(),
-            signature: self.signature.as_ref(),
-            go: self.go.as_ref(),
-            crosscheck: &self.crosscheck,
-            description: self.description.as_deref(),
+            sha256: ok.and_then(|i| i.sha256.as_deref()),
+            signature: ok.and_then(|i| i.signature.as_ref()),
+            go: ok.and_then(|i| i.go.as_ref()),
+            crosscheck: self.crosscheck(),
+            description: ok.map(|i| i.description.as_str()),
             rest: pe.map(|p| Rest {
                 machine_raw: p.machine_raw,
                 subsystem_raw: p.subsystem_raw,
@@ -231,14 +318,16 @@ impl ArtifactReport {
 
     /// The plain facts a policy judges, read from the typed reports.
     pub fn facts(&self) -> ArtifactFacts {
-        let pe = self.pe.as_ref();
-        let sig = self.signature.as_ref();
-        let go_setting = |key: &str| self.go.as_ref().and_then(|g| g.setting(key));
+        let ok = self.inspection();
+        let pe = self.pe();
+        let sig = ok.and_then(|i| i.signature.as_ref());
+        let go = ok.and_then(|i| i.go.as_ref());
+        let go_setting = |key: &str| go.and_then(|g| g.setting(key));
         ArtifactFacts {
             path: self.path.display().to_string(),
-            error: self.error.clone(),
+            error: self.error().map(str::to_owned),
             size: pe.map(|p| p.file_size),
-            sha256: self.sha256.clone(),
+            sha256: ok.and_then(|i| i.sha256.clone()),
             format: pe.map(|p| p.format.to_string()),
             machine: pe.map(|p| p.machine),
             subsystem: pe.map(|p| p.subsystem),
@@ -247,7 +336,7 @@ impl ArtifactReport {
             signer_subjects: sig
                 .map(SignatureReport::signer_subjects)
                 .unwrap_or_default(),
-            go_version: self.go.as_ref().map(|g| Recorded::read(&g.go_version)),
+            go_version: go.map(|g| Recorded::read(&g.go_version)),
             goos: go_setting("GOOS").map(Recorded::read),
             goarch: go_setting("GOARCH").map(Recorded::read),
             sections: pe
@@ -271,9 +360,7 @@ impl ArtifactReport {
             signatures: sig
                 .map(|s| s.signatures.iter().map(signature_facts).collect())
                 .unwrap_or_default(),
-            go_settings: self
-                .go
-                .as_ref()
+            go_settings: go
                 .map(|g| {
                     g.settings
                         .iter()
@@ -343,7 +430,34 @@ struct SignatureBrief<'a> {
     file_sha256: Option<&'a str>,
     checksum: Option<u32>,
     /// The report's errors, then each signature's own, as `signature N: ...`.
-    errors: Vec<Cow<'a, str>>,
+    errors: Vec<BriefProblem<'a>>,
+}
+
+/// One entry of [`SignatureBrief::errors`], serialised as its message.
+#[derive(Debug)]
+enum BriefProblem<'a> {
+    /// One of the report's errors.
+    Report(&'a pegate_authenticode::Problem),
+    /// A signature's own error, which the brief names by its entry.
+    Signature {
+        entry: usize,
+        problem: pegate_authenticode::SignatureProblem,
+    },
+}
+
+impl std::fmt::Display for BriefProblem<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BriefProblem::Report(p) => p.fmt(f),
+            BriefProblem::Signature { entry, problem } => write!(f, "signature {entry}: {problem}"),
+        }
+    }
+}
+
+impl Serialize for BriefProblem<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// The Go build info without the dependencies and settings (but GOOS and GOARCH).
@@ -490,14 +604,15 @@ pub fn inspect(path: &Path, opts: &Options) -> ArtifactReport {
     }
     ArtifactReport {
         path: path.to_path_buf(),
-        error: (!errors.is_empty()).then(|| errors.join("; ")),
-        failure: None,
-        description: Some(pegate_pe::describe(&summary)),
-        pe: Some(summary),
-        sha256,
-        signature,
-        go,
-        crosscheck,
+        result: Ok(Inspection {
+            description: pegate_pe::describe(&summary),
+            pe: summary,
+            sha256,
+            signature,
+            go,
+            crosscheck,
+            error: (!errors.is_empty()).then(|| errors.join("; ")),
+        }),
     }
 }
 
@@ -511,4 +626,52 @@ enum Digested {
 /// Inspects many files in parallel (rayon), results in input order.
 pub fn inspect_all(paths: &[PathBuf], opts: &Options) -> Vec<ArtifactReport> {
     paths.par_iter().map(|p| inspect(p, opts)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// A failed report and an inspected one serialise as one flat object with the same keys in
+    /// the same order; a failed one's inspection fields are null or empty.
+    #[test]
+    fn reports_serialise_as_one_flat_object() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/authenticode");
+        let missing = inspect(&dir.join("no-such-file.exe"), &Options::default());
+        assert_eq!(missing.failure().map(|f| f.kind), Some(FailureKind::Io));
+        assert_eq!(
+            serde_json::to_string(&missing).unwrap(),
+            format!(
+                r#"{{"path":{},"error":{},"failure":"io","pe":null,"sha256":null,"description":null,"signature":null,"go":null,"crosscheck":[]}}"#,
+                serde_json::to_string(&missing.path).unwrap(),
+                serde_json::to_string(missing.error().unwrap()).unwrap(),
+            )
+        );
+
+        let signed = inspect(&dir.join("amd64-signed.exe"), &Options::default());
+        assert!(signed.failure().is_none() && signed.error().is_none());
+        let text = serde_json::to_string(&signed).unwrap();
+        let mut at = 0;
+        for key in [
+            "path",
+            "error",
+            "failure",
+            "pe",
+            "sha256",
+            "description",
+            "signature",
+            "go",
+            "crosscheck",
+        ] {
+            let pattern = format!("\"{key}\":");
+            let found = text[at..].find(&pattern);
+            assert!(found.is_some(), "{key} after byte {at} in {text}");
+            at += found.unwrap_or_default() + pattern.len();
+        }
+        assert!(
+            text.starts_with(r#"{"path":"#)
+                && text.contains(r#""error":null,"failure":null,"pe":{"#)
+        );
+    }
 }

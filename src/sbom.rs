@@ -78,21 +78,21 @@ pub struct Subject {
 impl Subject {
     /// The subject of an inspected artifact.
     pub fn from_report(report: &ArtifactReport) -> Subject {
-        let pe = report.pe.as_ref();
+        let ok = report.inspection();
+        let pe = report.pe();
         Subject {
             file_name: report
                 .path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| report.path.display().to_string()),
-            sha256: report.sha256.clone(),
+            sha256: ok.and_then(|i| i.sha256.clone()),
             machine: pe.map(|p| p.machine.to_string()),
             subsystem: pe.map(|p| p.subsystem.to_string()),
-            signature_status: report
-                .signature
-                .as_ref()
+            signature_status: ok
+                .and_then(|i| i.signature.as_ref())
                 .map(|s| s.status.as_str().to_owned()),
-            go: report.go.clone(),
+            go: ok.and_then(|i| i.go.clone()),
         }
     }
 

@@ -147,7 +147,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         .collect();
     let unreadable = reports
         .iter()
-        .filter(|r| r.failure == Some(FailureKind::Io))
+        .filter(|r| r.failure().map(|f| f.kind) == Some(FailureKind::Io))
         .count();
     let facts: Vec<_> = reports
         .iter()

@@ -73,7 +73,7 @@ pub(crate) fn options(trust: Option<&PathBuf>) -> anyhow::Result<Options> {
 
 /// Whether a result is shown: named files always; walked files only when they are PE files.
 pub(crate) fn shown(input: &Input, report: &ArtifactReport) -> bool {
-    input.explicit || report.failure != Some(FailureKind::NotPe)
+    input.explicit || report.failure().map(|f| f.kind) != Some(FailureKind::NotPe)
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
@@ -100,7 +100,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
                 for (input, r) in reports {
                     if shown(input, &r) {
                         shown_count = shown_count.saturating_add(1);
-                        problems = problems.saturating_add(usize::from(r.failure.is_some()));
+                        problems = problems.saturating_add(usize::from(r.result.is_err()));
                         if args.full {
                             serde_json::to_writer(&mut out, &r.record())?;
                         } else {
@@ -121,7 +121,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
                 .collect();
             shown_count = reports.len();
             problems =
-                problems.saturating_add(reports.iter().filter(|r| r.failure.is_some()).count());
+                problems.saturating_add(reports.iter().filter(|r| r.result.is_err()).count());
             if matches!(args.format, Format::Json) {
                 if args.full {
                     let all: Vec<_> = reports.iter().map(ArtifactReport::record).collect();
@@ -160,13 +160,11 @@ fn write_table(out: &mut impl std::io::Write, reports: &[ArtifactReport]) -> std
     let rows: Vec<Result<[String; 6], String>> = reports
         .iter()
         .map(|r| {
-            let Some(pe) = &r.pe else {
-                return Err(format!(
-                    "{}  error: {}",
-                    r.path.display(),
-                    r.error.as_deref().unwrap_or("unknown")
-                ));
+            let i = match &r.result {
+                Ok(i) => i,
+                Err(f) => return Err(format!("{}  error: {f}", r.path.display())),
             };
+            let pe = &i.pe;
             let flags: Vec<&str> = [
                 ("HIGH_ENTROPY_VA", "HEVA"),
                 ("DYNAMIC_BASE", "ASLR"),
@@ -191,11 +189,11 @@ fn write_table(out: &mut impl std::io::Write, reports: &[ArtifactReport]) -> std
                 } else {
                     flags.join(",")
                 },
-                r.signature
+                i.signature
                     .as_ref()
                     .map_or("-", |s| s.status.as_str())
                     .to_owned(),
-                r.go.as_ref()
+                i.go.as_ref()
                     .map_or("-", |g| g.go_version.as_str())
                     .to_owned(),
             ])

@@ -15,10 +15,11 @@ pub(crate) fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-/// Colour only on a terminal, and never when `NO_COLOR` is set to anything non-empty.
+/// Whether stdout gets colour, as anstream (clap's own choice) decides it: never when
+/// `NO_COLOR` is set to anything non-empty, else only on a terminal (the `CLICOLOR`,
+/// `CLICOLOR_FORCE` and `TERM=dumb` conventions included).
 pub(crate) fn use_color() -> bool {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    !no_color && io::stdout().is_terminal()
+    anstream::AutoStream::choice(&io::stdout()) != anstream::ColorChoice::Never
 }
 
 /// Whether stderr is a terminal (progress output goes there only then).

@@ -87,7 +87,7 @@ pub(crate) fn write_all(
     std::fs::create_dir_all(dir)
         .with_context(|| format!("create the SBOM directory {}", dir.display()))?;
     let mut written = Vec::new();
-    for report in reports.iter().filter(|r| r.pe.is_some()) {
+    for report in reports.iter().filter(|r| r.result.is_ok()) {
         let subject = Subject::from_report(report);
         let path = dir.join(format!("{}.{}", subject.file_name, format.extension()));
         let text = document(&subject, format, created);
@@ -122,14 +122,16 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         .collect();
     let mut code = EXIT_OK;
     for r in &reports {
-        if r.pe.is_none() {
+        let Ok(i) = &r.result else {
             eprintln!(
                 "pegate: {}: {}",
                 r.path.display(),
-                r.error.as_deref().unwrap_or("not readable")
+                r.error().unwrap_or_default()
             );
             code = EXIT_ERROR;
-        } else if r.go.is_none() {
+            continue;
+        };
+        if i.go.is_none() {
             eprintln!(
                 "pegate: {}: no Go build info; the SBOM lists the file only",
                 r.path.display()
@@ -144,7 +146,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
             }
         }
         None => {
-            if let Some(r) = reports.iter().find(|r| r.pe.is_some()) {
+            if let Some(r) = reports.iter().find(|r| r.result.is_ok()) {
                 let mut out = std::io::stdout().lock();
                 out.write_all(document(&Subject::from_report(r), format, created).as_bytes())?;
                 out.flush()?;

@@ -23,7 +23,9 @@ fn main() {
                         s.digest_algorithm.clone().unwrap_or_default(),
                         s.digest_matches,
                         s.error,
-                        s.trust.as_ref().map(|t| (t.trusted, t.message.clone())),
+                        s.trust
+                            .as_ref()
+                            .map(|t| (t.trusted(), t.message().to_string())),
                         s.timestamps.len()
                     ))
                     .collect::<Vec<_>>()

@@ -9,6 +9,106 @@ const NESTED_OID: &[u8] = &[
     0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x04, 0x01,
 ];
 
+/// Why a signature's DER was refused before it reached the C parser: the whole tree must be well
+/// formed, every certificate must load, and the values the parser reads untyped must have their
+/// type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DerError {
+    /// Elements nested deeper than the walk follows.
+    #[error("DER nested deeper than {} at offset {offset:#x}", MAX_DEPTH)]
+    TooDeep {
+        /// Offset of the content that is too deep, in the signature's DER.
+        offset: usize,
+    },
+    /// More elements than any real signature has.
+    #[error("DER has too many elements")]
+    TooManyElements,
+    /// An element whose length runs past its parent, or that cannot be read at all.
+    #[error("malformed DER element at offset {offset:#x}")]
+    Malformed {
+        /// Offset of the element.
+        offset: usize,
+    },
+    /// An embedded certificate OpenSSL cannot use.
+    #[error("certificate at DER offset {offset:#x}: {problem}")]
+    Certificate {
+        /// Offset of the certificate.
+        offset: usize,
+        /// What is wrong with it.
+        problem: CertificateProblem,
+    },
+    /// A value the C parser reads without checking its type has another type.
+    #[error("at DER offset {offset:#x}: {problem}")]
+    Value {
+        /// Offset of the SEQUENCE holding the value.
+        offset: usize,
+        /// What is wrong with it.
+        problem: ValueProblem,
+    },
+}
+
+/// Why an embedded certificate was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CertificateProblem {
+    /// OpenSSL cannot load it.
+    #[error("cannot load: {reason}")]
+    Unloadable {
+        /// OpenSSL's message.
+        reason: String,
+    },
+    /// It loads, but its public key does not.
+    #[error("unusable public key: {reason}")]
+    UnusablePublicKey {
+        /// OpenSSL's message.
+        reason: String,
+    },
+}
+
+/// A value of the wrong type where the C parser trusts the type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ValueProblem {
+    /// An SPC_INDIRECT_DATA ContentInfo whose `[0]` does not hold a SEQUENCE.
+    #[error("SPC_INDIRECT_DATA content is not a SEQUENCE")]
+    IndirectDataNotSequence,
+    /// An SPC_INDIRECT_DATA ContentInfo that ends after its OID.
+    #[error("SPC_INDIRECT_DATA without its content")]
+    IndirectDataMissing,
+    /// An SPC_INDIRECT_DATA ContentInfo whose content is not tagged `[0]`.
+    #[error("SPC_INDIRECT_DATA content is not in [0]")]
+    IndirectDataUntagged,
+    /// An attribute value with a DER tag its specification does not allow.
+    #[error(
+        "{attribute} attribute value has DER tag {tag:#04x}, not {}",
+        Tags(allowed)
+    )]
+    WrongTag {
+        /// The attribute's name (`messageDigest`).
+        attribute: &'static str,
+        /// The tag found.
+        tag: u8,
+        /// The tags allowed.
+        allowed: &'static [u8],
+    },
+}
+
+/// Tags as `0x17 or 0x18`.
+struct Tags<'a>(&'a [u8]);
+
+impl std::fmt::Display for Tags<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, t) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" or ")?;
+            }
+            write!(f, "{t:#04x}")?;
+        }
+        Ok(())
+    }
+}
+
 /// Reads one TLV at the start of `b`: (tag, whole TLV length, header length).
 pub(crate) fn tlv(b: &[u8]) -> Option<(u8, usize, usize)> {
     let tag = *b.first()?;
@@ -33,8 +133,8 @@ pub(crate) fn tlv(b: &[u8]) -> Option<(u8, usize, usize)> {
 /// The nested ContentInfo blobs directly inside `der` (one PKCS#7 signature).
 pub(crate) fn nested_signatures(der: &[u8]) -> Vec<&[u8]> {
     let mut out = Vec::new();
-    let finder = memchr_find_all(der, NESTED_OID);
-    for at in finder {
+    // Non-overlapping matches are every match: no proper prefix of the OID is also its suffix.
+    for at in memchr::memmem::find_iter(der, NESTED_OID) {
         let Some(after) = der.get(at.saturating_add(NESTED_OID.len())..) else {
             continue;
         };
@@ -53,20 +153,6 @@ pub(crate) fn nested_signatures(der: &[u8]) -> Vec<&[u8]> {
     out
 }
 
-fn memchr_find_all(hay: &[u8], needle: &[u8]) -> Vec<usize> {
-    let mut out = Vec::new();
-    let mut start = 0usize;
-    while let Some(rest) = hay.get(start..) {
-        let Some(i) = rest.windows(needle.len()).position(|w| w == needle) else {
-            break;
-        };
-        let at = start.saturating_add(i);
-        out.push(at);
-        start = at.saturating_add(1);
-    }
-    out
-}
-
 /// Checks a PKCS#7 blob before it reaches the C parser: the whole DER tree must be well formed
 /// (every child inside its parent, bounded depth and size), every embedded certificate must
 /// load with a usable public key, and every value the parser reads through an untyped `ANY`
@@ -75,7 +161,7 @@ fn memchr_find_all(hay: &[u8], needle: &[u8]) -> Vec<usize> {
 /// TSA certificate) or a messageDigest attribute holding an OID (found by the fuzzer: OpenSSL
 /// keeps an OID as a different struct, whose pointer bits the parser then took for a length)
 /// would crash the process; here they become errors.
-pub(crate) fn precheck(der: &[u8]) -> Result<(), String> {
+pub(crate) fn precheck(der: &[u8]) -> Result<(), DerError> {
     let mut nodes = 0usize;
     walk(der, 0, 0, &mut nodes)
 }
@@ -133,7 +219,7 @@ const SPC_INDIRECT_DATA: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x0
 
 /// For a SEQUENCE's content: an Attribute { OID, SET OF value } from [`TYPED`] whose values have
 /// another type, or a ContentInfo { SPC_INDIRECT_DATA, [0] content } without its SEQUENCE.
-fn check_typed(content: &[u8]) -> Result<(), String> {
+fn check_typed(content: &[u8]) -> Result<(), ValueProblem> {
     let Some((0x06, oid_len, oid_header)) = tlv(content) else {
         return Ok(());
     };
@@ -143,13 +229,13 @@ fn check_typed(content: &[u8]) -> Result<(), String> {
         return match tlv(next) {
             Some((0xa0, len, header)) => match tlv(next.get(header..len).unwrap_or_default()) {
                 Some((0x30, ..)) => Ok(()),
-                _ => Err("SPC_INDIRECT_DATA content is not a SEQUENCE".to_owned()),
+                _ => Err(ValueProblem::IndirectDataNotSequence),
             },
-            None if next.is_empty() => Err("SPC_INDIRECT_DATA without its content".to_owned()),
-            _ => Err("SPC_INDIRECT_DATA content is not in [0]".to_owned()),
+            None if next.is_empty() => Err(ValueProblem::IndirectDataMissing),
+            _ => Err(ValueProblem::IndirectDataUntagged),
         };
     }
-    let Some(&(_, name, allowed)) = TYPED.iter().find(|(o, ..)| *o == oid) else {
+    let Some(&(_, attribute, allowed)) = TYPED.iter().find(|(o, ..)| *o == oid) else {
         return Ok(());
     };
     let Some((0x31, set_len, set_header)) = tlv(next) else {
@@ -158,14 +244,11 @@ fn check_typed(content: &[u8]) -> Result<(), String> {
     let mut values = next.get(set_header..set_len).unwrap_or_default();
     while let Some((tag, len, _)) = tlv(values) {
         if !allowed.contains(&tag) {
-            return Err(format!(
-                "{name} attribute value has DER tag {tag:#04x}, not {}",
-                allowed
-                    .iter()
-                    .map(|t| format!("{t:#04x}"))
-                    .collect::<Vec<_>>()
-                    .join(" or ")
-            ));
+            return Err(ValueProblem::WrongTag {
+                attribute,
+                tag,
+                allowed,
+            });
         }
         values = values.get(len..).unwrap_or_default();
     }
@@ -175,43 +258,32 @@ fn check_typed(content: &[u8]) -> Result<(), String> {
 const MAX_DEPTH: usize = 64;
 const MAX_NODES: usize = 200_000;
 
-fn walk(b: &[u8], base: usize, depth: usize, nodes: &mut usize) -> Result<(), String> {
+fn walk(b: &[u8], base: usize, depth: usize, nodes: &mut usize) -> Result<(), DerError> {
     if depth > MAX_DEPTH {
-        return Err(format!(
-            "DER nested deeper than {MAX_DEPTH} at offset {base:#x}"
-        ));
+        return Err(DerError::TooDeep { offset: base });
     }
     let mut at = 0usize;
     while at < b.len() {
         *nodes = nodes.saturating_add(1);
         if *nodes > MAX_NODES {
-            return Err("DER has too many elements".to_owned());
+            return Err(DerError::TooManyElements);
         }
         let rest = b.get(at..).unwrap_or_default();
-        let (tag, total, header) = tlv(rest).ok_or_else(|| {
-            format!(
-                "malformed DER element at offset {:#x}",
-                base.saturating_add(at)
-            )
-        })?;
+        let offset = base.saturating_add(at);
+        let (tag, total, header) = tlv(rest).ok_or(DerError::Malformed { offset })?;
         let node = rest.get(..total).unwrap_or_default();
         if tag & 0x20 != 0 {
             let content = node.get(header..).unwrap_or_default();
             if tag == 0x30 && looks_like_certificate(content) {
-                check_certificate(node).map_err(|e| {
-                    format!(
-                        "certificate at DER offset {:#x}: {e}",
-                        base.saturating_add(at)
-                    )
-                })?;
+                check_certificate(node)
+                    .map_err(|problem| DerError::Certificate { offset, problem })?;
             }
             if tag == 0x30 {
-                check_typed(content)
-                    .map_err(|e| format!("at DER offset {:#x}: {e}", base.saturating_add(at)))?;
+                check_typed(content).map_err(|problem| DerError::Value { offset, problem })?;
             }
             walk(
                 content,
-                base.saturating_add(at).saturating_add(header),
+                offset.saturating_add(header),
                 depth.saturating_add(1),
                 nodes,
             )?;
@@ -229,10 +301,14 @@ fn looks_like_certificate(content: &[u8]) -> bool {
     content.get(tbs_header) == Some(&0xa0)
 }
 
-fn check_certificate(der: &[u8]) -> Result<(), String> {
-    let cert = openssl::x509::X509::from_der(der).map_err(|e| format!("cannot load: {e}"))?;
+fn check_certificate(der: &[u8]) -> Result<(), CertificateProblem> {
+    let cert = openssl::x509::X509::from_der(der).map_err(|e| CertificateProblem::Unloadable {
+        reason: e.to_string(),
+    })?;
     cert.public_key()
-        .map_err(|e| format!("unusable public key: {e}"))?;
+        .map_err(|e| CertificateProblem::UnusablePublicKey {
+            reason: e.to_string(),
+        })?;
     Ok(())
 }
 
@@ -274,28 +350,132 @@ mod tests {
         let err = check_typed(&attr(&[0x06, 0x01, 0x2a])).unwrap_err();
         assert_eq!(
             err,
+            ValueProblem::WrongTag {
+                attribute: "messageDigest",
+                tag: 0x06,
+                allowed: &[0x04]
+            }
+        );
+        assert_eq!(
+            err.to_string(),
             "messageDigest attribute value has DER tag 0x06, not 0x04"
         );
         let time = TYPED[1].0;
         let mut t = oid(time);
         t.extend_from_slice(&[0x31, 0x02, 0x05, 0x00]);
-        assert!(check_typed(&t).unwrap_err().contains("0x17 or 0x18"));
+        assert_eq!(
+            check_typed(&t).unwrap_err().to_string(),
+            "signingTime attribute value has DER tag 0x05, not 0x17 or 0x18"
+        );
 
         let mut ci = oid(SPC_INDIRECT_DATA);
-        assert_eq!(
-            check_typed(&ci),
-            Err("SPC_INDIRECT_DATA without its content".to_owned())
-        );
+        let err = check_typed(&ci).unwrap_err();
+        assert_eq!(err, ValueProblem::IndirectDataMissing);
+        assert_eq!(err.to_string(), "SPC_INDIRECT_DATA without its content");
         ci.extend_from_slice(&[0xa0, 0x02, 0x05, 0x00]);
+        let err = check_typed(&ci).unwrap_err();
+        assert_eq!(err, ValueProblem::IndirectDataNotSequence);
         assert_eq!(
-            check_typed(&ci),
-            Err("SPC_INDIRECT_DATA content is not a SEQUENCE".to_owned())
+            err.to_string(),
+            "SPC_INDIRECT_DATA content is not a SEQUENCE"
+        );
+        let mut untagged = oid(SPC_INDIRECT_DATA);
+        untagged.extend_from_slice(&[0x30, 0x00]);
+        assert_eq!(
+            check_typed(&untagged).unwrap_err().to_string(),
+            "SPC_INDIRECT_DATA content is not in [0]"
         );
         let mut ok = oid(SPC_INDIRECT_DATA);
         ok.extend_from_slice(&[0xa0, 0x02, 0x30, 0x00]);
         assert_eq!(check_typed(&ok), Ok(()));
         // Any other SEQUENCE is not this check's business.
         assert_eq!(check_typed(&[0x02, 0x01, 0x00]), Ok(()));
+    }
+
+    /// A SEQUENCE holding `content`, its length in the shortest form.
+    fn seq(content: &[u8]) -> Vec<u8> {
+        let n = content.len();
+        let mut v = match n {
+            0..0x80 => vec![0x30, n as u8],
+            0x80..0x100 => vec![0x30, 0x81, n as u8],
+            _ => vec![0x30, 0x82, (n >> 8) as u8, n as u8],
+        };
+        v.extend_from_slice(content);
+        v
+    }
+
+    /// Each way the walk refuses DER, as the variant and as the words the report prints.
+    #[test]
+    fn precheck_refusals_name_the_place() {
+        let mut deep = seq(&[]);
+        for _ in 0..=MAX_DEPTH {
+            deep = seq(&deep);
+        }
+        let mut wrong_tag = oid(TYPED[0].0);
+        wrong_tag.extend_from_slice(&[0x31, 0x03, 0x06, 0x01, 0x2a]);
+        let cases: [(Vec<u8>, DerError, &str); 4] = [
+            (
+                vec![0x30, 0x03, 0x02, 0x05, 0x00],
+                DerError::Malformed { offset: 2 },
+                "malformed DER element at offset 0x2",
+            ),
+            (
+                [0x05, 0x00].repeat(MAX_NODES + 1),
+                DerError::TooManyElements,
+                "DER has too many elements",
+            ),
+            (
+                deep.clone(),
+                DerError::TooDeep {
+                    offset: 2 * (MAX_DEPTH + 1) + 2,
+                },
+                "DER nested deeper than 64 at offset 0x84",
+            ),
+            (
+                seq(&seq(&wrong_tag)),
+                DerError::Value {
+                    offset: 2,
+                    problem: ValueProblem::WrongTag {
+                        attribute: "messageDigest",
+                        tag: 0x06,
+                        allowed: &[0x04],
+                    },
+                },
+                "at DER offset 0x2: messageDigest attribute value has DER tag 0x06, not 0x04",
+            ),
+        ];
+        for (der, want, text) in cases {
+            let got = precheck(&der).unwrap_err();
+            assert_eq!(got, want);
+            assert_eq!(got.to_string(), text);
+        }
+        // SEQUENCE { SEQUENCE { [0] ... } }: shaped like a certificate, which OpenSSL refuses.
+        let cert = seq(&seq(&[0xa0, 0x03, 0x02, 0x01, 0x02]));
+        let got = precheck(&cert).unwrap_err();
+        assert!(
+            matches!(
+                got,
+                DerError::Certificate {
+                    offset: 0,
+                    problem: CertificateProblem::Unloadable { .. }
+                }
+            ),
+            "{got:?}"
+        );
+        assert!(
+            got.to_string()
+                .starts_with("certificate at DER offset 0x0: cannot load: "),
+            "{got}"
+        );
+    }
+
+    /// `nested_signatures` relies on memmem's non-overlapping matches being all of them.
+    #[test]
+    fn the_nested_oid_cannot_overlap_itself() {
+        let n = NESTED_OID.len();
+        for k in 1..n {
+            assert_ne!(NESTED_OID[..k], NESTED_OID[n - k..], "border of {k} bytes");
+        }
     }
 
     #[test]

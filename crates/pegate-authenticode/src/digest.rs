@@ -232,8 +232,8 @@ const CHUNK: usize = 256 << 10;
 /// Chunks read ahead of the image-hash helper at most (bounds memory on huge files).
 const AHEAD: usize = 8;
 /// Chunk buffers a thread keeps between verifications: about as many as are in flight when the
-/// helper keeps up. Fresh 256 KiB buffers cost page faults on every file, and freeing them at
-/// the end of each one trimmed the heap (and, on two cores, cross-CPU TLB flushes).
+/// helper keeps up. Kept buffers spare each file the page faults of fresh 256 KiB buffers, and
+/// the allocator the heap trims (with cross-CPU TLB flushes) of freeing them after each file.
 const SPARE: usize = 4;
 
 thread_local! {
@@ -317,9 +317,42 @@ struct Work {
 }
 
 impl Work {
+    /// The work of a pass over `layout` for `algs`: the reader's own stream, and everything
+    /// else in the hash state the two threads share.
+    fn start(layout: Layout, algs: &[Algorithm], extras: Extras) -> (Own, Work) {
+        let same = layout.windows == layout.linear;
+        let (own, windows) = if extras.file_sha256 {
+            (
+                Own::File(sha2::Sha256::new()),
+                Some(Stream::new(layout.windows, algs)),
+            )
+        } else {
+            (Own::Windows(Stream::new(layout.windows, algs)), None)
+        };
+        let work = Work {
+            shared: Mutex::new(Shared {
+                queue: VecDeque::new(),
+                image: Some(Image {
+                    windows,
+                    linear: (!same).then(|| Stream::new(layout.linear, algs)),
+                    checksum: extras.checksum.map(Checksum::new),
+                }),
+                free: Vec::new(),
+                done: false,
+            }),
+            changed: Condvar::new(),
+        };
+        (own, work)
+    }
+
     fn lock(&self) -> MutexGuard<'_, Shared> {
         // A panic while holding the lock cannot leave `Shared` half-updated; go on with it.
         self.shared.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sleeps until the other thread queues a chunk or hands the hash state back.
+    fn wait(&self, g: MutexGuard<'_, Shared>) {
+        drop(self.changed.wait(g).unwrap_or_else(PoisonError::into_inner));
     }
 
     /// Feeds queued chunks to the image hash while this thread can hold it and more than `keep`
@@ -345,6 +378,131 @@ impl Work {
             self.changed.notify_all();
         }
     }
+
+    /// The helper's part after the parse: feeds the queue until the reader is done and the
+    /// queue is empty.
+    fn feed_until_done(&self) {
+        loop {
+            self.feed_queued(0);
+            let g = self.lock();
+            if g.done && g.queue.is_empty() {
+                return;
+            }
+            if g.image.is_some() && !g.queue.is_empty() {
+                continue;
+            }
+            self.wait(g);
+        }
+    }
+
+    /// The reader's part: reads the file chunk by chunk into `own`, queueing each chunk for
+    /// the shared hash state, until the end of the file or a read error.
+    fn read_all(
+        &self,
+        own: &mut Own,
+        read_at: &mut impl FnMut(u64, &mut [u8]) -> std::io::Result<usize>,
+    ) -> std::io::Result<()> {
+        let mut pos = 0u64;
+        loop {
+            let mut buf = self.buffer();
+            let n = read_at(pos, &mut buf)?;
+            if n == 0 {
+                return Ok(());
+            }
+            buf.truncate(n);
+            let chunk = Arc::new(buf);
+            {
+                let mut g = self.lock();
+                g.queue.push_back((pos, Arc::clone(&chunk)));
+                self.changed.notify_all();
+            }
+            own.feed(pos, &chunk);
+            drop(chunk);
+            pos = pos.saturating_add(n as u64);
+            self.keep_within(AHEAD);
+        }
+    }
+
+    /// A chunk buffer for the next read: one the hash state is done with, else a spare one.
+    fn buffer(&self) -> Vec<u8> {
+        let reuse = self.lock().free.pop();
+        let mut buf = reuse
+            .and_then(|b| Arc::try_unwrap(b).ok())
+            .unwrap_or_else(take_spare);
+        buf.resize(CHUNK, 0);
+        buf
+    }
+
+    /// Returns once at most `ahead` chunks are queued: helps with the image hash, or waits for
+    /// the helper to catch up. Not sooner: a chunk the reader takes from a helper that is
+    /// keeping up stalls the reader's own stream while the helper idles.
+    fn keep_within(&self, ahead: usize) {
+        loop {
+            self.feed_queued(ahead);
+            let g = self.lock();
+            if g.queue.len() <= ahead {
+                return;
+            }
+            if g.image.is_some() {
+                continue;
+            }
+            self.wait(g);
+        }
+    }
+
+    /// Marks the last chunk queued, then feeds the queued work while the helper may still
+    /// be parsing.
+    fn finish_reading(&self) {
+        {
+            let mut g = self.lock();
+            g.done = true;
+            self.changed.notify_all();
+        }
+        self.feed_queued(0);
+    }
+
+    /// After both threads are done: the hash state, with the chunk buffers kept as this
+    /// thread's spares.
+    fn reclaim(&self) -> Option<Image> {
+        let mut guard = self.lock();
+        let shared = &mut *guard;
+        let image = shared.image.take();
+        let queued = shared.queue.drain(..).map(|(_, b)| b);
+        keep_spare(
+            shared
+                .free
+                .drain(..)
+                .chain(queued)
+                .filter_map(|b| Arc::try_unwrap(b).ok()),
+        );
+        image
+    }
+}
+
+impl Own {
+    fn feed(&mut self, pos: u64, chunk: &[u8]) {
+        match self {
+            Own::File(h) => h.update(chunk),
+            Own::Windows(w) => w.feed(pos, chunk),
+        }
+    }
+
+    /// The digests of a pass: this stream's and those of the shared hash state.
+    fn finish(self, image: Image) -> Digests {
+        let (windows, file_sha256) = match self {
+            Own::File(h) => (
+                image.windows.map(Stream::finish).unwrap_or_default(),
+                Some(h.finalize().into()),
+            ),
+            Own::Windows(w) => (w.finish(), None),
+        };
+        Digests {
+            windows,
+            linear: image.linear.map(Stream::finish),
+            file_sha256,
+            checksum: image.checksum.map(Checksum::finish),
+        }
+    }
 }
 
 /// One read of the file on two cores. The calling thread reads each chunk, hashes it into its
@@ -358,10 +516,10 @@ impl Work {
 ///
 /// The helper is a job on rayon's pool, not a thread of its own: a pool thread is already
 /// running and its OpenSSL per-thread state is already set up, where a fresh thread per file
-/// cost about 0.3 ms (start, OpenSSL's thread-local init, exit) of a 2 ms verification. When
-/// the caller is itself a pool thread in a batch that keeps every core busy, nobody steals the
-/// job and the calling thread runs it after its read, having hashed everything itself: the
-/// cheapest order when there is no idle core.
+/// pays its start, OpenSSL's thread-local init and its exit on every verification (measured in
+/// benches/README.md). When the caller is itself a pool thread in a batch that keeps every core
+/// busy, nobody steals the job and the calling thread runs it after its read, having hashed
+/// everything itself: the cheapest order when there is no idle core.
 pub(crate) fn pipelined<T: Send>(
     layout: Layout,
     algs: &[Algorithm],
@@ -369,32 +527,12 @@ pub(crate) fn pipelined<T: Send>(
     after: impl FnOnce() -> T + Send,
     mut read_at: impl FnMut(u64, &mut [u8]) -> std::io::Result<usize>,
 ) -> std::io::Result<(T, Digests)> {
-    let same = layout.windows == layout.linear;
     if algs.is_empty() {
         // No image hash to share (an unsigned file): no helper either.
+        let same = layout.windows == layout.linear;
         return serial(extras, same, after, read_at);
     }
-    let (mut own, windows) = if extras.file_sha256 {
-        (
-            Own::File(sha2::Sha256::new()),
-            Some(Stream::new(layout.windows, algs)),
-        )
-    } else {
-        (Own::Windows(Stream::new(layout.windows, algs)), None)
-    };
-    let work = Work {
-        shared: Mutex::new(Shared {
-            queue: VecDeque::new(),
-            image: Some(Image {
-                windows,
-                linear: (!same).then(|| Stream::new(layout.linear, algs)),
-                checksum: extras.checksum.map(Checksum::new),
-            }),
-            free: Vec::new(),
-            done: false,
-        }),
-        changed: Condvar::new(),
-    };
+    let (mut own, work) = Work::start(layout, algs, extras);
     let mut helped = None;
     let outcome = rayon::in_place_scope(|scope| {
         let helped = &mut helped;
@@ -405,108 +543,22 @@ pub(crate) fn pipelined<T: Send>(
             let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(after));
             let failed = parsed.is_err();
             *helped = Some(parsed);
-            if failed {
-                return;
-            }
-            loop {
-                work.feed_queued(0);
-                let g = work.lock();
-                if g.done && g.queue.is_empty() {
-                    break;
-                }
-                if g.image.is_some() && !g.queue.is_empty() {
-                    continue;
-                }
-                // Wait for a chunk, or for the reader to hand the hash state back.
-                drop(work.changed.wait(g).unwrap_or_else(PoisonError::into_inner));
+            if !failed {
+                work.feed_until_done();
             }
         });
-        let mut pos = 0u64;
-        let outcome = loop {
-            let reuse = work.lock().free.pop();
-            let mut buf = reuse
-                .and_then(|b| Arc::try_unwrap(b).ok())
-                .unwrap_or_else(take_spare);
-            buf.resize(CHUNK, 0);
-            let n = match read_at(pos, &mut buf) {
-                Ok(n) => n,
-                Err(e) => break Err(e),
-            };
-            if n == 0 {
-                break Ok(());
-            }
-            buf.truncate(n);
-            let chunk = Arc::new(buf);
-            {
-                let mut g = work.lock();
-                g.queue.push_back((pos, Arc::clone(&chunk)));
-                work.changed.notify_all();
-            }
-            match &mut own {
-                Own::File(h) => h.update(chunk.as_slice()),
-                Own::Windows(w) => w.feed(pos, chunk.as_slice()),
-            }
-            drop(chunk);
-            pos = pos.saturating_add(n as u64);
-            // Too far ahead: help with the image hash, or wait for the helper to catch up. Not
-            // sooner: a chunk the reader takes from a helper that is keeping up stalls the file
-            // hash while the helper idles.
-            loop {
-                work.feed_queued(AHEAD);
-                let g = work.lock();
-                if g.queue.len() <= AHEAD {
-                    break;
-                }
-                if g.image.is_some() {
-                    continue;
-                }
-                drop(work.changed.wait(g).unwrap_or_else(PoisonError::into_inner));
-            }
-        };
-        {
-            let mut g = work.lock();
-            g.done = true;
-            work.changed.notify_all();
-        }
-        // The reader's own stream is done: feed the queued work while the helper still parses.
-        work.feed_queued(0);
+        let outcome = work.read_all(&mut own, &mut read_at);
+        work.finish_reading();
         outcome
     });
-    let mut guard = work.lock();
-    let shared = &mut *guard;
-    let image = shared.image.take();
-    let queued = shared.queue.drain(..).map(|(_, b)| b);
-    keep_spare(
-        shared
-            .free
-            .drain(..)
-            .chain(queued)
-            .filter_map(|b| Arc::try_unwrap(b).ok()),
-    );
-    drop(guard);
+    let image = work.reclaim();
     let parsed = helped
         .and_then(Result::ok)
         .ok_or_else(|| std::io::Error::other("the signature parser panicked"))?;
-    let outcome = outcome
-        .and_then(|()| image.ok_or_else(|| std::io::Error::other("the image hash state was lost")));
-    outcome.map(|image| {
-        let (windows, file_sha256) = match own {
-            Own::File(h) => (
-                image.windows.map(Stream::finish).unwrap_or_default(),
-                Some(h.finalize().into()),
-            ),
-            Own::Windows(w) => (w.finish(), None),
-        };
-        (
-            parsed,
-            Digests {
-                windows,
-                linear: image.linear.map(Stream::finish),
-                file_sha256,
-                checksum: image.checksum.map(Checksum::finish),
-            },
-        )
-    })
+    let image = outcome.and_then(|()| {
+        image.ok_or_else(|| std::io::Error::other("the image hash state was lost"))
+    })?;
+    Ok((parsed, own.finish(image)))
 }
 
 /// What `extras` asks for on the calling thread, for files with no image hash to compute; no

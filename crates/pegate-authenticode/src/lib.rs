@@ -25,6 +25,7 @@
 mod der;
 mod digest;
 mod pkcs7;
+mod problem;
 pub mod table;
 mod trust;
 
@@ -34,8 +35,11 @@ use std::path::{Path, PathBuf};
 use pegate_pe::PeView;
 use serde::Serialize;
 
+pub use der::{CertificateProblem, DerError, ValueProblem};
 pub use digest::Algorithm;
-pub use trust::TrustStore;
+pub use problem::{Problem, SignatureProblem};
+pub use table::EntryProblem;
+pub use trust::{TrustError, TrustStore, Trusted};
 
 /// Could not read the file, or the trust bundle.
 #[derive(Debug, thiserror::Error)]
@@ -147,18 +151,56 @@ pub struct Timestamp {
     pub signer_chain: Vec<CertificateInfo>,
 }
 
-/// The trust verdict of one signature.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// The trust verdict of one signature: the chain that reached the bundle, or why none did.
+///
+/// Serialises as `{"trusted", "at", "message", "anchor"}`, the message in words either way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TrustVerdict {
-    /// Whether the chain reaches a root of the bundle, for code signing.
-    pub trusted: bool,
     /// The time the chain was judged at (the timestamp's, else now), Unix seconds.
     pub at: i64,
-    /// Why, in words.
-    pub message: String,
+    /// The chain verified for code signing, or why not.
+    pub result: Result<Trusted, TrustError>,
+}
+
+impl TrustVerdict {
+    /// Whether the chain reaches a root of the bundle, for code signing.
+    pub fn trusted(&self) -> bool {
+        self.result.is_ok()
+    }
+
     /// The subject of the bundle certificate the chain ended at, when it reached one (every
     /// certificate in the bundle is an anchor, self-signed or not).
-    pub anchor: Option<String>,
+    pub fn anchor(&self) -> Option<&str> {
+        self.result.as_ref().ok().map(|t| t.anchor.as_str())
+    }
+
+    /// Why, in words.
+    pub fn message(&self) -> &dyn std::fmt::Display {
+        match &self.result {
+            Ok(t) => t,
+            Err(e) => e,
+        }
+    }
+}
+
+impl Serialize for TrustVerdict {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        /// A message serialised as its words.
+        struct Words<'a>(&'a dyn std::fmt::Display);
+        impl Serialize for Words<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self.0)
+            }
+        }
+        let mut st = s.serialize_struct("TrustVerdict", 4)?;
+        st.serialize_field("trusted", &self.trusted())?;
+        st.serialize_field("at", &self.at)?;
+        st.serialize_field("message", &Words(self.message()))?;
+        st.serialize_field("anchor", &self.anchor())?;
+        st.end()
+    }
 }
 
 /// One signature: an outer one (a WIN_CERTIFICATE entry) or a nested one.
@@ -189,7 +231,7 @@ pub struct SignatureInfo {
     /// The trust verdict, when a bundle was given.
     pub trust: Option<TrustVerdict>,
     /// Why the signature is broken, if it is (the PKCS#7 does not verify, or cannot be read).
-    pub error: Option<String>,
+    pub error: Option<SignatureProblem>,
 }
 
 /// Everything pegate found about a file's signatures.
@@ -209,7 +251,7 @@ pub struct SignatureReport {
     /// Whether Windows' section-by-section hash and the linear hash cover different bytes.
     pub methods_differ: bool,
     /// Problems with the table or signatures.
-    pub errors: Vec<String>,
+    pub errors: Vec<Problem>,
 }
 
 impl SignatureReport {
@@ -233,7 +275,7 @@ fn now() -> i64 {
 struct Parsed {
     signatures: Vec<(SignatureInfo, Option<Vec<u8>>)>,
     entries: Vec<table::Entry>,
-    errors: Vec<String>,
+    errors: Vec<Problem>,
 }
 
 fn parse_table(table: &[u8], base: u64, opts: &VerifyOptions) -> Parsed {
@@ -246,21 +288,15 @@ fn parse_table(table: &[u8], base: u64, opts: &VerifyOptions) -> Parsed {
         }
         let data = table.get(entry.data.clone()).unwrap_or_default();
         let Some(der) = der::first_element(data) else {
-            errors.push(format!(
-                "WIN_CERTIFICATE at {:#x}: the certificate is not a DER element",
-                entry.offset
-            ));
+            errors.push(Problem::entry(entry.offset, EntryProblem::NotDer));
             continue;
         };
         if let Err(e) = der::precheck(der) {
-            errors.push(format!("WIN_CERTIFICATE at {:#x}: {e}", entry.offset));
+            errors.push(Problem::entry(entry.offset, e.into()));
             continue;
         }
         let Some(parsed) = pkcs7::parse(der) else {
-            errors.push(format!(
-                "WIN_CERTIFICATE at {:#x}: not a PKCS#7 SignedData",
-                entry.offset
-            ));
+            errors.push(Problem::entry(entry.offset, EntryProblem::NotPkcs7));
             continue;
         };
         // authenticode-parser lists the outer signature, then the nested ones in order.
@@ -274,27 +310,11 @@ fn parse_table(table: &[u8], base: u64, opts: &VerifyOptions) -> Parsed {
                 .map(|t| t.time)
                 .or(opts.at)
                 .unwrap_or_else(now);
-            let trust = trust.map(|store| match ders.get(k) {
-                Some(d) if ders.len() > k => match trust::verify(store, d, at) {
-                    Ok(t) => TrustVerdict {
-                        trusted: true,
-                        at,
-                        message: t.message,
-                        anchor: Some(t.anchor),
-                    },
-                    Err(message) => TrustVerdict {
-                        trusted: false,
-                        at,
-                        message,
-                        anchor: None,
-                    },
-                },
-                _ => TrustVerdict {
-                    trusted: false,
-                    at,
-                    message: "the nested signature could not be located for a chain check"
-                        .to_owned(),
-                    anchor: None,
+            let trust = trust.map(|store| TrustVerdict {
+                at,
+                result: match ders.get(k) {
+                    Some(d) => trust::verify(store, d, at),
+                    None => Err(TrustError::NestedNotLocated),
                 },
             });
             signatures.push((
@@ -351,7 +371,7 @@ fn verdict(report: &SignatureReport, had_table: bool) -> Status {
     if report
         .signatures
         .iter()
-        .any(|s| s.trust.as_ref().is_some_and(|t| t.trusted))
+        .any(|s| s.trust.as_ref().is_some_and(TrustVerdict::trusted))
     {
         Status::SignedValid
     } else {
@@ -373,19 +393,25 @@ fn table_bounds(view: &PeView<'_>, len: u64) -> Option<TableBounds> {
     let mut errors = Vec::new();
     let outside = start >= len;
     if outside {
-        errors.push(format!(
-            "certificate table {start:#x}..{end:#x} lies outside the file ({len:#x} bytes): no signature"
-        ));
+        errors.push(Problem::TableOutsideFile {
+            start,
+            end,
+            file_len: len,
+        });
     } else if end > len {
-        errors.push(format!(
-            "certificate table {start:#x}..{end:#x} ends past the end of the file ({len:#x})"
-        ));
+        errors.push(Problem::TableTruncated {
+            start,
+            end,
+            file_len: len,
+        });
     }
     let mut present = end.min(len).saturating_sub(start);
     if present > MAX_TABLE {
-        errors.push(format!(
-            "certificate table {start:#x}..{end:#x}: only its first {MAX_TABLE:#x} bytes are read"
-        ));
+        errors.push(Problem::TableCapped {
+            start,
+            end,
+            read: MAX_TABLE,
+        });
         present = MAX_TABLE;
     }
     Some(TableBounds {
@@ -407,7 +433,7 @@ struct TableBounds {
     /// Bytes of it in the file.
     present: u64,
     /// Problems with its place.
-    errors: Vec<String>,
+    errors: Vec<Problem>,
     /// Whether it lies wholly outside the file (no signature).
     outside: bool,
 }
@@ -571,7 +597,9 @@ pub fn verify_bytes(data: &[u8], opts: &VerifyOptions) -> SignatureReport {
                 file_sha256: sha,
                 checksum: sum,
                 methods_differ: false,
-                errors: vec![format!("not a PE file: {e}")],
+                errors: vec![Problem::NotPe {
+                    reason: e.to_string(),
+                }],
             };
         }
     };
@@ -597,7 +625,9 @@ fn io_failure_report(e: std::io::Error) -> SignatureReport {
         file_sha256: None,
         checksum: None,
         methods_differ: false,
-        errors: vec![e.to_string()],
+        errors: vec![Problem::Read {
+            reason: e.to_string(),
+        }],
     }
 }
 
@@ -618,7 +648,7 @@ fn slice_reader(data: &[u8]) -> impl FnMut(u64, &mut [u8]) -> std::io::Result<us
 fn finish(
     signatures: Vec<(SignatureInfo, Option<Vec<u8>>)>,
     entries: Vec<table::Entry>,
-    mut errors: Vec<String>,
+    mut errors: Vec<Problem>,
     digests: digest::Digests,
     methods_differ: bool,
     had_table: bool,
@@ -629,12 +659,12 @@ fn finish(
             let alg = s.digest_algorithm.as_deref().and_then(Algorithm::from_name);
             if alg.is_none() && s.error.is_none() {
                 // The verdict is `error` either way; the report says why, not only that.
-                errors.push(match s.digest_algorithm.as_deref() {
-                    Some(name) => format!(
-                        "signature {}: digest algorithm {name} is not one Windows accepts or pegate computes (sha1, sha256, sha384, sha512)",
-                        s.entry
-                    ),
-                    None => format!("signature {}: no digest algorithm", s.entry),
+                errors.push(match &s.digest_algorithm {
+                    Some(name) => Problem::UnsupportedDigest {
+                        entry: s.entry,
+                        algorithm: name.clone(),
+                    },
+                    None => Problem::NoDigestAlgorithm { entry: s.entry },
                 });
             }
             let computed = alg

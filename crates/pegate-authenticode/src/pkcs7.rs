@@ -7,7 +7,7 @@ use authenticode_parser::{
     AuthenticodeVerify, Certificate, CounterSignatureVerify, InitializationToken,
 };
 
-use crate::{CertificateInfo, Timestamp};
+use crate::{CertificateInfo, SignatureProblem, Timestamp};
 
 fn token() -> &'static InitializationToken {
     static TOKEN: OnceLock<InitializationToken> = OnceLock::new();
@@ -28,7 +28,7 @@ pub(crate) struct Parsed {
     pub(crate) digest_algorithm: Option<String>,
     pub(crate) signed_digest: Option<Vec<u8>>,
     /// `None` when the PKCS#7 signature itself verifies; else why not.
-    pub(crate) integrity_error: Option<String>,
+    pub(crate) integrity_error: Option<SignatureProblem>,
     pub(crate) program_name: Option<String>,
     pub(crate) signer_chain: Vec<CertificateInfo>,
     pub(crate) certificates: Vec<CertificateInfo>,
@@ -50,20 +50,21 @@ fn cert(c: &Certificate<'_>) -> CertificateInfo {
     }
 }
 
-fn verify_text(v: &AuthenticodeVerify) -> &'static str {
-    match v {
-        AuthenticodeVerify::Valid => "valid",
-        AuthenticodeVerify::CantParse => "the PKCS#7 cannot be parsed",
-        AuthenticodeVerify::NoSignerCert => "the signer's certificate is missing",
-        AuthenticodeVerify::DigestMissing => "no digest in the signature",
-        AuthenticodeVerify::InternalError => "internal error in the parser",
-        AuthenticodeVerify::NoSignerInfo => "no SignerInfo",
-        AuthenticodeVerify::WrongPkcs7Type => "not PKCS#7 SignedData",
-        AuthenticodeVerify::BadContent => "the signed content is not SpcIndirectDataContent",
-        AuthenticodeVerify::Invalid => "the signature does not verify over its content",
-        AuthenticodeVerify::WrongFileDigest => "wrong file digest",
-        AuthenticodeVerify::UnknownAlgorithm => "unknown digest algorithm",
-    }
+/// The parser's verdict as a problem; `None` when the signature is valid.
+fn integrity_problem(v: AuthenticodeVerify) -> Option<SignatureProblem> {
+    Some(match v {
+        AuthenticodeVerify::Valid => return None,
+        AuthenticodeVerify::CantParse => SignatureProblem::CantParse,
+        AuthenticodeVerify::NoSignerCert => SignatureProblem::NoSignerCert,
+        AuthenticodeVerify::DigestMissing => SignatureProblem::DigestMissing,
+        AuthenticodeVerify::InternalError => SignatureProblem::InternalError,
+        AuthenticodeVerify::NoSignerInfo => SignatureProblem::NoSignerInfo,
+        AuthenticodeVerify::WrongPkcs7Type => SignatureProblem::WrongPkcs7Type,
+        AuthenticodeVerify::BadContent => SignatureProblem::BadContent,
+        AuthenticodeVerify::Invalid => SignatureProblem::Invalid,
+        AuthenticodeVerify::WrongFileDigest => SignatureProblem::WrongFileDigest,
+        AuthenticodeVerify::UnknownAlgorithm => SignatureProblem::UnknownAlgorithm,
+    })
 }
 
 /// Parses one PKCS#7 SignedData (nested signatures come back after it, in order);
@@ -79,9 +80,8 @@ pub(crate) fn parse(der: &[u8]) -> Option<Vec<Parsed>> {
         .iter()
         .map(|sig| {
             let integrity_error = match sig.verify_flags() {
-                Some(AuthenticodeVerify::Valid) => None,
-                Some(v) => Some(verify_text(&v).to_owned()),
-                None => Some("unknown verification state".to_owned()),
+                Some(v) => integrity_problem(v),
+                None => Some(SignatureProblem::UnknownState),
             };
             let signer = sig.signer();
             Parsed {

@@ -73,55 +73,131 @@ impl TrustStore {
         })
     }
 
-    fn store(&self, at: i64) -> Result<X509Store, String> {
-        let mut b = X509StoreBuilder::new().map_err(|e| e.to_string())?;
+    fn store(&self, at: i64) -> Result<X509Store, TrustError> {
+        let mut b = X509StoreBuilder::new().map_err(library)?;
         for c in &self.certs {
-            b.add_cert(c.clone()).map_err(|e| e.to_string())?;
+            b.add_cert(c.clone()).map_err(library)?;
         }
-        let mut param = openssl::x509::verify::X509VerifyParam::new().map_err(|e| e.to_string())?;
+        let mut param = openssl::x509::verify::X509VerifyParam::new().map_err(library)?;
         param.set_time(at as _);
         param
             .set_flags(X509VerifyFlags::USE_CHECK_TIME | X509VerifyFlags::PARTIAL_CHAIN)
-            .map_err(|e| e.to_string())?;
+            .map_err(library)?;
         param.set_depth(16);
-        b.set_param(&param).map_err(|e| e.to_string())?;
+        b.set_param(&param).map_err(library)?;
         Ok(b.build())
     }
 }
 
-/// A chain that reached the bundle: why, in words, and the anchor it ended at.
-pub(crate) struct Trusted {
-    pub(crate) message: String,
-    /// The anchor's subject (`CN=..., O=...`, most specific last as OpenSSL prints it).
-    pub(crate) anchor: String,
+impl std::fmt::Display for Trusted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "chain verified for code signing (issued by {}; anchor {})",
+            self.issuer, self.anchor
+        )
+    }
+}
+
+/// Why a signature's chain was not judged trusted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrustError {
+    /// OpenSSL cannot read the signature as PKCS#7.
+    #[error("cannot read the PKCS#7: {reason}")]
+    UnreadablePkcs7 {
+        /// OpenSSL's first reason.
+        reason: String,
+    },
+    /// The PKCS#7 is not SignedData.
+    #[error("not SignedData")]
+    NotSignedData,
+    /// The signature carries no certificate to build a chain from.
+    #[error("the signature carries no certificates")]
+    NoCertificates,
+    /// No carried certificate matches the SignerInfo.
+    #[error("cannot find the signer's certificate: {reason}")]
+    SignerNotFound {
+        /// OpenSSL's message.
+        reason: String,
+    },
+    /// OpenSSL found no signer at all.
+    #[error("no signer certificate")]
+    NoSigner,
+    /// The chain does not reach the bundle, or breaks a rule on the way.
+    #[error("chain not trusted: {reason} (at depth {depth})")]
+    ChainNotTrusted {
+        /// OpenSSL's verification error.
+        reason: String,
+        /// Where in the chain, 0 the leaf.
+        depth: u32,
+    },
+    /// The leaf's extended key usage excludes code signing.
+    #[error("the signer's certificate is not for code signing (no codeSigning EKU)")]
+    NotForCodeSigning,
+    /// The leaf's extended key usage cannot be read.
+    #[error("cannot read the signer's extended key usage: {reason}")]
+    UnreadableEku {
+        /// x509-parser's message.
+        reason: String,
+    },
+    /// A nested signature whose DER was not found beside the parsed one.
+    #[error("the nested signature could not be located for a chain check")]
+    NestedNotLocated,
+    /// OpenSSL or x509-parser failed in a step that does not depend on the signature.
+    #[error("{reason}")]
+    Library {
+        /// The library's message.
+        reason: String,
+    },
+}
+
+fn library(e: impl std::fmt::Display) -> TrustError {
+    TrustError::Library {
+        reason: e.to_string(),
+    }
+}
+
+impl TrustStore {}
+
+/// A chain that reached the bundle, for code signing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Trusted {
+    /// The signer's issuer, its name's values joined by `, `.
+    pub issuer: String,
+    /// The subject of the bundle certificate the chain ended at (`CN=..., O=...`, most
+    /// specific last as OpenSSL prints it).
+    pub anchor: String,
 }
 
 /// Whether the signer of `der` (one PKCS#7 SignedData) chains to the store at time `at`
 /// (Unix seconds) for code signing. `Err` says why not.
-pub(crate) fn verify(store: &TrustStore, der: &[u8], at: i64) -> Result<Trusted, String> {
+pub(crate) fn verify(store: &TrustStore, der: &[u8], at: i64) -> Result<Trusted, TrustError> {
     // authenticode-parser leaves OpenSSL's thread-local error queue filled; start clean so
     // messages here describe this call only.
     drop(openssl::error::ErrorStack::get());
     let pkcs7 =
-        Pkcs7::from_der(der).map_err(|e| format!("cannot read the PKCS#7: {}", first(&e)))?;
-    let signed = pkcs7.signed().ok_or("not SignedData")?;
-    let certs = signed
-        .certificates()
-        .ok_or("the signature carries no certificates")?;
-    let mut chain = Stack::new().map_err(|e| e.to_string())?;
+        Pkcs7::from_der(der).map_err(|e| TrustError::UnreadablePkcs7 { reason: first(&e) })?;
+    let signed = pkcs7.signed().ok_or(TrustError::NotSignedData)?;
+    let certs = signed.certificates().ok_or(TrustError::NoCertificates)?;
+    let mut chain = Stack::new().map_err(library)?;
     for c in certs {
-        chain.push(c.to_owned()).map_err(|e| e.to_string())?;
+        chain.push(c.to_owned()).map_err(library)?;
     }
-    let signers = pkcs7
-        .signers(&chain, Pkcs7Flags::empty())
-        .map_err(|e| format!("cannot find the signer's certificate: {e}"))?;
+    let signers =
+        pkcs7
+            .signers(&chain, Pkcs7Flags::empty())
+            .map_err(|e| TrustError::SignerNotFound {
+                reason: e.to_string(),
+            })?;
     let leaf = signers
         .iter()
         .next()
-        .ok_or("no signer certificate")?
+        .ok_or(TrustError::NoSigner)?
         .to_owned();
     let store = store.store(at)?;
-    let mut ctx = X509StoreContext::new().map_err(|e| e.to_string())?;
+    let mut ctx = X509StoreContext::new().map_err(library)?;
     let ok = ctx
         .init(&store, &leaf, &chain, |c| {
             let ok = c.verify_cert()?;
@@ -136,28 +212,24 @@ pub(crate) fn verify(store: &TrustStore, der: &[u8], at: i64) -> Result<Trusted,
                 anchor,
             ))
         })
-        .map_err(|e| e.to_string())?;
+        .map_err(library)?;
     let (verified, why, depth, anchor) = ok;
     if !verified {
-        return Err(format!("chain not trusted: {why} (at depth {depth})"));
+        return Err(TrustError::ChainNotTrusted { reason: why, depth });
     }
-    let der = leaf.to_der().map_err(|e| e.to_string())?;
-    let (_, cert) = x509_parser::parse_x509_certificate(&der).map_err(|e| e.to_string())?;
+    let der = leaf.to_der().map_err(library)?;
+    let (_, cert) = x509_parser::parse_x509_certificate(&der).map_err(library)?;
     match cert.extended_key_usage() {
         Ok(Some(eku)) if !eku.value.code_signing && !eku.value.any => {
-            Err("the signer's certificate is not for code signing (no codeSigning EKU)".to_owned())
+            Err(TrustError::NotForCodeSigning)
         }
-        Ok(_) => {
-            let anchor = anchor.unwrap_or_default();
-            Ok(Trusted {
-                message: format!(
-                    "chain verified for code signing (issued by {}; anchor {anchor})",
-                    issuer_of(&leaf)
-                ),
-                anchor,
-            })
-        }
-        Err(e) => Err(format!("cannot read the signer's extended key usage: {e}")),
+        Ok(_) => Ok(Trusted {
+            issuer: issuer_of(&leaf),
+            anchor: anchor.unwrap_or_default(),
+        }),
+        Err(e) => Err(TrustError::UnreadableEku {
+            reason: e.to_string(),
+        }),
     }
 }
 

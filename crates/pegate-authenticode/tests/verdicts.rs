@@ -70,7 +70,7 @@ fn shape(r: &SignatureReport) -> serde_json::Value {
             "signer": s.signer_chain.first().map(|c| c.subject.clone()),
             "chain_length": s.signer_chain.len(),
             "timestamps": s.timestamps.iter().map(|t| t.valid).collect::<Vec<_>>(),
-            "trusted": s.trust.as_ref().map(|t| t.trusted),
+            "trusted": s.trust.as_ref().map(|t| t.trusted()),
             "error": s.error,
         })).collect::<Vec<_>>(),
     })
@@ -208,7 +208,7 @@ fn nested_signature_is_found_with_its_own_algorithm() {
     assert!(
         r.signatures
             .iter()
-            .all(|s| s.trust.as_ref().unwrap().trusted)
+            .all(|s| s.trust.as_ref().unwrap().trusted())
     );
     assert_eq!(r.signer_subjects().len(), 2);
 }
@@ -285,9 +285,9 @@ fn attribute_of_the_wrong_type_is_an_error_not_a_crash() {
         let r = verify_bytes(&b, &trusted());
         assert_eq!(r.status, Status::Error, "{r:?}");
         assert!(
-            r.errors
-                .iter()
-                .any(|e| e.contains("messageDigest attribute value has DER tag 0x06")),
+            r.errors.iter().any(|e| e
+                .to_string()
+                .contains("messageDigest attribute value has DER tag 0x06")),
             "{:?}",
             r.errors
         );
@@ -306,7 +306,7 @@ fn bundle(pems: &[&str]) -> VerifyOptions {
 fn anchors(r: &SignatureReport) -> Vec<Option<String>> {
     r.signatures
         .iter()
-        .map(|s| s.trust.as_ref().and_then(|t| t.anchor.clone()))
+        .map(|s| s.trust.as_ref().and_then(|t| t.anchor().map(str::to_owned)))
         .collect()
 }
 
@@ -394,7 +394,15 @@ fn a_certificate_table_outside_the_file_is_unsigned() {
     assert!(r.entries.is_empty() && r.signatures.is_empty());
     assert_eq!(
         r.errors,
-        ["certificate table 0x100000..0x100800 lies outside the file (0x800 bytes): no signature"]
+        [pegate_authenticode::Problem::TableOutsideFile {
+            start: 0x100000,
+            end: 0x100800,
+            file_len: 0x800
+        }]
+    );
+    assert_eq!(
+        r.errors[0].to_string(),
+        "certificate table 0x100000..0x100800 lies outside the file (0x800 bytes): no signature"
     );
     assert_eq!(verify_bytes(&std::fs::read(&path).unwrap(), &trusted()), r);
     if cfg!(windows) {
@@ -403,5 +411,41 @@ fn a_certificate_table_outside_the_file_is_unsigned() {
         );
     } else {
         assert_eq!(osslsigncode(&path), "no signature");
+    }
+}
+
+/// A trust verdict serialises as `trusted`, `at`, `message`, `anchor`, the message in the words
+/// of the chain check whichever way it went.
+#[test]
+fn trust_verdicts_serialise_with_their_message() {
+    let cases = [
+        (
+            "amd64-signed.exe",
+            true,
+            "chain verified for code signing (issued by pegate test root CA, pegate; anchor CN=pegate test root CA, O=pegate)",
+            Some("CN=pegate test root CA, O=pegate"),
+        ),
+        (
+            "amd64-selfsigned.exe",
+            false,
+            "chain not trusted: self-signed certificate (at depth 0)",
+            None,
+        ),
+    ];
+    for (file, trusted_, message, anchor) in cases {
+        let r = verify_path(&dir().join(file), &trusted()).unwrap();
+        let t = r.signatures[0].trust.as_ref().unwrap();
+        assert_eq!(t.trusted(), trusted_, "{file}");
+        assert_eq!(t.anchor(), anchor, "{file}");
+        assert_eq!(
+            serde_json::to_string(t).unwrap(),
+            format!(
+                r#"{{"trusted":{trusted_},"at":{},"message":{},"anchor":{}}}"#,
+                t.at,
+                serde_json::to_string(message).unwrap(),
+                serde_json::to_string(&anchor).unwrap()
+            ),
+            "{file}"
+        );
     }
 }
