@@ -398,7 +398,15 @@ fn expectations(artifact: &Artifact, seen: &PeSummary) -> Vec<Check> {
         Check::new("dwarf", !stripped, dwarf),
         Check::new("coff symbols", !stripped, seen.number_of_symbols > 0),
         Check::new("unsigned", true, seen.security_directory.is_none()),
-        Check::new("parsed cleanly", "", seen.errors.join("; ")),
+        Check::new(
+            "parsed cleanly",
+            "",
+            seen.errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
     ]
 }
 
