@@ -354,7 +354,7 @@ impl ArtifactReport {
             cet_compat: pe.and_then(|p| match p.ex_dll_characteristics {
                 Some(flags) => Some(flags & pegate_pe::debug::EX_CET_COMPAT != 0),
                 // Unknown only when reading the directory failed (see `inspect`).
-                None if p.errors.iter().any(|e| e.starts_with(DEBUG_ERROR)) => None,
+                None if p.errors.iter().any(pegate_pe::Problem::is_debug) => None,
                 None => Some(false),
             }),
             signatures: sig
@@ -371,9 +371,6 @@ impl ArtifactReport {
         }
     }
 }
-
-/// The prefix of every debug directory error in `PeSummary::errors`.
-const DEBUG_ERROR: &str = "debug directory";
 
 fn signature_facts(s: &pegate_authenticode::SignatureInfo) -> SignatureFacts {
     let leaf = s.signer_chain.first();
@@ -518,7 +515,7 @@ struct Rest<'a> {
     data_directories: &'a [pegate_pe::Directory],
     overlay: Option<&'a pegate_pe::Overlay>,
     file_size: u64,
-    errors: &'a [String],
+    errors: &'a [pegate_pe::Problem],
 }
 
 /// Inspects one file: headers first; then, when asked, the signature (one pass over a signed
@@ -551,9 +548,10 @@ pub fn inspect(path: &Path, opts: &Options) -> ArtifactReport {
                 match pegate_pe::debug::read_ex_dll_characteristics(file, view) {
                     Ok(flags) => summary.ex_dll_characteristics = flags,
                     Err(e) => {
-                        let text = e.to_string();
-                        if !summary.errors.contains(&text) {
-                            summary.errors.push(text);
+                        // The summary may have met the same damage in the bytes it saw.
+                        let problem = pegate_pe::Problem::from(e);
+                        if !summary.errors.contains(&problem) {
+                            summary.errors.push(problem);
                         }
                     }
                 }

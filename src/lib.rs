@@ -25,18 +25,15 @@
 //!
 //! for artifact in report.artifacts() {
 //!     let summary = pegate::pe::inspect_path(&artifact.path, &Default::default())?;
-//!     let machine = match artifact.cell.goarch.as_str() {
-//!         "amd64" => "AMD64",
-//!         "arm64" => "ARM64",
-//!         _ => "I386",
-//!     };
-//!     assert_eq!(summary.machine, machine);
+//!     let goarch: pegate::facts::GoArch = artifact.cell.goarch.parse()?;
+//!     assert_eq!(goarch.machine(), Some(summary.machine));
 //!     println!("{} {} {}", artifact.cell, &artifact.sha256[..12], pegate::pe::describe(&summary));
 //! }
 //! # Ok(()) }
 //! ```
 
 pub use pegate_authenticode as authenticode;
+pub use pegate_facts as facts;
 pub use pegate_go as go;
 pub use pegate_gobin as gobin;
 pub use pegate_pe as pe;

@@ -24,6 +24,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use pegate::facts::{Characteristics, DllCharacteristics as Dll, GoArch, Subsystem};
 use pegate::go::buildinfo::{self, BuildInfo};
 use pegate::go::crosscheck::{self, Finding};
 use pegate::go::matrix::{self, Artifact, CellEvent, MatrixReport, MatrixSpec, Variant};
@@ -353,18 +354,21 @@ fn check_all(report: &MatrixReport) -> Vec<Row> {
 /// `-buildmode=pie` on windows gives ASLR everywhere and high-entropy VA on 64-bit targets).
 fn expectations(artifact: &Artifact, seen: &PeSummary) -> Vec<Check> {
     let cell = &artifact.cell;
-    let (machine, format, wide) = match cell.goarch.as_str() {
-        "amd64" => ("AMD64", "PE32+", true),
-        "arm64" => ("ARM64", "PE32+", true),
-        "386" => ("I386", "PE32", false),
-        other => (other, "?", false),
+    // The machine Go's linker writes for the GOARCH (pegate-facts' one table); a 64-bit
+    // target is PE32+ with high-entropy VA. A GOARCH with no Windows port expects its own name
+    // as the machine, which no header has.
+    let arch = cell.goarch.parse::<GoArch>().ok();
+    let wide = matches!(arch, Some(GoArch::Amd64 | GoArch::Arm64));
+    let (machine, format) = match arch.and_then(GoArch::machine) {
+        Some(m) => (m.to_string(), if wide { "PE32+" } else { "PE32" }),
+        None => (cell.goarch.clone(), "?"),
     };
     let subsystem = if cell.variant == Variant::Gui {
-        "WINDOWS_GUI"
+        Subsystem::WINDOWS_GUI
     } else {
-        "WINDOWS_CUI"
+        Subsystem::WINDOWS_CUI
     };
-    let dll = |name: &str| seen.dll_characteristics.has(name);
+    let dll = |flag: Dll| seen.dll_characteristics.contains(flag);
     let dwarf = seen
         .sections
         .iter()
@@ -374,19 +378,34 @@ fn expectations(artifact: &Artifact, seen: &PeSummary) -> Vec<Check> {
         Check::new("machine", machine, seen.machine),
         Check::new("format", format, &seen.format),
         Check::new("subsystem", subsystem, seen.subsystem),
-        Check::new("aslr (DYNAMIC_BASE)", true, dll("DYNAMIC_BASE")),
-        Check::new("high-entropy va", wide, dll("HIGH_ENTROPY_VA")),
-        Check::new("nx (NX_COMPAT)", true, dll("NX_COMPAT")),
-        Check::new("terminal-server aware", true, dll("TERMINAL_SERVER_AWARE")),
+        Check::new("aslr (DYNAMIC_BASE)", true, dll(Dll::DYNAMIC_BASE)),
+        Check::new("high-entropy va", wide, dll(Dll::HIGH_ENTROPY_VA)),
+        Check::new("nx (NX_COMPAT)", true, dll(Dll::NX_COMPAT)),
+        Check::new(
+            "terminal-server aware",
+            true,
+            dll(Dll::TERMINAL_SERVER_AWARE),
+        ),
         Check::new(
             "relocations kept",
             true,
-            !seen.characteristics.has("RELOCS_STRIPPED") && seen.directory("BASERELOC").is_some(),
+            !seen
+                .characteristics
+                .contains(Characteristics::RELOCS_STRIPPED)
+                && seen.directory("BASERELOC").is_some(),
         ),
         Check::new("dwarf", !stripped, dwarf),
         Check::new("coff symbols", !stripped, seen.number_of_symbols > 0),
         Check::new("unsigned", true, seen.security_directory.is_none()),
-        Check::new("parsed cleanly", "", seen.errors.join("; ")),
+        Check::new(
+            "parsed cleanly",
+            "",
+            seen.errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
     ]
 }
 
@@ -565,7 +584,7 @@ mod tests {
 
         // The GUI flag got lost and the build lost ASLR (-buildmode=exe).
         let mut bad = good.clone();
-        bad.subsystem = pegate::pe::Subsystem::WINDOWS_CUI;
+        bad.subsystem = Subsystem::WINDOWS_CUI;
         bad.dll_characteristics = pegate::pe::Flags::new(0x8100);
         bad.characteristics = pegate::pe::Flags::new(0x23);
         assert_eq!(

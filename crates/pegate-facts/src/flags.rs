@@ -211,6 +211,8 @@ macro_rules! consts {
 }
 
 consts!(File, u16:
+    /// `IMAGE_FILE_RELOCS_STRIPPED`: no base relocations, so the image cannot move (no ASLR).
+    RELOCS_STRIPPED = IMAGE_FILE_RELOCS_STRIPPED,
     /// `IMAGE_FILE_EXECUTABLE_IMAGE`.
     EXECUTABLE_IMAGE = IMAGE_FILE_EXECUTABLE_IMAGE,
     /// `IMAGE_FILE_LARGE_ADDRESS_AWARE`.

@@ -116,12 +116,12 @@ pub fn read_ex_dll_characteristics(
 
 /// For the summary: the flags when the bytes are in view; errors other than "not in view" are
 /// recorded, since the summary of a header prefix leaves the entry to the caller.
-pub(crate) fn for_summary(view: &PeView<'_>, errors: &mut Vec<String>) -> Option<u32> {
+pub(crate) fn for_summary(view: &PeView<'_>, errors: &mut Vec<crate::Problem>) -> Option<u32> {
     match ex_dll_characteristics(view) {
         Ok(flags) => flags,
         Err(DebugError::NotInView { .. }) => None,
         Err(e) => {
-            errors.push(e.to_string());
+            errors.push(e.into());
             None
         }
     }
@@ -272,10 +272,7 @@ mod tests {
                 "{name}"
             );
             assert_eq!(
-                summary
-                    .errors
-                    .iter()
-                    .any(|e| e.starts_with("debug directory")),
+                summary.errors.iter().any(crate::Problem::is_debug),
                 in_view.is_err(),
                 "{name}: {:?}",
                 summary.errors

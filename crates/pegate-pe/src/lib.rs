@@ -22,6 +22,7 @@ mod error;
 mod file;
 mod headers;
 mod inspect;
+mod problem;
 mod summary;
 mod text;
 mod view;
@@ -40,6 +41,7 @@ pub use pegate_facts::{
     Characteristics, DllCharacteristics, Flags, GuardFlags, Machine, SectionCharacteristics,
     Subsystem,
 };
+pub use problem::Problem;
 pub use summary::{
     ChecksumSummary, Directory, Extra, Overlay, PeSummary, Section, SecurityDirectorySummary,
     load_config_range, machine_name, string_table_range, subsystem_name, summarize,

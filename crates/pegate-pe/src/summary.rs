@@ -14,6 +14,7 @@ use pegate_facts::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::Problem;
 use crate::text::{SectionName, Version};
 use crate::view::{DIRECTORY_LOAD_CONFIG, MAX_LONG_NAME, PeView, long_name_bytes, long_name_index};
 
@@ -140,7 +141,7 @@ pub struct PeSummary {
     /// The file's length.
     pub file_size: u64,
     /// Per-part problems (`load config: ...`); the rest of the summary is still valid.
-    pub errors: Vec<String>,
+    pub errors: Vec<Problem>,
 }
 
 impl PeSummary {
@@ -210,12 +211,12 @@ struct LoadConfig {
 /// later loaders, and pefile (`parse_directory_load_config`), read the fields `Size` covers.
 /// The bytes read are bounded by the file and by [`MAX_LOAD_CONFIG`] (see
 /// [`load_config_range`]), so a field past either is missing.
-fn parse_load_config(bytes: &[u8], pe32_plus: bool) -> Result<LoadConfig, String> {
+/// `None` when the bytes are too short to hold `Size` itself.
+fn parse_load_config(bytes: &[u8], pe32_plus: bool) -> Option<LoadConfig> {
     let size = bytes
         .get(..4)
         .and_then(|b| <[u8; 4]>::try_from(b).ok())
-        .map(u32::from_le_bytes)
-        .ok_or("too short for its Size field")? as usize;
+        .map(u32::from_le_bytes)? as usize;
     let avail = size.min(bytes.len());
     let field = |offset: usize, width: usize| -> Option<u64> {
         let end = offset.checked_add(width)?;
@@ -240,7 +241,7 @@ fn parse_load_config(bytes: &[u8], pe32_plus: bool) -> Result<LoadConfig, String
             4,
         )
     };
-    Ok(LoadConfig {
+    Some(LoadConfig {
         guard_flags: field(guard, 4).map(|v| v as u32),
         chpe_metadata: field(chpe, ptr).is_some_and(|v| v != 0),
     })
@@ -328,34 +329,34 @@ pub fn summarize_with(view: &PeView<'_>, extra: Extra<'_>) -> PeSummary {
 
 /// What the loader reads differently from a well-formed file, as per-part errors: the
 /// summary still reports the fields as the loader sees them.
-fn header_oddities(view: &PeView<'_>, errors: &mut Vec<String>) {
+fn header_oddities(view: &PeView<'_>, errors: &mut Vec<Problem>) {
     let optional = view.optional_header_offset() as u64;
     let declared = u64::from(view.file_header().size_of_optional_header.get(LE));
     let full = view.optional_header_size() as u64;
     if declared < full {
-        errors.push(format!(
-            "optional header: SizeOfOptionalHeader {declared:#x} is smaller than the {full:#x}-byte header; \
-             the loader reads its fields at their fixed offsets and the section table at {:#x}",
-            optional.saturating_add(declared)
-        ));
+        errors.push(Problem::OptionalHeaderShort {
+            declared,
+            full,
+            section_table: optional.saturating_add(declared),
+        });
     }
     let file_len = view.file_len();
     if view.is_whole_file() && view.headers_end() > file_len {
-        errors.push(format!(
-            "headers: the file ends at {file_len:#x}, inside its headers ({optional:#x}..{:#x}); \
-             the loader reads the missing bytes as zero",
-            view.headers_end()
-        ));
+        errors.push(Problem::HeadersPastEnd {
+            file_len,
+            optional_header: optional,
+            headers_end: view.headers_end(),
+        });
         let missing = view
             .declared_sections()
             .saturating_sub(view.sections().len());
         if missing > 0 {
-            errors.push(format!(
-                "section table: {missing} of {} section headers (from {:#x}) are not wholly in the file; not listed",
-                view.declared_sections(),
-                (view.sections_offset() as u64)
+            errors.push(Problem::SectionHeadersPastEnd {
+                missing,
+                declared: view.declared_sections(),
+                offset: (view.sections_offset() as u64)
                     .saturating_add(40u64.saturating_mul(view.sections().len() as u64)),
-            ));
+            });
         }
     }
 }
@@ -378,7 +379,10 @@ fn summarize_impl(view: &PeView<'_>, extra: Extra<'_>, checksum_whole_file: bool
                         Err(e) => {
                             let raw = String::from_utf8_lossy(&s.name);
                             let raw = raw.trim_end_matches('\0');
-                            errors.push(format!("section name {raw}: {e}"));
+                            errors.push(Problem::SectionName {
+                                raw: raw.to_owned(),
+                                error: std::sync::Arc::new(e),
+                            });
                             SectionName::from(raw)
                         }
                     },
@@ -413,10 +417,11 @@ fn summarize_impl(view: &PeView<'_>, extra: Extra<'_>, checksum_whole_file: bool
         let end = u64::from(s.offset).saturating_add(u64::from(s.size));
         let in_file = end <= file_size;
         if !in_file {
-            errors.push(format!(
-                "security directory: certificate table {:#x}..{end:#x} ends past the end of the file ({file_size:#x})",
-                s.offset
-            ));
+            errors.push(Problem::CertificateTablePastEnd {
+                offset: s.offset,
+                end,
+                file_size,
+            });
         }
         SecurityDirectorySummary {
             offset: s.offset,
@@ -432,7 +437,7 @@ fn summarize_impl(view: &PeView<'_>, extra: Extra<'_>, checksum_whole_file: bool
             view.bytes_at(offset, avail).filter(|b| !b.is_empty())
         });
         match bytes.map(|b| parse_load_config(b, h.pe32_plus)) {
-            Some(Ok(lc)) => {
+            Some(Some(lc)) => {
                 guard = lc.guard_flags.map(Flags::new);
                 if lc.chpe_metadata {
                     hybrid = match h.machine {
@@ -442,17 +447,16 @@ fn summarize_impl(view: &PeView<'_>, extra: Extra<'_>, checksum_whole_file: bool
                     };
                 }
             }
-            Some(Err(e)) => errors.push(format!("load config at {offset:#x}: {e}")),
-            None => errors.push(format!("load config at {offset:#x}: not in the bytes read")),
+            Some(None) => errors.push(Problem::LoadConfigTooShort { offset }),
+            None => errors.push(Problem::LoadConfigNotRead { offset }),
         }
     } else if let Some(dir) = view.data_directory(DIRECTORY_LOAD_CONFIG)
         && dir.virtual_address != 0
         && dir.size != 0
     {
-        errors.push(format!(
-            "load config: rva {:#x} is in no section's file data",
-            dir.virtual_address
-        ));
+        errors.push(Problem::LoadConfigUnmapped {
+            rva: dir.virtual_address,
+        });
     }
     // The header machine itself may already say hybrid (object files, some linkers).
     if hybrid.is_none() {
