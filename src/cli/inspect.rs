@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use pegate::artifact::{self, ArtifactReport, FailureKind, Options};
+use pegate::facts::DllCharacteristics;
 use rayon::prelude::*;
 
 use super::walk::{self, Input};
@@ -166,13 +167,13 @@ fn write_table(out: &mut impl std::io::Write, reports: &[ArtifactReport]) -> std
             };
             let pe = &i.pe;
             let flags: Vec<&str> = [
-                ("HIGH_ENTROPY_VA", "HEVA"),
-                ("DYNAMIC_BASE", "ASLR"),
-                ("NX_COMPAT", "NX"),
-                ("GUARD_CF", "CFG"),
+                (DllCharacteristics::HIGH_ENTROPY_VA, "HEVA"),
+                (DllCharacteristics::DYNAMIC_BASE, "ASLR"),
+                (DllCharacteristics::NX_COMPAT, "NX"),
+                (DllCharacteristics::GUARD_CF, "CFG"),
             ]
             .into_iter()
-            .filter(|(flag, _)| pe.dll_characteristics.has(flag))
+            .filter(|&(flag, _)| pe.dll_characteristics.contains(flag))
             .map(|(_, short)| short)
             .collect();
             let hybrid = pe
