@@ -15,6 +15,7 @@ use pegate_facts::{
 use serde::{Deserialize, Serialize};
 
 use crate::Problem;
+use crate::headers::PeHeaders;
 use crate::text::{SectionName, Version};
 use crate::view::{DIRECTORY_LOAD_CONFIG, MAX_LONG_NAME, PeView, long_name_bytes, long_name_index};
 
@@ -365,126 +366,12 @@ fn summarize_impl(view: &PeView<'_>, extra: Extra<'_>, checksum_whole_file: bool
     let mut errors = Vec::new();
     let h = view.headers();
     header_oddities(view, &mut errors);
-
-    let sections = view
-        .sections()
-        .iter()
-        .map(|s| {
-            let name = match SectionName::from_header_field(&s.name) {
-                Some(n) => n,
-                None => match extra.string_table.and_then(|t| long_name(&s.name, t, view)) {
-                    Some(n) => SectionName::from(n),
-                    None => match view.section_name(s) {
-                        Ok(n) => SectionName::from_bytes(n),
-                        Err(e) => {
-                            let raw = String::from_utf8_lossy(&s.name);
-                            let raw = raw.trim_end_matches('\0');
-                            errors.push(Problem::SectionName {
-                                raw: raw.to_owned(),
-                                error: std::sync::Arc::new(e),
-                            });
-                            SectionName::from(raw)
-                        }
-                    },
-                },
-            };
-            Section {
-                name,
-                virtual_address: s.virtual_address.get(LE),
-                virtual_size: s.virtual_size.get(LE),
-                raw_offset: s.pointer_to_raw_data.get(LE),
-                raw_size: s.size_of_raw_data.get(LE),
-                characteristics: Flags::new(s.characteristics.get(LE).0),
-            }
-        })
-        .collect();
-
-    let mut data_directories = Vec::with_capacity(view.directory_count());
-    data_directories.extend(
-        (0..view.directory_count())
-            .filter_map(|i| view.data_directory(i))
-            .zip(DIRECTORY_NAMES)
-            .filter(|(d, _)| d.virtual_address != 0 || d.size != 0)
-            .map(|(d, name)| Directory {
-                name: Cow::Borrowed(name),
-                virtual_address: d.virtual_address,
-                size: d.size,
-            }),
-    );
-
+    let sections = sections(view, extra.string_table, &mut errors);
+    let data_directories = directories(view);
     let file_size = h.file_size;
-    let security_directory = h.security_directory.map(|s| {
-        let end = u64::from(s.offset).saturating_add(u64::from(s.size));
-        let in_file = end <= file_size;
-        if !in_file {
-            errors.push(Problem::CertificateTablePastEnd {
-                offset: s.offset,
-                end,
-                file_size,
-            });
-        }
-        SecurityDirectorySummary {
-            offset: s.offset,
-            size: s.size,
-            in_file,
-        }
-    });
-
-    let (mut guard, mut hybrid) = (None, None);
-    if let Some((offset, len)) = load_config_range(view) {
-        let bytes = extra.load_config.or_else(|| {
-            let avail = view.data().len().saturating_sub(offset as usize).min(len);
-            view.bytes_at(offset, avail).filter(|b| !b.is_empty())
-        });
-        match bytes.map(|b| parse_load_config(b, h.pe32_plus)) {
-            Some(Some(lc)) => {
-                guard = lc.guard_flags.map(Flags::new);
-                if lc.chpe_metadata {
-                    hybrid = match h.machine {
-                        Machine::AMD64 => Some(Machine::ARM64EC),
-                        Machine::ARM64 => Some(Machine::ARM64X),
-                        _ => None,
-                    };
-                }
-            }
-            Some(None) => errors.push(Problem::LoadConfigTooShort { offset }),
-            None => errors.push(Problem::LoadConfigNotRead { offset }),
-        }
-    } else if let Some(dir) = view.data_directory(DIRECTORY_LOAD_CONFIG)
-        && dir.virtual_address != 0
-        && dir.size != 0
-    {
-        errors.push(Problem::LoadConfigUnmapped {
-            rva: dir.virtual_address,
-        });
-    }
-    // The header machine itself may already say hybrid (object files, some linkers).
-    if hybrid.is_none() {
-        hybrid = match h.machine {
-            m @ (Machine::ARM64EC | Machine::ARM64X) => Some(m),
-            _ => None,
-        };
-    }
-
-    let end_of_sections = view.end_of_sections();
-    let overlay = (file_size > end_of_sections).then(|| {
-        let certificate_bytes = security_directory
-            .as_ref()
-            .map(|s| {
-                let start = u64::from(s.offset).max(end_of_sections);
-                let end = u64::from(s.offset)
-                    .saturating_add(u64::from(s.size))
-                    .min(file_size);
-                end.saturating_sub(start)
-            })
-            .unwrap_or(0);
-        Overlay {
-            offset: end_of_sections,
-            size: file_size.saturating_sub(end_of_sections),
-            certificate_bytes,
-        }
-    });
-
+    let security_directory = security_directory(&h, &mut errors);
+    let (guard, hybrid) = load_config_facts(view, extra.load_config, &h, &mut errors);
+    let overlay = overlay(view, file_size, security_directory.as_ref());
     let computed = extra.computed_checksum.or_else(|| {
         (checksum_whole_file && view.is_whole_file())
             .then(|| crate::pe_checksum(view.data(), view.checksum_field_offset()))
@@ -524,4 +411,162 @@ fn summarize_impl(view: &PeView<'_>, extra: Extra<'_>, checksum_whole_file: bool
         file_size,
         errors,
     }
+}
+
+/// The section table, long names resolved (from `string_table` when it was read apart from
+/// the view); a name that cannot be resolved is kept as written, with its problem.
+fn sections(
+    view: &PeView<'_>,
+    string_table: Option<(u64, &[u8])>,
+    errors: &mut Vec<Problem>,
+) -> Vec<Section> {
+    view.sections()
+        .iter()
+        .map(|s| Section {
+            name: section_name(view, s, string_table, errors),
+            virtual_address: s.virtual_address.get(LE),
+            virtual_size: s.virtual_size.get(LE),
+            raw_offset: s.pointer_to_raw_data.get(LE),
+            raw_size: s.size_of_raw_data.get(LE),
+            characteristics: Flags::new(s.characteristics.get(LE).0),
+        })
+        .collect()
+}
+
+fn section_name(
+    view: &PeView<'_>,
+    s: &object::pe::ImageSectionHeader,
+    string_table: Option<(u64, &[u8])>,
+    errors: &mut Vec<Problem>,
+) -> SectionName {
+    if let Some(n) = SectionName::from_header_field(&s.name) {
+        return n;
+    }
+    if let Some(n) = string_table.and_then(|t| long_name(&s.name, t, view)) {
+        return SectionName::from(n);
+    }
+    match view.section_name(s) {
+        Ok(n) => SectionName::from_bytes(n),
+        Err(e) => {
+            let raw = String::from_utf8_lossy(&s.name);
+            let raw = raw.trim_end_matches('\0');
+            errors.push(Problem::SectionName {
+                raw: raw.to_owned(),
+                error: std::sync::Arc::new(e),
+            });
+            SectionName::from(raw)
+        }
+    }
+}
+
+/// The data directories that are set (address or size not zero), named.
+fn directories(view: &PeView<'_>) -> Vec<Directory> {
+    let mut data_directories = Vec::with_capacity(view.directory_count());
+    data_directories.extend(
+        (0..view.directory_count())
+            .filter_map(|i| view.data_directory(i))
+            .zip(DIRECTORY_NAMES)
+            .filter(|(d, _)| d.virtual_address != 0 || d.size != 0)
+            .map(|(d, name)| Directory {
+                name: Cow::Borrowed(name),
+                virtual_address: d.virtual_address,
+                size: d.size,
+            }),
+    );
+    data_directories
+}
+
+/// The certificate table's place, and a problem when it runs past the end of the file.
+fn security_directory(
+    h: &PeHeaders,
+    errors: &mut Vec<Problem>,
+) -> Option<SecurityDirectorySummary> {
+    h.security_directory.map(|s| {
+        let end = u64::from(s.offset).saturating_add(u64::from(s.size));
+        let in_file = end <= h.file_size;
+        if !in_file {
+            errors.push(Problem::CertificateTablePastEnd {
+                offset: s.offset,
+                end,
+                file_size: h.file_size,
+            });
+        }
+        SecurityDirectorySummary {
+            offset: s.offset,
+            size: s.size,
+            in_file,
+        }
+    })
+}
+
+/// What the load config says: `GuardFlags`, and the hybrid (ARM64EC/ARM64X) machine its CHPE
+/// metadata implies; the header machine itself may already say hybrid (object files, some
+/// linkers). `load_config` holds its bytes when they were read apart from the view.
+fn load_config_facts(
+    view: &PeView<'_>,
+    load_config: Option<&[u8]>,
+    h: &PeHeaders,
+    errors: &mut Vec<Problem>,
+) -> (Option<GuardFlags>, Option<Machine>) {
+    let (mut guard, mut hybrid) = (None, None);
+    if let Some((offset, len)) = load_config_range(view) {
+        let bytes = load_config.or_else(|| {
+            let avail = view.data().len().saturating_sub(offset as usize).min(len);
+            view.bytes_at(offset, avail).filter(|b| !b.is_empty())
+        });
+        match bytes.map(|b| parse_load_config(b, h.pe32_plus)) {
+            Some(Some(lc)) => {
+                guard = lc.guard_flags.map(Flags::new);
+                if lc.chpe_metadata {
+                    hybrid = match h.machine {
+                        Machine::AMD64 => Some(Machine::ARM64EC),
+                        Machine::ARM64 => Some(Machine::ARM64X),
+                        _ => None,
+                    };
+                }
+            }
+            Some(None) => errors.push(Problem::LoadConfigTooShort { offset }),
+            None => errors.push(Problem::LoadConfigNotRead { offset }),
+        }
+    } else if let Some(dir) = view.data_directory(DIRECTORY_LOAD_CONFIG)
+        && dir.virtual_address != 0
+        && dir.size != 0
+    {
+        errors.push(Problem::LoadConfigUnmapped {
+            rva: dir.virtual_address,
+        });
+    }
+    if hybrid.is_none() {
+        hybrid = match h.machine {
+            m @ (Machine::ARM64EC | Machine::ARM64X) => Some(m),
+            _ => None,
+        };
+    }
+    (guard, hybrid)
+}
+
+/// The bytes past the end of the sections as the loader maps them, and how many of them are
+/// the certificate table.
+fn overlay(
+    view: &PeView<'_>,
+    file_size: u64,
+    security_directory: Option<&SecurityDirectorySummary>,
+) -> Option<Overlay> {
+    let end_of_sections = view.end_of_sections();
+    (file_size > end_of_sections).then(|| {
+        let certificate_bytes = security_directory
+            .map(|s| {
+                let start = u64::from(s.offset).max(end_of_sections);
+                let end = u64::from(s.offset)
+                    .saturating_add(u64::from(s.size))
+                    .min(file_size);
+                end.saturating_sub(start)
+            })
+            .unwrap_or(0);
+        Overlay {
+            offset: end_of_sections,
+            size: file_size.saturating_sub(end_of_sections),
+            certificate_bytes,
+        }
+    })
 }
