@@ -542,20 +542,6 @@ pub fn inspect(path: &Path, opts: &Options) -> ArtifactReport {
                 Some(pegate_authenticode::verify_file(file, view, &verify).map(Digested::Verified))
             };
             let go = (!opts.skip_go).then(|| pegate_gobin::buildinfo::read_file(file, view));
-            let mut summary = summary;
-            // The debug directory usually lies beyond the header prefix the summary saw.
-            if summary.ex_dll_characteristics.is_none() {
-                match pegate_pe::debug::read_ex_dll_characteristics(file, view) {
-                    Ok(flags) => summary.ex_dll_characteristics = flags,
-                    Err(e) => {
-                        // The summary may have met the same damage in the bytes it saw.
-                        let problem = pegate_pe::Problem::from(e);
-                        if !summary.errors.contains(&problem) {
-                            summary.errors.push(problem);
-                        }
-                    }
-                }
-            }
             (summary, signature, go)
         },
     ) {

@@ -129,14 +129,27 @@ fn summary_of(
     } else {
         None
     };
-    Ok(summarize_with(
+    let mut summary = summarize_with(
         view,
         Extra {
             load_config,
             computed_checksum,
             string_table: string_table.as_ref().map(|(o, b)| (*o, b.as_slice())),
         },
-    ))
+    );
+    // The debug directory usually lies beyond the header prefix the summary saw: read its
+    // extended DLL characteristics entry from the file, as `summarize` reads it in memory. Only
+    // then: what the prefix held gave the same answer or problem the whole file would.
+    if matches!(
+        crate::debug::ex_dll_characteristics(view),
+        Err(crate::debug::DebugError::NotInView { .. })
+    ) {
+        match crate::debug::read_ex_dll_characteristics(file, view) {
+            Ok(flags) => summary.ex_dll_characteristics = flags,
+            Err(e) => summary.errors.push(e.into()),
+        }
+    }
+    Ok(summary)
 }
 
 /// Inspects many files in parallel (rayon); results in input order.
