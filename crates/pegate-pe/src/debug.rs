@@ -152,6 +152,10 @@ fn find(
             rva: dir.virtual_address,
         })?;
     let count = (dir.size as usize / ENTRY_SIZE).min(MAX_ENTRIES);
+    if count == 0 {
+        // Smaller than one entry: nothing to read, wherever it points.
+        return Ok(None);
+    }
     let mut buf = [0u8; MAX_ENTRIES * ENTRY_SIZE];
     let table = buf
         .get_mut(..count.saturating_mul(ENTRY_SIZE))
