@@ -47,16 +47,21 @@ pub trait FlagKind:
     /// Values named as a group rather than a bit (a section's `ALIGN_*`), and their mask.
     #[doc(hidden)]
     const GROUPS: (u32, &'static [u32]) = (0, &[]);
+
+    /// The JSON Schema name of a [`Flags`] of this kind: its alias's (`DllCharacteristics`).
+    #[doc(hidden)]
+    const SCHEMA_NAME: &'static str;
 }
 
 macro_rules! kind {
-    ($(#[$doc:meta])* $kind:ident, $ty:ident, $inner:ty, $prefix:literal, $what:literal $(, $groups:expr)?) => {
+    ($(#[$doc:meta])* $kind:ident, $ty:ident, $inner:ty, $prefix:literal, $what:literal, $schema:literal $(, $groups:expr)?) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
         pub struct $kind;
         impl sealed::Sealed for $kind {}
         impl FlagKind for $kind {
             const WHAT: &'static str = $what;
+            const SCHEMA_NAME: &'static str = $schema;
             $(const GROUPS: (u32, &'static [u32]) = $groups;)?
             fn each(raw: u32, f: &mut dyn FnMut(&'static str) -> bool) -> u32 {
                 // Values wider than the field keep their high bits as unnamed.
@@ -75,15 +80,15 @@ macro_rules! kind {
 
 kind!(
     /// COFF `Characteristics` (`IMAGE_FILE_*`).
-    File, FileFlags, u16, "IMAGE_FILE_", "characteristic"
+    File, FileFlags, u16, "IMAGE_FILE_", "characteristic", "Characteristics"
 );
 kind!(
     /// Optional header `DllCharacteristics` (`IMAGE_DLLCHARACTERISTICS_*`).
-    Dll, DllFlags, u16, "IMAGE_DLLCHARACTERISTICS_", "dll characteristic"
+    Dll, DllFlags, u16, "IMAGE_DLLCHARACTERISTICS_", "dll characteristic", "DllCharacteristics"
 );
 kind!(
     /// Section `Characteristics` (`IMAGE_SCN_*`).
-    Section, SectionFlags, u32, "IMAGE_SCN_", "section characteristic",
+    Section, SectionFlags, u32, "IMAGE_SCN_", "section characteristic", "SectionCharacteristics",
     // `ALIGN_1BYTES` .. `ALIGN_8192BYTES`: a 4-bit number under IMAGE_SCN_ALIGN_MASK.
     (0x00F0_0000, &[
         0x0010_0000, 0x0020_0000, 0x0030_0000, 0x0040_0000, 0x0050_0000, 0x0060_0000, 0x0070_0000,
@@ -92,7 +97,7 @@ kind!(
 );
 kind!(
     /// Load config `GuardFlags` (`IMAGE_GUARD_*`).
-    Guard, ObjectGuardFlags, u32, "IMAGE_GUARD_", "guard flag"
+    Guard, ObjectGuardFlags, u32, "IMAGE_GUARD_", "guard flag", "GuardFlags"
 );
 
 /// COFF `Characteristics`.
@@ -335,6 +340,77 @@ impl<K: FlagKind> Serialize for Flags<K> {
         st.serialize_field("raw", &self.raw)?;
         st.serialize_field("flags", &Names::<K>(self.raw, PhantomData))?;
         st.end()
+    }
+}
+
+/// Every name [`Flags::for_each_name`] can give for kind `K`, in bit order.
+///
+/// `object` names each single bit, and a group (a section's `ALIGN_*`) by the value under its
+/// mask alone, so the single bits, zero and every value under [`FlagKind::GROUPS`]' mask
+/// between them produce every name any raw value can.
+fn emitted_names<K: FlagKind>() -> Vec<&'static str> {
+    let group_mask = K::GROUPS.0;
+    let shift = group_mask.trailing_zeros();
+    let group_values =
+        (0..=group_mask.checked_shr(shift).unwrap_or(0)).map(|v| v.checked_shl(shift).unwrap_or(0));
+    let mut names = Vec::new();
+    for value in (0..32).map(|bit| 1u32 << bit).chain(group_values) {
+        K::each(value, &mut |n| {
+            if !names.contains(&n) {
+                names.push(n);
+            }
+            true
+        });
+    }
+    names
+}
+
+/// What `Serialize` writes: `{"raw": u32, "flags": [...]}`, the flags being names of this
+/// kind's table, each once, and at most one `0x…` (lowercase, no leading zeros) for the bits
+/// no name covers. One schema per kind, named as its alias (`DllCharacteristics`), so a
+/// schema lists exactly the names its field can hold.
+impl<K: FlagKind> schemars::JsonSchema for Flags<K> {
+    fn schema_name() -> Cow<'static, str> {
+        K::SCHEMA_NAME.into()
+    }
+
+    fn schema_id() -> Cow<'static, str> {
+        format!("pegate_facts::Flags<{}>", K::SCHEMA_NAME).into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names = emitted_names::<K>();
+        schemars::json_schema!({
+            "description": format!(
+                "A bit field of {}s: its raw value, and the names of its set bits followed by \
+                 the bits no name covers as one `0x…`.",
+                K::WHAT
+            ),
+            "type": "object",
+            "properties": {
+                "raw": {
+                    "description": "The raw value.",
+                    "type": "integer",
+                    "format": "uint32",
+                    "minimum": 0,
+                    "maximum": u32::MAX,
+                },
+                "flags": {
+                    "description": "The set flags' names, then the unnamed bits as `0x…`.",
+                    "type": "array",
+                    "uniqueItems": true,
+                    "items": {
+                        "type": "string",
+                        "anyOf": [
+                            { "enum": names },
+                            { "pattern": "^0x[1-9a-f][0-9a-f]*$" },
+                        ],
+                    },
+                },
+            },
+            "required": ["raw", "flags"],
+            "additionalProperties": false,
+        })
     }
 }
 

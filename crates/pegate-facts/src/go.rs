@@ -62,6 +62,26 @@ macro_rules! go_names {
         }
 
         serde_via_str!($ty);
+
+        /// What `Serialize` writes: one of Go's names in [`Self::ALL`].
+        impl schemars::JsonSchema for $ty {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($ty).into()
+            }
+
+            fn schema_id() -> std::borrow::Cow<'static, str> {
+                concat!("pegate_facts::", stringify!($ty)).into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                let names: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
+                schemars::json_schema!({
+                    "description": concat!("A ", $what, ", as Go names it."),
+                    "type": "string",
+                    "enum": names,
+                })
+            }
+        }
     };
 }
 
@@ -310,6 +330,28 @@ impl Hash for GoVersion {
 }
 
 serde_via_str!(GoVersion);
+
+/// What `Serialize` writes: the text the version was read from, as written. Its first word is
+/// `go` (optional), one to three dot-separated numbers and an optional pre-release (letters
+/// first, or after a `-`); the rest of the text, after whitespace, is kept. The pattern does
+/// not bound the numbers, which parse as `u32`.
+impl schemars::JsonSchema for GoVersion {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "GoVersion".into()
+    }
+
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        "pegate_facts::GoVersion".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A Go version as written: `go1.27.3`, `1.27`, `go1.26rc1`, `go1.27.3 X:nocoverageredesign`.",
+            "type": "string",
+            "pattern": r"^\s*(go)?[0-9]+(\.[0-9]+){0,2}([A-Za-z][A-Za-z0-9.]*|-[A-Za-z0-9.]+)?(\s[\s\S]*)?$",
+        })
+    }
+}
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

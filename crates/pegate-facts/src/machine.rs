@@ -107,6 +107,35 @@ macro_rules! named_u16 {
         }
 
         serde_via_str!($ty);
+
+        /// What `Serialize` writes: a name of [`Self::KNOWN`], or `0x` and four lowercase hex
+        /// digits for a value without one (never the hex of a named value).
+        impl schemars::JsonSchema for $ty {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($ty).into()
+            }
+
+            fn schema_id() -> std::borrow::Cow<'static, str> {
+                concat!("pegate_facts::", stringify!($ty)).into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                let names: Vec<&str> = $ty::names().collect();
+                let named_hex: Vec<String> =
+                    $ty::KNOWN.iter().map(|v| format!("{:#06x}", v.0)).collect();
+                schemars::json_schema!({
+                    "description": concat!(
+                        "A ", $what, " value: its winnt.h name without the `", $prefix,
+                        "` prefix, or `0x` and four lowercase hex digits for a value without a name."
+                    ),
+                    "type": "string",
+                    "anyOf": [
+                        { "enum": names },
+                        { "pattern": "^0x[0-9a-f]{4}$", "not": { "enum": named_hex } },
+                    ],
+                })
+            }
+        }
     };
 }
 

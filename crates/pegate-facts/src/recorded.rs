@@ -72,6 +72,32 @@ impl<T: fmt::Display> Serialize for Recorded<T> {
     }
 }
 
+/// What `Serialize` writes: a string, `T` as printed or any text as found. It is only that
+/// (any string), so the schema is inline and does not depend on `T`'s.
+impl<T: schemars::JsonSchema> schemars::JsonSchema for Recorded<T> {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        format!("Recorded_{}", T::schema_name()).into()
+    }
+
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        format!("pegate_facts::Recorded<{}>", T::schema_id()).into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": format!(
+                "A {} as printed when the file's text reads as one, else the text as found.",
+                T::schema_name()
+            ),
+            "type": "string",
+        })
+    }
+}
+
 impl<'de, T: FromStr> Deserialize<'de> for Recorded<T> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;

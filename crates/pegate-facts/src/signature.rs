@@ -73,6 +73,26 @@ impl FromStr for SignatureStatus {
 
 serde_via_str!(SignatureStatus);
 
+/// What `Serialize` writes: one of the names of [`SignatureStatus::ALL`].
+impl schemars::JsonSchema for SignatureStatus {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SignatureStatus".into()
+    }
+
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        "pegate_facts::SignatureStatus".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = Self::ALL.iter().map(|s| s.as_str()).collect();
+        schemars::json_schema!({
+            "description": "The one Authenticode verdict for a file.",
+            "type": "string",
+            "enum": names,
+        })
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
