@@ -122,7 +122,8 @@ impl VerifyOptions {
 pub use pegate_facts::SignatureStatus as Status;
 
 /// A certificate as the report shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct CertificateInfo {
     /// Subject (OpenSSL one-line form).
     pub subject: String,
@@ -139,7 +140,8 @@ pub struct CertificateInfo {
 }
 
 /// A countersignature / RFC 3161 timestamp.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Timestamp {
     /// Signing time, Unix seconds.
     pub time: i64,
@@ -203,8 +205,51 @@ impl Serialize for TrustVerdict {
     }
 }
 
+/// What `Serialize` writes: `anchor` is the anchor's subject exactly when `trusted`.
+impl schemars::JsonSchema for TrustVerdict {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "TrustVerdict".into()
+    }
+
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        "pegate_authenticode::TrustVerdict".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "The trust verdict of one signature: the chain that reached the bundle, or why none did.",
+            "type": "object",
+            "properties": {
+                "trusted": {
+                    "description": "Whether the chain reaches a root of the bundle, for code signing.",
+                    "type": "boolean",
+                },
+                "at": {
+                    "description": "The time the chain was judged at (the timestamp's, else now), Unix seconds.",
+                    "type": "integer",
+                    "format": "int64",
+                },
+                "message": {
+                    "description": "Why, in words.",
+                    "type": "string",
+                },
+                "anchor": {
+                    "description": "The subject of the bundle certificate the chain ended at, when trusted.",
+                    "type": ["string", "null"],
+                },
+            },
+            "required": ["trusted", "at", "message", "anchor"],
+            "additionalProperties": false,
+            "if": { "properties": { "trusted": { "const": true } } },
+            "then": { "properties": { "anchor": { "type": "string" } } },
+            "else": { "properties": { "anchor": { "type": "null" } } },
+        })
+    }
+}
+
 /// One signature: an outer one (a WIN_CERTIFICATE entry) or a nested one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct SignatureInfo {
     /// Index of the WIN_CERTIFICATE entry it came from.
     pub entry: usize,
@@ -235,7 +280,8 @@ pub struct SignatureInfo {
 }
 
 /// Everything pegate found about a file's signatures.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct SignatureReport {
     /// The verdict.
     pub status: Status,

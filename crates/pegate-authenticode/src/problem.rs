@@ -104,6 +104,28 @@ impl Serialize for Problem {
     }
 }
 
+/// What `Serialize` writes: the message, a string.
+impl schemars::JsonSchema for Problem {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Problem".into()
+    }
+
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        "pegate_authenticode::Problem".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A problem with the certificate table or a signature, in words.",
+            "type": "string",
+        })
+    }
+}
+
 /// Why one signature is broken: its PKCS#7 does not verify, or cannot be read
 /// (authenticode-parser's verdict, in words).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -147,5 +169,27 @@ pub enum SignatureProblem {
 impl Serialize for SignatureProblem {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
+    }
+}
+
+/// What `Serialize` writes: the message, a string.
+impl schemars::JsonSchema for SignatureProblem {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SignatureProblem".into()
+    }
+
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        "pegate_authenticode::SignatureProblem".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "Why one signature is broken, in words.",
+            "type": "string",
+        })
     }
 }

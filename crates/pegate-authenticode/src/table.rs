@@ -12,7 +12,9 @@ use crate::Problem;
 pub const PKCS_SIGNED_DATA: u16 = 2;
 
 /// One entry of the table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+// `Entry` alone would say nothing beside the other types of inspect's schema.
+#[schemars(deny_unknown_fields, rename = "CertificateTableEntry")]
 pub struct Entry {
     /// File offset of the entry.
     pub offset: u64,
