@@ -34,7 +34,8 @@ const MAX_SEARCH: usize = 64 << 20;
 const MAX_STRING: u64 = 16 << 20;
 
 /// A module as recorded in the build info.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Module {
     /// Module path.
     pub path: String,
@@ -47,7 +48,8 @@ pub struct Module {
 }
 
 /// One `build` setting (`-ldflags`, `GOARCH`, `CGO_ENABLED`, ...).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Setting {
     /// The key.
     pub key: String,
@@ -56,7 +58,8 @@ pub struct Setting {
 }
 
 /// What Go recorded about how a binary was built.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct BuildInfo {
     /// `go1.27.3`.
     pub go_version: String,

@@ -19,8 +19,10 @@ use serde::{Deserialize, Serialize};
 use crate::buildinfo::BuildInfo;
 
 /// A cross-check's outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
+// `Status` alone would be ambiguous beside the signature status in one schema.
+#[schemars(rename = "FindingStatus")]
 pub enum Status {
     /// Build info and header agree.
     Pass,
@@ -31,7 +33,8 @@ pub enum Status {
 }
 
 /// One cross-check result with a stable id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Finding {
     /// Stable id: `go.goos`, `go.goarch-machine`, `go.gui-subsystem`, `go.aslr`, `go.high-entropy-va`.
     pub id: String,
