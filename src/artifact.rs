@@ -18,8 +18,10 @@ use pegate_authenticode::{SignatureReport, TrustStore, VerifyOptions};
 use pegate_gobin::buildinfo::BuildInfo;
 use pegate_gobin::crosscheck::{self, Finding};
 use pegate_pe::PeSummary;
+use pegate_pe::fields::{BriefLead, Fields, Lead, Nullable, Rest};
 use pegate_policy::{ArtifactFacts, Recorded, SectionFacts, SignatureFacts, TimestampFacts};
 use rayon::prelude::*;
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -220,14 +222,7 @@ impl ArtifactReport {
         Brief {
             path: self.path.to_string_lossy(),
             error: self.error(),
-            format: pe.map(|p| &*p.format),
-            machine: pe.map(|p| p.machine),
-            hybrid: pe.and_then(|p| p.hybrid),
-            subsystem: pe.map(|p| p.subsystem),
-            characteristics: pe.map(|p| &p.characteristics),
-            dll_characteristics: pe.map(|p| &p.dll_characteristics),
-            security_directory: pe.and_then(|p| p.security_directory.as_ref()),
-            checksum: pe.map(|p| &p.checksum),
+            pe: Fields::of(pe),
             sha256: ok.and_then(|i| i.sha256.as_deref()),
             signature: ok
                 .and_then(|i| i.signature.as_ref())
@@ -263,7 +258,7 @@ impl ArtifactReport {
             }),
             crosscheck: self.crosscheck(),
             description: ok.map(|i| i.description.as_str()),
-            file_size: pe.map(|p| p.file_size),
+            file_size: pe.map(|p| p.headers.file_size),
             ex_dll_characteristics: pe.and_then(|p| p.ex_dll_characteristics),
         }
     }
@@ -277,42 +272,13 @@ impl ArtifactReport {
         Record {
             path: self.path.to_string_lossy(),
             error: self.error(),
-            format: pe.map(|p| &*p.format),
-            machine: pe.map(|p| p.machine),
-            hybrid: pe.and_then(|p| p.hybrid),
-            subsystem: pe.map(|p| p.subsystem),
-            characteristics: pe.map(|p| &p.characteristics),
-            dll_characteristics: pe.map(|p| &p.dll_characteristics),
-            sections: pe.map(|p| &p.sections),
-            security_directory: pe.and_then(|p| p.security_directory.as_ref()),
-            checksum: pe.map(|p| &p.checksum),
+            lead: Fields::of(pe),
             sha256: ok.and_then(|i| i.sha256.as_deref()),
             signature: ok.and_then(|i| i.signature.as_ref()),
             go: ok.and_then(|i| i.go.as_ref()),
             crosscheck: self.crosscheck(),
             description: ok.map(|i| i.description.as_str()),
-            rest: pe.map(|p| Rest {
-                machine_raw: p.machine_raw,
-                subsystem_raw: p.subsystem_raw,
-                guard_flags: p.guard_flags.as_ref(),
-                ex_dll_characteristics: p.ex_dll_characteristics,
-                linker_version: p.linker_version,
-                os_version: p.os_version,
-                image_version: p.image_version,
-                subsystem_version: p.subsystem_version,
-                image_base: p.image_base,
-                entry_point: p.entry_point,
-                section_alignment: p.section_alignment,
-                file_alignment: p.file_alignment,
-                size_of_image: p.size_of_image,
-                size_of_headers: p.size_of_headers,
-                timestamp: p.timestamp,
-                number_of_symbols: p.number_of_symbols,
-                data_directories: &p.data_directories,
-                overlay: p.overlay.as_ref(),
-                file_size: p.file_size,
-                errors: &p.errors,
-            }),
+            rest: Fields::of(pe),
         }
     }
 
@@ -326,12 +292,14 @@ impl ArtifactReport {
         ArtifactFacts {
             path: self.path.display().to_string(),
             error: self.error().map(str::to_owned),
-            size: pe.map(|p| p.file_size),
+            size: pe.map(|p| p.headers.file_size),
             sha256: ok.and_then(|i| i.sha256.clone()),
-            format: pe.map(|p| p.format.to_string()),
-            machine: pe.map(|p| p.machine),
-            subsystem: pe.map(|p| p.subsystem),
-            dll_characteristics: pe.map(|p| p.dll_characteristics).unwrap_or_default(),
+            format: pe.map(|p| p.headers.format().to_owned()),
+            machine: pe.map(|p| p.headers.machine),
+            subsystem: pe.map(|p| p.headers.subsystem),
+            dll_characteristics: pe
+                .map(|p| p.headers.dll_characteristics)
+                .unwrap_or_default(),
             signature_status: sig.map(|s| s.status),
             signer_subjects: sig
                 .map(SignatureReport::signer_subjects)
@@ -393,38 +361,73 @@ fn signature_facts(s: &pegate_authenticode::SignatureInfo) -> SignatureFacts {
 /// The default line of `pegate inspect --format jsonl`: the fields `schema/inspect.schema.json`
 /// requires, with the signature and the Go build info summarised. About a tenth of the size of
 /// the full [`Record`], which is most of what a batch run costs beyond reading the headers.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Brief<'a> {
+    /// The path as given or found.
     path: Cow<'a, str>,
+    /// Why the file could not be inspected, or what of it could not be read; null when all was.
+    #[schemars(with = "Nullable<String>")]
     error: Option<&'a str>,
-    format: Option<&'a str>,
-    machine: Option<pegate_pe::Machine>,
-    hybrid: Option<pegate_pe::Machine>,
-    subsystem: Option<pegate_pe::Subsystem>,
-    characteristics: Option<&'a pegate_pe::Flags<pegate_pe::flags::File>>,
-    dll_characteristics: Option<&'a pegate_pe::Flags<pegate_pe::flags::Dll>>,
-    security_directory: Option<&'a pegate_pe::SecurityDirectorySummary>,
-    checksum: Option<&'a pegate_pe::ChecksumSummary>,
+    #[serde(flatten)]
+    pe: Fields<'a, BriefLead>,
+    /// SHA-256 of the whole file, lowercase hex: filled with `--sha256` (and by `pegate gate`
+    /// when the policy names a checksums file); null otherwise.
+    #[schemars(with = "Nullable<Sha256Hex>")]
     sha256: Option<&'a str>,
+    /// The Authenticode verdict; null with `--no-signature`. An unsigned file's verdict comes
+    /// from its headers alone.
+    #[schemars(with = "Nullable<SignatureBrief<'static>>")]
     signature: Option<SignatureBrief<'a>>,
+    /// The Go build info in brief, when the file is a Go binary.
+    #[schemars(with = "Nullable<GoBrief<'static>>")]
     go: Option<GoBrief<'a>>,
+    /// Agreement between the Go build info and the headers.
     crosscheck: &'a [Finding],
+    /// One line in the spirit of `file`.
+    #[schemars(with = "Nullable<String>")]
     description: Option<&'a str>,
-    /// Absent, like the rest of the summary in [`Record`], when the file could not be summarised.
+    // The two summary fields the default line adds after its own are named here, not taken from
+    // `pegate_pe::fields`: the line has carried them in this order, the summary's is the other.
+    /// The file's length; absent, like the rest of the summary in `--full`, when the file could
+    /// not be summarised.
     #[serde(skip_serializing_if = "Option::is_none")]
     file_size: Option<u64>,
-    /// The CETCOMPAT debug entry's flags, absent when the file has none (as in [`Record`]).
+    /// Flags of the IMAGE_DEBUG_TYPE_EX_DLLCHARACTERISTICS debug entry (0x1 CETCOMPAT); absent
+    /// when the file has none.
     #[serde(skip_serializing_if = "Option::is_none")]
     ex_dll_characteristics: Option<u32>,
 }
 
+/// The schema of a SHA-256 as pegate writes it: 64 lowercase hex digits.
+struct Sha256Hex;
+
+impl JsonSchema for Sha256Hex {
+    fn schema_name() -> Cow<'static, str> {
+        "Sha256Hex".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A SHA-256, 64 lowercase hex digits.",
+            "type": "string",
+            "pattern": "^[0-9a-f]{64}$"
+        })
+    }
+}
+
 /// The signature verdict without the certificates, timestamps and digests.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 struct SignatureBrief<'a> {
     status: pegate_authenticode::Status,
     /// The subject of each signature's signer, in report order.
     signers: Vec<&'a str>,
+    /// The same value as the top-level `sha256`: null unless asked for.
+    #[schemars(with = "Nullable<Sha256Hex>")]
     file_sha256: Option<&'a str>,
+    /// The same value as `checksum.computed`.
+    #[schemars(with = "Nullable<u32>")]
     checksum: Option<u32>,
     /// The report's errors, then each signature's own, as `signature N: ...`.
     errors: Vec<BriefProblem<'a>>,
@@ -451,6 +454,16 @@ impl std::fmt::Display for BriefProblem<'_> {
     }
 }
 
+impl JsonSchema for BriefProblem<'_> {
+    fn schema_name() -> Cow<'static, str> {
+        "SignatureProblemText".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string" })
+    }
+}
+
 impl Serialize for BriefProblem<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
@@ -458,64 +471,77 @@ impl Serialize for BriefProblem<'_> {
 }
 
 /// The Go build info without the dependencies and settings (but GOOS and GOARCH).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 struct GoBrief<'a> {
+    /// The Go release that built it (`go1.22.5`).
     go_version: &'a str,
+    /// The main package's import path.
     path: &'a str,
+    /// The main module's version.
+    #[schemars(with = "Nullable<String>")]
     main_version: Option<&'a str>,
+    /// The `GOOS` build setting.
+    #[schemars(with = "Nullable<String>")]
     goos: Option<&'a str>,
+    /// The `GOARCH` build setting.
+    #[schemars(with = "Nullable<String>")]
     goarch: Option<&'a str>,
 }
 
 /// One line of `pegate inspect --format jsonl --full`: the fields `schema/inspect.schema.json`
 /// requires first, then the rest of the PE summary (absent when the file could not be
 /// summarised).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Record<'a> {
+    /// The path as given or found.
     path: Cow<'a, str>,
+    /// Why the file could not be inspected, or what of it could not be read; null when all was.
+    #[schemars(with = "Nullable<String>")]
     error: Option<&'a str>,
-    format: Option<&'a str>,
-    machine: Option<pegate_pe::Machine>,
-    hybrid: Option<pegate_pe::Machine>,
-    subsystem: Option<pegate_pe::Subsystem>,
-    characteristics: Option<&'a pegate_pe::Flags<pegate_pe::flags::File>>,
-    dll_characteristics: Option<&'a pegate_pe::Flags<pegate_pe::flags::Dll>>,
-    sections: Option<&'a Vec<pegate_pe::Section>>,
-    security_directory: Option<&'a pegate_pe::SecurityDirectorySummary>,
-    checksum: Option<&'a pegate_pe::ChecksumSummary>,
-    sha256: Option<&'a str>,
-    signature: Option<&'a SignatureReport>,
-    go: Option<&'a BuildInfo>,
-    crosscheck: &'a [Finding],
-    description: Option<&'a str>,
     #[serde(flatten)]
-    rest: Option<Rest<'a>>,
+    lead: Fields<'a, Lead>,
+    /// SHA-256 of the whole file, lowercase hex: filled with `--sha256` (and by `pegate gate`
+    /// when the policy names a checksums file); null otherwise.
+    #[schemars(with = "Nullable<Sha256Hex>")]
+    sha256: Option<&'a str>,
+    /// The whole signature report; null with `--no-signature`.
+    #[schemars(with = "Nullable<SignatureReport>")]
+    signature: Option<&'a SignatureReport>,
+    /// The whole Go build info, when the file is a Go binary.
+    #[schemars(with = "Nullable<BuildInfo>")]
+    go: Option<&'a BuildInfo>,
+    /// Agreement between the Go build info and the headers.
+    crosscheck: &'a [Finding],
+    /// One line in the spirit of `file`.
+    #[schemars(with = "Nullable<String>")]
+    description: Option<&'a str>,
+    /// The rest of the PE summary: absent when the file could not be summarised.
+    #[serde(flatten)]
+    rest: Fields<'a, Rest>,
 }
 
-/// The summary fields after the required ones, in `PeSummary` order.
-#[derive(Debug, Serialize)]
-struct Rest<'a> {
-    machine_raw: u16,
-    subsystem_raw: u16,
-    guard_flags: Option<&'a pegate_pe::Flags<pegate_pe::flags::Guard>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ex_dll_characteristics: Option<u32>,
-    linker_version: pegate_pe::Version,
-    os_version: pegate_pe::Version,
-    image_version: pegate_pe::Version,
-    subsystem_version: pegate_pe::Version,
-    image_base: u64,
-    entry_point: u32,
-    section_alignment: u32,
-    file_alignment: u32,
-    size_of_image: u32,
-    size_of_headers: u32,
-    timestamp: u32,
-    number_of_symbols: u32,
-    data_directories: &'a [pegate_pe::Directory],
-    overlay: Option<&'a pegate_pe::Overlay>,
-    file_size: u64,
-    errors: &'a [pegate_pe::Problem],
+/// The JSON Schema (draft 2020-12) of `pegate inspect`'s output, generated from the types it
+/// serialises: an object is a [`Brief`] (the default) or a [`Record`] (`--full`), and
+/// `--format json` prints an array of them. `schema/inspect.schema.json` holds this value
+/// (`cargo xtask schema` writes it; a test fails when it is stale).
+pub fn schema() -> Value {
+    let mut generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
+    let brief = generator.subschema_for::<Brief<'static>>();
+    let record = generator.subschema_for::<Record<'static>>();
+    serde_json::json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://example.invalid/pegate/inspect.schema.json",
+        "title": "pegate inspect output",
+        "description": "One object per file (`pegate inspect --format jsonl`), or an array of them (`--format json`). By default the object summarises (`Brief`: the signature and Go build info in brief); `--full` gives the whole PE summary, signature report and Go build info (`Record`). Inspection fields are null when `error` says the file could not be inspected, and whole-file values are null when they were not computed: pegate computes only what the output needs (see `sha256`, `checksum.computed`, `signature`). Generated from pegate's types by `cargo xtask schema`.",
+        "oneOf": [
+            brief,
+            record,
+            { "type": "array", "items": { "oneOf": [brief, record] } }
+        ],
+        "$defs": generator.take_definitions(true),
+    })
 }
 
 /// Inspects one file: headers first; then, when asked, the signature (one pass over a signed
@@ -614,7 +640,7 @@ pub fn inspect_all(paths: &[PathBuf], opts: &Options) -> Vec<ArtifactReport> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
 
     /// A failed report and an inspected one serialise as one flat object with the same keys in
@@ -636,6 +662,17 @@ mod tests {
         let signed = inspect(&dir.join("amd64-signed.exe"), &Options::default());
         assert!(signed.failure().is_none() && signed.error().is_none());
         let text = serde_json::to_string(&signed).unwrap();
+        // Well-formed JSON, compact and pretty, whose `pe` is the whole summary.
+        let value: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            serde_json::from_str::<Value>(&serde_json::to_string_pretty(&signed).unwrap()).unwrap(),
+            value
+        );
+        assert_eq!(value["pe"]["machine"], "AMD64");
+        assert_eq!(
+            value["pe"]["file_size"],
+            signed.pe().unwrap().headers.file_size
+        );
         let mut at = 0;
         for key in [
             "path",

@@ -87,8 +87,8 @@ impl Subject {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| report.path.display().to_string()),
             sha256: ok.and_then(|i| i.sha256.clone()),
-            machine: pe.map(|p| p.machine.to_string()),
-            subsystem: pe.map(|p| p.subsystem.to_string()),
+            machine: pe.map(|p| p.headers.machine.to_string()),
+            subsystem: pe.map(|p| p.headers.subsystem.to_string()),
             signature_status: ok
                 .and_then(|i| i.signature.as_ref())
                 .map(|s| s.status.as_str().to_owned()),

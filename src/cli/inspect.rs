@@ -173,7 +173,7 @@ fn write_table(out: &mut impl std::io::Write, reports: &[ArtifactReport]) -> std
                 (DllCharacteristics::GUARD_CF, "CFG"),
             ]
             .into_iter()
-            .filter(|&(flag, _)| pe.dll_characteristics.contains(flag))
+            .filter(|&(flag, _)| pe.headers.dll_characteristics.contains(flag))
             .map(|(_, short)| short)
             .collect();
             let hybrid = pe
@@ -183,8 +183,8 @@ fn write_table(out: &mut impl std::io::Write, reports: &[ArtifactReport]) -> std
                 .unwrap_or_default();
             Ok([
                 r.path.display().to_string(),
-                format!("{} {}{hybrid}", pe.format, pe.machine),
-                pe.subsystem.to_string(),
+                format!("{} {}{hybrid}", pe.headers.format(), pe.headers.machine),
+                pe.headers.subsystem.to_string(),
                 if flags.is_empty() {
                     "-".into()
                 } else {

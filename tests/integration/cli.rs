@@ -72,6 +72,91 @@ fn inspect_json_validates_against_the_schema() {
     assert_eq!(ec["hybrid"], "ARM64EC");
 }
 
+/// `schema/inspect.schema.json` is what `cargo xtask schema` generates from the types pegate
+/// serialises: a change to them that is not republished fails here.
+#[test]
+fn the_published_schema_is_generated_from_the_types() {
+    let mut want = serde_json::to_string_pretty(&pegate::artifact::schema()).unwrap();
+    want.push('\n');
+    let have = std::fs::read_to_string(super::root().join("schema/inspect.schema.json")).unwrap();
+    assert!(
+        have.replace("\r\n", "\n") == want,
+        "schema/inspect.schema.json is stale: run `cargo xtask schema`"
+    );
+}
+
+/// Every object `--full` writes for signed, damaged, nested and trusted signatures validates,
+/// with the whole signature report; and the schema is not vacuous: each thing pegate never
+/// writes (an unknown key, a lowercase machine, a missing required key, a number where a flag
+/// set belongs, a short hash) is refused.
+#[test]
+fn the_schema_holds_every_signature_report_and_refuses_what_pegate_never_writes() {
+    let out = run(&[
+        "inspect",
+        "--format",
+        "jsonl",
+        "--full",
+        "--trust",
+        "fixtures/authenticode/ca.pem",
+        "fixtures/authenticode",
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut statuses = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_valid("schema/inspect.schema.json", &v);
+        statuses.insert(v["signature"]["status"].as_str().unwrap_or("-").to_owned());
+    }
+    for status in [
+        "unsigned",
+        "signed-valid",
+        "signed-untrusted",
+        "signed-invalid",
+    ] {
+        assert!(
+            statuses.contains(status),
+            "{status} not covered: {statuses:?}"
+        );
+    }
+
+    let out = run(&[
+        "inspect",
+        "--format",
+        "jsonl",
+        "fixtures/authenticode/amd64-signed.exe",
+    ]);
+    let brief: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_valid("schema/inspect.schema.json", &brief);
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(super::root().join("schema/inspect.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    type Change = fn(&mut serde_json::Value);
+    let changes: [(&str, Change); 6] = [
+        ("an unknown key", |v| v["colour"] = "red".into()),
+        ("a lowercase machine", |v| v["machine"] = "amd64".into()),
+        ("no checksum key", |v| {
+            v.as_object_mut().unwrap().remove("checksum");
+        }),
+        ("a number as the flag set", |v| {
+            v["dll_characteristics"] = 0x8160.into()
+        }),
+        ("a short file hash", |v| v["sha256"] = "abc".into()),
+        ("an unknown signature status", |v| {
+            v["signature"]["status"] = "signed".into()
+        }),
+    ];
+    for (what, change) in changes {
+        let mut bad = brief.clone();
+        change(&mut bad);
+        assert!(
+            !validator.is_valid(&bad),
+            "the schema accepts {what}: {bad}"
+        );
+    }
+}
+
 #[test]
 fn inspect_jsonl_streams_one_valid_object_per_line() {
     let out = run(&["inspect", "--format", "jsonl", "fixtures/pe/ok"]);

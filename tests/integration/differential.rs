@@ -157,12 +157,13 @@ fn pegate_reading(path: &Path, anchors: &[PathBuf]) -> Reading {
         Err(e) => return Reading::refused(e.to_string()),
     };
     let mut r = Reading::ok();
-    r.set("format", s.format.as_ref());
-    r.set("machine", hex16(s.machine_raw.into()));
-    r.set("subsystem", hex16(s.subsystem_raw.into()));
+    r.set("format", s.headers.format());
+    r.set("machine", hex16(s.headers.machine.0.into()));
+    r.set("subsystem", hex16(s.headers.subsystem.0.into()));
     r.set(
         "dll",
-        s.characteristics
+        s.headers
+            .characteristics
             .contains(pegate::facts::Characteristics::DLL)
             .to_string(),
     );
@@ -176,11 +177,10 @@ fn pegate_reading(path: &Path, anchors: &[PathBuf]) -> Reading {
             .collect::<Vec<_>>()
             .join(" "),
     );
-    r.set("checksum_stored", hex32(s.checksum.stored.into()));
+    r.set("checksum_stored", hex32(s.headers.checksum.into()));
     r.set(
         "checksum_computed",
-        s.checksum
-            .computed
+        s.computed_checksum
             .map_or("none".into(), |c| hex32(c.into())),
     );
     r.set(
@@ -196,7 +196,7 @@ fn pegate_reading(path: &Path, anchors: &[PathBuf]) -> Reading {
             .map_or("none".into(), |o| overlay(o.offset, o.size)),
     );
     r.set("signature", pegate_signature(path));
-    if is_efi(s.subsystem_raw) {
+    if is_efi(s.headers.subsystem.0) {
         for anchor in anchors {
             let trust = TrustStore::from_pem_file(anchor).unwrap();
             let verdict = match pegate::authenticode::verify_path(

@@ -85,7 +85,7 @@ fn paths_longer_than_260_characters_are_read() {
             [(arg.to_owned(), "AMD64".to_owned())]
         );
         let summary = pegate::pe::inspect_path(&path, &Default::default()).unwrap();
-        assert_eq!(summary.machine.to_string(), "AMD64");
+        assert_eq!(summary.headers.machine.to_string(), "AMD64");
     }
 }
 

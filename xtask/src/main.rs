@@ -5,10 +5,13 @@
 //! - `cargo xtask sign-fixtures`: regenerate the Authenticode fixtures (needs osslsigncode).
 //! - `cargo xtask wine-prefix`: create the Wine prefix the Windows tests run in; print its path.
 //! - `cargo xtask corpus`: fetch the differential test's corpus of real PE files (pinned packages).
+//! - `cargo xtask schema`: regenerate `schema/inspect.schema.json` from pegate's types
+//!   (`--check`: fail when it is stale).
 
 mod corpus;
 mod pe_fixtures;
 mod progress;
+mod schema;
 mod sign_fixtures;
 mod verify;
 mod wine;
@@ -23,10 +26,11 @@ fn main() -> anyhow::Result<()> {
         Some("pe-fixtures") => pe_fixtures::run(&rest),
         Some("wine-prefix") => wine::run(&rest),
         Some("corpus") => corpus::run(&rest),
+        Some("schema") => schema::run(&rest),
         Some(other) => anyhow::bail!("unknown task `{other}`; try `cargo xtask verify`"),
         None => {
             eprintln!(
-                "usage: cargo xtask <verify|pe-fixtures|sign-fixtures|wine-prefix|corpus> [args]"
+                "usage: cargo xtask <verify|pe-fixtures|sign-fixtures|wine-prefix|corpus|schema> [args]"
             );
             Ok(())
         }

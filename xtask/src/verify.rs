@@ -368,16 +368,16 @@ fn expectations(artifact: &Artifact, seen: &PeSummary) -> Vec<Check> {
     } else {
         Subsystem::WINDOWS_CUI
     };
-    let dll = |flag: Dll| seen.dll_characteristics.contains(flag);
+    let dll = |flag: Dll| seen.headers.dll_characteristics.contains(flag);
     let dwarf = seen
         .sections
         .iter()
         .any(|s| s.name.starts_with(".zdebug_") || s.name.starts_with(".debug_"));
     let stripped = cell.variant == Variant::Stripped;
     vec![
-        Check::new("machine", machine, seen.machine),
-        Check::new("format", format, &seen.format),
-        Check::new("subsystem", subsystem, seen.subsystem),
+        Check::new("machine", machine, seen.headers.machine),
+        Check::new("format", format, seen.headers.format()),
+        Check::new("subsystem", subsystem, seen.headers.subsystem),
         Check::new("aslr (DYNAMIC_BASE)", true, dll(Dll::DYNAMIC_BASE)),
         Check::new("high-entropy va", wide, dll(Dll::HIGH_ENTROPY_VA)),
         Check::new("nx (NX_COMPAT)", true, dll(Dll::NX_COMPAT)),
@@ -390,13 +390,18 @@ fn expectations(artifact: &Artifact, seen: &PeSummary) -> Vec<Check> {
             "relocations kept",
             true,
             !seen
+                .headers
                 .characteristics
                 .contains(Characteristics::RELOCS_STRIPPED)
                 && seen.directory("BASERELOC").is_some(),
         ),
         Check::new("dwarf", !stripped, dwarf),
-        Check::new("coff symbols", !stripped, seen.number_of_symbols > 0),
-        Check::new("unsigned", true, seen.security_directory.is_none()),
+        Check::new(
+            "coff symbols",
+            !stripped,
+            seen.headers.number_of_symbols > 0,
+        ),
+        Check::new("unsigned", true, seen.headers.security_directory.is_none()),
         Check::new(
             "parsed cleanly",
             "",
@@ -470,13 +475,14 @@ fn table(rows: &[Row]) -> String {
     for (row, run) in rows.iter().zip(&runs) {
         let (format, machine, subsystem, dll) = match &row.summary {
             Some(o) => (
-                o.format.clone(),
-                o.machine.to_string(),
-                o.subsystem
+                o.headers.format().to_owned(),
+                o.headers.machine.to_string(),
+                o.headers
+                    .subsystem
                     .to_string()
                     .trim_start_matches("WINDOWS_")
                     .to_owned(),
-                format!("{:#06x}", o.dll_characteristics.raw),
+                format!("{:#06x}", o.headers.dll_characteristics.raw),
             ),
             None => ("-".into(), "-".into(), "-".into(), "-".into()),
         };
@@ -584,9 +590,9 @@ mod tests {
 
         // The GUI flag got lost and the build lost ASLR (-buildmode=exe).
         let mut bad = good.clone();
-        bad.subsystem = Subsystem::WINDOWS_CUI;
-        bad.dll_characteristics = pegate::pe::Flags::new(0x8100);
-        bad.characteristics = pegate::pe::Flags::new(0x23);
+        bad.headers.subsystem = Subsystem::WINDOWS_CUI;
+        bad.headers.dll_characteristics = pegate::pe::Flags::new(0x8100);
+        bad.headers.characteristics = pegate::pe::Flags::new(0x23);
         assert_eq!(
             failed(&expectations(&gui, &bad)),
             [

@@ -97,10 +97,10 @@ fn goarch_machine(summary: &PeSummary, info: &BuildInfo) -> Finding {
     match goarch.parse().ok().and_then(GoArch::machine) {
         Some(want) => finding(
             "go.goarch-machine",
-            verdict(summary.machine == want),
+            verdict(summary.headers.machine == want),
             format!(
                 "GOARCH={goarch} wants machine {want}, the header says {}",
-                summary.machine
+                summary.headers.machine
             ),
         ),
         None => finding(
@@ -108,7 +108,7 @@ fn goarch_machine(summary: &PeSummary, info: &BuildInfo) -> Finding {
             Status::Fail,
             format!(
                 "GOARCH={goarch} is not a windows port, the header says {}",
-                summary.machine
+                summary.headers.machine
             ),
         ),
     }
@@ -141,11 +141,11 @@ fn gui_subsystem(summary: &PeSummary, info: &BuildInfo) -> Finding {
     let want = if gui { "WINDOWS_GUI" } else { "WINDOWS_CUI" };
     finding(
         "go.gui-subsystem",
-        verdict(summary.subsystem == want),
+        verdict(summary.headers.subsystem == want),
         format!(
             "-ldflags {} -H=windowsgui, so the subsystem must be {want}; it is {}",
             if gui { "has" } else { "lacks" },
-            summary.subsystem
+            summary.headers.subsystem
         ),
     )
 }
@@ -153,10 +153,11 @@ fn gui_subsystem(summary: &PeSummary, info: &BuildInfo) -> Finding {
 /// `go.aslr`: judged from the header (see the module docs), whatever `-buildmode` recorded.
 fn aslr(summary: &PeSummary, info: &BuildInfo) -> Finding {
     let dynamic = summary
+        .headers
         .dll_characteristics
         .contains(DllCharacteristics::DYNAMIC_BASE);
     let relocs = summary.directory("BASERELOC").is_some();
-    let stripped = summary.characteristics.contains(RELOCS_STRIPPED);
+    let stripped = summary.headers.characteristics.contains(RELOCS_STRIPPED);
     let recorded = info.setting("-buildmode").unwrap_or("default");
     let aslr = dynamic && relocs && !stripped;
     finding(
@@ -179,10 +180,11 @@ fn aslr(summary: &PeSummary, info: &BuildInfo) -> Finding {
 
 /// `go.high-entropy-va`, for PE32+ only: Go's linker sets it on every 64-bit PIE.
 fn high_entropy_va(summary: &PeSummary) -> Option<Finding> {
-    if summary.format != "PE32+" {
+    if !summary.headers.pe32_plus {
         return None;
     }
     let dynamic = summary
+        .headers
         .dll_characteristics
         .contains(DllCharacteristics::DYNAMIC_BASE);
     if !dynamic {
@@ -193,6 +195,7 @@ fn high_entropy_va(summary: &PeSummary) -> Option<Finding> {
         ));
     }
     let heva = summary
+        .headers
         .dll_characteristics
         .contains(DllCharacteristics::HIGH_ENTROPY_VA);
     Some(finding(

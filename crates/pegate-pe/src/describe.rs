@@ -54,19 +54,19 @@ fn subsystem_words(raw: u16) -> Option<&'static str> {
 
 /// One line such as `PE32+ executable (console) x86-64, for MS Windows, 14 sections`.
 pub fn describe(s: &PeSummary) -> String {
-    let mut out = format!("{} executable", s.format);
-    let chars = s.characteristics.raw;
+    let mut out = format!("{} executable", s.headers.format());
+    let chars = s.headers.characteristics.raw;
     if chars & 0x2000 != 0 {
         out.push_str(" (DLL)");
     }
-    if let Some(words) = subsystem_words(s.subsystem_raw) {
+    if let Some(words) = subsystem_words(s.headers.subsystem.0) {
         out.push(' ');
         out.push_str(words);
     }
     if chars & 0x0200 != 0 {
         out.push_str(" (stripped to external PDB)");
     }
-    let machine = machine_words(s.machine_raw);
+    let machine = machine_words(s.headers.machine.0);
     if !machine.is_empty() {
         out.push(' ');
         out.push_str(&machine);

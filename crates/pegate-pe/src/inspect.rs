@@ -4,7 +4,7 @@
 //! use pegate_pe::{InspectOptions, inspect_path};
 //!
 //! let summary = inspect_path("dist/hello.exe".as_ref(), &InspectOptions::default()).unwrap();
-//! println!("{} {}", summary.machine, summary.subsystem);
+//! println!("{} {}", summary.headers.machine, summary.headers.subsystem);
 //! ```
 
 use std::fs::File;
@@ -25,7 +25,7 @@ use crate::{Checksum, Error, PeHeaders, PeSummary, PeView};
 #[derive(Debug, Clone, Copy, Default)]
 #[non_exhaustive]
 pub struct InspectOptions {
-    /// Read the whole file to compute the checksum (otherwise `checksum.computed` is `None`).
+    /// Read the whole file to compute the checksum (otherwise `computed_checksum` is `None`).
     pub checksum: bool,
 }
 

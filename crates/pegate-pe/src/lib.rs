@@ -10,15 +10,16 @@
 //! let data = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/pe/ok/tiny-amd64-console.exe")).unwrap();
 //! let view = pegate_pe::PeView::parse(&data).unwrap();
 //! let summary = pegate_pe::summarize(&view);
-//! assert_eq!(summary.machine, pegate_pe::Machine::AMD64);
-//! assert_eq!(summary.subsystem.to_string(), "WINDOWS_CUI");
-//! assert!(summary.dll_characteristics.contains(pegate_pe::DllCharacteristics::DYNAMIC_BASE));
+//! assert_eq!(summary.headers.machine, pegate_pe::Machine::AMD64);
+//! assert_eq!(summary.headers.subsystem.to_string(), "WINDOWS_CUI");
+//! assert!(summary.headers.dll_characteristics.contains(pegate_pe::DllCharacteristics::DYNAMIC_BASE));
 //! ```
 
 mod checksum;
 pub mod debug;
 mod describe;
 mod error;
+pub mod fields;
 mod file;
 mod headers;
 mod inspect;

@@ -134,6 +134,19 @@ impl Serialize for Problem {
     }
 }
 
+impl schemars::JsonSchema for Problem {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PeProblem".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A problem with one part of the file, in words; the rest of the summary stands.",
+            "type": "string"
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for Problem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Problem, D::Error> {
         String::deserialize(d).map(Problem::Text)

@@ -8,19 +8,20 @@ use std::borrow::Cow;
 
 use object::LittleEndian as LE;
 use object::pe::{ImageLoadConfigDirectory32, ImageLoadConfigDirectory64};
-use pegate_facts::{
-    Characteristics, DllCharacteristics, Flags, GuardFlags, Machine, SectionCharacteristics,
-    Subsystem,
-};
+use pegate_facts::{Flags, GuardFlags, Machine, SectionCharacteristics, Subsystem};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::Problem;
 use crate::headers::PeHeaders;
-use crate::text::{SectionName, Version};
-use crate::view::{DIRECTORY_LOAD_CONFIG, MAX_LONG_NAME, PeView, long_name_bytes, long_name_index};
+use crate::text::SectionName;
+use crate::view::{
+    DIRECTORY_LOAD_CONFIG, MAX_LONG_NAME, PeView, SecurityDirectory, long_name_bytes,
+    long_name_index,
+};
 
 /// One section header.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Section {
     /// The name, `/N` long names resolved when the string table was readable.
     pub name: SectionName,
@@ -37,7 +38,7 @@ pub struct Section {
 }
 
 /// One data directory entry that is present (non-zero).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Directory {
     /// `EXPORT`, `IMPORT`, ..., `SECURITY`, `BASERELOC`, ... (`RESERVED` for 15).
     pub name: Cow<'static, str>,
@@ -48,7 +49,7 @@ pub struct Directory {
 }
 
 /// The certificate table's place in the file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SecurityDirectorySummary {
     /// File offset (the security directory holds a file offset, not an RVA).
     pub offset: u32,
@@ -59,7 +60,7 @@ pub struct SecurityDirectorySummary {
 }
 
 /// The stored and computed checksums.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ChecksumSummary {
     /// `OptionalHeader.CheckSum`.
     pub stored: u32,
@@ -68,7 +69,7 @@ pub struct ChecksumSummary {
 }
 
 /// Bytes after the last section's raw data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Overlay {
     /// Where it starts.
     pub offset: u64,
@@ -78,69 +79,31 @@ pub struct Overlay {
     pub certificate_bytes: u64,
 }
 
-/// Everything pegate reports about a PE file's headers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Everything pegate reports about a PE file's headers: the header fields as [`PeHeaders`]
+/// holds them (declared there, once), and what the summary reads beyond them (load config,
+/// section table, data directories, overlay).
+///
+/// Serialises as one flat object, the header fields among the others in the order
+/// [`crate::fields`] lists them; [`crate::Fields`] serialises a part of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeSummary {
-    /// `PE32` or `PE32+`.
-    pub format: Cow<'static, str>,
-    /// COFF machine, serialised as its name without `IMAGE_FILE_MACHINE_` (`AMD64`, `ARM64`,
-    /// `I386`), or `0x…`.
-    pub machine: Machine,
-    /// The raw COFF machine.
-    pub machine_raw: u16,
+    /// The COFF and optional header fields.
+    pub headers: PeHeaders,
     /// `ARM64EC` or `ARM64X` when the load config carries CHPE (hybrid) metadata.
     pub hybrid: Option<Machine>,
-    /// Subsystem, serialised as its name without `IMAGE_SUBSYSTEM_` (`WINDOWS_CUI`,
-    /// `WINDOWS_GUI`), or `0x…`.
-    pub subsystem: Subsystem,
-    /// The raw subsystem.
-    pub subsystem_raw: u16,
-    /// COFF characteristics.
-    pub characteristics: Characteristics,
-    /// Optional header DllCharacteristics.
-    pub dll_characteristics: DllCharacteristics,
     /// Load config `GuardFlags`, when there is a load config that reaches that field.
     pub guard_flags: Option<GuardFlags>,
     /// Flags of the `IMAGE_DEBUG_TYPE_EX_DLLCHARACTERISTICS` debug entry (`0x1` CETCOMPAT), when
     /// the file has one and its bytes were in view (see [`crate::debug`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ex_dll_characteristics: Option<u32>,
-    /// `MajorLinkerVersion.MinorLinkerVersion`.
-    pub linker_version: Version,
-    /// Operating system version.
-    pub os_version: Version,
-    /// Image version.
-    pub image_version: Version,
-    /// Subsystem version.
-    pub subsystem_version: Version,
-    /// `ImageBase`.
-    pub image_base: u64,
-    /// `AddressOfEntryPoint` (RVA).
-    pub entry_point: u32,
-    /// `SectionAlignment`.
-    pub section_alignment: u32,
-    /// `FileAlignment`.
-    pub file_alignment: u32,
-    /// `SizeOfImage`.
-    pub size_of_image: u32,
-    /// `SizeOfHeaders`.
-    pub size_of_headers: u32,
-    /// COFF `TimeDateStamp` (Go always writes 0).
-    pub timestamp: u32,
-    /// COFF `NumberOfSymbols`.
-    pub number_of_symbols: u32,
     /// The section table.
     pub sections: Vec<Section>,
     /// The non-empty data directories.
     pub data_directories: Vec<Directory>,
-    /// The certificate table, when the security directory is non-empty.
-    pub security_directory: Option<SecurityDirectorySummary>,
-    /// Stored and computed checksums.
-    pub checksum: ChecksumSummary,
+    /// `CheckSumMappedFile`'s value; `None` unless the whole file was read.
+    pub computed_checksum: Option<u32>,
     /// Bytes after the last section, if any.
     pub overlay: Option<Overlay>,
-    /// The file's length.
-    pub file_size: u64,
     /// Per-part problems (`load config: ...`); the rest of the summary is still valid.
     pub errors: Vec<Problem>,
 }
@@ -148,7 +111,26 @@ pub struct PeSummary {
 impl PeSummary {
     /// Records the checksum computed elsewhere (e.g. during a one-pass signature check).
     pub fn set_computed_checksum(&mut self, computed: u32) {
-        self.checksum.computed = Some(computed);
+        self.computed_checksum = Some(computed);
+    }
+
+    /// The certificate table's place, and whether it lies inside the file.
+    pub fn security_directory(&self) -> Option<SecurityDirectorySummary> {
+        self.headers
+            .security_directory
+            .map(|s| SecurityDirectorySummary {
+                offset: s.offset,
+                size: s.size,
+                in_file: certificate_table_end(s) <= self.headers.file_size,
+            })
+    }
+
+    /// The stored checksum and, when the whole file was read, the computed one.
+    pub fn checksum(&self) -> ChecksumSummary {
+        ChecksumSummary {
+            stored: self.headers.checksum,
+            computed: self.computed_checksum,
+        }
     }
 
     /// The section named `name`.
@@ -318,7 +300,7 @@ pub fn summarize(view: &PeView<'_>) -> PeSummary {
 
 /// Summarises the headers only: never touches the bytes beyond them except the load config and
 /// the debug directory's extended DLL characteristics entry
-/// (`checksum.computed` stays `None`). The hot path for many files held in memory.
+/// (`computed_checksum` stays `None`). The hot path for many files held in memory.
 pub fn summarize_headers(view: &PeView<'_>) -> PeSummary {
     summarize_impl(view, Extra::default(), false)
 }
@@ -368,47 +350,23 @@ fn summarize_impl(view: &PeView<'_>, extra: Extra<'_>, checksum_whole_file: bool
     header_oddities(view, &mut errors);
     let sections = sections(view, extra.string_table, &mut errors);
     let data_directories = directories(view);
-    let file_size = h.file_size;
-    let security_directory = security_directory(&h, &mut errors);
+    certificate_table_past_end(&h, &mut errors);
     let (guard, hybrid) = load_config_facts(view, extra.load_config, &h, &mut errors);
-    let overlay = overlay(view, file_size, security_directory.as_ref());
+    let overlay = overlay(view, h.file_size, h.security_directory);
     let computed = extra.computed_checksum.or_else(|| {
         (checksum_whole_file && view.is_whole_file())
             .then(|| crate::pe_checksum(view.data(), view.checksum_field_offset()))
     });
 
     PeSummary {
-        format: Cow::Borrowed(h.format()),
-        machine: h.machine,
-        machine_raw: h.machine.0,
+        headers: h,
         hybrid,
-        subsystem: h.subsystem,
-        subsystem_raw: h.subsystem.0,
-        characteristics: h.characteristics,
-        dll_characteristics: h.dll_characteristics,
         guard_flags: guard,
         ex_dll_characteristics: crate::debug::for_summary(view, &mut errors),
-        linker_version: h.linker_version,
-        os_version: h.os_version,
-        image_version: h.image_version,
-        subsystem_version: h.subsystem_version,
-        image_base: h.image_base,
-        entry_point: h.entry_point,
-        section_alignment: h.section_alignment,
-        file_alignment: h.file_alignment,
-        size_of_image: h.size_of_image,
-        size_of_headers: h.size_of_headers,
-        timestamp: h.timestamp,
-        number_of_symbols: h.number_of_symbols,
         sections,
         data_directories,
-        security_directory,
-        checksum: ChecksumSummary {
-            stored: h.checksum,
-            computed,
-        },
+        computed_checksum: computed,
         overlay,
-        file_size,
         errors,
     }
 }
@@ -476,27 +434,23 @@ fn directories(view: &PeView<'_>) -> Vec<Directory> {
     data_directories
 }
 
-/// The certificate table's place, and a problem when it runs past the end of the file.
-fn security_directory(
-    h: &PeHeaders,
-    errors: &mut Vec<Problem>,
-) -> Option<SecurityDirectorySummary> {
-    h.security_directory.map(|s| {
-        let end = u64::from(s.offset).saturating_add(u64::from(s.size));
-        let in_file = end <= h.file_size;
-        if !in_file {
+/// Where the certificate table ends (offset plus size, which may pass the end of the file).
+fn certificate_table_end(s: SecurityDirectory) -> u64 {
+    u64::from(s.offset).saturating_add(u64::from(s.size))
+}
+
+/// A problem when the certificate table runs past the end of the file.
+fn certificate_table_past_end(h: &PeHeaders, errors: &mut Vec<Problem>) {
+    if let Some(s) = h.security_directory {
+        let end = certificate_table_end(s);
+        if end > h.file_size {
             errors.push(Problem::CertificateTablePastEnd {
                 offset: s.offset,
                 end,
                 file_size: h.file_size,
             });
         }
-        SecurityDirectorySummary {
-            offset: s.offset,
-            size: s.size,
-            in_file,
-        }
-    })
+    }
 }
 
 /// What the load config says: `GuardFlags`, and the hybrid (ARM64EC/ARM64X) machine its CHPE
@@ -550,16 +504,14 @@ fn load_config_facts(
 fn overlay(
     view: &PeView<'_>,
     file_size: u64,
-    security_directory: Option<&SecurityDirectorySummary>,
+    security_directory: Option<SecurityDirectory>,
 ) -> Option<Overlay> {
     let end_of_sections = view.end_of_sections();
     (file_size > end_of_sections).then(|| {
         let certificate_bytes = security_directory
             .map(|s| {
                 let start = u64::from(s.offset).max(end_of_sections);
-                let end = u64::from(s.offset)
-                    .saturating_add(u64::from(s.size))
-                    .min(file_size);
+                let end = certificate_table_end(s).min(file_size);
                 end.saturating_sub(start)
             })
             .unwrap_or(0);

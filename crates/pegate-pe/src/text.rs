@@ -151,6 +151,19 @@ impl Serialize for SectionName {
     }
 }
 
+impl schemars::JsonSchema for SectionName {
+    fn schema_name() -> Cow<'static, str> {
+        "SectionName".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "The section's name; a `/N` long name resolved when the string table was readable.",
+            "type": "string"
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for SectionName {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         Cow::<'de, str>::deserialize(d).map(|s| SectionName::from(&*s))
@@ -208,6 +221,20 @@ impl core::str::FromStr for Version {
 impl Serialize for Version {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
+    }
+}
+
+impl schemars::JsonSchema for Version {
+    fn schema_name() -> Cow<'static, str> {
+        "Version".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "`major.minor`.",
+            "type": "string",
+            "pattern": "^[0-9]{1,5}\\.[0-9]{1,5}$"
+        })
     }
 }
 

@@ -52,13 +52,13 @@ fn inspect_path_reads_the_same_as_a_whole_file_parse() {
         // A file that fits in the first read is whole in memory: its checksum comes for free.
         if data.len() > 4096 {
             assert_eq!(
-                from_disk.checksum.computed,
+                from_disk.computed_checksum,
                 None,
                 "{}: checksum read without asking",
                 name(&path)
             );
         }
-        from_disk.checksum.computed = whole.checksum.computed;
+        from_disk.computed_checksum = whole.computed_checksum;
         assert_eq!(from_disk, whole, "{}", name(&path));
         let with_sum = inspect_path(&path, &InspectOptions::default().with_checksum(true)).unwrap();
         assert_eq!(with_sum, whole, "{}", name(&path));
@@ -77,25 +77,12 @@ fn headers_agree_with_the_summary() {
         assert_eq!(from_batch.unwrap(), h, "{}", name(path));
         let s = summarize(&PeView::parse(&data).unwrap());
         let what = name(path);
-        assert_eq!(h.format(), s.format, "{what}");
-        assert_eq!(h.machine_name(), s.machine.to_string(), "{what}");
-        assert_eq!(h.subsystem_name(), s.subsystem.to_string(), "{what}");
-        assert_eq!(h.characteristics, s.characteristics, "{what}");
-        assert_eq!(h.dll_characteristics, s.dll_characteristics, "{what}");
-        assert_eq!(h.os_version, s.os_version, "{what}");
-        assert_eq!(h.linker_version, s.linker_version, "{what}");
-        assert_eq!(h.image_base, s.image_base, "{what}");
-        assert_eq!(h.entry_point, s.entry_point, "{what}");
-        assert_eq!(h.checksum, s.checksum.stored, "{what}");
+        // The summary embeds the headers the fast path reads: one read, the same fields.
+        assert_eq!(s.headers, h, "{what}");
+        assert_eq!(h.machine_name(), s.headers.machine.to_string(), "{what}");
         assert_eq!(
             usize::from(h.number_of_sections),
             s.sections.len(),
-            "{what}"
-        );
-        assert_eq!(h.file_size, s.file_size, "{what}");
-        assert_eq!(
-            h.security_directory.map(|d| (d.offset, d.size)),
-            s.security_directory.as_ref().map(|d| (d.offset, d.size)),
             "{what}"
         );
     }
@@ -182,27 +169,30 @@ fn differential_against_goblin_and_object() {
             }
         };
         assert_eq!(
-            g.header.coff_header.machine, ours.machine_raw,
+            g.header.coff_header.machine, ours.headers.machine.0,
             "{what}: machine"
         );
         assert_eq!(
             u32::from(g.header.coff_header.characteristics),
-            ours.characteristics.raw,
+            ours.headers.characteristics.raw,
             "{what}"
         );
         let oh = g.header.optional_header.unwrap();
         assert_eq!(
-            oh.windows_fields.subsystem, ours.subsystem_raw,
+            oh.windows_fields.subsystem, ours.headers.subsystem.0,
             "{what}: subsystem"
         );
         assert_eq!(
             u32::from(oh.windows_fields.dll_characteristics),
-            ours.dll_characteristics.raw,
+            ours.headers.dll_characteristics.raw,
             "{what}"
         );
-        assert_eq!(oh.windows_fields.image_base, ours.image_base, "{what}");
-        assert_eq!(oh.windows_fields.check_sum, ours.checksum.stored, "{what}");
-        assert_eq!(g.is_64, ours.format == "PE32+", "{what}");
+        assert_eq!(
+            oh.windows_fields.image_base, ours.headers.image_base,
+            "{what}"
+        );
+        assert_eq!(oh.windows_fields.check_sum, ours.headers.checksum, "{what}");
+        assert_eq!(g.is_64, ours.headers.pe32_plus, "{what}");
         assert_eq!(g.sections.len(), ours.sections.len(), "{what}: sections");
         for (gs, os) in g.sections.iter().zip(&ours.sections) {
             assert_eq!(
@@ -238,7 +228,7 @@ fn differential_against_goblin_and_object() {
         assert_eq!(gdirs, odirs, "{what}: data directories");
 
         // object: the same facts through its own reader.
-        let (machine, subsystem, dll, nsec, dirs) = if ours.format == "PE32+" {
+        let (machine, subsystem, dll, nsec, dirs) = if ours.headers.pe32_plus {
             object_facts::<object::pe::ImageNtHeaders64>(&data, &what)
         } else {
             object_facts::<object::pe::ImageNtHeaders32>(&data, &what)
@@ -246,9 +236,9 @@ fn differential_against_goblin_and_object() {
         assert_eq!(
             (machine, subsystem, u32::from(dll)),
             (
-                ours.machine_raw,
-                ours.subsystem_raw,
-                ours.dll_characteristics.raw
+                ours.headers.machine.0,
+                ours.headers.subsystem.0,
+                ours.headers.dll_characteristics.raw
             ),
             "{what}: object"
         );
@@ -305,7 +295,7 @@ fn loader_fixtures_summaries() {
         let summary = summarize(&view);
         let mut from_disk = inspect_path(&path, &InspectOptions::default())
             .unwrap_or_else(|e| panic!("{what} from disk: {e}"));
-        from_disk.checksum.computed = summary.checksum.computed;
+        from_disk.computed_checksum = summary.computed_checksum;
         assert_eq!(from_disk, summary, "{what}");
         assert_eq!(inspect_headers(&path).unwrap(), view.headers(), "{what}");
         let _ = describe(&summary);

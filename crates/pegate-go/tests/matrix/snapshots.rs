@@ -45,7 +45,7 @@ fn snapshot_of(built: &Built, artifact: &Artifact) -> CellSnapshot {
         cell: artifact.cell.name(),
         command: portable_command(artifact, built.out.path()),
         describe: pegate_pe::describe(&summary),
-        has_coff_symbols: summary.number_of_symbols > 0,
+        has_coff_symbols: summary.headers.number_of_symbols > 0,
         summary,
         build_info,
         findings,
