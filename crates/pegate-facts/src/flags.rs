@@ -343,7 +343,8 @@ impl<K: FlagKind> Serialize for Flags<K> {
     }
 }
 
-/// Every name [`Flags::for_each_name`] can give for kind `K`, in bit order.
+/// Every name [`Flags::for_each_name`] can give for kind `K`: the bits' names in bit order,
+/// then the groups'.
 ///
 /// `object` names each single bit, and a group (a section's `ALIGN_*`) by the value under its
 /// mask alone, so the single bits, zero and every value under [`FlagKind::GROUPS`]' mask
@@ -399,6 +400,10 @@ impl<K: FlagKind> schemars::JsonSchema for Flags<K> {
                     "description": "The set flags' names, then the unnamed bits as `0x…`.",
                     "type": "array",
                     "uniqueItems": true,
+                    // The unnamed bits are one entry, whatever their number.
+                    "contains": { "type": "string", "pattern": "^0x" },
+                    "minContains": 0,
+                    "maxContains": 1,
                     "items": {
                         "type": "string",
                         "anyOf": [

@@ -14,6 +14,11 @@
 //! as one `0x…` entry, and a build-info string that is no known GOARCH or Go version is kept as
 //! written in a [`Recorded`].
 //!
+//! Each type implements [`schemars::JsonSchema`] describing exactly what its `Serialize` writes
+//! (hand-written, from the same table, since schemars cannot see a hand-written `Serialize`), for
+//! the JSON Schema of `pegate inspect`'s output: a machine is a name of the table or `0x` and
+//! four hex digits, a flag set `{"raw", "flags"}` with the names its kind can give.
+//!
 //! ```
 //! use pegate_facts::{DllCharacteristics, GoArch, GoVersion, Machine};
 //!
@@ -32,6 +37,10 @@
 //!
 //! let err = "X86_64".parse::<Machine>().unwrap_err().to_string();
 //! assert!(err.starts_with("unknown machine `X86_64`; expected one of: AMD64, ARM64, I386"), "{err}");
+//!
+//! let schema = schemars::schema_for!(Machine);
+//! assert_eq!(schema.get("type"), Some(&serde_json::json!("string")));
+//! assert_eq!(schemars::schema_for!(DllCharacteristics).get("title"), Some(&"DllCharacteristics".into()));
 //! ```
 
 pub mod flags;

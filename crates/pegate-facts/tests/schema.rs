@@ -109,6 +109,7 @@ fn check_flags<K: FlagKind>(all_u16: bool, other_kinds_name: &str) {
         json!({"raw": 1, "flags": ["0x01"]}),
         json!({"raw": 1, "flags": ["0X1"]}),
         json!({"raw": 1, "flags": ["0x1", "0x1"]}),
+        json!({"raw": 3, "flags": ["0x1", "0x2"]}),
         json!({"raw": 1, "flags": "0x1"}),
         json!([1, []]),
     ]);
