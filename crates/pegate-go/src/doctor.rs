@@ -724,8 +724,9 @@ fn cgo(env: &DoctorEnv) -> Check {
             "set CC per target (e.g. CC=x86_64-w64-mingw32-gcc) in each cell's environment",
         );
     }
-    let dirs = env.path_dirs();
-    let on_path = |name: &str| dirs.iter().any(|d| d.join(name).is_file());
+    // The toolchain's PATH search: an executable, with `.exe` on Windows.
+    let path = OsStr::new(env.vars.get("PATH").map(String::as_str).unwrap_or_default());
+    let on_path = |name: &str| toolchain::find_on_path(path, name).is_some();
     let missing: Vec<String> = env
         .targets
         .iter()

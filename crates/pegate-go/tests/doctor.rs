@@ -25,6 +25,16 @@ fn touch(p: &Path) {
     std::fs::write(p, b"x").unwrap();
 }
 
+/// An empty program file: executable by its mode on Unix, by its `.exe` name on Windows.
+fn executable(p: &Path) {
+    touch(p);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
 fn healthy() -> Fake {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
@@ -249,8 +259,16 @@ fn cgo_needs_a_cross_compiler() {
         Status::Fail,
         "windows/amd64 (tried x86_64-w64-mingw32-gcc, zig, clang)",
     );
+    // Found as the toolchain finds programs: an executable file, `zig.exe` on Windows.
     let bin = f.dir.path().join("usr/bin");
     touch(&bin.join("zig"));
+    assert_check(
+        &f.env,
+        "cgo.cross-compiler",
+        Status::Fail,
+        "windows/amd64 (tried x86_64-w64-mingw32-gcc, zig, clang)",
+    );
+    executable(&bin.join(if cfg!(windows) { "zig.exe" } else { "zig" }));
     assert_check(
         &f.env,
         "cgo.cross-compiler",
