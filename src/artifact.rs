@@ -527,7 +527,9 @@ pub struct Record<'a> {
 /// `--format json` prints an array of them. `schema/inspect.schema.json` holds this value
 /// (`cargo xtask schema` writes it; a test fails when it is stale).
 pub fn schema() -> Value {
-    let mut generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
+    let mut generator = schemars::generate::SchemaSettings::draft2020_12()
+        .for_serialize()
+        .into_generator();
     let brief = generator.subschema_for::<Brief<'static>>();
     let record = generator.subschema_for::<Record<'static>>();
     serde_json::json!({
