@@ -17,26 +17,12 @@ use pegate_authenticode::{
 use schemars::JsonSchema;
 use serde_json::{Value, json};
 
+#[path = "../../pegate-facts/tests/support/schema_check.rs"]
+mod schema_check;
+use schema_check::{assert_valid, validator};
+
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/authenticode")
-}
-
-/// The schema of `T` as its serialised form (every field `Serialize` always writes required).
-fn validator<T: JsonSchema>() -> jsonschema::Validator {
-    let schema = schemars::generate::SchemaSettings::default()
-        .for_serialize()
-        .into_generator()
-        .into_root_schema_for::<T>();
-    jsonschema::validator_for(schema.as_value()).unwrap()
-}
-
-#[track_caller]
-fn assert_valid(v: &jsonschema::Validator, what: &str, doc: &Value) {
-    let errors: Vec<String> = v
-        .iter_errors(doc)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{what}: {errors:#?}");
 }
 
 fn bundle(pems: &[&str]) -> VerifyOptions {

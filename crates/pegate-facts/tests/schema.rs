@@ -11,14 +11,9 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-/// The schema of `T` as its serialised form (every field `Serialize` always writes required).
-fn validator<T: JsonSchema>() -> jsonschema::Validator {
-    let schema = schemars::generate::SchemaSettings::default()
-        .for_serialize()
-        .into_generator()
-        .into_root_schema_for::<T>();
-    jsonschema::validator_for(schema.as_value()).unwrap()
-}
+#[path = "support/schema_check.rs"]
+mod schema_check;
+use schema_check::validator;
 
 /// Every value serialises to JSON its type's schema accepts.
 #[track_caller]

@@ -10,23 +10,9 @@ use pegate_gobin::crosscheck::{self, Finding};
 use schemars::JsonSchema;
 use serde_json::{Value, json};
 
-/// The schema of `T` as its serialised form (every field `Serialize` always writes required).
-fn validator<T: JsonSchema>() -> jsonschema::Validator {
-    let schema = schemars::generate::SchemaSettings::default()
-        .for_serialize()
-        .into_generator()
-        .into_root_schema_for::<T>();
-    jsonschema::validator_for(schema.as_value()).unwrap()
-}
-
-#[track_caller]
-fn assert_valid(v: &jsonschema::Validator, what: &str, doc: &Value) {
-    let errors: Vec<String> = v
-        .iter_errors(doc)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{what}: {doc:#}\n{errors:#?}");
-}
+#[path = "../../pegate-facts/tests/support/schema_check.rs"]
+mod schema_check;
+use schema_check::{assert_valid, validator};
 
 /// The Go binaries among the fixtures (the Authenticode ones are Go-built, for three machines).
 fn go_binaries() -> Vec<PathBuf> {
