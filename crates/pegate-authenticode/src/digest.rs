@@ -231,6 +231,9 @@ impl Stream {
 const CHUNK: usize = 256 << 10;
 /// Chunks read ahead of the image-hash helper at most (bounds memory on huge files).
 const AHEAD: usize = 8;
+/// Queued chunks that wake a helper whose only share is the checksum (see `Work::wake_at`):
+/// it then sums at most this many chunks less one after the reader's last.
+const WAKE_AT_CHECKSUM_ONLY: usize = 4;
 /// Chunk buffers a thread keeps between verifications: about as many as are in flight when the
 /// helper keeps up. Kept buffers spare each file the page faults of fresh 256 KiB buffers, and
 /// the allocator the heap trims (with cross-CPU TLB flushes) of freeing them after each file.
@@ -309,11 +312,19 @@ struct Shared {
     free: Vec<Arc<Vec<u8>>>,
     /// The reader has queued the last chunk.
     done: bool,
+    /// The helper is asleep, waiting for work: only then does the reader wake it.
+    helper_waiting: bool,
+    /// The reader is asleep, waiting for the helper to catch up.
+    reader_waiting: bool,
 }
 
 struct Work {
     shared: Mutex<Shared>,
     changed: Condvar,
+    /// Queued chunks that make it worth waking the helper: one when it hashes (its share is as
+    /// slow as the reader's), several when it only sums the checksum, which takes it a few
+    /// microseconds a chunk, less than being woken for each would cost the reader.
+    wake_at: usize,
 }
 
 impl Work {
@@ -321,6 +332,8 @@ impl Work {
     /// else in the hash state the two threads share.
     fn start(layout: Layout, algs: &[Algorithm], extras: Extras) -> (Own, Work) {
         let same = layout.windows == layout.linear;
+        // Whether the helper has a hash stream to feed, or only the checksum.
+        let hashes = extras.file_sha256 || !same;
         let (own, windows) = if extras.file_sha256 {
             (
                 Own::File(sha2::Sha256::new()),
@@ -339,8 +352,11 @@ impl Work {
                 }),
                 free: Vec::new(),
                 done: false,
+                helper_waiting: false,
+                reader_waiting: false,
             }),
             changed: Condvar::new(),
+            wake_at: if hashes { 1 } else { WAKE_AT_CHECKSUM_ONLY },
         };
         (own, work)
     }
@@ -350,9 +366,22 @@ impl Work {
         self.shared.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Sleeps until the other thread queues a chunk or hands the hash state back.
-    fn wait(&self, g: MutexGuard<'_, Shared>) {
-        drop(self.changed.wait(g).unwrap_or_else(PoisonError::into_inner));
+    /// Sleeps until the other thread queues work or hands the hash state back, with this
+    /// thread's waiting flag set meanwhile: each thread wakes the other only when it sleeps, so
+    /// a helper that keeps up is not woken (a system call and, on an idle core, an interrupt)
+    /// for every chunk.
+    fn wait(&self, mut g: MutexGuard<'_, Shared>, waiting: fn(&mut Shared) -> &mut bool) {
+        *waiting(&mut g) = true;
+        let mut g = self.changed.wait(g).unwrap_or_else(PoisonError::into_inner);
+        *waiting(&mut g) = false;
+    }
+
+    /// Wakes the other thread if it sleeps (the caller is not asleep, so any flag set is the
+    /// other's).
+    fn wake_other(&self, g: &Shared) {
+        if g.helper_waiting || g.reader_waiting {
+            self.changed.notify_all();
+        }
     }
 
     /// Feeds queued chunks to the image hash while this thread can hold it and more than `keep`
@@ -375,12 +404,13 @@ impl Work {
             g = self.lock();
             g.image = Some(image);
             g.free.push(chunk);
-            self.changed.notify_all();
+            self.wake_other(&g);
         }
     }
 
     /// The helper's part after the parse: feeds the queue until the reader is done and the
-    /// queue is empty.
+    /// queue is empty. Once it has caught up it sleeps until `wake_at` chunks are queued (or
+    /// the last one is).
     fn feed_until_done(&self) {
         loop {
             self.feed_queued(0);
@@ -388,10 +418,11 @@ impl Work {
             if g.done && g.queue.is_empty() {
                 return;
             }
-            if g.image.is_some() && !g.queue.is_empty() {
+            let worth_it = g.done || g.queue.len() >= self.wake_at;
+            if g.image.is_some() && !g.queue.is_empty() && worth_it {
                 continue;
             }
-            self.wait(g);
+            self.wait(g, |s| &mut s.helper_waiting);
         }
     }
 
@@ -414,7 +445,9 @@ impl Work {
             {
                 let mut g = self.lock();
                 g.queue.push_back((pos, Arc::clone(&chunk)));
-                self.changed.notify_all();
+                if g.helper_waiting && g.queue.len() >= self.wake_at {
+                    self.changed.notify_all();
+                }
             }
             own.feed(pos, &chunk);
             drop(chunk);
@@ -446,7 +479,7 @@ impl Work {
             if g.image.is_some() {
                 continue;
             }
-            self.wait(g);
+            self.wait(g, |s| &mut s.reader_waiting);
         }
     }
 
@@ -456,7 +489,7 @@ impl Work {
         {
             let mut g = self.lock();
             g.done = true;
-            self.changed.notify_all();
+            self.wake_other(&g);
         }
         self.feed_queued(0);
     }
