@@ -17,6 +17,9 @@ use pegate_authenticode::{
 use schemars::JsonSchema;
 use serde_json::{Value, json};
 
+#[path = "support/flips.rs"]
+mod flips;
+
 #[path = "../../pegate-facts/tests/support/schema_check.rs"]
 mod schema_check;
 use schema_check::{assert_valid, validator};
@@ -73,14 +76,7 @@ fn reports() -> Vec<(String, SignatureReport)> {
             verify_bytes(&signed[..cut], &opts),
         ));
     }
-    let mut x: u32 = 0x9e37_79b9;
-    for _ in 0..100 {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        let mut b = signed.clone();
-        let at = start + 8 + (x as usize % (size - 8));
-        b[at] ^= (x >> 24) as u8 | 1;
+    for (at, b) in flips::byte_flips(&signed, start, size, 100) {
         out.push((format!("flip at {at:#x}"), verify_bytes(&b, &opts)));
     }
     out.push(("not a PE".into(), verify_bytes(b"MZ not a PE", &opts)));
