@@ -72,6 +72,39 @@ pub(crate) fn options(trust: Option<&PathBuf>) -> anyhow::Result<Options> {
     Ok(Options::default().with_trust(store))
 }
 
+/// Files per chunk of `--format jsonl`: the output streams a chunk at a time.
+const CHUNK: usize = 1024;
+
+/// One rendered line of `--format jsonl`, or `None` for a file not shown.
+type Line = Option<serde_json::Result<JsonLine>>;
+
+/// A shown file's JSON line (newline included) and whether its inspection failed.
+struct JsonLine {
+    json: Vec<u8>,
+    failed: bool,
+}
+
+impl JsonLine {
+    /// Inspects `input` and renders its line: the brief object, or the full one.
+    fn render(input: &Input, opts: &Options, full: bool) -> Line {
+        let report = artifact::inspect(&input.path, opts);
+        if !shown(input, &report) {
+            return None;
+        }
+        let mut json = Vec::with_capacity(if full { 4096 } else { 1024 });
+        let written = if full {
+            serde_json::to_writer(&mut json, &report.record())
+        } else {
+            serde_json::to_writer(&mut json, &report.brief())
+        };
+        json.push(b'\n');
+        Some(written.map(|()| JsonLine {
+            json,
+            failed: report.result.is_err(),
+        }))
+    }
+}
+
 /// Whether a result is shown: named files always; walked files only when they are PE files.
 pub(crate) fn shown(input: &Input, report: &ArtifactReport) -> bool {
     input.explicit || report.failure().map(|f| f.kind) != Some(FailureKind::NotPe)
@@ -86,32 +119,38 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     for e in &walk_errors {
         eprintln!("pegate: {}: {}", e.path.display(), e.message);
     }
-    // Block-buffered: stdout's own line buffering would make one write per JSON line.
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    // Block-buffered: stdout's own line buffering would make one write per JSON line. Not
+    // locked: the JSON lines are written from a pool thread.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
     let mut problems = walk_errors.len();
     let mut shown_count = 0usize;
     match args.format {
         Format::Jsonl => {
-            // Streamed in order, chunk by chunk, so a long walk prints as it goes.
-            for chunk in inputs.chunks(256) {
-                let reports: Vec<_> = chunk
+            // Streamed in order, chunk by chunk, so a long walk prints as it goes. Each line is
+            // rendered by the worker that inspected its file, and one chunk is written while the
+            // next is inspected: the writing thread only copies bytes.
+            let render = |chunk: &[Input]| -> Vec<Line> {
+                chunk
                     .par_iter()
-                    .map(|i| (i, artifact::inspect(&i.path, &opts)))
-                    .collect();
-                for (input, r) in reports {
-                    if shown(input, &r) {
-                        shown_count = shown_count.saturating_add(1);
-                        problems = problems.saturating_add(usize::from(r.result.is_err()));
-                        if args.full {
-                            serde_json::to_writer(&mut out, &r.record())?;
-                        } else {
-                            serde_json::to_writer(&mut out, &r.brief())?;
-                        }
-                        out.write_all(b"\n")?;
-                    }
+                    .map(|input| JsonLine::render(input, &opts, args.full))
+                    .collect()
+            };
+            let mut write = |lines: Vec<Line>| -> anyhow::Result<()> {
+                for line in lines.into_iter().flatten() {
+                    let line = line?;
+                    shown_count = shown_count.saturating_add(1);
+                    problems = problems.saturating_add(usize::from(line.failed));
+                    out.write_all(&line.json)?;
                 }
-                out.flush()?;
+                Ok(out.flush()?)
+            };
+            let mut pending = Vec::new();
+            for chunk in inputs.chunks(CHUNK) {
+                let (written, next) = rayon::join(|| write(pending), || render(chunk));
+                written?;
+                pending = next;
             }
+            write(pending)?;
         }
         Format::Json | Format::Table => {
             let reports: Vec<_> = inputs
