@@ -81,8 +81,10 @@ pub fn with_headers<R>(path: &Path, f: impl FnOnce(&File, &PeView<'_>) -> R) -> 
     let mut file = File::open(path).map_err(io(path))?;
     let file_len = file_length(&mut file).map_err(io(path))?;
     // The common case reads into the stack; headers longer than 4 KiB go to the heap.
+    // No more than the file holds: a short file is read in one call, not one more to see its end.
     let mut prefix = [0u8; PREFIX];
-    let n = read_full_at(&file, &mut prefix, 0).map_err(io(path))?;
+    let want = usize::try_from(file_len).map_or(PREFIX, |len| len.min(PREFIX));
+    let n = read_full_at(&file, prefix.get_mut(..want).unwrap_or_default(), 0).map_err(io(path))?;
     let mut long_headers: Vec<u8>;
     let mut headers = prefix.get(..n).unwrap_or(&[]);
     let view = loop {
