@@ -23,7 +23,10 @@ fn main() {
         .file(srcdir.join("certificate.c"))
         .include(libdir.join("include"))
         // The library still calls TS_VERIFY_CTX_set_* (deprecated since OpenSSL 3.4): no warnings.
-        .define("OPENSSL_SUPPRESS_DEPRECATED", None);
+        .define("OPENSSL_SUPPRESS_DEPRECATED", None)
+        // pegate reads neither a certificate's public key nor its SHA-1 fingerprint: skip them
+        // (see README.pegate.md).
+        .define("PEGATE_LEAN_CERTIFICATES", None);
     println!("cargo:rerun-if-env-changed=DEP_OPENSSL_INCLUDE");
     // Any rerun-if line turns off cargo's default of rerunning on every change in the package:
     // name the C sources and this script, or a fix to the C would not be compiled.

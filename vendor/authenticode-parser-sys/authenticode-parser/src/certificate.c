@@ -219,6 +219,7 @@ static char* integer_to_serial(ASN1_INTEGER* serial)
     return (char*)res;
 }
 
+#ifndef PEGATE_LEAN_CERTIFICATES
 /* Converts the pubkey to pem, which is just
  * Base64 encoding of the DER representation */
 static char* pubkey_to_pem(EVP_PKEY* pubkey)
@@ -263,6 +264,7 @@ static char* pubkey_to_pem(EVP_PKEY* pubkey)
 
     return (char*)result;
 }
+#endif
 
 Certificate* certificate_new(X509* x509)
 {
@@ -271,11 +273,13 @@ Certificate* certificate_new(X509* x509)
         return NULL;
 
     /* Calculate SHA1 and SHA256 digests of the X509 structure */
+#ifndef PEGATE_LEAN_CERTIFICATES
     result->sha1.data = (uint8_t*)malloc(SHA_DIGEST_LENGTH);
     if (result->sha1.data) {
         X509_digest(x509, EVP_sha1(), result->sha1.data, NULL);
         result->sha1.len = SHA_DIGEST_LENGTH;
     }
+#endif
 
     result->sha256.data = (uint8_t*)malloc(SHA256_DIGEST_LENGTH);
     if (result->sha256.data) {
@@ -319,7 +323,9 @@ Certificate* certificate_new(X509* x509)
 
     EVP_PKEY* pkey = X509_get0_pubkey(x509);
     if (pkey) {
+#ifndef PEGATE_LEAN_CERTIFICATES
         result->key = pubkey_to_pem(pkey);
+#endif
 #if OPENSSL_VERSION_NUMBER >= 0x3000000fL
         result->key_alg = strdup(OBJ_nid2sn(EVP_PKEY_get_base_id(pkey)));
 #else
@@ -386,8 +392,10 @@ Certificate* certificate_copy(Certificate* cert)
     result->not_before = cert->not_before;
     result->sig_alg = strdup(cert->sig_alg);
     result->sig_alg_oid = strdup(cert->sig_alg_oid);
-    result->key_alg = strdup(cert->key_alg);
-    result->key = strdup(cert->key);
+    /* pegate: no key without a public key (and none at all with PEGATE_LEAN_CERTIFICATES);
+     * upstream passed the NULL to strdup. */
+    result->key_alg = cert->key_alg ? strdup(cert->key_alg) : NULL;
+    result->key = cert->key ? strdup(cert->key) : NULL;
     byte_array_init(&result->sha1, cert->sha1.data, cert->sha1.len);
     byte_array_init(&result->sha256, cert->sha256.data, cert->sha256.len);
     attributes_copy(&result->issuer_attrs, &cert->issuer_attrs);
