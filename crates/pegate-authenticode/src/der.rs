@@ -4,6 +4,9 @@
 //! Bounded: every length is checked against the bytes present, nesting is not followed
 //! recursively here (the caller recurses with a depth limit).
 
+use std::collections::HashSet;
+use std::sync::{LazyLock, Mutex};
+
 /// DER of the OID 1.3.6.1.4.1.311.2.4.1, tag and length included.
 const NESTED_OID: &[u8] = &[
     0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x04, 0x01,
@@ -301,7 +304,30 @@ fn looks_like_certificate(content: &[u8]) -> bool {
     content.get(tbs_header) == Some(&0xa0)
 }
 
+/// Certificates that loaded, by their DER: the files of a release share their signer and
+/// timestamping chains, and loading each copy again was a fifth of a batch's PKCS#7 work. Bounded:
+/// emptied when full.
+static LOADED: LazyLock<Mutex<HashSet<Box<[u8]>>>> = LazyLock::new(Mutex::default);
+const MAX_LOADED: usize = 256;
+
+/// Whether OpenSSL loads the certificate and its public key (authenticode-parser assumes both).
+/// The answer depends on the bytes alone, so a certificate that loaded once is not loaded again.
 fn check_certificate(der: &[u8]) -> Result<(), CertificateProblem> {
+    // A poisoned lock (a panic elsewhere while holding it) only costs the cache.
+    if LOADED.lock().is_ok_and(|loaded| loaded.contains(der)) {
+        return Ok(());
+    }
+    load_certificate(der)?;
+    if let Ok(mut loaded) = LOADED.lock() {
+        if loaded.len() >= MAX_LOADED {
+            loaded.clear();
+        }
+        loaded.insert(der.into());
+    }
+    Ok(())
+}
+
+fn load_certificate(der: &[u8]) -> Result<(), CertificateProblem> {
     let cert = openssl::x509::X509::from_der(der).map_err(|e| CertificateProblem::Unloadable {
         reason: e.to_string(),
     })?;
