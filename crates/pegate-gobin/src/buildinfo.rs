@@ -288,7 +288,11 @@ fn decode(view: &PeView<'_>, src: &mut dyn Source) -> Result<Option<BuildInfo>> 
     let go_version =
         String::from_utf8(go_version).map_err(|_| bad(Malformation::VersionNotUtf8))?;
     let modinfo = strip_sentinels(&modinfo);
-    let mut info = parse_modinfo(&String::from_utf8_lossy(modinfo));
+    // `from_utf8` checks valid text (the usual case) faster than `from_utf8_lossy` does.
+    let mut info = match std::str::from_utf8(modinfo) {
+        Ok(text) => parse_modinfo(text),
+        Err(_) => parse_modinfo(&String::from_utf8_lossy(modinfo)),
+    };
     info.go_version = go_version;
     info.format = format.to_owned();
     info.ptr_size = ptr_size;
@@ -464,7 +468,12 @@ fn parse_modinfo(text: &str) -> BuildInfo {
     // Which module the next `=>` line replaces: the main module or the last dep.
     let mut last_is_dep = false;
     for line in text.lines() {
-        let fields: Vec<&str> = line.split('\t').collect();
+        // The first four tab-separated fields (all a line uses), missing ones empty: no
+        // allocation per line.
+        let mut fields = [""; 4];
+        for (slot, field) in fields.iter_mut().zip(line.split('\t')) {
+            *slot = field;
+        }
         match fields.first().copied() {
             Some("path") => info.path = fields.get(1).copied().unwrap_or_default().to_owned(),
             Some("mod") => {
