@@ -14,6 +14,7 @@
 //! println!("{} {}", info.go_version, info.path);
 //! ```
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::path::Path;
 use std::sync::LazyLock;
@@ -209,7 +210,12 @@ fn find_blob(src: &mut dyn Source, offset: u64, size: usize) -> Result<Option<(u
         };
         // `pos` stays a multiple of ALIGN, so an aligned magic never straddles two chunks.
         if let Some(at) = finder.find_iter(&data).find(|&i| i % ALIGN == 0) {
-            let blob = data.get(at..).unwrap_or_default().to_vec();
+            // Usually at the chunk's start: then the chunk is the blob, no copy.
+            let blob = if at == 0 {
+                data
+            } else {
+                data.get(at..).unwrap_or_default().to_vec()
+            };
             return Ok(Some((
                 offset.saturating_add(pos.saturating_add(at) as u64),
                 blob,
@@ -264,7 +270,7 @@ fn decode(view: &PeView<'_>, src: &mut dyn Source) -> Result<Option<BuildInfo>> 
             read_uvarint_string(rest).ok_or_else(|| bad(Malformation::BadVersionString))?;
         let (modinfo, _) =
             read_uvarint_string(rest).ok_or_else(|| bad(Malformation::BadModuleInfoString))?;
-        (version.to_vec(), modinfo.to_vec(), "inline")
+        (version.to_vec(), Cow::Borrowed(modinfo), "inline")
     } else {
         if ptr_size != 4 && ptr_size != 8 {
             return Err(bad(Malformation::PointerSize(ptr_size)));
@@ -283,7 +289,7 @@ fn decode(view: &PeView<'_>, src: &mut dyn Source) -> Result<Option<BuildInfo>> 
             .ok_or_else(|| bad(Malformation::VersionOutsideFile))?;
         let modinfo = read_go_string(view, src, mod_va, p, big)?
             .ok_or_else(|| bad(Malformation::ModuleInfoOutsideFile))?;
-        (version, modinfo, "pointer")
+        (version, Cow::Owned(modinfo), "pointer")
     };
     let go_version =
         String::from_utf8(go_version).map_err(|_| bad(Malformation::VersionNotUtf8))?;
