@@ -42,6 +42,10 @@ pub struct Options {
     /// Compute the PE checksum of every file (`checksum.computed`), which reads it in full; a
     /// signed file's is computed anyway, in the read its signature check makes.
     pub checksum: bool,
+    /// Leave long section names (`/4`: Go's DWARF sections) unresolved instead of reading the
+    /// COFF string table at the end of the file: for output without section names (the
+    /// default `pegate inspect` object). The policy facts then carry the `/N` names.
+    pub skip_section_names: bool,
 }
 
 impl Options {
@@ -72,6 +76,12 @@ impl Options {
     /// Compute every file's PE checksum, or only signed files'.
     pub fn with_checksum(mut self, yes: bool) -> Self {
         self.checksum = yes;
+        self
+    }
+
+    /// Leave long section names unresolved (no read of the string table), or not.
+    pub fn with_skip_section_names(mut self, yes: bool) -> Self {
+        self.skip_section_names = yes;
         self
     }
 }
@@ -559,7 +569,7 @@ pub fn inspect(path: &Path, opts: &Options) -> ArtifactReport {
     };
     let (summary, signature, go) = match pegate_pe::inspect_path_with(
         path,
-        &pegate_pe::InspectOptions::default(),
+        &pegate_pe::InspectOptions::default().with_raw_long_names(opts.skip_section_names),
         |file, view, summary| {
             // Without a signature check, the hash and checksum asked for take a read of their own.
             let signature = if opts.skip_signature {

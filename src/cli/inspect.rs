@@ -125,7 +125,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     let opts = options(args.trust.as_ref())?
         .with_skip_signature(args.no_signature)
         .with_sha256(args.sha256)
-        .with_checksum(args.checksum);
+        .with_checksum(args.checksum)
+        // Only `--full` shows sections: the other outputs need no string table read.
+        .with_skip_section_names(!args.full);
     let (inputs, walk_errors) = walk::expand(&args.paths);
     for e in &walk_errors {
         eprintln!("pegate: {}: {}", e.path.display(), e.message);

@@ -27,12 +27,22 @@ use crate::{Checksum, Error, PeHeaders, PeSummary, PeView};
 pub struct InspectOptions {
     /// Read the whole file to compute the checksum (otherwise `computed_checksum` is `None`).
     pub checksum: bool,
+    /// Leave `/N` section names (Go's DWARF sections) unresolved, as `/4` and so on, rather
+    /// than read the COFF string table at the end of the file for them: for output that shows
+    /// no section names.
+    pub raw_long_names: bool,
 }
 
 impl InspectOptions {
     /// Also compute the checksum over the whole file.
     pub fn with_checksum(mut self, yes: bool) -> Self {
         self.checksum = yes;
+        self
+    }
+
+    /// Leave long section names unresolved (no read of the string table), or not.
+    pub fn with_raw_long_names(mut self, yes: bool) -> Self {
+        self.raw_long_names = yes;
         self
     }
 }
@@ -107,7 +117,7 @@ fn summary_of(
         }
         _ => None,
     };
-    let string_table = match string_table_range(view) {
+    let string_table = match string_table_range(view).filter(|_| !opts.raw_long_names) {
         Some((offset, len)) if view.bytes_at(offset, len).is_none() => {
             Some((offset, read_range(file, offset, len).map_err(io(path))?))
         }
@@ -135,6 +145,7 @@ fn summary_of(
             load_config,
             computed_checksum,
             string_table: string_table.as_ref().map(|(o, b)| (*o, b.as_slice())),
+            raw_long_names: opts.raw_long_names,
         },
     );
     // The debug directory usually lies beyond the header prefix the summary saw: read its

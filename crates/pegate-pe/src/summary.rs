@@ -240,6 +240,10 @@ pub struct Extra<'a> {
     /// The COFF string table's bytes and file offset, for `/N` section names (Go's DWARF
     /// sections) when the table lies beyond the header prefix.
     pub string_table: Option<(u64, &'a [u8])>,
+    /// Leave `/N` section names as they are in the header, unresolved and with no problem
+    /// reported: for callers whose output shows no section names, so the string table (at the
+    /// far end of the file) need not be read.
+    pub raw_long_names: bool,
 }
 
 /// The file range of the COFF string table that `/N` section names (Go's DWARF sections) point
@@ -348,7 +352,7 @@ fn summarize_impl(view: &PeView<'_>, extra: Extra<'_>, checksum_whole_file: bool
     let mut errors = Vec::new();
     let h = view.headers();
     header_oddities(view, &mut errors);
-    let sections = sections(view, extra.string_table, &mut errors);
+    let sections = sections(view, extra, &mut errors);
     let data_directories = directories(view);
     certificate_table_past_end(&h, &mut errors);
     let (guard, hybrid) = load_config_facts(view, extra.load_config, &h, &mut errors);
@@ -373,15 +377,15 @@ fn summarize_impl(view: &PeView<'_>, extra: Extra<'_>, checksum_whole_file: bool
 
 /// The section table, long names resolved (from `string_table` when it was read apart from
 /// the view); a name that cannot be resolved is kept as written, with its problem.
-fn sections(
-    view: &PeView<'_>,
-    string_table: Option<(u64, &[u8])>,
-    errors: &mut Vec<Problem>,
-) -> Vec<Section> {
+fn sections(view: &PeView<'_>, extra: Extra<'_>, errors: &mut Vec<Problem>) -> Vec<Section> {
     view.sections()
         .iter()
         .map(|s| Section {
-            name: section_name(view, s, string_table, errors),
+            name: if extra.raw_long_names && s.name.first() == Some(&b'/') {
+                SectionName::from_bytes(s.name.split(|&b| b == 0).next().unwrap_or_default())
+            } else {
+                section_name(view, s, extra.string_table, errors)
+            },
             virtual_address: s.virtual_address.get(LE),
             virtual_size: s.virtual_size.get(LE),
             raw_offset: s.pointer_to_raw_data.get(LE),

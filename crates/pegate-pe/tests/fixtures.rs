@@ -65,6 +65,49 @@ fn inspect_path_reads_the_same_as_a_whole_file_parse() {
     }
 }
 
+/// Without long section names, the summary is the same but for those names, left as `/N` with
+/// no problem reported for them (`partial-longname-past-eof.exe` has one when they are resolved),
+/// and nothing read for them (`tiny-amd64-longnames-far.exe` holds its string table far from its
+/// headers).
+#[test]
+fn raw_long_names_change_only_the_long_names() {
+    let mut far = 0;
+    for path in fixtures("ok") {
+        let resolved = inspect_path(&path, &InspectOptions::default()).unwrap();
+        let raw =
+            inspect_path(&path, &InspectOptions::default().with_raw_long_names(true)).unwrap();
+        let data = std::fs::read(&path).unwrap();
+        let view = PeView::parse(&data).unwrap();
+        let mut expected = resolved.clone();
+        for (section, header) in expected.sections.iter_mut().zip(view.sections()) {
+            if header.name[0] == b'/' {
+                let end = header.name.iter().position(|&b| b == 0).unwrap_or(8);
+                section.name = pegate_pe::SectionName::from_bytes(&header.name[..end]);
+            }
+        }
+        // What resolving those names reported goes too.
+        expected.errors.retain(
+            |e| !matches!(e, pegate_pe::Problem::SectionName { raw, .. } if raw.starts_with('/')),
+        );
+        assert_eq!(raw, expected, "{}", name(&path));
+        if name(&path) == "tiny-amd64-longnames-far.exe" {
+            assert!(
+                raw.sections
+                    .iter()
+                    .any(|s| s.name.as_str().starts_with('/'))
+            );
+            assert!(
+                resolved
+                    .sections
+                    .iter()
+                    .all(|s| !s.name.as_str().starts_with('/'))
+            );
+            far += 1;
+        }
+    }
+    assert_eq!(far, 1);
+}
+
 /// The allocation-free header summary says what the full summary says, from disk or memory.
 #[test]
 fn headers_agree_with_the_summary() {
