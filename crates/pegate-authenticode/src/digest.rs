@@ -16,6 +16,7 @@
 
 use std::collections::VecDeque;
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use object::LittleEndian as LE;
@@ -327,6 +328,11 @@ struct Work {
     /// slow as the reader's), several when it only sums the checksum, which takes it a few
     /// microseconds a chunk, less than being woken for each would cost the reader.
     wake_at: usize,
+    /// The helper has not finished the parse (or never started it: in a batch that keeps every
+    /// core busy, the reader runs the parse itself after its read). Meanwhile nobody else can
+    /// feed the queued work, so the reader feeds each chunk as soon as it has read it, while
+    /// the chunk is in its cache, and reuses the buffer for the next read.
+    parsing: AtomicBool,
 }
 
 impl Work {
@@ -359,6 +365,7 @@ impl Work {
             }),
             changed: Condvar::new(),
             wake_at: if hashes { 1 } else { WAKE_AT_CHECKSUM_ONLY },
+            parsing: AtomicBool::new(true),
         };
         (own, work)
     }
@@ -445,6 +452,8 @@ impl Work {
                 self.lock().free.push(Arc::new(buf));
                 return Ok(());
             }
+            // `read_at` fills the buffer unless the file ends: no read past a short chunk.
+            let last = n < buf.len();
             let chunk = Arc::new(buf);
             {
                 let mut g = self.lock();
@@ -457,6 +466,9 @@ impl Work {
             drop(chunk);
             pos = pos.saturating_add(n as u64);
             self.keep_within(AHEAD);
+            if last {
+                return Ok(());
+            }
         }
     }
 
@@ -471,11 +483,17 @@ impl Work {
     }
 
     /// Returns once at most `ahead` chunks are queued: helps with the image hash, or waits for
-    /// the helper to catch up. Not sooner: a chunk the reader takes from a helper that is
-    /// keeping up stalls the reader's own stream while the helper idles.
+    /// the helper to catch up. Not sooner once the helper has parsed: a chunk the reader takes
+    /// from a helper that is keeping up stalls the reader's own stream while the helper idles.
+    /// Before that, the reader feeds every queued chunk (see `Work::parsing`).
     fn keep_within(&self, ahead: usize) {
         loop {
-            self.feed_queued(ahead);
+            let keep = if self.parsing.load(Ordering::Relaxed) {
+                0
+            } else {
+                ahead
+            };
+            self.feed_queued(keep);
             let g = self.lock();
             if g.queue.len() <= ahead {
                 return;
@@ -581,6 +599,7 @@ pub(crate) fn pipelined<T: Send>(
             let failed = parsed.is_err();
             *helped = Some(parsed);
             if !failed {
+                work.parsing.store(false, Ordering::Relaxed);
                 work.feed_until_done();
             }
         });
