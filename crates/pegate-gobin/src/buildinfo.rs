@@ -305,15 +305,19 @@ fn decode(view: &PeView<'_>, src: &mut dyn Source) -> Result<Option<BuildInfo>> 
     info.offset = blob_offset;
     // The ID is searched for in the first 4 KiB of `.text`. The header bytes in memory usually
     // hold its start: an ID found whole in them is the one the full 4 KiB would give (the first
-    // match and its closing quote lie in any longer read too), so only a miss reads the file.
+    // match and its closing quote lie in any longer read too). Only a miss in a part of the
+    // window, with more of the file beyond it, reads the file.
     info.build_id = match text_section(view) {
         Some(off) => {
-            let in_view = usize::try_from(off)
+            let text = usize::try_from(off)
                 .ok()
                 .and_then(|start| view.data().get(start..))
-                .and_then(|text| find_build_id(text.get(..BUILD_ID_SEARCH).unwrap_or(text)));
-            match in_view {
+                .unwrap_or_default();
+            let window = text.get(..BUILD_ID_SEARCH).unwrap_or(text);
+            let whole = window.len() == BUILD_ID_SEARCH || view.is_whole_file();
+            match find_build_id(window) {
                 Some(id) => Some(id),
+                None if whole => None,
                 None => src
                     .read(off, BUILD_ID_SEARCH)?
                     .and_then(|text| find_build_id(&text)),
