@@ -24,6 +24,7 @@
 
 mod der;
 mod digest;
+mod fast;
 mod pkcs7;
 mod problem;
 pub mod table;
@@ -341,7 +342,7 @@ fn parse_table(table: &[u8], base: u64, opts: &VerifyOptions) -> Parsed {
             errors.push(Problem::entry(entry.offset, e.into()));
             continue;
         }
-        let Some(parsed) = pkcs7::parse(der) else {
+        let Some(parsed) = fast::parse(der).or_else(|| pkcs7::parse(der)) else {
             errors.push(Problem::entry(entry.offset, EntryProblem::NotPkcs7));
             continue;
         };

@@ -23,7 +23,7 @@ fn token() -> &'static InitializationToken {
 }
 
 /// What authenticode-parser read from one signature (outer or nested).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Parsed {
     pub(crate) digest_algorithm: Option<String>,
     pub(crate) signed_digest: Option<Vec<u8>>,
@@ -108,6 +108,50 @@ pub(crate) fn parse(der: &[u8]) -> Option<Vec<Parsed>> {
         })
         .collect();
     Some(out)
+}
+
+/// authenticode-parser's summary of one certificate (DER): the parser is given a SignedData
+/// that carries only this certificate, and its certificate list is read back. The fast path
+/// (`fast.rs`) summarises each certificate this way once, so its summaries are the parser's.
+pub(crate) fn certificate_info(der: &[u8]) -> Option<CertificateInfo> {
+    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+        let len = content.len();
+        let mut out = vec![tag];
+        if len < 0x80 {
+            out.push(len as u8);
+        } else {
+            let bytes = len.to_be_bytes();
+            let skip = bytes.iter().take_while(|&&b| b == 0).count();
+            let bytes = bytes.get(skip..).unwrap_or_default();
+            out.push(0x80 | bytes.len() as u8);
+            out.extend_from_slice(bytes);
+        }
+        out.extend_from_slice(content);
+        out
+    }
+    const SIGNED_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02];
+    const DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01];
+    let signed = [
+        tlv(0x02, &[1]),
+        tlv(0x31, &[]),
+        tlv(0x30, &tlv(0x06, DATA)),
+        tlv(0xa0, der),
+        tlv(0x31, &[]),
+    ]
+    .concat();
+    let content_info = tlv(
+        0x30,
+        &[tlv(0x06, SIGNED_DATA), tlv(0xa0, &tlv(0x30, &signed))].concat(),
+    );
+    let array = authenticode_parser::parse(token(), &content_info);
+    drop(openssl::error::ErrorStack::get());
+    match array?.signatures() {
+        [sig] => match sig.certs() {
+            [c] => Some(cert(c)),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 #[cfg(all(test, feature = "vendored-openssl", target_os = "linux"))]
