@@ -73,9 +73,15 @@ pub fn pe_view(data: &[u8]) {
 const CERT_BASE: &[u8] = include_bytes!("../../fixtures/pe/ok/tiny-amd64-certtable.exe");
 
 /// The certificate table walker and the PKCS#7 wrapper: arbitrary bytes as a certificate
-/// table behind a valid PE header, and as a whole file. Nothing may panic or crash.
+/// table behind a valid PE header, and as a whole file. Nothing may panic or crash, and the
+/// signature fast path answers as authenticode-parser does wherever it answers.
 pub fn authenticode(data: &[u8]) {
     let _ = pegate_authenticode::table::walk(data, 0);
+    // The fast path answers only what it can prove authenticode-parser's answer for.
+    assert!(
+        pegate_authenticode::fast_path_agrees(data),
+        "the fast path and authenticode-parser disagree"
+    );
     // The fixture's certificate table starts at 0x800: replace it with the input.
     let mut file = CERT_BASE[..0x800].to_vec();
     file.extend_from_slice(data);
