@@ -36,8 +36,27 @@ const BLOCK: usize = (LANES * 4) << 16;
 
 /// The sum of `bytes` (at most `BLOCK` long) as little-endian u32 words, reduced with
 /// end-around carry to one u64, up to the last whole group of lanes; and the bytes after it.
+/// With AVX2 (detected once at run time) the same code is compiled for it: twice the words per
+/// instruction, the checksum of a signed file's read costs half as much.
 #[inline]
 fn sum_words(bytes: &[u8]) -> (u64, &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // Safety: the CPU supports AVX2, the one requirement of `sum_words_avx2`.
+        #[allow(unsafe_code)]
+        return unsafe { sum_words_avx2(bytes) };
+    }
+    sum_words_portable(bytes)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn sum_words_avx2(bytes: &[u8]) -> (u64, &[u8]) {
+    sum_words_portable(bytes)
+}
+
+#[inline(always)]
+fn sum_words_portable(bytes: &[u8]) -> (u64, &[u8]) {
     let mut lanes = [0u64; LANES];
     let mut groups = bytes.chunks_exact(LANES * 4);
     for group in &mut groups {
@@ -198,6 +217,19 @@ mod tests {
                     assert_eq!(c.finish(), want, "len {len} field {field} split {split}");
                 }
             }
+        }
+    }
+
+    /// The code the CPU runs (AVX2 where detected) sums as the portable code does.
+    #[test]
+    fn the_dispatched_word_sum_is_the_portable_one() {
+        let data = noise(BLOCK, 0x0bad_cafe);
+        for len in [0, 31, 32, 4096, 4099, BLOCK - 1, BLOCK] {
+            assert_eq!(
+                sum_words(&data[..len]),
+                sum_words_portable(&data[..len]),
+                "len {len}"
+            );
         }
     }
 
