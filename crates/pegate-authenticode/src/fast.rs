@@ -225,10 +225,21 @@ impl Md {
         }
     }
 
+    /// The same digest OpenSSL computes; the SHA family without OpenSSL's per-call algorithm
+    /// lookup, which cost more than hashing these few hundred bytes.
     fn digest(self, data: &[u8]) -> Option<Vec<u8>> {
-        let mut h = Digester::new(self.openssl()).ok()?;
-        h.update(data).ok()?;
-        Some(h.finish().ok()?.to_vec())
+        use sha1::Digest as _;
+        Some(match self {
+            Md::Sha1 => sha1::Sha1::digest(data).to_vec(),
+            Md::Sha256 => sha2::Sha256::digest(data).to_vec(),
+            Md::Sha384 => sha2::Sha384::digest(data).to_vec(),
+            Md::Sha512 => sha2::Sha512::digest(data).to_vec(),
+            Md::Md5 => {
+                let mut h = Digester::new(self.openssl()).ok()?;
+                h.update(data).ok()?;
+                h.finish().ok()?.to_vec()
+            }
+        })
     }
 }
 
