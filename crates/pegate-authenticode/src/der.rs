@@ -7,6 +7,38 @@
 use std::collections::HashSet;
 use std::sync::{LazyLock, Mutex};
 
+/// OID contents (no tag or length), for this walk and for the fast path (`fast.rs`).
+pub(crate) mod oid {
+    /// 1.2.840.113549.1.7.1 data.
+    pub(crate) const DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01];
+    /// 1.2.840.113549.1.7.2 signedData.
+    pub(crate) const SIGNED_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02];
+    /// 1.2.840.113549.1.9.4 messageDigest.
+    pub(crate) const MESSAGE_DIGEST: &[u8] =
+        &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x04];
+    /// 1.2.840.113549.1.9.5 signingTime.
+    pub(crate) const SIGNING_TIME: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x05];
+    /// 1.2.840.113549.1.9.6 countersignature (PKCS#9).
+    pub(crate) const COUNTERSIGNATURE: &[u8] =
+        &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x06];
+    /// 1.2.840.113549.1.9.16.1.4 id-smime-ct-TSTInfo.
+    pub(crate) const TST_INFO: &[u8] = &[
+        0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x01, 0x04,
+    ];
+    /// 1.3.6.1.4.1.311.2.1.4 SPC_INDIRECT_DATA.
+    pub(crate) const SPC_INDIRECT_DATA: &[u8] =
+        &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x01, 0x04];
+    /// 1.3.6.1.4.1.311.2.1.12 SpcSpOpusInfo.
+    pub(crate) const SPC_SP_OPUS_INFO: &[u8] =
+        &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x01, 0x0c];
+    /// 1.3.6.1.4.1.311.2.4.1 SPC_NESTED_SIGNATURE.
+    pub(crate) const NESTED_SIGNATURE: &[u8] =
+        &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x04, 0x01];
+    /// 1.3.6.1.4.1.311.3.3.1 RFC 3161 countersignature (Microsoft's).
+    pub(crate) const MS_COUNTERSIGNATURE: &[u8] =
+        &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x03, 0x03, 0x01];
+}
+
 /// DER of the OID 1.3.6.1.4.1.311.2.4.1, tag and length included.
 const NESTED_OID: &[u8] = &[
     0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x04, 0x01,
@@ -178,47 +210,17 @@ pub(crate) fn first_element(b: &[u8]) -> Option<&[u8]> {
 /// Attributes whose values authenticode-parser reads as a string or SEQUENCE without checking
 /// the type: (OID content bytes, name, the tags the specification allows).
 const TYPED: &[(&[u8], &str, &[u8])] = &[
-    // 1.2.840.113549.1.9.4 messageDigest: OCTET STRING
-    (
-        &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x04],
-        "messageDigest",
-        &[0x04],
-    ),
-    // 1.2.840.113549.1.9.5 signingTime: UTCTime or GeneralizedTime
-    (
-        &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x05],
-        "signingTime",
-        &[0x17, 0x18],
-    ),
-    // 1.2.840.113549.1.9.6 countersignature: SignerInfo
-    (
-        &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x06],
-        "countersignature",
-        &[0x30],
-    ),
-    // 1.3.6.1.4.1.311.2.1.12 SpcSpOpusInfo
-    (
-        &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x01, 0x0c],
-        "SpcSpOpusInfo",
-        &[0x30],
-    ),
-    // 1.3.6.1.4.1.311.2.4.1 nested signature: ContentInfo
-    (
-        &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x04, 0x01],
-        "nested signature",
-        &[0x30],
-    ),
-    // 1.3.6.1.4.1.311.3.3.1 RFC 3161 countersignature: ContentInfo
-    (
-        &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x03, 0x03, 0x01],
-        "RFC 3161 timestamp",
-        &[0x30],
-    ),
+    (oid::MESSAGE_DIGEST, "messageDigest", &[0x04]),
+    // UTCTime or GeneralizedTime
+    (oid::SIGNING_TIME, "signingTime", &[0x17, 0x18]),
+    // SignerInfo
+    (oid::COUNTERSIGNATURE, "countersignature", &[0x30]),
+    (oid::SPC_SP_OPUS_INFO, "SpcSpOpusInfo", &[0x30]),
+    // ContentInfo
+    (oid::NESTED_SIGNATURE, "nested signature", &[0x30]),
+    // ContentInfo
+    (oid::MS_COUNTERSIGNATURE, "RFC 3161 timestamp", &[0x30]),
 ];
-
-/// 1.3.6.1.4.1.311.2.1.4 SPC_INDIRECT_DATA: a ContentInfo of this type must carry its content,
-/// a SEQUENCE, in `[0]` (the parser reads it without checking that it is there).
-const SPC_INDIRECT_DATA: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x01, 0x04];
 
 /// For a SEQUENCE's content: an Attribute { OID, SET OF value } from [`TYPED`] whose values have
 /// another type, or a ContentInfo { SPC_INDIRECT_DATA, [0] content } without its SEQUENCE.
@@ -228,7 +230,9 @@ fn check_typed(content: &[u8]) -> Result<(), ValueProblem> {
     };
     let oid = content.get(oid_header..oid_len).unwrap_or_default();
     let next = content.get(oid_len..).unwrap_or_default();
-    if oid == SPC_INDIRECT_DATA {
+    // A ContentInfo of type SPC_INDIRECT_DATA must carry its content, a SEQUENCE, in `[0]` (the
+    // parser reads it without checking that it is there).
+    if oid == self::oid::SPC_INDIRECT_DATA {
         return match tlv(next) {
             Some((0xa0, len, header)) => match tlv(next.get(header..len).unwrap_or_default()) {
                 Some((0x30, ..)) => Ok(()),
@@ -394,7 +398,7 @@ mod tests {
             "signingTime attribute value has DER tag 0x05, not 0x17 or 0x18"
         );
 
-        let mut ci = oid(SPC_INDIRECT_DATA);
+        let mut ci = oid(super::oid::SPC_INDIRECT_DATA);
         let err = check_typed(&ci).unwrap_err();
         assert_eq!(err, ValueProblem::IndirectDataMissing);
         assert_eq!(err.to_string(), "SPC_INDIRECT_DATA without its content");
@@ -405,13 +409,13 @@ mod tests {
             err.to_string(),
             "SPC_INDIRECT_DATA content is not a SEQUENCE"
         );
-        let mut untagged = oid(SPC_INDIRECT_DATA);
+        let mut untagged = oid(super::oid::SPC_INDIRECT_DATA);
         untagged.extend_from_slice(&[0x30, 0x00]);
         assert_eq!(
             check_typed(&untagged).unwrap_err().to_string(),
             "SPC_INDIRECT_DATA content is not in [0]"
         );
-        let mut ok = oid(SPC_INDIRECT_DATA);
+        let mut ok = oid(super::oid::SPC_INDIRECT_DATA);
         ok.extend_from_slice(&[0xa0, 0x02, 0x30, 0x00]);
         assert_eq!(check_typed(&ok), Ok(()));
         // Any other SEQUENCE is not this check's business.

@@ -27,28 +27,9 @@ use openssl::stack::Stack;
 use openssl::x509::store::{X509Store, X509StoreBuilder};
 use openssl::x509::{X509, X509StoreContext};
 
+use crate::der::oid;
 use crate::pkcs7::{self, Parsed};
 use crate::{CertificateInfo, Timestamp};
-
-/// OID contents (no tag or length).
-mod oid {
-    pub(super) const SIGNED_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02];
-    pub(super) const SPC_INDIRECT_DATA: &[u8] =
-        &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x01, 0x04];
-    pub(super) const TST_INFO: &[u8] = &[
-        0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x01, 0x04,
-    ];
-    pub(super) const MESSAGE_DIGEST: &[u8] =
-        &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x04];
-    pub(super) const COUNTERSIGNATURE: &[u8] =
-        &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x06];
-    pub(super) const SPC_SP_OPUS_INFO: &[u8] =
-        &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x01, 0x0c];
-    pub(super) const NESTED_SIGNATURE: &[u8] =
-        &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x04, 0x01];
-    pub(super) const MS_COUNTERSIGNATURE: &[u8] =
-        &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x03, 0x03, 0x01];
-}
 
 /// authenticode-parser's limit on the values of one nested-signature or countersignature
 /// attribute; with more, it reads the first 16 (this path leaves that case to it).
@@ -948,12 +929,7 @@ mod tests {
         let table = data
             .get(start..start + b.present as usize)
             .unwrap_or_default();
-        let (entries, _) = crate::table::walk(table, b.start);
-        entries
-            .iter()
-            .filter(|e| e.cert_type == crate::table::PKCS_SIGNED_DATA)
-            .filter_map(|e| crate::der::first_element(table.get(e.data.clone())?))
-            .filter(|d| crate::der::precheck(d).is_ok())
+        crate::parseable_signatures(table)
             .map(<[u8]>::to_vec)
             .collect()
     }

@@ -669,16 +669,21 @@ pub fn verify_bytes(data: &[u8], opts: &VerifyOptions) -> SignatureReport {
 /// authenticode-parser does.
 #[doc(hidden)]
 pub fn fast_path_agrees(table: &[u8]) -> bool {
+    parseable_signatures(table).all(|der| match fast::parse(der) {
+        None => true,
+        Some(fast) => Some(fast) == pkcs7::parse(der),
+    })
+}
+
+/// The PKCS#7 signatures of a certificate table that reach the parsers: what `parse_table`
+/// parses, without its problems (for the fast path's checks).
+fn parseable_signatures(table: &[u8]) -> impl Iterator<Item = &[u8]> {
     let (entries, _) = table::walk(table, 0);
     entries
-        .iter()
+        .into_iter()
         .filter(|e| e.cert_type == table::PKCS_SIGNED_DATA)
-        .filter_map(|e| der::first_element(table.get(e.data.clone())?))
+        .filter_map(|e| der::first_element(table.get(e.data)?))
         .filter(|der| der::precheck(der).is_ok())
-        .all(|der| match fast::parse(der) {
-            None => true,
-            Some(fast) => Some(fast) == pkcs7::parse(der),
-        })
 }
 
 fn io_failure_report(e: std::io::Error) -> SignatureReport {

@@ -129,8 +129,7 @@ pub(crate) fn certificate_info(der: &[u8]) -> Option<CertificateInfo> {
         out.extend_from_slice(content);
         out
     }
-    const SIGNED_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02];
-    const DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01];
+    use crate::der::oid::{DATA, SIGNED_DATA};
     let signed = [
         tlv(0x02, &[1]),
         tlv(0x31, &[]),
