@@ -85,8 +85,10 @@ fn explain() -> u8 {
          (pegate gate --print-default-policy writes it out):\n\n",
     );
     for line in policy::DEFAULT_POLICY.lines() {
-        out.push_str("  ");
-        out.push_str(line);
+        if !line.is_empty() {
+            out.push_str("  ");
+            out.push_str(line);
+        }
         out.push('\n');
     }
     print!("{out}");

@@ -240,6 +240,7 @@ fn import_tables_agree_with_pefile_and_llvm_readobj_on_the_corpus() {
     let mut failures = Vec::new();
     let mut tallies: BTreeMap<&str, Tally> = BTreeMap::new();
     let (mut with_imports, mut with_delay, mut with_ordinals) = (0, 0, 0);
+    let with_problems = ours.iter().filter(|(_, p)| !p.is_empty()).count();
     for (mine, _) in &ours {
         if let Ok(dlls) = mine {
             with_imports += usize::from(dlls.iter().any(|d| !d.delay));
@@ -301,7 +302,7 @@ fn import_tables_agree_with_pefile_and_llvm_readobj_on_the_corpus() {
         }
     }
     println!(
-        "import tables: {} files, {with_imports} with an import table, {with_delay} with delay imports, {with_ordinals} importing by ordinal",
+        "import tables: {} files, {with_imports} with an import table, {with_delay} with delay imports, {with_ordinals} importing by ordinal, {with_problems} with a table pegate reports damaged",
         files.len()
     );
     for (oracle, t) in &tallies {
