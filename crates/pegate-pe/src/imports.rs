@@ -766,6 +766,59 @@ mod tests {
         );
     }
 
+    /// The loader's rules: the IAT names the functions when `OriginalFirstThunk` is 0 or
+    /// outside the image; `FirstThunk` 0 ends the table whatever `Name` says; a delay descriptor
+    /// is read from directory 13, RVA-based (`Attributes` bit 0) or, without the bit, as
+    /// addresses, which in a PE32+ image whose base is above 4 GiB cannot be.
+    #[test]
+    fn loader_rules() {
+        let two = || with_imports(&[&[0x3000], &[1 << 63 | 2, 0x3000]]);
+        let read = |b: &[u8]| summarize(&PeView::parse(b).unwrap());
+        let counts = |i: &Imports| -> Vec<(String, u32, u32, bool)> {
+            i.dlls
+                .iter()
+                .map(|d| (d.name.clone(), d.by_name, d.by_ordinal, d.delay))
+                .collect()
+        };
+        let want = vec![
+            ("dll0.dll".to_owned(), 1, 0, false),
+            ("dll1.dll".to_owned(), 1, 1, false),
+        ];
+        for oft in [0u32, 0xffff_0000, 0x10] {
+            let mut b = two();
+            put(&mut b, 0x500, oft);
+            put(&mut b, 0x514, oft);
+            let i = read(&b);
+            assert_eq!(counts(&i), want, "OriginalFirstThunk {oft:#x}");
+        }
+        // FirstThunk 0 ends the table at the second descriptor.
+        let mut b = two();
+        put(&mut b, 0x514 + 16, 0);
+        assert_eq!(counts(&read(&b)), want[..1]);
+        // dll1 delay-loaded: its import descriptor gone, a delay descriptor at rva 0x2140.
+        let mut b = two();
+        b[0x514..0x528].fill(0);
+        put(&mut b, 0xc8 + 13 * 8, 0x2140);
+        put(&mut b, 0xc8 + 13 * 8 + 4, 64);
+        put(&mut b, 0x540, 1); // Attributes: dlattrRva
+        put(&mut b, 0x544, 0x2190); // DllNameRVA
+        put(&mut b, 0x550, 0x21d0); // ImportNameTableRVA
+        let i = read(&b);
+        assert!(i.is_complete(), "{:?}", i.errors);
+        assert_eq!(
+            counts(&i),
+            [want[0].clone(), ("dll1.dll".to_owned(), 1, 1, true)]
+        );
+        put(&mut b, 0x540, 0);
+        let i = read(&b);
+        assert_eq!(counts(&i), want[..1]);
+        assert!(
+            matches!(i.errors.as_slice(), [p] if p.to_string().contains("DllNameRVA of descriptor 0 va 0x2190 is below ImageBase")),
+            "{:?}",
+            i.errors
+        );
+    }
+
     #[test]
     fn damage_is_reported_and_bounded() {
         // The directory in no section.
