@@ -305,11 +305,13 @@ impl<'data> Module<'data> {
             index: self.index,
             rva: Some(self.thunks_rva),
             done: self.thunks_rva == 0,
+            run: &[],
         }
     }
 }
 
-/// The thunks of one [`Module`]; at most [`MAX_THUNKS`].
+/// The thunks of one [`Module`], to the first zero one (the summary counts at most
+/// [`MAX_THUNKS`] over the whole file).
 #[derive(Debug, Clone)]
 pub struct Thunks<'data> {
     view: PeView<'data>,
@@ -317,6 +319,9 @@ pub struct Thunks<'data> {
     index: usize,
     rva: Option<u32>,
     done: bool,
+    /// The file bytes at `rva` to the end of its section's raw data: thunks are read from here
+    /// without mapping each RVA through the section table again.
+    run: &'data [u8],
 }
 
 impl Iterator for Thunks<'_> {
@@ -336,10 +341,28 @@ impl Iterator for Thunks<'_> {
                 rva: 1 << 32,
             }));
         };
-        let value = if self.view.is_pe32_plus() {
-            read::<8>(&self.view, table, rva, &what).map(u64::from_le_bytes)
+        let pe32_plus = self.view.is_pe32_plus();
+        let width: usize = if pe32_plus { 8 } else { 4 };
+        let value = if let (Some(b), Some(rest)) = (self.run.get(..width), self.run.get(width..)) {
+            self.run = rest;
+            let mut v = [0u8; 8];
+            if let Some(d) = v.get_mut(..width) {
+                d.copy_from_slice(b);
+            }
+            Ok(u64::from_le_bytes(v))
         } else {
-            read::<4>(&self.view, table, rva, &what).map(|b| u64::from(u32::from_le_bytes(b)))
+            // The end of a section's raw data (zeros or the next section in memory, or the end
+            // of the file): read through the section table, then map the next run.
+            let value = if pe32_plus {
+                read::<8>(&self.view, table, rva, &what).map(u64::from_le_bytes)
+            } else {
+                read::<4>(&self.view, table, rva, &what).map(|b| u64::from(u32::from_le_bytes(b)))
+            };
+            self.run = rva
+                .checked_add(width as u32)
+                .and_then(|next| map(&self.view, next))
+                .map_or(&[][..], |m| m.bytes);
+            value
         };
         let value = match value {
             Ok(v) => v,
@@ -352,13 +375,8 @@ impl Iterator for Thunks<'_> {
             self.done = true;
             return None;
         }
-        let width = if self.view.is_pe32_plus() { 8 } else { 4 };
-        self.rva = rva.checked_add(width);
-        let ordinal_flag = if self.view.is_pe32_plus() {
-            1u64 << 63
-        } else {
-            1u64 << 31
-        };
+        self.rva = rva.checked_add(width as u32);
+        let ordinal_flag = if pe32_plus { 1u64 << 63 } else { 1u64 << 31 };
         Some(Ok(if value & ordinal_flag != 0 {
             Thunk::Ordinal((value & 0xffff) as u16)
         } else {
