@@ -19,7 +19,9 @@ use pegate_gobin::buildinfo::BuildInfo;
 use pegate_gobin::crosscheck::{self, Finding};
 use pegate_pe::PeSummary;
 use pegate_pe::fields::{BriefLead, Fields, Lead, Nullable, Rest};
-use pegate_policy::{ArtifactFacts, Recorded, SectionFacts, SignatureFacts, TimestampFacts};
+use pegate_policy::{
+    ArtifactFacts, DllImport, ImportFacts, Recorded, SectionFacts, SignatureFacts, TimestampFacts,
+};
 use rayon::prelude::*;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -46,6 +48,8 @@ pub struct Options {
     /// COFF string table at the end of the file: for output without section names (the
     /// default `pegate inspect` object). The policy facts then carry the `/N` names.
     pub skip_section_names: bool,
+    /// Read the import and delay-import tables (`imports`), which reads the whole file.
+    pub imports: bool,
 }
 
 impl Options {
@@ -82,6 +86,12 @@ impl Options {
     /// Leave long section names unresolved (no read of the string table), or not.
     pub fn with_skip_section_names(mut self, yes: bool) -> Self {
         self.skip_section_names = yes;
+        self
+    }
+
+    /// Read the import tables, or not.
+    pub fn with_imports(mut self, yes: bool) -> Self {
+        self.imports = yes;
         self
     }
 }
@@ -270,6 +280,7 @@ impl ArtifactReport {
             description: ok.map(|i| i.description.as_str()),
             file_size: pe.map(|p| p.headers.file_size),
             ex_dll_characteristics: pe.and_then(|p| p.ex_dll_characteristics),
+            imports: pe.and_then(|p| p.imports.as_ref()),
         }
     }
 
@@ -346,6 +357,17 @@ impl ArtifactReport {
                         .collect()
                 })
                 .unwrap_or_default(),
+            imports: pe.and_then(|p| p.imports.as_ref()).map(|i| ImportFacts {
+                dlls: i
+                    .dlls
+                    .iter()
+                    .map(|d| DllImport {
+                        name: d.name.clone(),
+                        delay: d.delay,
+                    })
+                    .collect(),
+                errors: i.errors.iter().map(ToString::to_string).collect(),
+            }),
         }
     }
 }
@@ -407,6 +429,9 @@ pub struct Brief<'a> {
     /// when the file has none.
     #[serde(skip_serializing_if = "Option::is_none")]
     ex_dll_characteristics: Option<u32>,
+    /// The imported DLLs (import and delay-import tables), with `--imports`; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    imports: Option<&'a pegate_pe::imports::Imports>,
 }
 
 /// The schema of a SHA-256 as pegate writes it: 64 lowercase hex digits.
@@ -569,7 +594,9 @@ pub fn inspect(path: &Path, opts: &Options) -> ArtifactReport {
     };
     let (summary, signature, go) = match pegate_pe::inspect_path_with(
         path,
-        &pegate_pe::InspectOptions::default().with_raw_long_names(opts.skip_section_names),
+        &pegate_pe::InspectOptions::default()
+            .with_raw_long_names(opts.skip_section_names)
+            .with_imports(opts.imports),
         |file, view, summary| {
             // Without a signature check, the hash and checksum asked for take a read of their own.
             let signature = if opts.skip_signature {

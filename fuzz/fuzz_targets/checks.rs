@@ -38,6 +38,15 @@ pub fn pe_view(data: &[u8]) {
             let _ = view.section_name(s);
         }
         let _ = view.rva_to_file_offset(view.entry_point());
+        // The import tables: bounded whatever the descriptors and thunks say.
+        let imports = pegate_pe::imports::summarize(&view);
+        assert!(imports.dlls.len() <= 2 * pegate_pe::imports::MAX_DESCRIPTORS);
+        let thunks: u64 = imports
+            .dlls
+            .iter()
+            .map(|d| u64::from(d.by_name) + u64::from(d.by_ordinal))
+            .sum();
+        assert!(thunks <= pegate_pe::imports::MAX_THUNKS as u64);
         // The tables are sliced on demand from ranges the parse checked. A file that ends inside
         // its headers reads as the loader maps it (missing bytes are zero): the slices hold what
         // the bytes have, `data_directory` answers for every directory the header counts.

@@ -27,6 +27,8 @@ Examples:
   pegate gate --policy pegate.toml --format junit dist/ > pegate-junit.xml
   pegate gate --policy pegate.toml --format sarif dist/ > pegate.sarif
   pegate gate --policy pegate.toml --format github dist/   (in GitHub Actions)
+  pegate gate dist/                                  the default release policy (see --explain)
+  pegate gate --print-default-policy > pegate.toml   start your own policy from it
   pegate gate --explain
 
 The text report lists the failed checks, then one line per artifact and the totals; -v lists
@@ -35,8 +37,9 @@ every check. The other formats always carry every result.
 Exit codes: 0 every rule passed, 1 a rule failed, 2 the policy or an artifact could not be read.
 With --format github and GITHUB_STEP_SUMMARY set, a Markdown summary is appended there.")]
 pub(crate) struct Args {
-    /// The policy file (TOML); see pegate.example.toml.
-    #[arg(long, required_unless_present = "explain")]
+    /// The policy file (TOML); see pegate.example.toml. Without it, the default release policy
+    /// (`--print-default-policy` shows it).
+    #[arg(long)]
     policy: Option<PathBuf>,
     /// Artifacts: files or directories (walked; non-PE files in them are skipped).
     #[arg(value_name = "PATH|DIR")]
@@ -44,9 +47,13 @@ pub(crate) struct Args {
     /// Report format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
-    /// List the rules, their ids and how to fix a failure, then exit.
+    /// List the rules, their ids and how to fix a failure, and the default policy, then exit.
     #[arg(long)]
     explain: bool,
+    /// Write the default release policy (what applies without --policy) as a starting
+    /// pegate.toml to stdout, then exit.
+    #[arg(long, conflicts_with_all = ["policy", "explain"])]
+    print_default_policy: bool,
     /// Gate time (cert expiry, SBOM creation): 2026-12-01, Unix seconds; default now.
     #[arg(long, value_name = "TIME")]
     now: Option<String>,
@@ -72,6 +79,17 @@ fn explain() -> u8 {
             "",
             r.fix
         ));
+    }
+    out.push_str(
+        "\nWithout --policy, pegate gate applies this default release policy \
+         (pegate gate --print-default-policy writes it out):\n\n",
+    );
+    for line in policy::DEFAULT_POLICY.lines() {
+        if !line.is_empty() {
+            out.push_str("  ");
+            out.push_str(line);
+        }
+        out.push('\n');
     }
     print!("{out}");
     EXIT_OK
@@ -108,19 +126,31 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     if args.explain {
         return Ok(explain());
     }
-    let Some(policy_path) = args.policy.as_deref() else {
-        anyhow::bail!("--policy FILE is required (see pegate.example.toml)");
+    if args.print_default_policy {
+        print!("{}", policy::DEFAULT_POLICY);
+        return Ok(EXIT_OK);
+    }
+    // Paths the default policy might name are relative to the current directory.
+    let (policy_path, policy) = match args.policy.as_deref() {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("read the policy {}", path.display()))?;
+            let policy = Policy::from_toml(&text).with_context(|| format!("{}", path.display()))?;
+            (path, policy)
+        }
+        None => (
+            Path::new("pegate.toml"),
+            Policy::default_release().context("the default release policy")?,
+        ),
     };
-    let text = std::fs::read_to_string(policy_path)
-        .with_context(|| format!("read the policy {}", policy_path.display()))?;
-    let policy = Policy::from_toml(&text).with_context(|| format!("{}", policy_path.display()))?;
     if args.paths.is_empty() {
         anyhow::bail!("no artifacts given: pass files or directories after the options");
     }
     let trust = policy.file.trust.as_deref().map(|t| beside(policy_path, t));
     // The file hash only for the checksums rule and the SBOMs; nothing else needs it.
     let opts = super::inspect::options(trust.as_ref())?
-        .with_sha256(policy.file.checksums.is_some() || args.sbom.is_some());
+        .with_sha256(policy.file.checksums.is_some() || args.sbom.is_some())
+        .with_imports(policy.needs_imports());
     let checksums = match policy.file.checksums.as_deref() {
         None => None,
         Some(c) => {

@@ -26,10 +26,11 @@ Examples:
   pegate inspect --format jsonl --trust ca.pem dist/
   pegate inspect --format jsonl --sha256 dist/
   pegate inspect --format jsonl --full hello.exe      every field: sections, certificates, Go deps
+  pegate inspect --format json --imports dist/        which DLLs each file needs
 
 By default only what the verdicts need is read: the headers, the Go build info, and signed
-files in full for their signature (which also gives their checksum). --sha256 and --checksum
-read every file in full.
+files in full for their signature (which also gives their checksum). --sha256, --checksum and
+--imports read every file in full.
 
 Directories are walked recursively; files in them that are not PE are skipped quietly, files
 named on the command line are always reported. Exit 1 when a named file is not a readable PE,
@@ -58,6 +59,10 @@ pub(crate) struct Args {
     /// its certificates, the Go dependencies and settings), not the summary object.
     #[arg(long)]
     full: bool,
+    /// JSON: also each file's imported DLLs (`imports`: import and delay-import tables, with
+    /// the functions imported by name and by ordinal); reads every file in full.
+    #[arg(long)]
+    imports: bool,
 }
 
 /// Inspection options with the chains judged against `--trust`, when given.
@@ -126,6 +131,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         .with_skip_signature(args.no_signature)
         .with_sha256(args.sha256)
         .with_checksum(args.checksum)
+        .with_imports(args.imports)
         // Only `--full` shows sections: the other outputs need no string table read.
         .with_skip_section_names(!args.full);
     let (inputs, walk_errors) = walk::expand(&args.paths);

@@ -8,8 +8,10 @@
 mod build_run;
 mod cli;
 mod differential;
+mod differential_imports;
 mod fuzz_regressions;
 mod gate_matrix;
+mod imports;
 mod native_paths;
 mod release;
 

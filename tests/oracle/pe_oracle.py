@@ -2,8 +2,10 @@
 """pefile's and LIEF's reading of PE files, as JSON, for pegate's differential test.
 
 Usage: pe_oracle.py LIST_FILE > facts.json
+       pe_oracle.py --imports LIST_FILE > imports.json
 LIST_FILE holds one path per line. The output maps each path to
-{"pefile": {...}, "lief": {...}}, each either the facts below or {"error": "..."}.
+{"pefile": {...}, "lief": {...}}, each either the facts below or {"error": "..."}; with
+--imports, to {"pefile": [{"dll", "by_name", "by_ordinal", "delay"}, ...]} (or {"error": ...}).
 Facts are the tools' own answers, unnormalised but for turning enums into integers:
 the Rust side (tests/integration/differential.rs) decides how to compare them.
 
@@ -17,6 +19,8 @@ import lief
 import pefile
 
 LOAD_CONFIG = pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_LOAD_CONFIG"]
+IMPORT = pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_IMPORT"]
+DELAY_IMPORT = pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_DELAY_IMPORT"]
 MACHINE_AMD64 = 0x8664
 MACHINE_ARM64 = 0xAA64
 DLL = 0x2000
@@ -78,8 +82,37 @@ def with_lief(path):
     }
 
 
+def imports_with_pefile(path):
+    pe = pefile.PE(path, fast_load=True)
+    try:
+        pe.parse_data_directories(directories=[IMPORT, DELAY_IMPORT])
+        out = []
+        for delay, attr in ((False, "DIRECTORY_ENTRY_IMPORT"), (True, "DIRECTORY_ENTRY_DELAY_IMPORT")):
+            for entry in getattr(pe, attr, []):
+                out.append({
+                    "dll": (entry.dll or b"").decode("latin-1"),
+                    "by_name": sum(1 for i in entry.imports if i.import_by_ordinal is False),
+                    "by_ordinal": sum(1 for i in entry.imports if i.import_by_ordinal is True),
+                    "delay": delay,
+                })
+        return out
+    finally:
+        pe.close()
+
+
 def main():
     lief.logging.disable()
+    if sys.argv[1] == "--imports":
+        with open(sys.argv[2], encoding="utf-8") as f:
+            paths = [line.rstrip("\n") for line in f if line.strip()]
+        out = {}
+        for path in paths:
+            try:
+                out[path] = {"pefile": imports_with_pefile(path)}
+            except Exception as e:
+                out[path] = {"pefile": {"error": f"{type(e).__name__}: {e}"}}
+        json.dump(out, sys.stdout)
+        return
     with open(sys.argv[1], encoding="utf-8") as f:
         paths = [line.rstrip("\n") for line in f if line.strip()]
     out = {}

@@ -2,6 +2,7 @@
 //!
 //! - `cargo xtask verify`: provision Go, build the reference matrix, inspect, check, print a table.
 //! - `cargo xtask pe-fixtures`: regenerate the hand-made PE fixtures under `fixtures/pe/`.
+//! - `cargo xtask import-fixtures`: rebuild the MinGW programs under `fixtures/imports/`.
 //! - `cargo xtask sign-fixtures`: regenerate the Authenticode fixtures (needs osslsigncode).
 //! - `cargo xtask wine-prefix`: create the Wine prefix the Windows tests run in; print its path.
 //! - `cargo xtask corpus`: fetch the differential test's corpus of real PE files (pinned packages).
@@ -9,6 +10,7 @@
 //!   (`--check`: fail when it is stale).
 
 mod corpus;
+mod import_fixtures;
 mod pe_fixtures;
 mod progress;
 mod schema;
@@ -24,13 +26,14 @@ fn main() -> anyhow::Result<()> {
         Some("verify") => verify::run(&rest),
         Some("sign-fixtures") => sign_fixtures::run(&rest),
         Some("pe-fixtures") => pe_fixtures::run(&rest),
+        Some("import-fixtures") => import_fixtures::run(&rest),
         Some("wine-prefix") => wine::run(&rest),
         Some("corpus") => corpus::run(&rest),
         Some("schema") => schema::run(&rest),
         Some(other) => anyhow::bail!("unknown task `{other}`; try `cargo xtask verify`"),
         None => {
             eprintln!(
-                "usage: cargo xtask <verify|pe-fixtures|sign-fixtures|wine-prefix|corpus|schema> [args]"
+                "usage: cargo xtask <verify|pe-fixtures|import-fixtures|sign-fixtures|wine-prefix|corpus|schema> [args]"
             );
             Ok(())
         }

@@ -26,6 +26,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Serialize;
 use serde::ser::SerializeStruct;
 
+use crate::imports::Imports;
 use crate::summary::{ChecksumSummary, Directory, Overlay, Section, SecurityDirectorySummary};
 use crate::{Characteristics, DllCharacteristics, GuardFlags, Machine, PeSummary, Problem};
 use crate::{Subsystem, Version};
@@ -280,6 +281,8 @@ fields! {
     file_size []: u64 = |s| s.headers.file_size;
     /// Per-part problems; the rest of the summary is still valid.
     errors []: &[Problem] = |s| &s.errors;
+    /// The imported DLLs (import and delay-import tables), with `--imports`; absent otherwise.
+    imports []: Option<&Imports> = |s| s.imports.as_ref(), if_some;
 }
 
 /// `schema`, or null: for a key that is always written, null when there is no value (schemars

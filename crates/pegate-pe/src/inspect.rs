@@ -31,6 +31,9 @@ pub struct InspectOptions {
     /// than read the COFF string table at the end of the file for them: for output that shows
     /// no section names.
     pub raw_long_names: bool,
+    /// Read the import and delay-import tables into [`PeSummary::imports`]: the whole file is
+    /// read for them when the header prefix does not hold it.
+    pub imports: bool,
 }
 
 impl InspectOptions {
@@ -43,6 +46,12 @@ impl InspectOptions {
     /// Leave long section names unresolved (no read of the string table), or not.
     pub fn with_raw_long_names(mut self, yes: bool) -> Self {
         self.raw_long_names = yes;
+        self
+    }
+
+    /// Also read the import tables, or not.
+    pub fn with_imports(mut self, yes: bool) -> Self {
+        self.imports = yes;
         self
     }
 }
@@ -160,7 +169,34 @@ fn summary_of(
             Err(e) => summary.errors.push(e.into()),
         }
     }
+    if opts.imports {
+        read_imports(file, view, path, &mut summary)?;
+    }
     Ok(summary)
+}
+
+/// The import tables lie anywhere in the file: from the view when it holds the whole file,
+/// else from the whole file read once (its length is the file's, not a field's).
+fn read_imports(
+    file: &File,
+    view: &PeView<'_>,
+    path: &Path,
+    summary: &mut PeSummary,
+) -> Result<(), Error> {
+    if view.is_whole_file() {
+        summary.read_imports(view);
+        return Ok(());
+    }
+    let len = usize::try_from(view.file_len()).unwrap_or(usize::MAX);
+    let whole = read_range(file, 0, len).map_err(io(path))?;
+    match PeView::parse(&whole) {
+        Ok(full) => summary.read_imports(&full),
+        // The file changed under us: its headers no longer parse.
+        Err(e) => summary
+            .errors
+            .push(crate::Problem::Text(format!("imports: {e}"))),
+    }
+    Ok(())
 }
 
 /// Inspects many files in parallel (rayon); results in input order.

@@ -22,6 +22,7 @@ mod error;
 pub mod fields;
 mod file;
 mod headers;
+pub mod imports;
 mod inspect;
 mod problem;
 mod summary;

@@ -100,6 +100,9 @@ pub enum Problem {
     /// The debug directory could not be read.
     #[error(transparent)]
     Debug(Arc<DebugError>),
+    /// (Part of) the import or delay-import table could not be read.
+    #[error(transparent)]
+    Imports(crate::imports::ImportError),
     /// A problem known only by its words (read back from JSON).
     #[error("{0}")]
     Text(String),
@@ -109,6 +112,12 @@ impl Problem {
     /// Whether this is a debug directory problem (its extended DLL characteristics unknown).
     pub fn is_debug(&self) -> bool {
         matches!(self, Problem::Debug(_))
+    }
+}
+
+impl From<crate::imports::ImportError> for Problem {
+    fn from(e: crate::imports::ImportError) -> Problem {
+        Problem::Imports(e)
     }
 }
 

@@ -106,6 +106,10 @@ pub struct PeSummary {
     pub overlay: Option<Overlay>,
     /// Per-part problems (`load config: ...`); the rest of the summary is still valid.
     pub errors: Vec<Problem>,
+    /// The import and delay-import tables, when asked for ([`crate::InspectOptions::imports`],
+    /// [`PeSummary::read_imports`]): they lie anywhere in the file, so the default summary
+    /// does not read them.
+    pub imports: Option<crate::imports::Imports>,
 }
 
 impl PeSummary {
@@ -131,6 +135,11 @@ impl PeSummary {
             stored: self.headers.checksum,
             computed: self.computed_checksum,
         }
+    }
+
+    /// Reads the import tables from `view` (over the whole file) into [`PeSummary::imports`].
+    pub fn read_imports(&mut self, view: &PeView<'_>) {
+        self.imports = Some(crate::imports::summarize(view));
     }
 
     /// The section named `name`.
@@ -372,6 +381,7 @@ fn summarize_impl(view: &PeView<'_>, extra: Extra<'_>, checksum_whole_file: bool
         computed_checksum: computed,
         overlay,
         errors,
+        imports: None,
     }
 }
 

@@ -52,7 +52,23 @@ pub(crate) const CHECKS: &[Check] = &[
     cert_expiry,
     go_supported,
     go_settings,
+    imports_system_only,
+    imports_deny,
 ];
+
+/// `imports.system-only`.
+fn imports_system_only(c: &Case<'_>, out: &mut Out<'_>) {
+    if let Some(rule) = &c.compiled.imports {
+        crate::imports::system_only(rule, c.facts, out);
+    }
+}
+
+/// `imports.deny`.
+fn imports_deny(c: &Case<'_>, out: &mut Out<'_>) {
+    if let Some(rule) = &c.compiled.imports {
+        crate::imports::deny(rule, c.facts, out);
+    }
+}
 
 /// A fact as the messages print it: `unknown` when the artifact did not say.
 pub(crate) fn or_unknown<T: Display>(v: &Option<T>) -> String {

@@ -35,6 +35,8 @@ pub(crate) struct CompiledRule {
     pub(crate) dll_forbid: Vec<DllCharacteristics>,
     /// `forbid_signature_digests` as [`digest_key`]s.
     pub(crate) forbidden_digests: Vec<String>,
+    /// The `imports` table with its globs compiled.
+    pub(crate) imports: Option<crate::imports::CompiledImports>,
 }
 
 pub(crate) fn compile_glob(index: usize, glob: &str) -> Result<GlobMatcher, Error> {
@@ -156,7 +158,13 @@ impl CompiledRule {
         for d in &forbidden_digests {
             check_name(index, "signature digest", d, DIGESTS)?;
         }
+        let imports = rule
+            .imports
+            .as_ref()
+            .map(|i| crate::imports::CompiledImports::new(index, i))
+            .transpose()?;
         Ok(CompiledRule {
+            imports,
             matcher,
             go_version,
             max_size,

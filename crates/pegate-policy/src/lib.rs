@@ -38,6 +38,7 @@
 mod check;
 mod checksums;
 mod eval;
+pub mod imports;
 pub mod render;
 mod rules;
 mod wire;
@@ -230,7 +231,44 @@ pub struct ArtifactRule {
     pub go_supported: bool,
     /// Required and forbidden Go build settings (`go.settings`).
     pub go_settings: Option<SettingsRule>,
+    /// Which DLLs the artifact may import (`imports.system-only`, `imports.deny`).
+    pub imports: Option<ImportsRule>,
 }
+
+/// What an artifact may import: `imports = { allow = ["sqlite3.dll"], deny = ["ucrtbased.dll"] }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportsRule {
+    /// Every imported DLL is part of Windows ([`imports::is_system_dll`]) or matches `allow`
+    /// (`imports.system-only`); default true.
+    #[serde(default = "yes")]
+    pub system_only: bool,
+    /// DLLs (globs, ASCII case ignored) the release ships or may otherwise rely on.
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// DLLs (globs, ASCII case ignored) no artifact may import, system or not, allowed or not
+    /// (`imports.deny`): `["ucrtbased.dll", "vcruntime*d.dll"]`.
+    #[serde(default)]
+    pub deny: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for ImportsRule {
+    fn default() -> ImportsRule {
+        ImportsRule {
+            system_only: true,
+            allow: Vec::new(),
+            deny: Vec::new(),
+        }
+    }
+}
+
+/// The default release policy, as TOML with its comments: what `pegate gate` judges without a
+/// policy file, and what `pegate gate --print-default-policy` writes out.
+pub const DEFAULT_POLICY: &str = include_str!("default-policy.toml");
 
 /// `cert_min_days` when the policy says only `cert_expiry = "required"`.
 pub const DEFAULT_CERT_MIN_DAYS: u32 = 30;
@@ -310,6 +348,29 @@ pub struct ArtifactFacts {
     /// Go build settings (`-trimpath`, `CGO_ENABLED`, `vcs.modified`, ...), in recorded order.
     #[serde(default)]
     pub go_settings: Vec<(String, String)>,
+    /// The imported DLLs, when the import tables were read (the gate reads them when a rule
+    /// judges imports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imports: Option<ImportFacts>,
+}
+
+/// What the import and delay-import tables say.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportFacts {
+    /// Every imported DLL, in table order.
+    pub dlls: Vec<DllImport>,
+    /// Why (part of) the tables could not be read; empty when they were read whole.
+    #[serde(default)]
+    pub errors: Vec<String>,
+}
+
+/// One imported DLL.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DllImport {
+    /// The name as the table writes it.
+    pub name: String,
+    /// Whether it is delay-loaded.
+    pub delay: bool,
 }
 
 /// One section: its name and `Characteristics` (`IMAGE_SCN_*`).
@@ -447,6 +508,11 @@ impl Policy {
         Policy::new(file)
     }
 
+    /// The default release policy ([`DEFAULT_POLICY`]); its tests hold it to parsing.
+    pub fn default_release() -> Result<Policy, Error> {
+        Policy::from_toml(DEFAULT_POLICY)
+    }
+
     /// Validates a parsed policy file: globs, version ranges, names and sizes.
     pub fn new(file: PolicyFile) -> Result<Policy, Error> {
         let compiled = file
@@ -465,6 +531,12 @@ impl Policy {
             compiled,
             expected,
         })
+    }
+
+    /// Whether some rule judges imports, so the caller must read the import tables
+    /// ([`ArtifactFacts::imports`]).
+    pub fn needs_imports(&self) -> bool {
+        self.file.artifacts.iter().any(|r| r.imports.is_some())
     }
 
     /// Judges every artifact; `checksums` is the parsed checksums file when the policy names one.

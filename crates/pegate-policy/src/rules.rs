@@ -63,6 +63,8 @@ rules! {
     CertExpiry => "signature.cert-expiry", "every signer certificate stays valid for at least cert_min_days days after the gate time", "renew the code-signing certificate and re-sign; a timestamp keeps old releases valid after expiry";
     GoSupported => "go.supported", "the Go that built the binary is one of the two newest major releases in pegate's release table", "rebuild with a supported Go (pegate build --go VERSION); older majors get no security fixes";
     GoSettings => "go.settings", "the Go build settings have the required values and none of the forbidden ones", "build with the settings the policy names (pegate build passes -trimpath and CGO_ENABLED=0), from a clean checkout for vcs.modified=false";
+    ImportsSystemOnly => "imports.system-only", "every imported DLL is part of Windows (a system DLL or an api-ms-win-*/ext-ms-* API set) or allowed by the rule's imports.allow", "link the runtime statically (MinGW: -static, or -static-libgcc -static-libstdc++; cgo: -ldflags '-extldflags \"-static\"'; MSVC: /MT), or ship the DLL with the release and add it to imports.allow";
+    ImportsDeny => "imports.deny", "no imported DLL matches the rule's imports.deny (e.g. the debug CRTs ucrtbased.dll, vcruntime140d.dll, msvcp140d.dll)", "build the release configuration (/MD or /MT, not /MDd or /MTd) and relink; a debug CRT exists only where Visual Studio is installed";
 }
 
 /// The BinSkim rule a pegate rule corresponds to, for SARIF consumers that know BinSkim's ids.
