@@ -11,6 +11,7 @@ mod differential;
 mod fuzz_regressions;
 mod gate_matrix;
 mod native_paths;
+mod pegate_test;
 mod release;
 
 use std::path::PathBuf;
