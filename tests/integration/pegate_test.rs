@@ -177,3 +177,49 @@ print("\n".join(sorted(failed)))
          example.com/wintests/paths (windows/amd64) TestDeliberateFailure\n"
     );
 }
+
+/// `--gate POLICY` judges each compiled test binary before it runs: a policy that wants ARM64
+/// fails the amd64 binaries with the rule's message, and they are not run.
+#[test]
+fn pegate_test_gates_the_test_binaries_before_running_them() {
+    if super::go_build_fails_here() || !runs_both_x86_targets() {
+        return;
+    }
+    let (_dir, policy) = super::temp_file(
+        "policy.toml",
+        "[[artifact]]\nglob = \"*.exe\"\nmachine = \"ARM64\"\n",
+    );
+    let mut cmd = pegate();
+    cmd.args([
+        "test",
+        "--source",
+        "fixtures/wintests",
+        "--go",
+        "1.27.3",
+        "--target",
+        "windows/amd64",
+        "--format",
+        "json",
+        "--gate",
+    ])
+    .arg(&policy)
+    .arg("--cache")
+    .arg(root().join("target").join("pegate-go"));
+    if let Some(prefix) = wine_prefix() {
+        cmd.env("WINEPREFIX", prefix);
+    }
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let packages = doc["report"]["packages"].as_array().unwrap();
+    assert_eq!(packages.len(), 2, "{doc}");
+    for p in packages {
+        assert_eq!(p["status"], "failed", "{p}");
+        assert_eq!(p["tests"].as_array().unwrap().len(), 0, "not run: {p}");
+        let reason = p["reason"].as_str().unwrap();
+        assert!(
+            reason.starts_with("gate: machine: ") && reason.contains("ARM64"),
+            "{reason}"
+        );
+    }
+}

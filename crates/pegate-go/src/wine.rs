@@ -37,8 +37,10 @@
 //!    inherited as on Windows, so [`command`] passes the caller's variables that way.
 //! 3. **`go.exe build` exits 1 after writing its output**: removing its temporary work directory
 //!    fails with `unlinkat ...\a.out.exe: Invalid function`; `go build -work` (which keeps the
-//!    directory) exits 0. Tests that run `go.exe` under Wine set `GOFLAGS=-work` in their own
-//!    environment and delete the kept directories; pegate itself never adds `-work`.
+//!    directory) exits 0. So pegate's own tests of Go builds skip under Wine, saying why (a
+//!    test that must run `go.exe` there would set `GOFLAGS=-work` in its own environment and
+//!    delete the kept directories); pegate itself never adds `-work`.
+//! 4. **Wine's own version of Windows**: `GetVersion` answers 6.1 build 7601 (see below).
 //!
 //! ## What a passing run under Wine proves
 //!
@@ -47,9 +49,10 @@
 //! against Wine's implementation of those APIs on this prefix. It does not prove the same on
 //! Windows: Wine's file system is a Linux one underneath (case-sensitive unless Wine folds names,
 //! no NTFS ACLs, alternate data streams or short 8.3 names, different locking and
-//! delete-while-open semantics), `GetVersion` reports the version Wine imitates (Windows 10 by
-//! default), there is no real registry beyond the prefix's, no services, no Defender or
-//! SmartScreen, and console, code-page and timing behaviour differ. A failure under Wine is worth
+//! delete-while-open semantics), `GetVersion` reports the version Wine imitates (measured: 6.1
+//! build 7601, Windows 7, in a fresh Wine 8.0 prefix; Windows 10 and 11 tell a program without a
+//! manifest 6.2 build 9200), there is no real registry beyond the prefix's, no services, no
+//! Defender or SmartScreen, and console, code-page and timing behaviour differ. A failure under Wine is worth
 //! reading but can be Wine's; a pass is evidence, not a Windows certification.
 
 use std::ffi::{OsStr, OsString};

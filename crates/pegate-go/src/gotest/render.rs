@@ -412,8 +412,95 @@ pub fn sarif(report: &TestReport) -> String {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
+
+    use crate::gotest::{PackageResult, TargetRunner, TestCase};
+    use crate::matrix::Target;
+
+    /// A failed test, a package that did not compile and one whose target has no runner.
+    fn report() -> TestReport {
+        let package = |name: &str, target: &str, status| PackageResult {
+            package: name.to_owned(),
+            dir: std::env::current_dir().unwrap().join("pkg"),
+            target: Target::parse(target).unwrap(),
+            status,
+            runner: (status == PackageStatus::Failed).then(|| "wine 8.0".to_owned()),
+            binary: None,
+            exit_code: None,
+            tests: Vec::new(),
+            elapsed_ms: 1500,
+            reason: None,
+            output: String::new(),
+        };
+        let mut failed = package("example.com/a", "windows/amd64", PackageStatus::Failed);
+        failed.tests = vec![
+            TestCase {
+                name: "TestOk".to_owned(),
+                status: TestStatus::Passed,
+                elapsed_ms: 10,
+                output: String::new(),
+            },
+            TestCase {
+                name: "TestBad".to_owned(),
+                status: TestStatus::Failed,
+                elapsed_ms: 20,
+                output: "=== RUN   TestBad\n    a_windows_test.go:7: got 1, want 2\n--- FAIL: TestBad (0.02s)\n".to_owned(),
+            },
+        ];
+        let mut broken = package("example.com/b", "windows/amd64", PackageStatus::BuildFailed);
+        broken.reason = Some("b_windows_test.go:3:1: syntax error".to_owned());
+        let mut arm = package("example.com/a", "windows/arm64", PackageStatus::Skipped);
+        arm.reason = Some("arm64: no runner on this host".to_owned());
+        TestReport {
+            go_version: "go1.27.3".to_owned(),
+            runners: vec![TargetRunner {
+                target: Target::windows("amd64"),
+                runner: Some("wine 8.0".to_owned()),
+                program: Some("/usr/lib/wine/wine64".into()),
+                reason: None,
+            }],
+            packages: vec![failed, broken, arm],
+            elapsed_ms: 4000,
+        }
+    }
+
+    #[test]
+    fn github_and_sarif_name_each_failure_with_its_test_file_line() {
+        let r = report();
+        assert!(r.failed() && !r.errored());
+        assert_eq!(
+            github(&r),
+            "::error file=pkg/a_windows_test.go,line=7,title=pegate test windows/amd64::example.com/a TestBad failed on windows/amd64: a_windows_test.go:7: got 1, want 2\n\
+             ::error title=pegate test windows/amd64::example.com/b (package) failed on windows/amd64: b_windows_test.go:3:1: syntax error\n\
+             ::notice title=pegate test::example.com/a on windows/arm64 not run: arm64: no runner on this host\n\
+             ::notice title=pegate test::1 passed, 1 failed, 0 skipped; 1 of 3 packages × targets ran\n"
+        );
+        let doc: serde_json::Value = serde_json::from_str(&sarif(&r)).unwrap();
+        let results = doc["runs"][0]["results"].as_array().unwrap();
+        assert_eq!(results.len(), 2);
+        assert_eq!(results[0]["ruleId"], "go-test/failed");
+        assert_eq!(
+            results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            "pkg/a_windows_test.go"
+        );
+        assert_eq!(
+            results[0]["locations"][0]["physicalLocation"]["region"]["startLine"],
+            7
+        );
+        assert_eq!(results[1]["ruleId"], "go-test/package-failed");
+        let junit = junit(&r);
+        assert!(junit.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"pegate test\" tests=\"4\" failures=\"1\" errors=\"1\" skipped=\"1\" time=\"4.000\">"), "{junit}");
+        assert!(
+            junit.contains(
+                "<error message=\"b_windows_test.go:3:1: syntax error\" type=\"FAIL (build)\">"
+            ),
+            "{junit}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&json(&r)).unwrap();
+        assert_eq!(json["passed"], false);
+        assert_eq!(json["report"]["packages"][1]["status"], "build-failed");
+    }
 
     #[test]
     fn locations_are_read_from_go_test_output() {
