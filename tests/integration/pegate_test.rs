@@ -223,3 +223,65 @@ fn pegate_test_gates_the_test_binaries_before_running_them() {
         );
     }
 }
+
+/// `--fail-fast` with one job: after the deliberate failure no further package is started, and
+/// those say why; `--run` narrows the run to the failing test.
+#[test]
+fn pegate_test_fail_fast_stops_after_the_first_failure() {
+    if super::go_build_fails_here() || !runs_both_x86_targets() {
+        return;
+    }
+    let mut cmd = pegate();
+    cmd.args([
+        "test",
+        "--source",
+        "fixtures/wintests",
+        "--go",
+        "1.27.3",
+        "--tags",
+        "pegate_fail",
+        "--target",
+        "windows/amd64",
+        "--target",
+        "windows/386",
+        "--jobs",
+        "1",
+        "--fail-fast",
+        "--run",
+        "Deliberate|GetVersion",
+        "--format",
+        "json",
+        "--cache",
+    ])
+    .arg(root().join("target").join("pegate-go"));
+    if let Some(prefix) = wine_prefix() {
+        cmd.env("WINEPREFIX", prefix);
+    }
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let packages = doc["report"]["packages"].as_array().unwrap();
+    let status: Vec<&str> = packages
+        .iter()
+        .map(|p| p["status"].as_str().unwrap())
+        .collect();
+    let failed = status.iter().filter(|s| **s == "failed").count();
+    let not_run = status.iter().filter(|s| **s == "not-run").count();
+    assert_eq!(failed, 1, "{status:?}");
+    assert!(not_run >= 1, "{status:?}");
+    for p in packages.iter().filter(|p| p["status"] == "failed") {
+        let names: Vec<&str> = p["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["TestDeliberateFailure"], "{p}");
+    }
+    for p in packages.iter().filter(|p| p["status"] == "not-run") {
+        assert_eq!(
+            p["reason"], "not run: an earlier package failed (--fail-fast)",
+            "{p}"
+        );
+    }
+}
