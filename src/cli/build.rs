@@ -265,7 +265,7 @@ fn write_table(out: &mut impl std::io::Write, report: &MatrixReport) -> std::io:
 
 /// `--go` made absolute when it names a path (an existing file or directory, or anything with a
 /// separator, as the resolver decides); a version such as `1.27.3` stays as given.
-fn absolute_go(value: &str) -> anyhow::Result<String> {
+pub(crate) fn absolute_go(value: &str) -> anyhow::Result<String> {
     let path = Path::new(value.trim());
     let is_path = path.exists() || value.contains(std::path::MAIN_SEPARATOR) || value.contains('/');
     if !is_path || path.is_absolute() {

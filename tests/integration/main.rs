@@ -13,6 +13,7 @@ mod fuzz_regressions;
 mod gate_matrix;
 mod imports;
 mod native_paths;
+mod pegate_test;
 mod release;
 
 use std::path::PathBuf;

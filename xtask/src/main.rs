@@ -16,6 +16,7 @@ mod progress;
 mod schema;
 mod sign_fixtures;
 mod verify;
+mod verify_test;
 mod wine;
 
 fn main() -> anyhow::Result<()> {

@@ -15,6 +15,10 @@
 //! time) goes into the report and a `run` column; a cell this host cannot run says why and still
 //! passes; a non-zero exit or a timeout fails it.
 //!
+//! `--test` also runs `fixtures/wintests`' Windows-only tests with `pegate test`'s library for
+//! each Go version and target (under Wine on Linux; see `verify_test.rs`), prints their table and
+//! puts the reports in `report.json`'s `tests`; a failed test fails the run.
+//!
 //! Exit codes: 0 every cell passed, 1 a cell failed to build or a check failed, 2 nothing could be
 //! evaluated (no Go and provisioning impossible, bad arguments).
 
@@ -35,7 +39,7 @@ use serde::Serialize;
 
 const USAGE: &str = "usage: cargo xtask verify [--go <path|version>]... [--cache DIR] [--out DIR] \
                      [--python PATH] [--go-archive FILE --sha256 HEX] [--jobs N] [--repro] \
-                     [--run [--run-timeout SECONDS]]";
+                     [--run [--run-timeout SECONDS]] [--test]";
 
 struct Options {
     go: Vec<String>,
@@ -46,6 +50,7 @@ struct Options {
     jobs: Option<usize>,
     repro: bool,
     run: bool,
+    test: bool,
     run_timeout: Duration,
 }
 
@@ -65,6 +70,7 @@ fn parse_args(args: &[String]) -> anyhow::Result<Options> {
         jobs: None,
         repro: false,
         run: false,
+        test: false,
         run_timeout: pegate::go::run::DEFAULT_TIMEOUT,
     };
     let (mut archive, mut sha256) = (None, None);
@@ -88,6 +94,7 @@ fn parse_args(args: &[String]) -> anyhow::Result<Options> {
             "--sha256" => sha256 = Some(value("--sha256")?),
             "--repro" => opts.repro = true,
             "--run" => opts.run = true,
+            "--test" => opts.test = true,
             "--run-timeout" => {
                 let secs = value("--run-timeout")?;
                 opts.run_timeout = secs
@@ -182,12 +189,23 @@ fn verify(args: &[String]) -> anyhow::Result<i32> {
     }
 
     print!("{}", table(&rows));
-    let ok = rows.iter().all(|r| r.ok);
+    let tests = if opts.test {
+        Some(crate::verify_test::run(
+            &toolchains,
+            &opts.cache,
+            &opts.out,
+        )?)
+    } else {
+        None
+    };
+    let ok =
+        rows.iter().all(|r| r.ok) && tests.iter().flatten().all(|t| !t.failed() && !t.errored());
     let json = Report {
         ok,
         go: &toolchains,
         matrix_elapsed_ms: elapsed_ms,
         cells: &rows,
+        tests: tests.as_deref(),
     };
     let path = opts.out.join("report.json");
     std::fs::create_dir_all(&opts.out).with_context(|| format!("create {}", opts.out.display()))?;
@@ -248,6 +266,8 @@ struct Report<'a> {
     go: &'a [Toolchain],
     matrix_elapsed_ms: u64,
     cells: &'a [Row],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tests: Option<&'a [pegate::go::gotest::TestReport]>,
 }
 
 /// One check of one cell: what the cell must be and what the artifact is.
@@ -673,8 +693,9 @@ mod tests {
         std::fs::remove_dir_all(&out).ok();
     }
 
-    /// `--run` on this host: on Linux/amd64 (CI, where .ci/run installs wine64) every
-    /// windows/amd64 cell must print the greeting under Wine; what cannot run says why and passes.
+    /// `--run` on this host: on Linux/amd64 (CI, where .ci/run installs wine64 and wine32) every
+    /// windows/amd64 and windows/386 cell must print the greeting under Wine; what cannot run
+    /// says why and passes.
     #[test]
     fn verify_run_runs_what_this_host_can_and_says_why_for_the_rest() {
         if go_build_fails_here() {
@@ -722,7 +743,12 @@ mod tests {
             }
         }
         if host.goos == "linux" && host.goarch == "amd64" {
-            assert!(ran >= 3, "every windows/amd64 cell runs under wine64");
+            // With 32-bit Wine (`.ci/setup` installs wine32:i386) the windows/386 cells run too.
+            let want = if host.wine32.is_some() { 6 } else { 3 };
+            assert_eq!(
+                ran, want,
+                "every windows/amd64 (and, with wine32, 386) cell runs"
+            );
         }
         std::fs::remove_dir_all(&out).ok();
     }

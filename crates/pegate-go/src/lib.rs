@@ -6,9 +6,11 @@
 
 pub mod doctor;
 pub mod error;
+pub mod gotest;
 pub mod matrix;
 pub mod run;
 pub mod toolchain;
+pub mod wine;
 
 pub use error::Error;
 /// The build-info reader and the cross-checks live in the pure `pegate-gobin` crate; re-exported

@@ -13,7 +13,8 @@
 //! on Arm64 (amd64 too on Windows 11, whose x64 emulation Windows 10 on Arm lacks). On Linux,
 //! Wine runs windows/amd64 through its 64-bit loader and windows/386 only through the 32-bit one
 //! (Debian's `wine32:i386`); no Wine runs arm64 PE files on an x86 host. The Wine loaders are
-//! looked up as Debian installs them (`/usr/lib/wine/wine64`, `/usr/lib/wine/wine`) and on PATH;
+//! looked up as Debian installs them (`/usr/lib/wine/wine64`, `/usr/lib/wine/wine`) and on PATH
+//! (see [`crate::wine`], where everything Wine-specific lives);
 //! `WINEPREFIX` and `WINEDEBUG` pass through from the caller's environment.
 //!
 //! ```
@@ -35,7 +36,6 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::matrix::Target;
-use crate::toolchain::find_on_path;
 
 /// How long an artifact may run before it is killed, unless the caller says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -72,14 +72,8 @@ impl Host {
         let (wine64, wine32) = if cfg!(windows) {
             (None, None)
         } else {
-            let path = std::env::var_os("PATH").unwrap_or_default();
-            let debian = |loader: &str| Some(PathBuf::from(loader)).filter(|p| p.is_file());
-            (
-                find_on_path(&path, "wine64").or_else(|| debian("/usr/lib/wine/wine64")),
-                // On PATH, `wine` is Debian's wrapper that falls back to wine64 when the 32-bit
-                // loader is missing, so only the loader itself proves 32-bit support.
-                debian("/usr/lib/wine/wine"),
-            )
+            // Both layouts (Debian's /usr/lib/wine, WineHQ's PATH), by ELF class: crate::wine.
+            crate::wine::find_loaders(&std::env::var_os("PATH").unwrap_or_default())
         };
         Host {
             goos: goos.to_owned(),
@@ -280,10 +274,16 @@ pub struct RunOptions {
     pub timeout: Duration,
     /// Bytes of stdout and of stderr kept (default [`DEFAULT_MAX_OUTPUT`]).
     pub max_output: usize,
-    /// Extra environment for the process (`WINEPREFIX`, ...), on top of the caller's.
+    /// Extra environment for the process (`WINEPREFIX`, ...), on top of the caller's. Under
+    /// Wine, the variables that are not `WINE*` reach the program even where the prefix's
+    /// registry has its own value ([`crate::wine::command`]).
     pub env: Vec<(String, String)>,
     /// The machine the artifacts run on.
     pub host: Host,
+    /// Arguments for the program (none by default).
+    pub args: Vec<std::ffi::OsString>,
+    /// The working directory (default: the artifact's directory).
+    pub dir: Option<PathBuf>,
 }
 
 impl RunOptions {
@@ -299,6 +299,8 @@ impl RunOptions {
             max_output: DEFAULT_MAX_OUTPUT,
             env: Vec::new(),
             host,
+            args: Vec::new(),
+            dir: None,
         }
     }
 }
@@ -366,7 +368,20 @@ pub fn run_artifact(runner: &Runner, exe: &Path, opts: &RunOptions) -> RunResult
     // path is resolved against the parent's or the child's directory depending on the OS.
     let absolute = std::path::absolute(exe);
     let exe = absolute.as_deref().unwrap_or(exe);
-    let mut cmd = command(runner, exe, opts);
+    let (mut cmd, batch) = match command(runner, exe, opts) {
+        Ok(c) => c,
+        Err(e) => {
+            let mut result = RunResult::skipped("");
+            result.status = RunStatus::Failed;
+            result.runner = runner.name();
+            result.reason = Some(format!(
+                "could not prepare the run of {}: {e}",
+                exe.display()
+            ));
+            return result;
+        }
+    };
+    let _batch = batch.and_then(|b| tempfile::TempPath::try_from_path(b).ok());
     let started = Instant::now();
     let mut result = RunResult {
         status: RunStatus::Failed,
@@ -421,25 +436,44 @@ pub fn run_artifact(runner: &Runner, exe: &Path, opts: &RunOptions) -> RunResult
     result
 }
 
-/// The command that starts `exe` with `runner`, in the artifact's directory, with no stdin and
-/// both output streams piped.
-fn command(runner: &Runner, exe: &Path, opts: &RunOptions) -> Command {
-    let mut cmd = match runner {
-        Runner::Native => Command::new(exe),
+/// The command that starts `exe` with `runner`, in the artifact's directory (or `opts.dir`),
+/// with no stdin and both output streams piped; and the batch file a Wine run goes through,
+/// which the caller deletes after the run.
+fn command(
+    runner: &Runner,
+    exe: &Path,
+    opts: &RunOptions,
+) -> std::io::Result<(Command, Option<PathBuf>)> {
+    let dir = opts
+        .dir
+        .clone()
+        .or_else(|| exe.parent().map(Path::to_path_buf))
+        .filter(|d| !d.as_os_str().is_empty());
+    let (mut cmd, batch) = match runner {
+        Runner::Native => {
+            let mut cmd = Command::new(exe);
+            cmd.args(&opts.args)
+                .envs(opts.env.iter().map(|(k, v)| (k, v)));
+            if let Some(dir) = &dir {
+                cmd.current_dir(dir);
+            }
+            (cmd, None)
+        }
         Runner::Wine { program } => {
-            let mut cmd = Command::new(program);
-            cmd.arg(exe);
-            cmd
+            let here = std::env::current_dir()?;
+            crate::wine::command(
+                program,
+                exe,
+                &opts.args,
+                &opts.env,
+                dir.as_deref().unwrap_or(&here),
+            )?
         }
     };
-    cmd.envs(opts.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    if let Some(dir) = exe.parent().filter(|d| !d.as_os_str().is_empty()) {
-        cmd.current_dir(dir);
-    }
-    cmd
+    Ok((cmd, batch))
 }
 
 /// Waits for `child` until `deadline`, killing it then (status timed out); the exit status when
@@ -627,7 +661,9 @@ mod tests {
         let mut opts = RunOptions::for_host(host("linux", "amd64", false, false));
         opts.timeout = Duration::from_millis(timeout_ms);
         opts.max_output = max_output;
-        opts.env.push(("PEGATE_RUN_TEST".into(), "set".into()));
+        // A `WINE*` variable: Wine runs give those to the loader's own environment; the others
+        // would go through a batch file for `cmd` (crate::wine::command), which sh is not.
+        opts.env.push(("WINE_PEGATE_RUN_TEST".into(), "set".into()));
         let loader = Runner::Wine {
             program: PathBuf::from("/bin/sh"),
         };
@@ -638,7 +674,7 @@ mod tests {
     #[test]
     fn runs_capture_exit_codes_output_and_environment() {
         let ok = run_script(
-            "echo \"Hello, $PEGATE_RUN_TEST\"; echo warn >&2",
+            "echo \"Hello, $WINE_PEGATE_RUN_TEST\"; echo warn >&2",
             10_000,
             1024,
         );

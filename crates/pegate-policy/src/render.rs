@@ -169,8 +169,8 @@ pub fn json(report: &Report) -> String {
     serde_json::to_string_pretty(&doc).unwrap_or_default()
 }
 
-/// Escapes text for XML attribute values and character data.
-fn xml(text: &str) -> String {
+/// Escapes text for XML attribute values and character data (also `pegate test`'s JUnit).
+pub fn xml(text: &str) -> String {
     let mut s = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -255,7 +255,7 @@ pub fn junit(report: &Report) -> String {
 /// A path the way repository tools name files, whichever OS produced it: forward slashes, no
 /// leading `./`, and no `\\?\` (the verbatim prefix of Windows paths longer than 260 characters;
 /// `\\?\UNC\server\share` is `//server/share`).
-fn slash_path(path: &str) -> String {
+pub fn slash_path(path: &str) -> String {
     let path = match path.strip_prefix(r"\\?\") {
         Some(rest) => match rest.strip_prefix(r"UNC\") {
             Some(share) => format!(r"\\{share}"),
@@ -274,7 +274,7 @@ fn slash_path(path: &str) -> String {
 /// A path as a SARIF/URI reference against `%SRCROOT%`: forward slashes, no `./`, percent-encoded
 /// (UTF-8 bytes, so Chinese names survive). A drive path `C:\x` becomes `/C:/x`: a reference
 /// starting `C:` would read as a URI scheme.
-fn uri(path: &str) -> String {
+pub fn uri(path: &str) -> String {
     let p = slash_path(path);
     let mut out = String::with_capacity(p.len());
     let rest = match p.as_bytes() {
@@ -359,7 +359,7 @@ pub fn sarif(report: &Report) -> String {
 }
 
 /// Escapes a GitHub workflow command's property (`file=`, `title=`) value.
-fn gh_property(text: &str) -> String {
+pub fn gh_property(text: &str) -> String {
     text.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
@@ -368,7 +368,7 @@ fn gh_property(text: &str) -> String {
 }
 
 /// Escapes a GitHub workflow command's message.
-fn gh_data(text: &str) -> String {
+pub fn gh_data(text: &str) -> String {
     text.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
