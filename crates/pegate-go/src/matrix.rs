@@ -326,9 +326,9 @@ pub struct Artifact {
     pub env: Vec<String>,
     /// The Go version that built it.
     pub go_version: String,
-    /// The C compiler of a cgo cell (absent for pure-Go cells).
+    /// The C compiler of a cgo cell (absent for pure-Go cells; boxed: most cells have none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub c_compiler: Option<CCompiler>,
+    pub c_compiler: Option<Box<CCompiler>>,
 }
 
 /// Why a cell has no artifact.
@@ -686,7 +686,7 @@ fn build_cell(
                 sha256,
                 size,
                 go_version: tc.version.clone(),
-                c_compiler: cc.cloned(),
+                c_compiler: cc.cloned().map(Box::new),
             };
             finish(CellOutcome::Built(artifact), reproducible)
         }
