@@ -254,10 +254,22 @@ impl MatrixSpec {
         if !self.buildvcs {
             args.push("-buildvcs=false".to_owned());
         }
-        // The C runtime linked in (no libgcc/libstdc++/winpthread DLL to ship) for cgo cells.
-        let static_cgo =
-            (self.cgo && self.cgo_options.static_runtime).then_some("-extldflags=-static");
-        let ldflags = [cell.variant.ldflags(), static_cgo]
+        // cgo cells link externally: the C runtime linked in (no libgcc/libstdc++/winpthread
+        // DLL to ship), and a GUI cell's subsystem said to the linker itself, because `zig cc`
+        // drops the `-mwindows` Go passes for `-H=windowsgui` (GNU ld takes both).
+        let mut extldflags = Vec::new();
+        if self.cgo && self.cgo_options.static_runtime {
+            extldflags.push("-static");
+        }
+        if self.cgo && cell.variant == Variant::Gui {
+            extldflags.push("-Wl,--subsystem,windows");
+        }
+        let extldflags = match extldflags.as_slice() {
+            [] => None,
+            [one] => Some(format!("-extldflags={one}")),
+            many => Some(format!("'-extldflags={}'", many.join(" "))),
+        };
+        let ldflags = [cell.variant.ldflags().map(str::to_owned), extldflags]
             .into_iter()
             .flatten()
             .collect::<Vec<_>>();

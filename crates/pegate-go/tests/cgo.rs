@@ -413,3 +413,50 @@ fn a_target_no_compiler_serves_fails_its_cell_saying_what_to_install() {
     let left: Vec<_> = std::fs::read_dir(out.path()).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// The linker flags of cgo cells: the C runtime static unless asked otherwise, and a GUI cell's
+/// subsystem given to the external linker too (`zig cc` drops Go's `-mwindows`; the arm64 GUI
+/// cell came out WINDOWS_CUI without it).
+#[test]
+fn cgo_cells_pass_static_and_the_gui_subsystem_to_the_external_linker() {
+    let out = Path::new("/out/x.exe");
+    let cell = |variant| pegate_go::matrix::Cell {
+        go_version: "go1.27.3".to_owned(),
+        goos: "windows".to_owned(),
+        goarch: "arm64".to_owned(),
+        variant,
+    };
+    let ldflags = |spec: &MatrixSpec, variant| {
+        spec.go_args(&cell(variant), out)
+            .into_iter()
+            .find(|a| a.starts_with("-ldflags="))
+    };
+    let mut spec = spec(Path::new("/out"));
+    let cases = [
+        (Variant::Console, Some("-ldflags=-extldflags=-static")),
+        (
+            Variant::Gui,
+            Some("-ldflags=-H=windowsgui '-extldflags=-static -Wl,--subsystem,windows'"),
+        ),
+        (
+            Variant::Stripped,
+            Some("-ldflags=-s -w -extldflags=-static"),
+        ),
+    ];
+    for (variant, want) in cases {
+        assert_eq!(ldflags(&spec, variant).as_deref(), want, "{variant}");
+    }
+    spec.cgo_options.static_runtime = false;
+    assert_eq!(ldflags(&spec, Variant::Console), None);
+    assert_eq!(
+        ldflags(&spec, Variant::Gui).as_deref(),
+        Some("-ldflags=-H=windowsgui -extldflags=-Wl,--subsystem,windows")
+    );
+    // Pure-Go cells keep their flags as they always were.
+    spec.cgo = false;
+    assert_eq!(
+        ldflags(&spec, Variant::Gui).as_deref(),
+        Some("-ldflags=-H=windowsgui")
+    );
+    assert_eq!(ldflags(&spec, Variant::Console), None);
+}
