@@ -4,8 +4,9 @@
 //! arm64 always zig), inspected and snapshotted per cell, the amd64 cell run under Wine, and a
 //! dynamically linked cell whose missing `libstdc++-6.dll` stops it at start-up.
 //!
-//! Kept small on purpose: a zig cell compiles MinGW's CRT and libc++ the first time (1–1.7 min
-//! on two cores); Zig's cache and GOCACHE live under `target/pegate-go`, so reruns are fast.
+//! Kept small on purpose (one zig cell): a zig cell compiles MinGW's CRT and libc++ the first
+//! time (1–1.7 min on an idle two-core machine, far longer on a loaded one); Zig's cache and
+//! GOCACHE live under `target/pegate-go`, so reruns take seconds.
 #![allow(
     clippy::unwrap_used,
     clippy::indexing_slicing,
