@@ -20,6 +20,8 @@ Examples:
   pegate build --source cmd/app --out dist/ --target windows/arm64 --variant gui
   pegate build --go 1.23.9 --repro               check that two builds give the same bytes
   pegate build --run --target windows/amd64      build, then run it (natively, or under Wine)
+  pegate build --cgo --target windows/arm64      cgo, with zig cc fetched and pinned by pegate
+  pegate build --cgo --cc windows/amd64=x86_64-w64-mingw32-clang   your own C compiler
 
 Artifacts are named <name>-<go version>-<goos>-<goarch>-<variant>.exe; <out>/checksums.txt lists
 their SHA-256 in sha256sum format, ready for `pegate gate` or `sha256sum -c`.
@@ -49,9 +51,19 @@ pub(crate) struct Args {
     /// pegate's cache (toolchains, GOCACHE); default ~/.cache/pegate.
     #[arg(long)]
     cache: Option<PathBuf>,
-    /// Build with CGO_ENABLED=1 (needs a C cross compiler per target).
+    /// Build with CGO_ENABLED=1, a C cross compiler chosen per target (MinGW-w64 for
+    /// amd64/386 when installed, else zig, fetched and pinned like Go) and the C runtime linked
+    /// statically.
     #[arg(long)]
     cgo: bool,
+    /// The C compiler of one target's cgo cells, overriding pegate's choice (repeatable;
+    /// PEGATE_CC_WINDOWS_ARM64 and the like do the same from the environment).
+    #[arg(long = "cc", value_name = "GOOS/GOARCH=COMMAND", requires = "cgo")]
+    cc: Vec<String>,
+    /// Link cgo cells against the C runtime's DLLs (libgcc, libstdc++, winpthread) instead of
+    /// statically: the program then needs those DLLs beside it on Windows.
+    #[arg(long, requires = "cgo")]
+    cgo_dynamic: bool,
     /// Build every cell twice in different directories and report whether the bytes match.
     #[arg(long)]
     repro: bool,
@@ -144,9 +156,11 @@ fn run_options(args: &Args) -> anyhow::Result<Option<RunOptions>> {
         })?;
     let mut opts = RunOptions::detect();
     opts.timeout = timeout;
-    // Wine's fixme/err chatter would otherwise fill every cell's recorded stderr.
+    // Wine's fixme/err chatter would otherwise fill every cell's recorded stderr; the loader's
+    // errors stay (`err+module`: "Library libstdc++-6.dll ... not found", as Windows says it).
     if std::env::var_os("WINEDEBUG").is_none() {
-        opts.env.push(("WINEDEBUG".to_owned(), "-all".to_owned()));
+        opts.env
+            .push(("WINEDEBUG".to_owned(), "-all,err+module".to_owned()));
     }
     Ok(Some(opts))
 }
@@ -181,6 +195,12 @@ fn matrix_spec(args: &Args, cache: &Path, run: Option<RunOptions>) -> anyhow::Re
         spec.variants = args.variants.iter().map(|&v| v.into()).collect();
     }
     spec.cgo = args.cgo;
+    for cc in &args.cc {
+        spec.cgo_options
+            .add_override(cc, "--cc")
+            .map_err(|e| anyhow::anyhow!("--cc {cc}: {e}"))?;
+    }
+    spec.cgo_options.static_runtime = !args.cgo_dynamic;
     spec.reproducibility = args.repro;
     spec.jobs = args.jobs;
     spec.run = run;
@@ -248,6 +268,9 @@ fn write_table(out: &mut impl std::io::Write, report: &MatrixReport) -> std::io:
                     a.sha256,
                     a.size
                 )?;
+                if let Some(cc) = &a.c_compiler {
+                    writeln!(out, "      cc: {} ({}; {})", cc.cc, cc.version, cc.source)?;
+                }
                 if let Some(run) = &c.run {
                     write_run(out, run)?;
                 }

@@ -6,6 +6,7 @@
 )]
 
 mod build_run;
+mod cgo;
 mod cli;
 mod differential;
 mod differential_imports;

@@ -9,6 +9,9 @@
 //! `--go 1.27.3 --go 1.23.9` builds the matrix with both (a cell is Go version × target × variant);
 //! `--go-archive FILE --sha256 HEX` installs a local Go archive offline first.
 //!
+//! `--cgo` builds the cgo fixture (`fixtures/hello-cgo`: C, C++ and the Windows API) instead, with
+//! the C cross compiler pegate picks per target (MinGW-w64 or the pinned zig) recorded per cell.
+//!
 //! `--run` then runs every artifact the host can execute (natively on Windows; under Wine on
 //! Linux: windows/amd64 with wine64, windows/386 only with 32-bit Wine), killed after
 //! `--run-timeout` seconds (default 10). Each cell's `run` (exit code, stdout, stderr, elapsed
@@ -39,7 +42,7 @@ use serde::Serialize;
 
 const USAGE: &str = "usage: cargo xtask verify [--go <path|version>]... [--cache DIR] [--out DIR] \
                      [--python PATH] [--go-archive FILE --sha256 HEX] [--jobs N] [--repro] \
-                     [--run [--run-timeout SECONDS]] [--test]";
+                     [--run [--run-timeout SECONDS]] [--test] [--cgo]";
 
 struct Options {
     go: Vec<String>,
@@ -52,6 +55,7 @@ struct Options {
     run: bool,
     test: bool,
     run_timeout: Duration,
+    cgo: bool,
 }
 
 fn workspace() -> PathBuf {
@@ -72,6 +76,7 @@ fn parse_args(args: &[String]) -> anyhow::Result<Options> {
         run: false,
         test: false,
         run_timeout: pegate::go::run::DEFAULT_TIMEOUT,
+        cgo: false,
     };
     let (mut archive, mut sha256) = (None, None);
     let mut it = args.iter();
@@ -93,6 +98,7 @@ fn parse_args(args: &[String]) -> anyhow::Result<Options> {
             "--go-archive" => archive = Some(PathBuf::from(value("--go-archive")?)),
             "--sha256" => sha256 = Some(value("--sha256")?),
             "--repro" => opts.repro = true,
+            "--cgo" => opts.cgo = true,
             "--run" => opts.run = true,
             "--test" => opts.test = true,
             "--run-timeout" => {
@@ -136,7 +142,9 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
 fn verify(args: &[String]) -> anyhow::Result<i32> {
     let opts = parse_args(args)?;
     let toolchains = resolve_go(&opts)?;
-    let hello = workspace().join("fixtures").join("hello");
+    // `--cgo`: the cgo fixture (C, C++, the Windows API) with a C cross compiler per cell.
+    let fixture = if opts.cgo { "hello-cgo" } else { "hello" };
+    let hello = workspace().join("fixtures").join(fixture);
     let artifacts = opts.out.join("artifacts");
     // Start from an empty artifact directory so the report describes only this run.
     if artifacts.exists() {
@@ -146,6 +154,8 @@ fn verify(args: &[String]) -> anyhow::Result<i32> {
     let mut spec = MatrixSpec::reference(&hello, &artifacts, &opts.cache);
     spec.reproducibility = opts.repro;
     spec.jobs = opts.jobs;
+    spec.cgo = opts.cgo;
+    spec.cgo_options.python = opts.python.clone();
     if opts.run {
         spec.run = Some(run_options(&opts)?);
     }
@@ -189,6 +199,11 @@ fn verify(args: &[String]) -> anyhow::Result<i32> {
     }
 
     print!("{}", table(&rows));
+    for row in &rows {
+        if let Some(cc) = row.artifact.as_ref().and_then(|a| a.c_compiler.as_ref()) {
+            println!("{}: cc {} ({}; {})", row.cell, cc.cc, cc.version, cc.source);
+        }
+    }
     let tests = if opts.test {
         Some(crate::verify_test::run(
             &toolchains,
@@ -226,7 +241,9 @@ fn verify(args: &[String]) -> anyhow::Result<i32> {
 fn run_options(opts: &Options) -> anyhow::Result<RunOptions> {
     let mut run = RunOptions::detect();
     run.timeout = opts.run_timeout;
-    run.env.push(("WINEDEBUG".to_owned(), "-all".to_owned()));
+    // Quiet Wine, but its loader's "Library X.dll ... not found" is the missing-DLL report.
+    run.env
+        .push(("WINEDEBUG".to_owned(), "-all,err+module".to_owned()));
     // Wine 8 needs the prefix with the bcryptprimitives stub to start any Go >= 1.22 binary.
     if run.host.wine64.is_some() || run.host.wine32.is_some() {
         let prefix = crate::wine::ensure_prefix(&workspace())
@@ -394,6 +411,10 @@ fn expectations(artifact: &Artifact, seen: &PeSummary) -> Vec<Check> {
         .iter()
         .any(|s| s.name.starts_with(".zdebug_") || s.name.starts_with(".debug_"));
     let stripped = cell.variant == Variant::Stripped;
+    let zig_linked = artifact
+        .c_compiler
+        .as_ref()
+        .is_some_and(|cc| cc.kind == pegate::go::cgo::CompilerKind::Zig);
     vec![
         Check::new("machine", machine, seen.headers.machine),
         Check::new("format", format, seen.headers.format()),
@@ -416,9 +437,10 @@ fn expectations(artifact: &Artifact, seen: &PeSummary) -> Vec<Check> {
                 && seen.directory("BASERELOC").is_some(),
         ),
         Check::new("dwarf", !stripped, dwarf),
+        // Go's linker and GNU ld (MinGW) write a COFF symbol table; lld (zig cc) writes none.
         Check::new(
             "coff symbols",
-            !stripped,
+            !stripped && !zig_linked,
             seen.headers.number_of_symbols > 0,
         ),
         Check::new("unsigned", true, seen.headers.security_directory.is_none()),
@@ -440,14 +462,27 @@ fn build_info_checks(artifact: &Artifact, info: Option<&BuildInfo>) -> Vec<Check
         return vec![Check::new("go build info", "present", "missing")];
     };
     let cell = &artifact.cell;
+    let cgo = artifact.c_compiler.is_some();
     let setting = |key: &str| info.setting(key).unwrap_or("(not recorded)");
     vec![
         Check::new("go version", &artifact.go_version, &info.go_version),
         Check::new("GOOS", &cell.goos, setting("GOOS")),
         Check::new("GOARCH", &cell.goarch, setting("GOARCH")),
-        Check::new("CGO_ENABLED", "0", setting("CGO_ENABLED")),
+        Check::new(
+            "CGO_ENABLED",
+            if cgo { "1" } else { "0" },
+            setting("CGO_ENABLED"),
+        ),
         Check::new("-trimpath", "true", setting("-trimpath")),
-        Check::new("main module", "example.com/hello", &info.path),
+        Check::new(
+            "main module",
+            if cgo {
+                "example.com/hello-cgo"
+            } else {
+                "example.com/hello"
+            },
+            &info.path,
+        ),
     ]
 }
 

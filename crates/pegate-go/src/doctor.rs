@@ -113,6 +113,11 @@ pub const CATALOG: &[CheckInfo] = &[
         about: "CGO_ENABLED=1 has a C cross compiler per target",
     },
     CheckInfo {
+        id: "cgo.pegate-compiler",
+        platform: Platform::All,
+        about: "which C compiler `pegate build --cgo` uses per target, and why",
+    },
+    CheckInfo {
         id: "windows.path-length",
         platform: Platform::NotWindows,
         about: "paths a Windows runner would see stay under MAX_PATH",
@@ -189,6 +194,8 @@ pub struct DoctorEnv {
     pub windows_modcache_prefix: String,
     /// What only Windows has (registry, ROOT store); `Some` switches on the Windows-only checks.
     pub windows: Option<WindowsFacts>,
+    /// pegate's cache, where `pegate build --cgo` finds (or would install) its pinned zig.
+    pub cache: Option<PathBuf>,
 }
 
 /// Windows' classic MAX_PATH without LongPathsEnabled.
@@ -222,6 +229,7 @@ impl DoctorEnv {
     /// Gathers the real environment: `go` from `go` (or PATH), `go env -json`, `go tool dist list -json`.
     pub fn from_system(go: Option<&Path>, project_dir: &Path) -> DoctorEnv {
         let mut env = DoctorEnv::empty(project_dir);
+        env.cache = toolchain::user_cache_dir();
         // Windows names are case-insensitive (`Path`); the checks look them up upper-cased.
         env.vars = std::env::vars()
             .map(|(k, v)| (if cfg!(windows) { k.to_uppercase() } else { k }, v))
@@ -314,6 +322,7 @@ pub fn run(env: &DoctorEnv) -> Vec<Check> {
     out.push(goflags(env));
     out.push(targets(env));
     out.push(cgo(env));
+    out.push(pegate_cgo(env));
     match &env.windows {
         Some(facts) => {
             out.push(windows::env_persisted(facts, &env.vars));
@@ -750,6 +759,46 @@ fn cgo(env: &DoctorEnv) -> Check {
                 missing.join("; ")
             ),
             "install mingw-w64 (apt-get install gcc-mingw-w64) or zig, or build with CGO_ENABLED=0",
+        )
+    }
+}
+
+/// Per target, the C compiler `pegate build --cgo` would use and why ([`crate::cgo::plan`]: a
+/// `--cc`/`PEGATE_CC_*` override, MinGW-w64 on PATH, zig); a target with none is a warning
+/// (cgo is opt-in), naming what to install.
+fn pegate_cgo(env: &DoctorEnv) -> Check {
+    use crate::cgo::{CgoOptions, Plan, plan};
+    use crate::matrix::Target;
+    let opts = CgoOptions {
+        path_var: Some(OsString::from(
+            env.vars.get("PATH").map(String::as_str).unwrap_or_default(),
+        )),
+        ..CgoOptions::default()
+    };
+    let cache = env.cache.clone().unwrap_or_default();
+    let mut lines = Vec::new();
+    let mut missing = Vec::new();
+    for (goos, goarch) in &env.targets {
+        let target = Target {
+            goos: goos.clone(),
+            goarch: goarch.clone(),
+        };
+        let plan = plan(&target, &opts, &cache);
+        if let Plan::Missing(_) = plan {
+            missing.push(target.to_string());
+        }
+        lines.push(format!("{target}: {}", plan.describe()));
+    }
+    let message = lines.join("; ");
+    if missing.is_empty() {
+        check("cgo.pegate-compiler", Status::Pass, message, "")
+    } else {
+        check(
+            "cgo.pegate-compiler",
+            Status::Warn,
+            message,
+            "install MinGW-w64 (apt-get install gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 gcc-mingw-w64-i686 g++-mingw-w64-i686), \
+             let pegate fetch zig (python3 with pip), set PEGATE_ZIG, or pass pegate build --cc GOOS/GOARCH=COMPILER",
         )
     }
 }

@@ -1,6 +1,8 @@
 //! The Windows build matrix: one cell per (Go version, GOOS/GOARCH, variant), built in parallel.
 //!
-//! Every cell builds with `go build -trimpath -buildvcs=false` and `CGO_ENABLED=0` (unless asked otherwise) in its
+//! Every cell builds with `go build -trimpath -buildvcs=false` and `CGO_ENABLED=0` (with
+//! [`MatrixSpec::cgo`]: `CGO_ENABLED=1` and the C cross compiler [`crate::cgo`] picks for the
+//! cell's target in that cell's environment, the C runtime linked statically) in its
 //! own temporary directory inside the output directory, sharing one GOCACHE under pegate's cache;
 //! the finished artifact is then renamed into place, so a failed cell leaves no file behind.
 //! Targets are checked against the toolchain's `go tool dist list -json` first: a port the
@@ -31,6 +33,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::cgo::{self, CCompiler, CgoOptions};
 use crate::error::{Error, Result};
 use crate::run::{self, RunOptions, RunResult};
 use crate::toolchain::{Toolchain, WindowsArm, sha256_file, tail, windows_arm};
@@ -181,8 +184,10 @@ pub struct MatrixSpec {
     pub cache: PathBuf,
     /// Pass `-trimpath` (default true; needed for reproducible bytes).
     pub trimpath: bool,
-    /// `CGO_ENABLED=1` instead of 0.
+    /// `CGO_ENABLED=1` instead of 0, with a C cross compiler chosen per target (see [`crate::cgo`]).
     pub cgo: bool,
+    /// With [`MatrixSpec::cgo`]: how each cell's C compiler is chosen and how it links.
+    pub cgo_options: CgoOptions,
     /// Let Go stamp version-control info (`vcs.revision`, ...); off by default (`-buildvcs=false`)
     /// so that the bytes do not depend on the commit or on a dirty checkout.
     pub buildvcs: bool,
@@ -217,6 +222,7 @@ impl MatrixSpec {
             cache: cache.into(),
             trimpath: true,
             cgo: false,
+            cgo_options: CgoOptions::default(),
             buildvcs: false,
             reproducibility: false,
             jobs: None,
@@ -248,8 +254,27 @@ impl MatrixSpec {
         if !self.buildvcs {
             args.push("-buildvcs=false".to_owned());
         }
-        if let Some(ldflags) = cell.variant.ldflags() {
-            args.push(format!("-ldflags={ldflags}"));
+        // cgo cells link externally: the C runtime linked in (no libgcc/libstdc++/winpthread
+        // DLL to ship), and a GUI cell's subsystem said to the linker itself, because `zig cc`
+        // drops the `-mwindows` Go passes for `-H=windowsgui` (GNU ld takes both).
+        let mut extldflags = Vec::new();
+        if self.cgo && self.cgo_options.static_runtime {
+            extldflags.push("-static");
+        }
+        if self.cgo && cell.variant == Variant::Gui {
+            extldflags.push("-Wl,--subsystem,windows");
+        }
+        let extldflags = match extldflags.as_slice() {
+            [] => None,
+            [one] => Some(format!("-extldflags={one}")),
+            many => Some(format!("'-extldflags={}'", many.join(" "))),
+        };
+        let ldflags = [cell.variant.ldflags().map(str::to_owned), extldflags]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>();
+        if !ldflags.is_empty() {
+            args.push(format!("-ldflags={}", ldflags.join(" ")));
         }
         args.push("-o".to_owned());
         args.push(output.display().to_string());
@@ -313,6 +338,9 @@ pub struct Artifact {
     pub env: Vec<String>,
     /// The Go version that built it.
     pub go_version: String,
+    /// The C compiler of a cgo cell (absent for pure-Go cells; boxed: most cells have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub c_compiler: Option<Box<CCompiler>>,
 }
 
 /// Why a cell has no artifact.
@@ -324,6 +352,8 @@ pub enum CellErrorKind {
     UnknownTarget,
     /// `go build` failed; see `stderr`.
     BuildFailed,
+    /// A cgo cell has no C compiler for its target; the message says what to install.
+    NoCCompiler,
     /// pegate could not prepare or collect the build (temp dir, hashing, moving).
     Io,
 }
@@ -496,13 +526,15 @@ pub fn build(
         fs::canonicalize(&spec.out_dir).map_err(|e| Error::io("resolve", &spec.out_dir, e))?;
     let ports = tc.dist_list()?;
     let cells = spec.cells(tc);
+    let compilers = c_compilers(spec);
 
     let run = || {
         cells
             .par_iter()
             .map(|cell| {
                 progress(&CellEvent::Started { cell });
-                let result = build_cell(tc, spec, &source_dir, &out_dir, &ports, cell);
+                let cc = compilers.get(&cell.target());
+                let result = build_cell(tc, spec, &source_dir, &out_dir, &ports, cell, cc);
                 progress(&CellEvent::Finished { result: &result });
                 result
             })
@@ -523,6 +555,27 @@ pub fn build(
         cells: results,
         elapsed_ms: millis(started),
     })
+}
+
+/// Each target's C compiler for a cgo matrix (none without cgo); Zig is provisioned at most once.
+fn c_compilers(spec: &MatrixSpec) -> std::collections::BTreeMap<Target, Result<CCompiler, String>> {
+    if !spec.cgo {
+        return std::collections::BTreeMap::new();
+    }
+    let zig = std::sync::OnceLock::new();
+    let provide = || {
+        zig.get_or_init(|| cgo::provide_zig(&spec.cache, &spec.cgo_options.python))
+            .clone()
+    };
+    spec.targets
+        .iter()
+        .map(|t| {
+            (
+                t.clone(),
+                cgo::choose(t, &spec.cgo_options, &spec.cache, &provide),
+            )
+        })
+        .collect()
 }
 
 fn millis(since: Instant) -> u64 {
@@ -570,6 +623,7 @@ fn build_cell(
     out_dir: &Path,
     ports: &[crate::toolchain::Port],
     cell: &Cell,
+    cc: Option<&Result<CCompiler, String>>,
 ) -> CellResult {
     let started = Instant::now();
     let target = cell.target();
@@ -602,9 +656,22 @@ fn build_cell(
         };
         return finish(CellOutcome::Failed(error), None);
     }
+    let cc = match cc {
+        Some(Ok(cc)) => Some(cc),
+        Some(Err(why)) => {
+            let error = CellError {
+                kind: CellErrorKind::NoCCompiler,
+                message: format!("cell {cell}: {why}"),
+                stderr: String::new(),
+                command: Vec::new(),
+            };
+            return finish(CellOutcome::Failed(error), None);
+        }
+        None => None,
+    };
     let exe_name = format!("{}-{}.exe", spec.binary_name, cell.name());
     let final_path = out_dir.join(&exe_name);
-    match build_once(tc, spec, source_dir, out_dir, cell, &exe_name) {
+    match build_once(tc, spec, source_dir, out_dir, cell, &exe_name, cc) {
         Ok((staged, _tmp)) => {
             let collected = collect(&staged, &final_path, cell);
             let (sha256, size) = match collected {
@@ -612,7 +679,7 @@ fn build_cell(
                 Err(error) => return finish(CellOutcome::Failed(error), None),
             };
             let reproducible = spec.reproducibility.then(|| {
-                reproduce(tc, spec, source_dir, out_dir, cell, &exe_name)
+                reproduce(tc, spec, source_dir, out_dir, cell, &exe_name, cc)
                     .is_ok_and(|other| other == sha256)
             });
             let artifact = Artifact {
@@ -624,12 +691,14 @@ fn build_cell(
                     .go_env(cell)
                     .into_iter()
                     .take(3)
+                    .chain(cc.iter().flat_map(|cc| cc.cell_env().into_iter().take(2)))
                     .map(|(k, v)| format!("{k}={v}"))
                     .collect(),
                 path: final_path,
                 sha256,
                 size,
                 go_version: tc.version.clone(),
+                c_compiler: cc.cloned().map(Box::new),
             };
             finish(CellOutcome::Built(artifact), reproducible)
         }
@@ -646,6 +715,7 @@ fn build_once(
     work_dir: &Path,
     cell: &Cell,
     exe_name: &str,
+    cc: Option<&CCompiler>,
 ) -> Result<(PathBuf, tempfile::TempDir), CellError> {
     let io_error = |what: String| CellError {
         kind: CellErrorKind::Io,
@@ -661,6 +731,7 @@ fn build_once(
     let mut cmd = tc.command();
     cmd.args(spec.go_args(cell, &output))
         .envs(spec.go_env(cell))
+        .envs(cc.map(CCompiler::cell_env).unwrap_or_default())
         .current_dir(source_dir);
     let command = std::iter::once(tc.go.display().to_string())
         .chain(spec.go_args(cell, &output))
@@ -717,6 +788,7 @@ fn reproduce(
     out_dir: &Path,
     cell: &Cell,
     exe_name: &str,
+    cc: Option<&CCompiler>,
 ) -> Result<String, CellError> {
     let io_error = |what: String| CellError {
         kind: CellErrorKind::Io,
@@ -730,7 +802,7 @@ fn reproduce(
         .map_err(|e| io_error(e.to_string()))?;
     let copied_src = copy.path().join("src");
     copy_tree(source_dir, &copied_src).map_err(|e| io_error(e.to_string()))?;
-    let (built, _tmp) = build_once(tc, spec, &copied_src, copy.path(), cell, exe_name)?;
+    let (built, _tmp) = build_once(tc, spec, &copied_src, copy.path(), cell, exe_name, cc)?;
     sha256_file(&built).map_err(|e| io_error(e.to_string()))
 }
 
@@ -783,6 +855,7 @@ mod tests {
             command: vec!["go".to_owned()],
             env: vec!["GOOS=windows".to_owned()],
             go_version: "go1.27.3".to_owned(),
+            c_compiler: None,
         }));
         let failed = result(CellOutcome::Failed(CellError {
             kind: CellErrorKind::UnknownTarget,

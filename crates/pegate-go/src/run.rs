@@ -431,9 +431,35 @@ pub fn run_artifact(runner: &Runner, exe: &Path, opts: &RunOptions) -> RunResult
             result.status = RunStatus::Passed;
         } else if status.code().is_none() {
             result.reason = Some(format!("terminated: {status}"));
+        } else {
+            result.reason = missing_dll(status.code(), &result.stderr);
         }
     }
     result
+}
+
+/// The loader's "a DLL is missing" failure, as Windows reports it (exit status
+/// STATUS_DLL_NOT_FOUND, 0xC0000135) or Wine does (`err:module:import_dll Library X.dll (which is
+/// needed by …) not found` on stderr when WINEDEBUG lets `err+module` through, and the status's
+/// low byte, 53, as its Unix exit code).
+fn missing_dll(code: Option<i32>, stderr: &str) -> Option<String> {
+    const STATUS_DLL_NOT_FOUND: u32 = 0xC000_0135;
+    let named = stderr.lines().find_map(|line| {
+        let rest = line.split_once("import_dll Library ")?.1;
+        let (dll, tail) = rest.split_once(' ')?;
+        tail.contains("not found").then(|| dll.to_owned())
+    });
+    let windows_status =
+        code.is_some_and(|c| u32::from_ne_bytes(c.to_ne_bytes()) == STATUS_DLL_NOT_FOUND);
+    match named {
+        Some(dll) => Some(format!(
+            "{dll} was not found: the loader could not start the program (STATUS_DLL_NOT_FOUND); link it statically or ship the DLL"
+        )),
+        None if windows_status => Some(
+            "a DLL it imports was not found: the loader could not start the program (STATUS_DLL_NOT_FOUND); link it statically or ship the DLL".to_owned(),
+        ),
+        None => None,
+    }
 }
 
 /// The command that starts `exe` with `runner`, in the artifact's directory (or `opts.dir`),
@@ -529,6 +555,29 @@ fn collect_output(
             *field = text;
             result.truncated |= cut;
         }
+    }
+}
+
+#[cfg(test)]
+mod missing_dll_tests {
+    use super::missing_dll;
+
+    #[test]
+    fn the_loader_s_missing_dll_is_named_from_wine_s_message_or_windows_status() {
+        let wine = "00f4:err:module:import_dll Library libstdc++-6.dll (which is needed by L\"Z:\\tmp\\a.exe\") not found\n\
+                    00f4:err:module:LdrInitializeThunk Importing dlls for L\"Z:\\tmp\\a.exe\" failed, status c0000135\n";
+        let reason = missing_dll(Some(53), wine).unwrap_or_default();
+        assert!(
+            reason.starts_with("libstdc++-6.dll was not found"),
+            "{reason}"
+        );
+        // Windows: exit status 0xC0000135, nothing on stderr.
+        let reason = missing_dll(Some(i32::from_ne_bytes(0xC000_0135_u32.to_ne_bytes())), "")
+            .unwrap_or_default();
+        assert!(reason.contains("STATUS_DLL_NOT_FOUND"), "{reason}");
+        // Any other failure is left as it is.
+        assert_eq!(missing_dll(Some(1), "panic: boom"), None);
+        assert_eq!(missing_dll(Some(53), ""), None);
     }
 }
 

