@@ -6,6 +6,7 @@ mod gate;
 mod inspect;
 mod output;
 mod sbom;
+mod sign;
 mod walk;
 
 use std::process::ExitCode;
@@ -49,6 +50,8 @@ enum Command {
     Doctor(doctor::Args),
     /// Write a CycloneDX or SPDX SBOM of Go binaries from their build info.
     Sbom(sbom::Args),
+    /// Authenticode-sign PE files and EFI images (key file, PKCS#12, RFC 3161 timestamps).
+    Sign(sign::Args),
 }
 
 pub(crate) fn main() -> ExitCode {
@@ -66,6 +69,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Build(args) => build::run(args),
         Command::Doctor(args) => doctor::run(args),
         Command::Sbom(args) => sbom::run(args),
+        Command::Sign(args) => sign::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

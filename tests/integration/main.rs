@@ -12,6 +12,7 @@ mod fuzz_regressions;
 mod gate_matrix;
 mod native_paths;
 mod release;
+mod sign;
 
 use std::path::PathBuf;
 

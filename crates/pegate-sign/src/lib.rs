@@ -169,8 +169,10 @@ pub enum Error {
         source: std::io::Error,
     },
     /// Writing the output failed (nothing was replaced).
-    #[error("{}: cannot write the signed file (the input is unchanged): {source}", path.display())]
+    #[error("{}: cannot write the signed file {} (the input is unchanged): {source}", input.display(), path.display())]
     Write {
+        /// The file being signed.
+        input: PathBuf,
         /// The output.
         path: PathBuf,
         /// The cause.
@@ -178,7 +180,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The input is not a PE file.
-    #[error("{}: not a PE file: {source}", path.display())]
+    #[error("{}: {source}", path.display())]
     NotPe {
         /// The file.
         path: PathBuf,
@@ -349,6 +351,7 @@ pub fn sign_path(
     let permissions = std::fs::metadata(input).ok().map(|m| m.permissions());
     let slices: Vec<&[u8]> = parts.iter().map(|p| p.as_slice(&data)).collect();
     write::atomic(target, &slices, permissions).map_err(|source| Error::Write {
+        input: input.to_path_buf(),
         path: target.to_path_buf(),
         source,
     })?;

@@ -1,0 +1,146 @@
+//! `pegate sign`: Authenticode-sign PE files and EFI images with a key file or PKCS#12.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use pegate::sign::{self, Algorithm, Existing, FileSigner, Password, SignOptions};
+use rayon::prelude::*;
+
+use super::{EXIT_ERROR, EXIT_OK};
+
+/// The digests on the command line.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum Digest {
+    Sha1,
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl From<Digest> for Algorithm {
+    fn from(d: Digest) -> Algorithm {
+        match d {
+            Digest::Sha1 => Algorithm::Sha1,
+            Digest::Sha256 => Algorithm::Sha256,
+            Digest::Sha384 => Algorithm::Sha384,
+            Digest::Sha512 => Algorithm::Sha512,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  pegate sign --key key.pem --cert chain.pem dist/*.exe
+  pegate sign --key signer.p12 --password-file pw.txt --timestamp http://tsa.example/ app.exe
+  pegate sign --key key.pem --cert chain.pem --digest sha256 --append app.exe   (dual signing)
+
+Each FILE is replaced atomically (a temporary file beside it, fsync, rename) unless --output is
+given. The password of an encrypted key or PKCS#12 file comes from --password-file or the
+PEGATE_SIGN_PASSWORD environment variable, never from the command line. With SOURCE_DATE_EPOCH
+set, it is the signing time: the same input, key and chain give the same bytes (RSA; ECDSA
+signatures are randomised). Exit 2 when any file could not be signed; that file is unchanged.")]
+pub(crate) struct Args {
+    /// PE files (exe, dll, sys, efi) to sign.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Private key: PEM or DER (PKCS#8, PKCS#1, SEC1), or a PKCS#12 file (.p12/.pfx).
+    #[arg(long, value_name = "KEY")]
+    key: PathBuf,
+    /// The signer certificate and its chain, PEM or DER; repeatable. Default: the PKCS#12's chain.
+    #[arg(long, value_name = "CERT")]
+    cert: Vec<PathBuf>,
+    /// A file whose first line is the key's password (else PEGATE_SIGN_PASSWORD).
+    #[arg(long, value_name = "FILE")]
+    password_file: Option<PathBuf>,
+    /// An RFC 3161 TSA (http://); repeatable, tried in order until one answers.
+    #[arg(long, value_name = "URL")]
+    timestamp: Vec<String>,
+    /// Seconds each TSA has to answer.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    timestamp_timeout: u64,
+    /// Digest of the image hash and the signature.
+    #[arg(long, value_enum, default_value = "sha256")]
+    digest: Digest,
+    /// Add the signature nested in the existing one (dual signing).
+    #[arg(long, conflicts_with = "replace")]
+    append: bool,
+    /// Drop the existing signatures.
+    #[arg(long)]
+    replace: bool,
+    /// Write the signed file here instead of replacing FILE (one FILE only).
+    #[arg(long, value_name = "OUT")]
+    output: Option<PathBuf>,
+    /// Refuse a certificate without the code-signing EKU (default: warn).
+    #[arg(long)]
+    strict: bool,
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
+    if args.output.is_some() && args.files.len() > 1 {
+        anyhow::bail!("--output takes one FILE; {} were given", args.files.len());
+    }
+    // The key is read once for every file: its errors name them all. pegate-sign's errors name
+    // their file and carry their cause in the message, so they are printed as they are (the
+    // anyhow chain would repeat the cause).
+    let what = |e: sign::Error| {
+        let names: Vec<String> = args.files.iter().map(|f| f.display().to_string()).collect();
+        anyhow::anyhow!("sign {}: {e}", names.join(", "))
+    };
+    let password = match &args.password_file {
+        Some(p) => Some(Password::from_file(p).map_err(what)?),
+        None => Password::from_env(),
+    };
+    let signer = FileSigner::open(&args.key, &args.cert, password.as_ref()).map_err(what)?;
+    drop(password);
+    let opts = SignOptions::default()
+        .with_digest(args.digest.into())
+        .with_existing(if args.append {
+            Existing::Append
+        } else if args.replace {
+            Existing::Replace
+        } else {
+            Existing::Refuse
+        })
+        .with_timestamp(args.timestamp, Duration::from_secs(args.timestamp_timeout))
+        .with_signing_time(sign::source_date_epoch().map_err(what)?)
+        .with_strict(args.strict);
+    let results: Vec<_> = args
+        .files
+        .par_iter()
+        .map(|f| {
+            sign::sign_path(f, args.output.as_deref(), &signer, &opts).map_err(|e| match e {
+                // The others name the input already.
+                sign::Error::CertificateNotValid { .. } | sign::Error::NoCodeSigning { .. } => {
+                    format!("sign {}: {e}", f.display())
+                }
+                e => e.to_string(),
+            })
+        })
+        .collect();
+    let mut code = EXIT_OK;
+    let mut warned = false;
+    for r in results {
+        match r {
+            Ok(outcome) => {
+                if !warned {
+                    for w in &outcome.warnings {
+                        eprintln!("pegate: warning: {w}");
+                    }
+                    warned = true;
+                }
+                println!(
+                    "signed {} ({:?} image hash {})",
+                    outcome.output.display(),
+                    opts.digest,
+                    outcome.image_digest
+                );
+            }
+            Err(e) => {
+                eprintln!("pegate: error: {e}");
+                code = EXIT_ERROR;
+            }
+        }
+    }
+    Ok(code)
+}
