@@ -74,6 +74,9 @@ pub(crate) struct Args {
     /// Refuse a certificate without the code-signing EKU (default: warn).
     #[arg(long)]
     strict: bool,
+    /// The program description Windows shows when asking to run it (signtool's /d).
+    #[arg(long, value_name = "TEXT")]
+    description: Option<String>,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
@@ -104,7 +107,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         })
         .with_timestamp(args.timestamp, Duration::from_secs(args.timestamp_timeout))
         .with_signing_time(sign::source_date_epoch().map_err(what)?)
-        .with_strict(args.strict);
+        .with_strict(args.strict)
+        .with_description(args.description);
     let results: Vec<_> = args
         .files
         .par_iter()

@@ -98,6 +98,9 @@ pub struct SignOptions {
     pub now: Option<i64>,
     /// Refuse a certificate without the code-signing EKU instead of warning.
     pub strict: bool,
+    /// The description Windows shows in its consent dialog (SpcSpOpusInfo programName,
+    /// signtool's `/d`, osslsigncode's `-n`).
+    pub description: Option<String>,
 }
 
 impl Default for SignOptions {
@@ -110,6 +113,7 @@ impl Default for SignOptions {
             signing_time: None,
             now: None,
             strict: false,
+            description: None,
         }
     }
 }
@@ -134,6 +138,11 @@ impl SignOptions {
     pub fn with_timestamp(mut self, urls: Vec<String>, timeout: Duration) -> Self {
         self.timestamp_urls = urls;
         self.timestamp_timeout = timeout;
+        self
+    }
+    /// Sets the description (SpcSpOpusInfo programName).
+    pub fn with_description(mut self, description: Option<String>) -> Self {
+        self.description = description;
         self
     }
     /// Refuse (not warn about) a certificate without the code-signing EKU.
@@ -436,6 +445,18 @@ fn sign_bytes(
         alg: opts.digest,
         image_digest: &image_digest,
         signing_time: opts.signing_time.unwrap_or_else(now),
+        description: opts.description.as_deref(),
+        sequence: match outer {
+            Some(o) => Some(
+                pkcs7::nested_count(o)
+                    .map_err(|e| Error::BadInput {
+                        path: path.to_path_buf(),
+                        reason: e.to_string(),
+                    })?
+                    .saturating_add(1) as u64,
+            ),
+            None => None,
+        },
     };
     let urls = &opts.timestamp_urls;
     let mut stamp = |sig: &[u8]| -> Result<Option<Vec<u8>>, timestamp::Error> {

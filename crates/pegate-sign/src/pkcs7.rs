@@ -34,6 +34,8 @@ pub(crate) mod oids {
     pub(crate) const CONTENT_TYPE: &[u32] = &[1, 2, 840, 113_549, 1, 9, 3];
     pub(crate) const MESSAGE_DIGEST: &[u32] = &[1, 2, 840, 113_549, 1, 9, 4];
     pub(crate) const SIGNING_TIME: &[u32] = &[1, 2, 840, 113_549, 1, 9, 5];
+    /// PKCS#9 sequenceNumber, 1.2.840.113549.1.9.25.4.
+    pub(crate) const SEQUENCE_NUMBER: &[u32] = &[1, 2, 840, 113_549, 1, 9, 25, 4];
     pub(crate) const RSA_ENCRYPTION: &[u32] = &[1, 2, 840, 113_549, 1, 1, 1];
     pub(crate) const SHA1: &[u32] = &[1, 3, 14, 3, 2, 26];
     pub(crate) const SHA256: &[u32] = &[2, 16, 840, 1, 101, 3, 4, 2, 1];
@@ -84,20 +86,35 @@ pub(crate) fn hash(alg: Algorithm, data: &[u8]) -> Result<Vec<u8>, openssl::erro
 
 /// `SpcIndirectDataContent` for a PE image hash.
 fn indirect_data(alg: Algorithm, image_digest: &[u8]) -> Vec<u8> {
-    // SpcPeImageData: flags (an empty BIT STRING, what signtool writes) and the file link
-    // `[0] { [2] { [0] IMPLICIT BMPString "<<<Obsolete>>>" } }`.
-    let obsolete: Vec<u8> = "<<<Obsolete>>>"
-        .encode_utf16()
-        .flat_map(u16::to_be_bytes)
-        .collect();
+    // SpcPeImageData: flags `includeResources` (BIT STRING 07 80, as osslsigncode writes it)
+    // and the file link `[0] { [2] { [0] IMPLICIT BMPString "<<<Obsolete>>>" } }`.
     let link = der::tlv(
         tag::context(0),
-        &der::tlv(tag::context(2), &der::tlv(0x80, &obsolete)),
+        &der::tlv(tag::context(2), &bmp_string("<<<Obsolete>>>")),
     );
-    let pe_image_data = der::seq(&[&[tag::BIT_STRING, 1, 0], &link]);
+    let pe_image_data = der::seq(&[&[tag::BIT_STRING, 2, 7, 0x80], &link]);
     let data = der::seq(&[&der::oid(oids::SPC_PE_IMAGE_DATA), &pe_image_data]);
     let digest_info = der::seq(&[&digest_algorithm(alg), &der::octets(image_digest)]);
     der::seq(&[&data, &digest_info])
+}
+
+/// An `SpcString` of its `unicode` choice: `[0] IMPLICIT BMPString` (UTF-16BE).
+fn bmp_string(text: &str) -> Vec<u8> {
+    let utf16: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    der::tlv(0x80, &utf16)
+}
+
+/// `SpcSpOpusInfo`: empty (what signtool writes without `/d`), or with the `programName`
+/// `[0] EXPLICIT SpcString`: the `ascii` choice (`[1] IMPLICIT IA5String`, as osslsigncode
+/// writes it) for ASCII text, else `unicode`.
+fn opus_info(description: Option<&str>) -> Vec<u8> {
+    match description {
+        None => der::seq(&[]),
+        Some(d) if d.is_ascii() => {
+            der::seq(&[&der::tlv(tag::context(0), &der::tlv(0x81, d.as_bytes()))])
+        }
+        Some(d) => der::seq(&[&der::tlv(tag::context(0), &bmp_string(d))]),
+    }
 }
 
 fn attribute(oid: &[u32], values: Vec<Vec<u8>>) -> Vec<u8> {
@@ -121,6 +138,11 @@ pub(crate) struct Request<'a> {
     pub(crate) image_digest: &'a [u8],
     /// Unix seconds of the signingTime attribute.
     pub(crate) signing_time: i64,
+    /// The SpcSpOpusInfo programName.
+    pub(crate) description: Option<&'a str>,
+    /// For a nested signature, its place among the nested ones (1 for the first), written as
+    /// the sequenceNumber attribute as osslsigncode does.
+    pub(crate) sequence: Option<u64>,
 }
 
 /// Why a signature could not be built.
@@ -153,9 +175,9 @@ pub(crate) fn signed_data(
     let message_digest =
         hash(req.alg, content_tlv.content).map_err(|e| BuildError::Signer(e.to_string()))?;
 
-    let attrs = vec![
+    let mut attrs = vec![
         attribute(oids::CONTENT_TYPE, vec![der::oid(oids::SPC_INDIRECT_DATA)]),
-        attribute(oids::SPC_SP_OPUS_INFO, vec![der::seq(&[])]),
+        attribute(oids::SPC_SP_OPUS_INFO, vec![opus_info(req.description)]),
         attribute(
             oids::SPC_STATEMENT_TYPE,
             vec![der::seq(&[&der::oid(oids::SPC_INDIVIDUAL_SP_KEY_PURPOSE)])],
@@ -163,6 +185,9 @@ pub(crate) fn signed_data(
         attribute(oids::SIGNING_TIME, vec![der::time(req.signing_time)]),
         attribute(oids::MESSAGE_DIGEST, vec![der::octets(&message_digest)]),
     ];
+    if let Some(n) = req.sequence {
+        attrs.push(attribute(oids::SEQUENCE_NUMBER, vec![der::uint(n)]));
+    }
     let attrs_set = der::set_of(attrs);
     let attrs_digest = hash(req.alg, &attrs_set).map_err(|e| BuildError::Signer(e.to_string()))?;
     let signature = signer
@@ -188,7 +213,11 @@ pub(crate) fn signed_data(
         &der::octets(&signature),
         &unsigned,
     ]);
-    let cert_set = der::tlv(tag::context(0), &certs.concat());
+    // `certificates [0] IMPLICIT SET OF`: in DER order, as OpenSSL writes it (not chain order;
+    // verifiers build the chain themselves).
+    let mut sorted: Vec<&[u8]> = certs.iter().map(Vec::as_slice).collect();
+    sorted.sort_unstable();
+    let cert_set = der::tlv(tag::context(0), &sorted.concat());
     let inner = der::seq(&[
         &der::uint(1),
         &der::cons(tag::SET, &[&digest_algorithm(req.alg)]),
@@ -283,6 +312,40 @@ pub(crate) fn nest(outer: &[u8], nested: &[u8]) -> Result<Vec<u8>, NestError> {
     let new_explicit = der::tlv(tag::context(0), &new_sd);
     let first = ci_kids.first().ok_or(NestError("ContentInfo type"))?;
     Ok(der::seq(&[first.whole, &new_explicit]))
+}
+
+/// How many nested signatures `outer` (a `ContentInfo`) carries in its first SignerInfo.
+pub(crate) fn nested_count(outer: &[u8]) -> Result<usize, NestError> {
+    let (ci, _) = der::read(outer).ok_or(NestError("ContentInfo"))?;
+    let ci_kids = kids(&ci, tag::SEQUENCE, "ContentInfo")?;
+    let explicit = *ci_kids.get(1).ok_or(NestError("ContentInfo content"))?;
+    let sd = *kids(&explicit, tag::context(0), "content")?
+        .first()
+        .ok_or(NestError("SignedData"))?;
+    let sd_kids = kids(&sd, tag::SEQUENCE, "SignedData")?;
+    let si_set = sd_kids
+        .iter()
+        .rev()
+        .find(|t| t.tag == tag::SET)
+        .ok_or(NestError("signerInfos"))?;
+    let si = *kids(si_set, tag::SET, "signerInfos")?
+        .first()
+        .ok_or(NestError("SignerInfo"))?;
+    let nested_oid = der::oid(oids::NESTED_SIGNATURE);
+    let mut n = 0usize;
+    for part in kids(&si, tag::SEQUENCE, "SignerInfo")? {
+        if part.tag != tag::context(1) {
+            continue;
+        }
+        for a in kids(&part, tag::context(1), "unsignedAttrs")? {
+            if let [id, values] = kids(&a, tag::SEQUENCE, "Attribute")?.as_slice()
+                && id.whole == nested_oid.as_slice()
+            {
+                n = n.saturating_add(kids(values, tag::SET, "nested signatures")?.len());
+            }
+        }
+    }
+    Ok(n)
 }
 
 fn kids<'a>(t: &Tlv<'a>, want: u8, what: &'static str) -> Result<Vec<Tlv<'a>>, NestError> {

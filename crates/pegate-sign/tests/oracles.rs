@@ -333,3 +333,82 @@ fn rfc3161_timestamps_from_a_local_tsa() {
     assert!(err.contains(&format!("{fails}: HTTP 500")), "{err}");
     assert!(!target.exists());
 }
+
+/// The same input, RSA key, chain, description and signing time give osslsigncode's bytes
+/// exactly: a signature, a nested SHA-384 one and a second nested SHA-512 one. Choices made to
+/// agree with it, each allowed by the Authenticode format: the SpcPeImageData flags
+/// `includeResources` (BIT STRING 07 80), an ASCII description as the SpcString `ascii` choice,
+/// the sequenceNumber attribute on nested signatures, the certificates in DER SET OF order,
+/// `dwLength` counting the padding. Without a description pegate writes an empty SpcSpOpusInfo
+/// (as signtool does) where osslsigncode writes none.
+/// (ECDSA signatures are randomised, so only RSA can be compared.)
+#[test]
+fn byte_identical_to_osslsigncode_sign() {
+    if !support::linux_oracles() {
+        return;
+    }
+    let pki = Pki::new();
+    let (cert, key) = pki.leaf("cmp", Kind::Rsa(2048), Usage::CodeSigning);
+    let chain = pki.path("chain.pem");
+    let pem = [
+        std::fs::read(&cert).unwrap(),
+        std::fs::read(pki.ca_pem()).unwrap(),
+    ]
+    .concat();
+    std::fs::write(&chain, pem).unwrap();
+    let s = FileSigner::open(&key, &[cert.clone(), pki.ca_pem()], None).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mut theirs = support::fixtures().join("amd64-unsigned.exe");
+    let mut ours = theirs.clone();
+    for (i, (alg, name, nest)) in [
+        ("sha256", Algorithm::Sha256, false),
+        ("sha384", Algorithm::Sha384, true),
+        ("sha512", Algorithm::Sha512, true),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let o = out.path().join(format!("osslsigncode-{i}.exe"));
+        let mut cmd = std::process::Command::new("osslsigncode");
+        cmd.arg("sign");
+        if nest {
+            cmd.arg("-nest");
+        }
+        cmd.args([
+            "-h",
+            alg,
+            "-time",
+            "1700000000",
+            "-n",
+            "pegate test",
+            "-certs",
+        ])
+        .arg(&chain)
+        .arg("-key")
+        .arg(&key)
+        .arg("-in")
+        .arg(&theirs)
+        .arg("-out")
+        .arg(&o);
+        let (ok, text) = support::run(&mut cmd);
+        assert!(ok, "{text}");
+        let p = out.path().join(format!("pegate-{i}.exe"));
+        let opts = SignOptions::default()
+            .with_digest(name)
+            .with_signing_time(Some(1_700_000_000))
+            .with_description(Some("pegate test".to_owned()))
+            .with_existing(if nest {
+                Existing::Append
+            } else {
+                Existing::Refuse
+            });
+        sign_path(&ours, Some(&p), &s, &opts).unwrap();
+        assert!(
+            std::fs::read(&o).unwrap() == std::fs::read(&p).unwrap(),
+            "step {i} ({alg}): pegate's bytes differ from osslsigncode's"
+        );
+        theirs = o;
+        ours = p;
+    }
+    support::pegate_ok(&ours, &pki.ca_pem());
+}
