@@ -412,3 +412,48 @@ fn byte_identical_to_osslsigncode_sign() {
     }
     support::pegate_ok(&ours, &pki.ca_pem());
 }
+
+/// A DLL (made here with MinGW: a C file with one export) signed with RSA and, nested, ECDSA:
+/// osslsigncode, signify and pegate accept both.
+#[test]
+fn a_dll() {
+    if !support::linux_oracles() {
+        return;
+    }
+    let pki = Pki::new();
+    let out = tempfile::tempdir().unwrap();
+    let src = out.path().join("lib.c");
+    std::fs::write(
+        &src,
+        "__declspec(dllexport) int answer(void) { return 42; }\n",
+    )
+    .unwrap();
+    let dll = out.path().join("answer.dll");
+    let (ok, text) = support::run(
+        std::process::Command::new("x86_64-w64-mingw32-gcc")
+            .arg("-shared")
+            .arg("-o")
+            .arg(&dll)
+            .arg(&src),
+    );
+    assert!(ok, "{text}");
+    let summary = pegate_pe::inspect_path(&dll, &Default::default()).unwrap();
+    assert!(
+        pegate_pe::describe(&summary).contains("DLL"),
+        "{}",
+        pegate_pe::describe(&summary)
+    );
+    sign_path(
+        &dll,
+        None,
+        &signer(&pki, "rsa", Kind::Rsa(2048)),
+        &SignOptions::default(),
+    )
+    .unwrap();
+    let append = SignOptions::default().with_existing(Existing::Append);
+    sign_path(&dll, None, &signer(&pki, "ec", Kind::P256), &append).unwrap();
+    let r = support::pegate_ok(&dll, &pki.ca_pem());
+    assert_eq!(r.signatures.len(), 2);
+    support::osslsigncode_ok(&dll, &pki.ca_pem(), None);
+    support::signify_ok(&[&dll], &pki.ca_pem());
+}
