@@ -34,6 +34,8 @@ Examples:
   pegate sign --key key.pem --cert chain.pem dist/*.exe
   pegate sign --key signer.p12 --password-file pw.txt --timestamp http://tsa.example/ app.exe
   pegate sign --key key.pem --cert chain.pem --digest sha256 --append app.exe   (dual signing)
+  pegate sign --key 'pkcs11:token=ci;object=signer?module-path=/usr/lib/softhsm/libsofthsm2.so' \
+      --password-file pin.txt --cert chain.pem app.exe            (key on a token; PIN as password)
 
 Each FILE is replaced atomically (a temporary file beside it, fsync, rename) unless --output is
 given. The password of an encrypted key or PKCS#12 file comes from --password-file or the
@@ -44,7 +46,8 @@ pub(crate) struct Args {
     /// PE files (exe, dll, sys, efi) to sign.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
-    /// Private key: PEM or DER (PKCS#8, PKCS#1, SEC1), or a PKCS#12 file (.p12/.pfx).
+    /// Private key: PEM or DER (PKCS#8, PKCS#1, SEC1), a PKCS#12 file (.p12/.pfx), or a
+    /// pkcs11: URI (RFC 7512) of a key on a hardware token.
     #[arg(long, value_name = "KEY")]
     key: PathBuf,
     /// The signer certificate and its chain, PEM or DER; repeatable. Default: the PKCS#12's chain.
@@ -94,7 +97,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         Some(p) => Some(Password::from_file(p).map_err(what)?),
         None => Password::from_env(),
     };
-    let signer = FileSigner::open(&args.key, &args.cert, password.as_ref()).map_err(what)?;
+    let signer: Box<dyn sign::Signer> = if sign::is_uri(&args.key) {
+        let uri = args.key.to_str().unwrap_or_default();
+        Box::new(sign::Pkcs11Signer::open(uri, &args.cert, password.as_ref()).map_err(what)?)
+    } else {
+        Box::new(FileSigner::open(&args.key, &args.cert, password.as_ref()).map_err(what)?)
+    };
     drop(password);
     let opts = SignOptions::default()
         .with_digest(args.digest.into())
@@ -113,13 +121,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         .files
         .par_iter()
         .map(|f| {
-            sign::sign_path(f, args.output.as_deref(), &signer, &opts).map_err(|e| match e {
-                // The others name the input already.
-                sign::Error::CertificateNotValid { .. } | sign::Error::NoCodeSigning { .. } => {
-                    format!("sign {}: {e}", f.display())
-                }
-                e => e.to_string(),
-            })
+            sign::sign_path(f, args.output.as_deref(), signer.as_ref(), &opts).map_err(
+                |e| match e {
+                    // The others name the input already.
+                    sign::Error::CertificateNotValid { .. } | sign::Error::NoCodeSigning { .. } => {
+                        format!("sign {}: {e}", f.display())
+                    }
+                    e => e.to_string(),
+                },
+            )
         })
         .collect();
     let mut code = EXIT_OK;

@@ -107,6 +107,19 @@ pub(crate) fn uint(v: u64) -> Vec<u8> {
     tlv(tag::INTEGER, &body)
 }
 
+/// A non-negative INTEGER from big-endian magnitude bytes (leading zeros dropped, one added
+/// when the top bit is set).
+pub(crate) fn unsigned_integer(magnitude: &[u8]) -> Vec<u8> {
+    let skip = magnitude.iter().take_while(|&&b| b == 0).count();
+    let used = magnitude.get(skip..).unwrap_or_default();
+    let mut body = Vec::with_capacity(used.len().saturating_add(1));
+    if used.first().is_none_or(|&b| b & 0x80 != 0) {
+        body.push(0);
+    }
+    body.extend_from_slice(used);
+    tlv(tag::INTEGER, &body)
+}
+
 /// An OCTET STRING.
 pub(crate) fn octets(b: &[u8]) -> Vec<u8> {
     tlv(tag::OCTET_STRING, b)

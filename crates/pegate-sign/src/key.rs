@@ -49,6 +49,10 @@ impl Password {
         std::env::var_os(PASSWORD_ENV).map(|v| Password::new(v.into_encoded_bytes()))
     }
 
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+
     fn as_str(&self) -> Result<&str, ()> {
         std::str::from_utf8(&self.0).map_err(|_| ())
     }
@@ -278,7 +282,7 @@ fn check_key(key: &PKey<Private>) -> Result<KeyKind, String> {
 }
 
 /// Certificates of a PEM bundle or one DER certificate.
-fn read_certs(data: &[u8]) -> Result<Vec<X509>, String> {
+pub(crate) fn read_certs(data: &[u8]) -> Result<Vec<X509>, String> {
     if memchr_pem(data) {
         let certs = X509::stack_from_pem(data).map_err(|e| e.to_string())?;
         if certs.is_empty() {

@@ -1,8 +1,9 @@
 //! pegate-sign: Authenticode signatures for PE files (exe, dll, sys) and EFI images.
 //!
 //! A [`Signer`] signs a digest and holds the certificate chain; [`FileSigner`] reads its key
-//! from a PEM, DER or PKCS#12 file, and other backends (a hardware token, a cloud KMS) plug in
-//! through the same trait without touching the PE code. [`sign_path`] computes the image hash
+//! from a PEM, DER or PKCS#12 file, [`Pkcs11Signer`] uses a key on a hardware token (an RFC 7512
+//! `pkcs11:` URI), and other backends (a cloud KMS) plug in through the same trait without
+//! touching the PE code. [`sign_path`] computes the image hash
 //! with pegate-authenticode (the code that verifies it), builds the PKCS#7 SignedData (see
 //! `pkcs7.rs`), optionally timestamps it (RFC 3161), nests it in an existing signature or
 //! replaces the old ones, and writes the file atomically with a fresh PE checksum.
@@ -23,6 +24,7 @@
 mod der;
 mod key;
 mod pe;
+mod pkcs11;
 mod pkcs7;
 pub mod timestamp;
 mod write;
@@ -32,6 +34,7 @@ use std::time::Duration;
 
 pub use key::{FileSigner, PASSWORD_ENV, Password};
 pub use pegate_authenticode::Algorithm;
+pub use pkcs11::{MODULE_ENV, Pkcs11Signer, is_uri};
 
 /// The kind of key a [`Signer`] holds, which names the signature algorithm in the PKCS#7.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -17,7 +17,7 @@ use openssl::bn::BigNum;
 use openssl::ec::{EcGroup, EcKey};
 use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
-use openssl::pkey::{PKey, Private};
+use openssl::pkey::{HasPublic, PKey, PKeyRef, Private, Public};
 use openssl::rsa::Rsa;
 use openssl::x509::extension::{
     AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectKeyIdentifier,
@@ -78,6 +78,42 @@ pub fn cert(
     from: i64,
     to: i64,
 ) -> X509 {
+    let signing_key = issuer.map_or(key, |(_, k)| k);
+    build(
+        cn,
+        key,
+        signing_key,
+        issuer.map(|(c, _)| c),
+        usage,
+        from,
+        to,
+    )
+}
+
+/// A certificate for a public key alone (a key that lives on a token), issued by the CA.
+pub fn cert_for_public(pki: &Pki, cn: &str, public: &PKeyRef<Public>, usage: Usage) -> X509 {
+    let t = now();
+    build(
+        cn,
+        public,
+        &pki.ca_key,
+        Some(&pki.ca),
+        Some(usage),
+        t - 86_400,
+        t + 3650 * 86_400,
+    )
+}
+
+fn build<T: HasPublic>(
+    cn: &str,
+    key: &PKeyRef<T>,
+    signing_key: &PKeyRef<Private>,
+    issuer_cert: Option<&X509>,
+    usage: Option<Usage>,
+    from: i64,
+    to: i64,
+) -> X509 {
+    let issuer = issuer_cert.map(|c| (c, ()));
     let mut name = X509NameBuilder::new().unwrap();
     name.append_entry_by_text("CN", cn).unwrap();
     name.append_entry_by_text("O", "pegate-sign tests").unwrap();
@@ -139,7 +175,6 @@ pub fn cert(
             b.append_extension(aki).unwrap();
         }
     }
-    let signing_key = issuer.map_or(key, |(_, k)| k);
     b.sign(signing_key, MessageDigest::sha256()).unwrap();
     b.build()
 }
