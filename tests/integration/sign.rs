@@ -643,3 +643,53 @@ fn a_key_on_a_softhsm_token() {
         assert_eq!(support::sha256(&file), before);
     }
 }
+
+/// `pegate build --sign`: each artifact is signed before checksums.txt is written, so the sums
+/// are the signed files'; checksums.authenticode.txt holds the image hash each signature covers.
+#[test]
+fn build_sign_signs_before_the_checksums() {
+    if super::go_build_fails_here() {
+        return;
+    }
+    let pki = Pki::new();
+    let (cert, key) = pki.leaf("build", Kind::Rsa(2048), Usage::CodeSigning);
+    let out = tempfile::tempdir().unwrap();
+    let run = super::build_hello(out.path())
+        .args([
+            "--target",
+            "windows/amd64",
+            "--target",
+            "windows/386",
+            "--variant",
+            "console",
+        ])
+        .arg("--sign")
+        .arg("--key")
+        .arg(&key)
+        .arg("--cert")
+        .arg(&cert)
+        .arg("--cert")
+        .arg(pki.ca_pem())
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(0), "{}", transcript(&run));
+    let sums = std::fs::read_to_string(out.path().join("checksums.txt")).unwrap();
+    let images = std::fs::read_to_string(out.path().join("checksums.authenticode.txt")).unwrap();
+    assert_eq!(sums.lines().count(), 2, "{sums}");
+    assert_eq!(images.lines().count(), 2, "{images}");
+    for line in sums.lines() {
+        let (sum, name) = line.split_once("  ").unwrap();
+        let file = out.path().join(name);
+        assert_eq!(
+            support::sha256(&file),
+            sum,
+            "checksums.txt lists the signed {name}"
+        );
+        let r = support::pegate_ok(&file, &pki.ca_pem());
+        let image = images
+            .lines()
+            .find_map(|l| l.strip_suffix(&format!("  {name}")))
+            .unwrap();
+        assert_eq!(r.signatures[0].computed_digest.as_deref(), Some(image));
+    }
+}
