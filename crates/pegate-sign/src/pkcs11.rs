@@ -379,7 +379,7 @@ fn ecdsa_der(rs: &[u8]) -> Vec<u8> {
     der::seq(&[&der::unsigned_integer(r), &der::unsigned_integer(s)])
 }
 
-/// Whether `uri` names a PKCS#11 key.
+/// Whether `key` (a `--key` argument) is a `pkcs11:` URI rather than a file.
 pub fn is_uri(key: &Path) -> bool {
     key.to_str().is_some_and(|s| s.starts_with("pkcs11:"))
 }
