@@ -38,6 +38,7 @@ pub use pegate_go as go;
 pub use pegate_gobin as gobin;
 pub use pegate_pe as pe;
 pub use pegate_policy as policy;
+pub use pegate_sign as sign;
 
 pub mod artifact;
 pub mod sbom;

@@ -79,6 +79,8 @@ pub(crate) struct Args {
     /// Seconds a run may take before it is killed (with --run).
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0, requires = "run")]
     run_timeout: f64,
+    #[command(flatten)]
+    sign: super::sign::BuildSign,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -121,9 +123,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         tc.goroot.display()
     );
     let progress = progress_bar(total, output::stderr_is_terminal());
-    let report = matrix::build(&tc, &spec, &progress)
+    let mut report = matrix::build(&tc, &spec, &progress)
         .with_context(|| format!("build {}", args.source.display()))?;
 
+    // Signing comes before the checksums, so that they are the signed files'.
+    if let Some(hashes) = super::sign::sign_artifacts(&args.sign, &mut report)? {
+        super::sign::write_image_hashes(&hashes, &args.out)?;
+    }
     let sums_path = write_checksums(&report, &args.out)?;
     let mut out = std::io::stdout().lock();
     if args.json {

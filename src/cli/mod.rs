@@ -7,6 +7,7 @@ mod inspect;
 mod output;
 mod sbom;
 mod test;
+mod sign;
 mod walk;
 
 use std::process::ExitCode;
@@ -52,6 +53,8 @@ enum Command {
     Sbom(sbom::Args),
     /// Run a Go module's tests for Windows targets (natively, or under Wine).
     Test(test::Args),
+    /// Authenticode-sign PE files and EFI images (key file, PKCS#12, RFC 3161 timestamps).
+    Sign(sign::Args),
 }
 
 pub(crate) fn main() -> ExitCode {
@@ -70,6 +73,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Doctor(args) => doctor::run(args),
         Command::Sbom(args) => sbom::run(args),
         Command::Test(args) => test::run(args),
+        Command::Sign(args) => sign::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -16,6 +16,7 @@ mod imports;
 mod native_paths;
 mod pegate_test;
 mod release;
+mod sign;
 
 use std::path::PathBuf;
 

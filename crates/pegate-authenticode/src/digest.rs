@@ -746,6 +746,26 @@ pub(crate) fn image_pass(
     })
 }
 
+/// The image hash in Windows' order alone, for a signer: the same ranges and streams as a
+/// verification's, without the linear stream.
+pub(crate) fn windows_pass(
+    view: &PeView<'_>,
+    len: u64,
+    table_start: u64,
+    alg: Algorithm,
+    mut read_at: impl FnMut(u64, &mut [u8]) -> std::io::Result<usize>,
+) -> std::io::Result<Vec<u8>> {
+    let ranges = layout(view, len, table_start).windows;
+    let mut stream = Stream::new(ranges, &[alg]);
+    for_each_chunk(&mut read_at, len, |pos, chunk| stream.feed(pos, chunk))?;
+    Ok(stream
+        .finish()
+        .into_iter()
+        .next()
+        .map(|(_, d)| d)
+        .unwrap_or_default())
+}
+
 /// Calls `f` with each chunk of the file in order, read into one buffer that this thread keeps
 /// for its next file (as [`pipelined`] keeps its chunks). A file known to be `len` bytes gets a
 /// buffer no larger than it needs (one more read then sees the end).

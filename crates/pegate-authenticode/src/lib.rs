@@ -581,6 +581,20 @@ pub fn verify_file(
     })
 }
 
+/// The Authenticode image hash (Windows' section order, as [`verify_path`] checks it) of a
+/// file of `len` bytes whose certificate table starts at `table_start` (`len` when it has none),
+/// read through `read_at` (fills the buffer from a file offset, returns the count, 0 at the
+/// end). A signer hashes with this so that what it signs is what pegate verifies.
+pub fn image_digest(
+    view: &PeView<'_>,
+    len: u64,
+    table_start: u64,
+    algorithm: Algorithm,
+    read_at: impl FnMut(u64, &mut [u8]) -> std::io::Result<usize>,
+) -> std::io::Result<Vec<u8>> {
+    digest::windows_pass(view, len, table_start, algorithm, read_at)
+}
+
 /// The whole-file values of a file, computed without judging its signatures.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
