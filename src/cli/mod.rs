@@ -1,9 +1,12 @@
 //! Argument parsing and dispatch; one module per subcommand.
 
 mod build;
+mod debris;
 mod doctor;
 mod gate;
 mod inspect;
+mod interrupt;
+mod names;
 mod output;
 mod sbom;
 mod walk;
@@ -60,6 +63,10 @@ pub(crate) fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    interrupt::install(match cli.command {
+        Command::Build(_) => interrupt::Mode::Finish,
+        _ => interrupt::Mode::Exit,
+    });
     let result = match cli.command {
         Command::Inspect(args) => inspect::run(args),
         Command::Gate(args) => gate::run(args),
@@ -67,11 +74,17 @@ pub(crate) fn main() -> ExitCode {
         Command::Doctor(args) => doctor::run(args),
         Command::Sbom(args) => sbom::run(args),
     };
+    if let Some(signal) = interrupt::received() {
+        // What failed after the signal failed because of it: say that, not the children's errors.
+        eprintln!("pegate: interrupted by {}", interrupt::name(signal));
+        return ExitCode::from(interrupt::exit_code(signal));
+    }
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) if output::is_broken_pipe(&e) => ExitCode::from(EXIT_OK),
         Err(e) => {
-            eprintln!("pegate: error: {e:#}");
+            // Messages name files and quote what was read from them: escaped, lines kept.
+            eprintln!("pegate: error: {}", output::lines(&output::error_text(&e)));
             ExitCode::from(EXIT_ERROR)
         }
     }

@@ -11,7 +11,10 @@ mod differential;
 mod fuzz_regressions;
 mod gate_matrix;
 mod native_paths;
+mod outputs;
 mod release;
+mod signals;
+mod untrusted;
 
 use std::path::PathBuf;
 

@@ -4,6 +4,7 @@
 //! This is the only pegate crate that spawns processes (`go`, and the artifacts it runs), always
 //! with argument vectors.
 
+pub mod children;
 pub mod doctor;
 pub mod error;
 pub mod matrix;
