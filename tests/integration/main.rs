@@ -8,11 +8,13 @@
 mod build_run;
 mod cli;
 mod differential;
+mod faults;
 mod fuzz_regressions;
 mod gate_matrix;
 mod native_paths;
 mod outputs;
 mod release;
+mod sbom_syft;
 mod signals;
 mod untrusted;
 
