@@ -34,6 +34,7 @@
 
 pub use pegate_authenticode as authenticode;
 pub use pegate_facts as facts;
+pub use pegate_fs as fs;
 pub use pegate_go as go;
 pub use pegate_gobin as gobin;
 pub use pegate_pe as pe;

@@ -97,11 +97,21 @@ impl Subject {
     }
 
     /// (name, version) of the main component: the main module, else the main package path,
-    /// else the file name.
+    /// else the file name. A main module Go recorded as `(devel)` (built from a checkout, not
+    /// fetched at a version) gets the version syft gives it from the VCS build settings, so
+    /// that scanners see one name for one build: see [`vcs_pseudo_version`].
     fn main_name_version(&self) -> (String, Option<String>) {
         match &self.go {
             Some(go) => match &go.main {
-                Some(m) if !m.path.is_empty() => (m.path.clone(), Some(m.version.clone())),
+                Some(m) if !m.path.is_empty() => {
+                    let version = match m.version.as_str() {
+                        "(devel)" => ldflags_version(go)
+                            .or_else(|| vcs_pseudo_version(go))
+                            .unwrap_or_else(|| m.version.clone()),
+                        v => v.to_owned(),
+                    };
+                    (m.path.clone(), Some(version))
+                }
                 _ if !go.path.is_empty() => (go.path.clone(), None),
                 _ => (self.file_name.clone(), None),
             },
@@ -127,6 +137,12 @@ impl Subject {
         if let Some(go) = &self.go {
             add("pegate:go:version", Some(&go.go_version));
             add("pegate:go:package", Some(&go.path));
+            // The version Go recorded, when the component's is derived from it.
+            if let (Some(m), (_, Some(shown))) = (&go.main, self.main_name_version())
+                && m.version != shown
+            {
+                add("pegate:go:module:recorded-version", Some(&m.version));
+            }
             if let Some(sum) = go.main.as_ref().map(|m| m.sum.as_str()) {
                 add("pegate:go:module:sum", Some(sum).filter(|s| !s.is_empty()));
             }
@@ -138,11 +154,116 @@ impl Subject {
     }
 }
 
-/// A package URL for a Go module: `pkg:golang/github.com/x/y@v1.2.3` (no version for `(devel)`).
+/// The version a `(devel)` main module was stamped with at link time, as syft reads it from the
+/// `-ldflags` build setting: the first `-X …​.version=1.6.25` (also `Version`, `gitVersion`,
+/// `buildVersion`, `GitBuildVersion`, …), else the first `-X …​.tag=`; a `v` is put in front
+/// when missing (`v1.6.25`). The version is syft's pattern `v?\d+.\d+.\d+[-\w]*` (`.`: any
+/// character).
+fn ldflags_version(go: &BuildInfo) -> Option<String> {
+    let flags = go.setting("-ldflags")?;
+    let keys: [&[&str]; 2] = [
+        &[
+            "version",
+            "Version",
+            "buildversion",
+            "buildVersion",
+            "Buildversion",
+            "BuildVersion",
+            "gitversion",
+            "gitVersion",
+            "Gitversion",
+            "GitVersion",
+            "gitbuildversion",
+            "gitbuildVersion",
+            "gitBuildversion",
+            "gitBuildVersion",
+            "Gitbuildversion",
+            "GitbuildVersion",
+            "GitBuildversion",
+            "GitBuildVersion",
+        ],
+        &["tag", "Tag"],
+    ];
+    keys.iter().find_map(|keys| {
+        flags.match_indices('.').find_map(|(at, _)| {
+            let rest = flags.get(at.saturating_add(1)..)?;
+            keys.iter().find_map(|k| {
+                let value = rest.strip_prefix(k)?.strip_prefix('=')?;
+                let len = semver_like(value.as_bytes())?;
+                let v = value.get(..len)?;
+                Some(if v.starts_with('v') {
+                    v.to_owned()
+                } else {
+                    format!("v{v}")
+                })
+            })
+        })
+    })
+}
+
+/// The length of the match of `v?\d+.\d+.\d+[-\w]*` (`.` any character) at the start of `s`,
+/// with a regular expression's preferences (greedy, leftmost-first).
+fn semver_like(s: &[u8]) -> Option<usize> {
+    fn digits(s: &[u8], at: usize) -> usize {
+        s.get(at..)
+            .map_or(0, |t| t.iter().take_while(|b| b.is_ascii_digit()).count())
+    }
+    // After the third number: greedy `[-\w]*`.
+    let tail = |at: usize| {
+        at.saturating_add(s.get(at..).map_or(0, |t| {
+            t.iter()
+                .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_' || **b == b'-')
+                .count()
+        }))
+    };
+    // `\d+ . ` then the rest, trying the longest run of digits first.
+    fn number_then(s: &[u8], at: usize, next: &dyn Fn(usize) -> Option<usize>) -> Option<usize> {
+        let run = digits(s, at);
+        (1..=run).rev().find_map(|n| {
+            let after = at.checked_add(n)?;
+            // `.`: any one character but a newline (a UTF-8 lead byte counts for it here).
+            s.get(after).filter(|b| **b != b'\n')?;
+            next(after.checked_add(1)?)
+        })
+    }
+    let start = usize::from(s.first() == Some(&b'v'));
+    let third = |at: usize| {
+        let run = digits(s, at);
+        (run > 0).then(|| tail(at.saturating_add(run)))
+    };
+    let second = |at: usize| number_then(s, at, &third);
+    number_then(s, start, &second)
+}
+
+/// The version of a `(devel)` main module as Go's module pseudo-versions write it, from the
+/// VCS settings `go build` records (`vcs.revision`, `vcs.time`, `vcs.modified`):
+/// `v0.0.0-<yyyymmddhhmmss>-<first 12 of the revision>`, with `+dirty` for a modified checkout.
+/// This is syft's rule (its go-module-binary cataloger, "main module version from build
+/// settings"); `None` without both the revision and the time.
+fn vcs_pseudo_version(go: &BuildInfo) -> Option<String> {
+    let revision = go.setting("vcs.revision").filter(|r| !r.is_empty())?;
+    let time = go.setting("vcs.time")?;
+    // `2026-07-07T03:00:41Z` (RFC 3339, UTC, as Go writes it): its 14 digits.
+    let stamp: String = time.chars().take(19).filter(char::is_ascii_digit).collect();
+    if stamp.len() != 14 {
+        return None;
+    }
+    let short: String = revision.chars().take(12).collect();
+    let dirty = if go.setting("vcs.modified") == Some("true") {
+        "+dirty"
+    } else {
+        ""
+    };
+    Some(format!("v0.0.0-{stamp}-{short}{dirty}"))
+}
+
+/// A package URL for a Go module: `pkg:golang/github.com/x/y@v1.2.3`. A main module built
+/// outside version control keeps Go's `(devel)` as its version, as syft writes it
+/// (`@%28devel%29`, the same purl percent-decoded).
 fn purl(path: &str, version: Option<&str>) -> String {
     let mut s = String::from("pkg:golang/");
     encode(&mut s, path, b"/");
-    if let Some(v) = version.filter(|v| !v.is_empty() && *v != "(devel)") {
+    if let Some(v) = version.filter(|v| !v.is_empty()) {
         s.push('@');
         encode(&mut s, v, b"");
     }
@@ -272,6 +393,23 @@ pub fn parse_time(text: &str) -> Option<i64> {
     Some((era * 146_097 + doe - 719_468) * 86_400 + secs)
 }
 
+/// The Go standard library as a component, the way syft, grype, OSV-Scanner and
+/// Dependency-Track name it so that Go's own CVEs match: name `stdlib`, version as the build
+/// info records it (`go1.27.3`), package URL `pkg:golang/stdlib@1.27.3`. `None` for a file
+/// without build info or with a Go version that is not `go` + a version (a `devel` toolchain).
+fn stdlib(subject: &Subject) -> Option<(String, String)> {
+    let recorded = subject.go.as_ref()?.go_version.as_str();
+    // `go1.24.1 X:boringcrypto`: the experiments after the space are not part of the version.
+    let version = recorded.split_whitespace().next()?;
+    let bare = version.strip_prefix("go")?;
+    if !bare.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let mut purl = String::from("pkg:golang/stdlib@");
+    encode(&mut purl, bare, b"");
+    Some((version.to_owned(), purl))
+}
+
 /// The module whose code is linked: the replacement when there is one.
 fn linked(m: &Module) -> &Module {
     m.replace.as_deref().unwrap_or(m)
@@ -345,10 +483,21 @@ pub fn cyclonedx(subject: &Subject, created: i64) -> Value {
             c
         })
         .collect();
+    let mut components = components;
+    if let Some((version, purl)) = stdlib(subject) {
+        components.push(json!({
+            "type": "library",
+            "bom-ref": purl,
+            "name": "stdlib",
+            "version": version,
+            "purl": purl,
+            "scope": "required",
+        }));
+    }
     let dep_refs: Vec<Value> = components.iter().map(|c| c["bom-ref"].clone()).collect();
     let mut dependencies = vec![json!({"ref": main_ref, "dependsOn": dep_refs})];
     dependencies.extend(dep_refs.iter().map(|r| json!({"ref": r})));
-    json!({
+    let mut bom = json!({
         "bomFormat": "CycloneDX",
         "specVersion": "1.6",
         "version": 1,
@@ -363,7 +512,45 @@ pub fn cyclonedx(subject: &Subject, created: i64) -> Value {
         },
         "components": components,
         "dependencies": dependencies,
-    })
+    });
+    // Reproducible: the same artifact and creation time give the same serial number.
+    let serial = format!("urn:uuid:{}", uuid_v5(bom.to_string().as_bytes()));
+    if let Some(fields) = bom.as_object_mut() {
+        fields.shift_insert(2, "serialNumber".to_owned(), json!(serial));
+    }
+    bom
+}
+
+/// pegate's UUID namespace for SBOM serial numbers: the RFC 4122 version 5 UUID of the URL
+/// `https://example.invalid/pegate/sbom` in the URL namespace.
+const SBOM_NAMESPACE: [u8; 16] = [
+    0x42, 0x3e, 0x90, 0x95, 0x73, 0x5c, 0x50, 0x04, 0xa2, 0x39, 0x44, 0xfb, 0xae, 0x97, 0x16, 0xbc,
+];
+
+/// An RFC 9562 version 5 UUID (SHA-1, name-based) of `name` in [`SBOM_NAMESPACE`].
+fn uuid_v5(name: &[u8]) -> String {
+    use sha1::Digest as _;
+    let mut h = sha1::Sha1::new();
+    h.update(SBOM_NAMESPACE);
+    h.update(name);
+    let digest = h.finalize();
+    let mut b = [0u8; 16];
+    b.copy_from_slice(digest.get(..16).unwrap_or(&[0; 16]));
+    if let Some(v) = b.get_mut(6) {
+        *v = (*v & 0x0f) | 0x50;
+    }
+    if let Some(v) = b.get_mut(8) {
+        *v = (*v & 0x3f) | 0x80;
+    }
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        hex.get(0..8).unwrap_or_default(),
+        hex.get(8..12).unwrap_or_default(),
+        hex.get(12..16).unwrap_or_default(),
+        hex.get(16..20).unwrap_or_default(),
+        hex.get(20..32).unwrap_or_default()
+    )
 }
 
 /// Sets `key` on a JSON object (a no-op on anything else, which the callers never pass).
@@ -483,6 +670,26 @@ pub fn spdx(subject: &Subject, created: i64) -> Value {
             "relatedSpdxElement": id,
         }));
     }
+    if let Some((version, purl)) = stdlib(subject) {
+        let id = "SPDXRef-Package-stdlib";
+        packages.push(json!({
+            "name": "stdlib",
+            "SPDXID": id,
+            "versionInfo": version,
+            "downloadLocation": "NOASSERTION",
+            "filesAnalyzed": false,
+            "primaryPackagePurpose": "LIBRARY",
+            "licenseConcluded": "NOASSERTION",
+            "licenseDeclared": "NOASSERTION",
+            "copyrightText": "NOASSERTION",
+            "externalRefs": purl_ref(purl),
+        }));
+        relationships.push(json!({
+            "spdxElementId": "SPDXRef-Package-main",
+            "relationshipType": "DEPENDS_ON",
+            "relatedSpdxElement": id,
+        }));
+    }
     let mut namespace = String::from("https://spdx.org/spdxdocs/pegate/");
     encode(&mut namespace, &subject.file_name, b"");
     namespace.push('-');
@@ -534,6 +741,42 @@ mod tests {
     }
 
     #[test]
+    fn ldflags_versions_as_syft_reads_them() {
+        let info = |flags: &str| BuildInfo {
+            settings: vec![pegate_gobin::buildinfo::Setting {
+                key: "-ldflags".into(),
+                value: flags.into(),
+            }],
+            ..serde_json::from_value(serde_json::json!({
+                "go_version": "go1.27.3", "path": "x", "main": null, "deps": [], "settings": [],
+                "build_id": null, "format": "pe", "ptr_size": 8, "offset": 0
+            }))
+            .unwrap()
+        };
+        for (flags, want) in [
+            (
+                "-s -w -X github.com/rhysd/actionlint.version=1.6.25 -X \"a.b=c d\"",
+                Some("v1.6.25"),
+            ),
+            ("-X main.Version=v2.0.1-rc.1", Some("v2.0.1-rc")),
+            ("-X main.gitVersion=10.20.30_x", Some("v10.20.30_x")),
+            ("-X main.tag=1.2.3 -X main.version=9", Some("v1.2.3")),
+            ("-X main.version=abc -X main.version=3.4.5", Some("v3.4.5")),
+            ("-X main.commit=1.2.3", None),
+            ("-X main.version=1.2", None),
+        ] {
+            assert_eq!(ldflags_version(&info(flags)).as_deref(), want, "{flags}");
+        }
+    }
+
+    #[test]
+    fn uuid_v5_matches_python() {
+        // ns = uuid.uuid5(uuid.NAMESPACE_URL, "https://example.invalid/pegate/sbom")
+        // python3 -c "import uuid; print(uuid.uuid5(ns, 'abc'))"
+        assert_eq!(uuid_v5(b"abc"), "68d3fd12-ce7e-558a-b383-5b2e89f6299a");
+    }
+
+    #[test]
     fn purls_encode_what_a_purl_must() {
         assert_eq!(
             purl("github.com/a/b", Some("v0.0.0+incompatible")),
@@ -541,7 +784,7 @@ mod tests {
         );
         assert_eq!(
             purl("example.com/hello", Some("(devel)")),
-            "pkg:golang/example.com/hello"
+            "pkg:golang/example.com/hello@%28devel%29"
         );
     }
 }

@@ -110,11 +110,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     let tc = match toolchain::resolve(&req) {
         Ok(tc) => tc,
         Err(e) => {
-            eprintln!("pegate: error: {e}");
+            eprintln!("pegate: error: {}", output::lines(&e.to_string()));
             return Ok(EXIT_ERROR);
         }
     };
     let spec = matrix_spec(&args, &cache, run)?;
+    super::debris::remove_stale(&args.out)?;
 
     let total = spec.targets.len().saturating_mul(spec.variants.len());
     eprintln!(
@@ -130,7 +131,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     if let Some(hashes) = super::sign::sign_artifacts(&args.sign, &mut report)? {
         super::sign::write_image_hashes(&hashes, &args.out)?;
     }
-    let sums_path = write_checksums(&report, &args.out)?;
+    // Interrupted: the finished artifacts are added to the list the last run left, which keeps
+    // its lines for the files this run did not rebuild; a complete run writes the list anew.
+    let sums_path = write_checksums(&report, &args.out, super::interrupt::received().is_some())?;
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &report).context("write the report")?;
@@ -241,19 +244,39 @@ fn progress_bar(total: usize, tty: bool) -> impl Fn(&CellEvent<'_>) + Sync {
     }
 }
 
-/// `<out>/checksums.txt`, the built artifacts' SHA-256 in sha256sum format; returns its path.
-fn write_checksums(report: &MatrixReport, out_dir: &Path) -> anyhow::Result<PathBuf> {
-    let mut sums = String::new();
-    for a in report.artifacts() {
-        let name = a
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default();
-        let _ = writeln!(sums, "{}  {name}", a.sha256);
-    }
+/// `<out>/checksums.txt`, the built artifacts' SHA-256 in sha256sum format, written whole;
+/// returns its path. With `merge`, the lines of the existing file for names not built now are
+/// kept (an interrupted run must not drop the record of artifacts it did not touch).
+fn write_checksums(report: &MatrixReport, out_dir: &Path, merge: bool) -> anyhow::Result<PathBuf> {
     let sums_path = out_dir.join("checksums.txt");
-    std::fs::write(&sums_path, &sums).with_context(|| format!("write {}", sums_path.display()))?;
+    let built: Vec<(String, &str)> = report
+        .artifacts()
+        .map(|a| {
+            let name = a
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            (name, a.sha256.as_str())
+        })
+        .collect();
+    let mut sums = String::new();
+    if merge {
+        if built.is_empty() {
+            return Ok(sums_path);
+        }
+        let old = std::fs::read_to_string(&sums_path).unwrap_or_default();
+        for line in old.lines() {
+            let name = line.split_once("  ").map_or("", |(_, n)| n);
+            if !name.is_empty() && !built.iter().any(|(b, _)| b == name) {
+                let _ = writeln!(sums, "{line}");
+            }
+        }
+    }
+    for (name, sha256) in &built {
+        let _ = writeln!(sums, "{sha256}  {name}");
+    }
+    pegate::fs::write(&sums_path, sums.as_bytes())?;
     Ok(sums_path)
 }
 
@@ -270,7 +293,7 @@ fn write_table(out: &mut impl std::io::Write, report: &MatrixReport) -> std::io:
                 writeln!(
                     out,
                     "ok    {}  {}  {} bytes{repro}",
-                    a.path.display(),
+                    output::shown(&a.path),
                     a.sha256,
                     a.size
                 )?;
@@ -282,9 +305,9 @@ fn write_table(out: &mut impl std::io::Write, report: &MatrixReport) -> std::io:
                 }
             }
             CellOutcome::Failed(e) => {
-                writeln!(out, "FAIL  {}: {}", c.cell, e.message)?;
+                writeln!(out, "FAIL  {}: {}", c.cell, output::text(&e.message))?;
                 for line in e.stderr.lines() {
-                    writeln!(out, "        {line}")?;
+                    writeln!(out, "        {}", output::lines(line))?;
                 }
             }
         }
@@ -314,10 +337,10 @@ fn write_run(out: &mut impl std::io::Write, run: &RunResult) -> std::io::Result<
     } else {
         format!(" ({}, {} ms)", run.runner, run.elapsed_ms)
     };
-    writeln!(out, "{word:<6}run{how}: {}", run.summary())?;
+    writeln!(out, "{word:<6}run{how}: {}", output::text(&run.summary()))?;
     if run.failed() {
         for line in run.stdout.lines().chain(run.stderr.lines()).take(20) {
-            writeln!(out, "        {line}")?;
+            writeln!(out, "        {}", output::lines(line))?;
         }
     }
     Ok(())

@@ -63,7 +63,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
                 } else {
                     word.to_owned()
                 };
-                text.push_str(&format!("{word}  {:<22} {}\n", c.id, c.message));
+                text.push_str(&format!(
+                    "{word}  {:<22} {}\n",
+                    c.id,
+                    output::text(&c.message)
+                ));
                 if c.status != Status::Pass && !c.fix.is_empty() {
                     text.push_str(&format!("      {:<22} fix: {}\n", "", c.fix));
                 }

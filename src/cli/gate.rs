@@ -25,7 +25,7 @@ pub(crate) enum Format {
 Examples:
   pegate gate --policy pegate.toml dist/
   pegate gate --policy pegate.toml --format junit dist/ > pegate-junit.xml
-  pegate gate --policy pegate.toml --format sarif dist/ > pegate.sarif
+  pegate gate --policy pegate.toml --format sarif -o pegate.sarif dist/
   pegate gate --policy pegate.toml --format github dist/   (in GitHub Actions)
   pegate gate dist/                                  the default release policy (see --explain)
   pegate gate --print-default-policy > pegate.toml   start your own policy from it
@@ -57,12 +57,19 @@ pub(crate) struct Args {
     /// Gate time (cert expiry, SBOM creation): 2026-12-01, Unix seconds; default now.
     #[arg(long, value_name = "TIME")]
     now: Option<String>,
-    /// Also write one SBOM per artifact into DIR (`<file name>.cdx.json` or `.spdx.json`).
+    /// Also write one SBOM per artifact into DIR (`<file name>.cdx.json` or `.spdx.json`; the
+    /// relative path made safe when file names repeat).
     #[arg(long, value_name = "DIR")]
     sbom: Option<PathBuf>,
+    /// Name pattern for --sbom, as `pegate sbom --name`.
+    #[arg(long, value_name = "PATTERN", requires = "sbom")]
+    sbom_name: Option<String>,
     /// Format of the --sbom documents.
     #[arg(long, value_enum, default_value = "cyclonedx", requires = "sbom")]
     sbom_format: super::sbom::Format,
+    /// Write the report to FILE (whole: a temporary file renamed into place) instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
     /// Text report: list every check, not only the failures.
     #[arg(short, long)]
     verbose: bool,
@@ -167,7 +174,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
 
     let (inputs, walk_errors) = walk::expand(&args.paths);
     for e in &walk_errors {
-        eprintln!("pegate: {}: {}", e.path.display(), e.message);
+        eprintln!(
+            "pegate: {}: {}",
+            output::shown(&e.path),
+            output::text(&e.message)
+        );
     }
     let reports: Vec<_> = inputs
         .par_iter()
@@ -194,7 +205,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     let report = policy.evaluate_with(&facts, checksums.as_ref(), &context);
     if let Some(dir) = &args.sbom {
         let refs: Vec<_> = reports.iter().collect();
-        super::sbom::write_all(&refs, dir, args.sbom_format.into(), now)?;
+        super::sbom::write_all(
+            &refs,
+            dir,
+            args.sbom_format.into(),
+            now,
+            args.sbom_name.as_deref(),
+        )?;
     }
 
     let doc = match args.format {
@@ -222,12 +239,17 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
             render::github(&report)
         }
     };
-    let mut out = std::io::stdout().lock();
-    out.write_all(doc.as_bytes())?;
+    let mut doc = doc;
     if !doc.ends_with('\n') {
-        out.write_all(b"\n")?;
+        doc.push('\n');
     }
-    out.flush()?;
+    if let Some(path) = &args.output {
+        pegate::fs::write(path, doc.as_bytes())?;
+    } else {
+        let mut out = std::io::stdout().lock();
+        out.write_all(doc.as_bytes())?;
+        out.flush()?;
+    }
     Ok(if unreadable > 0 || !walk_errors.is_empty() {
         EXIT_ERROR
     } else if report.failed() {

@@ -9,7 +9,7 @@ use pegate::facts::DllCharacteristics;
 use rayon::prelude::*;
 
 use super::walk::{self, Input};
-use super::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
+use super::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, output};
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub(crate) enum Format {
@@ -136,7 +136,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         .with_skip_section_names(!args.full);
     let (inputs, walk_errors) = walk::expand(&args.paths);
     for e in &walk_errors {
-        eprintln!("pegate: {}: {}", e.path.display(), e.message);
+        eprintln!(
+            "pegate: {}: {}",
+            output::shown(&e.path),
+            output::text(&e.message)
+        );
     }
     // Block-buffered: stdout's own line buffering would make one write per JSON line. Not
     // locked: the JSON lines are written from a pool thread.
@@ -221,7 +225,14 @@ fn write_table(out: &mut impl std::io::Write, reports: &[ArtifactReport]) -> std
         .map(|r| {
             let i = match &r.result {
                 Ok(i) => i,
-                Err(f) => return Err(format!("{}  error: {f}", r.path.display())),
+                Err(f) => {
+                    let f = f.to_string();
+                    return Err(format!(
+                        "{}  error: {}",
+                        output::shown(&r.path),
+                        output::text(&f)
+                    ));
+                }
             };
             let pe = &i.pe;
             let flags: Vec<&str> = [
@@ -240,7 +251,7 @@ fn write_table(out: &mut impl std::io::Write, reports: &[ArtifactReport]) -> std
                 .map(|h| format!(" ({h})"))
                 .unwrap_or_default();
             Ok([
-                r.path.display().to_string(),
+                output::shown(&r.path),
                 format!("{} {}{hybrid}", pe.headers.format(), pe.headers.machine),
                 pe.headers.subsystem.to_string(),
                 if flags.is_empty() {
@@ -252,9 +263,7 @@ fn write_table(out: &mut impl std::io::Write, reports: &[ArtifactReport]) -> std
                     .as_ref()
                     .map_or("-", |s| s.status.as_str())
                     .to_owned(),
-                i.go.as_ref()
-                    .map_or("-", |g| g.go_version.as_str())
-                    .to_owned(),
+                output::text(i.go.as_ref().map_or("-", |g| g.go_version.as_str())).into_owned(),
             ])
         })
         .collect();

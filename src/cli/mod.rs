@@ -1,13 +1,16 @@
 //! Argument parsing and dispatch; one module per subcommand.
 
 mod build;
+mod debris;
 mod doctor;
 mod gate;
 mod inspect;
+mod interrupt;
+mod names;
 mod output;
 mod sbom;
-mod test;
 mod sign;
+mod test;
 mod walk;
 
 use std::process::ExitCode;
@@ -66,6 +69,10 @@ pub(crate) fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    interrupt::install(match cli.command {
+        Command::Build(_) => interrupt::Mode::Finish,
+        _ => interrupt::Mode::Exit,
+    });
     let result = match cli.command {
         Command::Inspect(args) => inspect::run(args),
         Command::Gate(args) => gate::run(args),
@@ -75,11 +82,17 @@ pub(crate) fn main() -> ExitCode {
         Command::Test(args) => test::run(args),
         Command::Sign(args) => sign::run(args),
     };
+    if let Some(signal) = interrupt::received() {
+        // What failed after the signal failed because of it: say that, not the children's errors.
+        eprintln!("pegate: interrupted by {}", interrupt::name(signal));
+        return ExitCode::from(interrupt::exit_code(signal));
+    }
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) if output::is_broken_pipe(&e) => ExitCode::from(EXIT_OK),
         Err(e) => {
-            eprintln!("pegate: error: {e:#}");
+            // Messages name files and quote what was read from them: escaped, lines kept.
+            eprintln!("pegate: error: {}", output::lines(&output::error_text(&e)));
             ExitCode::from(EXIT_ERROR)
         }
     }

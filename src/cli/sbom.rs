@@ -34,12 +34,16 @@ impl From<Format> for sbom::Format {
 Examples:
   pegate sbom dist/hello.exe > hello.cdx.json
   pegate sbom --format spdx --out sbom/ dist/*.exe     (sbom/<file>.spdx.json each)
+  pegate sbom --out sbom/ --name '{path}.{ext}' dist/   (sbom/windows_amd64_hello.exe.cdx.json)
   pegate gate --policy pegate.toml --sbom sbom/ dist/   (gate and document in one step)
 
 The main module is the component; every dependency is listed with its version, its h1: checksum
 (as SHA-256) and its replacement; the Go version, build settings, the file's SHA-256, machine,
 subsystem and signature status are recorded on the main component. The creation time is
---created, else SOURCE_DATE_EPOCH, else now. Exit 2 when a file could not be read.")]
+--created, else SOURCE_DATE_EPOCH, else now. With --out, each SBOM is written whole (a temporary
+file renamed into place) and `wrote <sbom> (<input>)` printed; same-named files from different
+folders get their relative path as name, never one SBOM for two files. Exit 2 when a file could
+not be read or two files would get one name.")]
 pub(crate) struct Args {
     /// Go binaries (PE files).
     #[arg(required = true, value_name = "FILE")]
@@ -47,9 +51,14 @@ pub(crate) struct Args {
     /// SBOM format.
     #[arg(long, value_enum, default_value = "cyclonedx")]
     format: Format,
-    /// Write `<file name>.cdx.json` / `.spdx.json` per file into DIR (required for several files).
+    /// Write one SBOM per file into DIR (required for several files): `<file name>.cdx.json` /
+    /// `.spdx.json`, or the file's relative path made safe when file names repeat.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Name pattern for --out: {name}, {stem}, {path}, {digest}, {ext}; two inputs given one
+    /// name are an error.
+    #[arg(long, value_name = "PATTERN", requires = "out")]
+    name: Option<String>,
     /// Creation time: `2026-12-01`, `2026-12-01T10:00:00Z` or Unix seconds.
     #[arg(long, value_name = "TIME")]
     created: Option<String>,
@@ -77,22 +86,40 @@ pub(crate) fn time(explicit: Option<&str>) -> anyhow::Result<i64> {
         .unwrap_or(0))
 }
 
-/// Writes one SBOM per readable report into `dir`; returns the paths written.
+/// Writes one SBOM per readable report into `dir`, each atomically, under a name unique for
+/// the reports given (see [`super::names`]; `pattern` is the user's `--name`); prints and
+/// returns the mapping from input to SBOM. Two inputs a pattern gives one name are an error
+/// naming both, before anything is written.
 pub(crate) fn write_all(
     reports: &[&ArtifactReport],
     dir: &Path,
     format: sbom::Format,
     created: i64,
-) -> anyhow::Result<Vec<PathBuf>> {
+    pattern: Option<&str>,
+) -> anyhow::Result<Vec<(PathBuf, PathBuf)>> {
+    let readable: Vec<&ArtifactReport> = reports
+        .iter()
+        .copied()
+        .filter(|r| r.result.is_ok())
+        .collect();
+    let inputs: Vec<&Path> = readable.iter().map(|r| r.path.as_path()).collect();
+    let names = super::names::assign(&inputs, format.extension(), pattern)?;
     std::fs::create_dir_all(dir)
         .with_context(|| format!("create the SBOM directory {}", dir.display()))?;
+    super::debris::remove_stale(dir)?;
     let mut written = Vec::new();
-    for report in reports.iter().filter(|r| r.result.is_ok()) {
+    for (report, name) in readable.iter().zip(names) {
+        let Some(name) = name else { continue };
+        let path = dir.join(name);
         let subject = Subject::from_report(report);
-        let path = dir.join(format!("{}.{}", subject.file_name, format.extension()));
         let text = document(&subject, format, created);
-        std::fs::write(&path, text).with_context(|| format!("write {}", path.display()))?;
-        written.push(path);
+        pegate::fs::write(&path, text.as_bytes())?;
+        eprintln!(
+            "pegate: wrote {} ({})",
+            super::output::shown(&path),
+            super::output::shown(&report.path)
+        );
+        written.push((report.path.clone(), path));
     }
     Ok(written)
 }
@@ -125,8 +152,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         let Ok(i) = &r.result else {
             eprintln!(
                 "pegate: {}: {}",
-                r.path.display(),
-                r.error().unwrap_or_default()
+                super::output::shown(&r.path),
+                super::output::text(r.error().unwrap_or_default())
             );
             code = EXIT_ERROR;
             continue;
@@ -134,16 +161,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         if i.go.is_none() {
             eprintln!(
                 "pegate: {}: no Go build info; the SBOM lists the file only",
-                r.path.display()
+                super::output::shown(&r.path)
             );
         }
     }
     match &args.out {
         Some(dir) => {
             let refs: Vec<&ArtifactReport> = reports.iter().collect();
-            for path in write_all(&refs, dir, format, created)? {
-                eprintln!("pegate: wrote {}", path.display());
-            }
+            write_all(&refs, dir, format, created, args.name.as_deref())?;
         }
         None => {
             if let Some(r) = reports.iter().find(|r| r.result.is_ok()) {

@@ -10,13 +10,18 @@ mod cgo;
 mod cli;
 mod differential;
 mod differential_imports;
+mod faults;
 mod fuzz_regressions;
 mod gate_matrix;
 mod imports;
 mod native_paths;
+mod outputs;
 mod pegate_test;
 mod release;
+mod sbom_syft;
 mod sign;
+mod signals;
+mod untrusted;
 
 use std::path::PathBuf;
 

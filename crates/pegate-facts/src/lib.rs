@@ -6,7 +6,9 @@
 //! - [`Flags`] and its sets [`Characteristics`], [`DllCharacteristics`],
 //!   [`SectionCharacteristics`] and [`GuardFlags`], named from `object`'s flag tables;
 //! - [`SignatureStatus`]: the Authenticode verdict;
-//! - [`GoArch`], [`GoOs`] and [`GoVersion`]: what Go's build info records.
+//! - [`GoArch`], [`GoOs`] and [`GoVersion`]: what Go's build info records;
+//! - [`untrusted::escape`]: text read from a file made safe to show a person (controls, bidi
+//!   overrides escaped), the one helper every human-readable output uses.
 //!
 //! Strings appear only at the edges: a policy's names are parsed once with `FromStr` (whose
 //! errors list the valid names from the same table) and reports print with `Display`. A value
@@ -48,6 +50,7 @@ mod go;
 mod machine;
 mod recorded;
 mod signature;
+pub mod untrusted;
 
 pub use flags::{
     Characteristics, DllCharacteristics, FlagKind, Flags, GuardFlags, SectionCharacteristics,

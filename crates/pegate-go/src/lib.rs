@@ -5,6 +5,7 @@
 //! with argument vectors.
 
 pub mod cgo;
+pub mod children;
 pub mod doctor;
 pub mod error;
 pub mod gotest;

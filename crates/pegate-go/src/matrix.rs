@@ -723,8 +723,9 @@ fn build_once(
         stderr: String::new(),
         command: Vec::new(),
     };
+    // `.cell-<pid>-…`: a later run tells a dead run's staging directory from a live one's.
     let tmp = tempfile::Builder::new()
-        .prefix(".cell-")
+        .prefix(&pegate_fs::work_prefix(".cell"))
         .tempdir_in(work_dir)
         .map_err(|e| io_error(format!("create temp dir in {}: {e}", work_dir.display())))?;
     let output = tmp.path().join(exe_name);
@@ -736,7 +737,7 @@ fn build_once(
     let command = std::iter::once(tc.go.display().to_string())
         .chain(spec.go_args(cell, &output))
         .collect::<Vec<_>>();
-    let out = cmd.output().map_err(|e| CellError {
+    let out = crate::children::output(&mut cmd).map_err(|e| CellError {
         kind: CellErrorKind::BuildFailed,
         message: format!("cell {cell}: could not run {}: {e}", tc.go.display()),
         stderr: String::new(),
@@ -776,7 +777,13 @@ fn collect(staged: &Path, final_path: &Path, cell: &Cell) -> Result<(String, u64
     let size = fs::metadata(staged)
         .map_err(|e| io_error(Error::io("stat", staged, e)))?
         .len();
-    fs::rename(staged, final_path).map_err(|e| io_error(Error::io("move", final_path, e)))?;
+    // Flushed, then renamed over the old artifact: a reader sees the old file or the new one.
+    pegate_fs::publish(staged, final_path).map_err(|e| CellError {
+        kind: CellErrorKind::Io,
+        message: format!("cell {cell}: {e}"),
+        stderr: String::new(),
+        command: Vec::new(),
+    })?;
     Ok((sha256, size))
 }
 
@@ -797,7 +804,7 @@ fn reproduce(
         command: Vec::new(),
     };
     let copy = tempfile::Builder::new()
-        .prefix(".repro-")
+        .prefix(&pegate_fs::work_prefix(".repro"))
         .tempdir_in(out_dir)
         .map_err(|e| io_error(e.to_string()))?;
     let copied_src = copy.path().join("src");

@@ -13,6 +13,7 @@
 
 use std::fmt::Write as _;
 
+use pegate_facts::untrusted;
 use serde_json::json;
 
 use crate::{Outcome, RULES, Report, RuleResult};
@@ -103,10 +104,12 @@ pub fn text(report: &Report, opts: &TextOptions) -> String {
             *n = n.saturating_add(1);
         }
     }
+    // Artifact paths and messages carry names read from files: shown escaped, measured as shown.
+    let shown = |t: &str| untrusted::escape(t).chars().count();
     let wa = listed
         .iter()
-        .map(|r| r.artifact.chars().count())
-        .chain(artifacts.iter().map(|(a, _)| a.chars().count()))
+        .map(|r| shown(&r.artifact))
+        .chain(artifacts.iter().map(|(a, _)| shown(a)))
         .max()
         .unwrap_or(0)
         .max(8);
@@ -124,9 +127,9 @@ pub fn text(report: &Report, opts: &TextOptions) -> String {
                 s,
                 "{}  {:<wa$}  {:<wr$}  {}",
                 outcome_cell(r.outcome, opts.color),
-                r.artifact,
+                untrusted::escape(&r.artifact),
                 r.rule.as_str(),
-                r.message
+                untrusted::escape(&r.message)
             );
         }
         s.push('\n');
@@ -146,8 +149,9 @@ pub fn text(report: &Report, opts: &TextOptions) -> String {
         }
         let _ = writeln!(
             s,
-            "{}  {artifact:<wa$}  {counts}",
-            outcome_cell(verdict, opts.color)
+            "{}  {:<wa$}  {counts}",
+            outcome_cell(verdict, opts.color),
+            untrusted::escape(artifact)
         );
     }
     if !artifacts.is_empty() {
@@ -179,8 +183,13 @@ pub fn xml(text: &str) -> String {
             '>' => s.push_str("&gt;"),
             '"' => s.push_str("&quot;"),
             '\'' => s.push_str("&apos;"),
-            // XML 1.0 forbids most control characters even when escaped.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => s.push('?'),
+            // As references: a parser normalises literal ones in attributes to spaces.
+            '\t' => s.push_str("&#9;"),
+            '\n' => s.push_str("&#10;"),
+            '\r' => s.push_str("&#13;"),
+            // XML 1.0 forbids the other C0 controls even as character references: they are
+            // written as pegate's visible escape (`\x1b`), the one place the value changes.
+            c if (c as u32) < 0x20 => s.push_str(&untrusted::escape(c.encode_utf8(&mut [0; 4]))),
             c => s.push(c),
         }
     }
@@ -358,18 +367,21 @@ pub fn sarif(report: &Report) -> String {
     serde_json::to_string_pretty(&doc).unwrap_or_default()
 }
 
-/// Escapes a GitHub workflow command's property (`file=`, `title=`) value.
+/// Escapes a GitHub workflow command's property (`file=`, `title=`) value; controls and bidi
+/// overrides (which the log viewer would act on) first, as every human-readable output does.
 pub fn gh_property(text: &str) -> String {
-    text.replace('%', "%25")
+    untrusted::escape(text)
+        .replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
         .replace(':', "%3A")
         .replace(',', "%2C")
 }
 
-/// Escapes a GitHub workflow command's message.
+/// Escapes a GitHub workflow command's message (controls and bidi overrides first).
 pub fn gh_data(text: &str) -> String {
-    text.replace('%', "%25")
+    untrusted::escape(text)
+        .replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
@@ -408,7 +420,7 @@ pub fn markdown(report: &Report) -> String {
     let _ = writeln!(s, "**{verdict}**: {}\n", summary_line(report));
     if report.failed() {
         s.push_str("| artifact | rule | detail |\n|---|---|---|\n");
-        let cell = |t: &str| t.replace('|', "\\|").replace('\n', " ");
+        let cell = |t: &str| untrusted::escape(t).replace('|', "\\|");
         for r in report.failures() {
             let _ = writeln!(
                 s,

@@ -140,7 +140,7 @@ fn run_pip(
         .stdin(std::process::Stdio::null())
         .stdout(open(&out_path)?)
         .stderr(open(&err_path)?);
-    let mut child = cmd.spawn().map_err(|source| Error::Spawn {
+    let (mut child, _tracked) = crate::children::spawn(cmd).map_err(|source| Error::Spawn {
         program: program.clone(),
         source,
     })?;

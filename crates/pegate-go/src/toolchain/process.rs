@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 /// Runs a command, returning its stdout; a failure carries the end of its stderr.
 pub(crate) fn run_captured(cmd: &mut Command) -> Result<String> {
     let program = cmd.get_program().to_string_lossy().into_owned();
-    let output = cmd.output().map_err(|source| Error::Spawn {
+    let output = crate::children::output(cmd).map_err(|source| Error::Spawn {
         program: program.clone(),
         source,
     })?;

@@ -1,0 +1,104 @@
+//! Ctrl-C (SIGINT) and SIGTERM: stop the children, remove temporary files, exit 130 / 143.
+//!
+//! A thread waits for the signals (Unix). On the first one it stops every child pegate-go
+//! started (`go`, the C compiler under it, pip) and refuses new ones. A command that can finish
+//! cleanly ([`Mode::Finish`]: `build`, whose cells then fail fast, remove their staging
+//! directories and leave the finished artifacts with a matching `checksums.txt`) returns on its
+//! own and `main` exits with the signal's code; if it has not within [`GRACE`], or for any other
+//! command ([`Mode::Exit`]), the thread removes the temporary files of the writes in flight (the
+//! products keep their old content) and exits at once. A second signal exits at once too.
+//!
+//! On Windows a console's Ctrl-C reaches pegate and its children alike and ends them; no
+//! handler is installed there, and the temporary entries a run leaves are removed by a later
+//! run ([`pegate::fs::remove_stale`]).
+
+use std::sync::atomic::{AtomicI32, Ordering};
+#[cfg(unix)]
+use std::time::Duration;
+
+/// How long a finishing command may take after the signal before pegate exits anyway.
+#[cfg(unix)]
+const GRACE: Duration = Duration::from_secs(10);
+
+/// The signal received (0: none).
+static RECEIVED: AtomicI32 = AtomicI32::new(0);
+
+/// What a signal does to the running command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// The command notices (its children fail) and returns; `main` exits with the signal's code.
+    Finish,
+    /// Exit as soon as the temporary files are removed.
+    Exit,
+}
+
+/// The exit code for a signal: 128 + its number (130 for SIGINT, 143 for SIGTERM).
+pub(crate) fn exit_code(signal: i32) -> u8 {
+    u8::try_from(signal.saturating_add(128)).unwrap_or(u8::MAX)
+}
+
+/// The signal received so far, if any.
+pub(crate) fn received() -> Option<i32> {
+    match RECEIVED.load(Ordering::SeqCst) {
+        0 => None,
+        s => Some(s),
+    }
+}
+
+/// The signal's name, for the message.
+pub(crate) fn name(signal: i32) -> &'static str {
+    match signal {
+        2 => "SIGINT",
+        15 => "SIGTERM",
+        _ => "a signal",
+    }
+}
+
+/// Installs the handler for the rest of the process (Unix; nothing elsewhere).
+pub(crate) fn install(mode: Mode) {
+    #[cfg(unix)]
+    {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+            return;
+        };
+        pegate::go::children::forward_signals();
+        std::thread::spawn(move || {
+            for signal in signals.forever() {
+                if RECEIVED.swap(signal, Ordering::SeqCst) != 0 {
+                    exit_now(signal);
+                }
+                let how = if signal == SIGINT {
+                    pegate::go::children::Stop::Interrupt
+                } else {
+                    pegate::go::children::Stop::Terminate
+                };
+                pegate::go::children::stop_all(how);
+                match mode {
+                    Mode::Exit => exit_now(signal),
+                    Mode::Finish => {
+                        std::thread::spawn(move || {
+                            std::thread::sleep(GRACE);
+                            exit_now(signal);
+                        });
+                    }
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+}
+
+/// Removes the temporary files of the writes in flight and exits with the signal's code.
+#[cfg(unix)]
+fn exit_now(signal: i32) -> ! {
+    let removed = pegate::fs::remove_in_flight();
+    let what = match removed {
+        0 => String::new(),
+        1 => "; removed 1 unfinished temporary file".to_owned(),
+        n => format!("; removed {n} unfinished temporary files"),
+    };
+    eprintln!("pegate: interrupted by {}{what}", name(signal));
+    std::process::exit(i32::from(exit_code(signal)));
+}

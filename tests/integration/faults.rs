@@ -1,0 +1,302 @@
+//! Faults injected into real runs: each case asserts the exit code, the message (the file and
+//! the cause, each once) and that nothing that was there before changed.
+//!
+//! - A full disk, as `RLIMIT_FSIZE` (writes past the limit fail with EFBIG; SIGXFSZ is ignored
+//!   through `exec`, as a shell's `trap '' XFSZ` leaves it) and as a small tmpfs in a private
+//!   mount namespace (`unshare -m`, root only).
+//! - No permission: the same commands as `nobody` (`setpriv`, root only) against a directory it
+//!   cannot write.
+//! - Concurrent `sbom --out` runs into one directory.
+//!
+//! Unix only (the limits, namespaces and users are Unix facilities); on Windows each test says
+//! it skips. Where root is needed and missing, the test says so and checks what it can.
+
+#[cfg(unix)]
+mod unix {
+    use std::path::{Path, PathBuf};
+    use std::process::{Command, Output};
+
+    use crate::{root, transcript};
+
+    const GO_BINARY: &str = "fixtures/authenticode/amd64-signed.exe";
+    const OTHER_GO_BINARY: &str = "fixtures/authenticode/arm64-unsigned.exe";
+
+    fn pegate_bin() -> &'static str {
+        env!("CARGO_BIN_EXE_pegate")
+    }
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn is_root() -> bool {
+        Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+    }
+
+    /// `pegate args…` with a file size limit of `blocks` × 512 bytes and SIGXFSZ ignored.
+    fn limited(blocks: u32, args: &[&std::ffi::OsStr]) -> Output {
+        // A constant script; the arguments are passed as positional parameters, not spliced in.
+        Command::new("sh")
+            .args([
+                "-c",
+                "trap '' XFSZ; ulimit -f \"$1\"; shift; exec \"$@\"",
+                "sh",
+            ])
+            .arg(blocks.to_string())
+            .arg(pegate_bin())
+            .args(args)
+            .current_dir(root())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    }
+
+    /// A directory holding `keep.cdx.json` (to see that nothing pre-existing changes) and an
+    /// old SBOM of the artifact, which a failed write must leave as it was.
+    fn prepared(dir: &Path) -> PathBuf {
+        let out = dir.join("sbom");
+        std::fs::create_dir(&out).unwrap();
+        std::fs::write(out.join("keep.cdx.json"), b"keep").unwrap();
+        std::fs::write(out.join("amd64-signed.exe.cdx.json"), b"old sbom").unwrap();
+        out
+    }
+
+    #[track_caller]
+    fn assert_unchanged(out: &Path) {
+        assert_eq!(entries(out), ["amd64-signed.exe.cdx.json", "keep.cdx.json"]);
+        assert_eq!(std::fs::read(out.join("keep.cdx.json")).unwrap(), b"keep");
+        assert_eq!(
+            std::fs::read(out.join("amd64-signed.exe.cdx.json")).unwrap(),
+            b"old sbom"
+        );
+    }
+
+    #[track_caller]
+    fn assert_one_cause(stderr: &str, cause: &str) {
+        assert_eq!(
+            stderr.matches(cause).count(),
+            1,
+            "{cause} once in:\n{stderr}"
+        );
+        assert_eq!(stderr.matches("os error").count(), 1, "{stderr}");
+    }
+
+    #[test]
+    fn a_full_disk_fails_the_sbom_cleanly() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = prepared(dir.path());
+        let run = limited(
+            1,
+            &[
+                "sbom".as_ref(),
+                "--out".as_ref(),
+                out.as_os_str(),
+                GO_BINARY.as_ref(),
+                OTHER_GO_BINARY.as_ref(),
+            ],
+        );
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{}", transcript(&run));
+        assert!(
+            stderr.contains(&format!(
+                "pegate: error: write {}: File too large (os error 27)",
+                out.join("amd64-signed.exe.cdx.json").display()
+            )),
+            "{stderr}"
+        );
+        assert_one_cause(&stderr, "File too large");
+        assert_unchanged(&out);
+    }
+
+    #[test]
+    fn a_full_disk_fails_the_gate_report_cleanly() {
+        let dir = tempfile::tempdir().unwrap();
+        let report = dir.path().join("pegate.sarif");
+        std::fs::write(&report, b"old report").unwrap();
+        let (_p, policy) = crate::temp_file("pegate.toml", "[[artifact]]\nglob = \"*\"\n");
+        let run = limited(
+            1,
+            &[
+                "gate".as_ref(),
+                "--format".as_ref(),
+                "sarif".as_ref(),
+                "--policy".as_ref(),
+                policy.as_os_str(),
+                "-o".as_ref(),
+                report.as_os_str(),
+                GO_BINARY.as_ref(),
+            ],
+        );
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{}", transcript(&run));
+        assert!(
+            stderr.starts_with(&format!("pegate: error: write {}: ", report.display())),
+            "{stderr}"
+        );
+        assert_one_cause(&stderr, "File too large");
+        assert_eq!(entries(dir.path()), ["pegate.sarif"]);
+        assert_eq!(std::fs::read(&report).unwrap(), b"old report");
+    }
+
+    /// A real full file system: a 16 KiB tmpfs in a private mount namespace, filled but for a
+    /// few blocks; the SBOM does not fit. The checks run inside the namespace (the mount is gone
+    /// after it), their results printed for the test to read.
+    #[test]
+    fn a_full_tmpfs_fails_the_sbom_cleanly() {
+        if !is_root() {
+            eprintln!(
+                "skipped: mounting a tmpfs in a private namespace needs root (CI runs as root)"
+            );
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mnt = dir.path().join("mnt");
+        std::fs::create_dir(&mnt).unwrap();
+        const SCRIPT: &str = r#"
+mnt=$1; shift
+mount -t tmpfs -o size=16k tmpfs "$mnt" || exit 90
+mkdir "$mnt/sbom" && printf keep > "$mnt/sbom/keep.cdx.json"
+dd if=/dev/zero of="$mnt/filler" bs=1k count=11 2>/dev/null
+"$@" --out "$mnt/sbom"
+echo "exit=$?"
+ls -A "$mnt/sbom"
+cat "$mnt/sbom/keep.cdx.json"
+"#;
+        let run = Command::new("unshare")
+            .args(["-m", "--", "sh", "-c", SCRIPT, "sh"])
+            .arg(&mnt)
+            .arg(pegate_bin())
+            .args(["sbom", GO_BINARY])
+            .current_dir(root())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(run.status.success(), "{}", transcript(&run));
+        assert_eq!(stdout, "exit=2\nkeep.cdx.json\nkeep", "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "pegate: error: write {}: No space left on device (os error 28)",
+                mnt.join("sbom/amd64-signed.exe.cdx.json").display()
+            )),
+            "{stderr}"
+        );
+        assert_one_cause(&stderr, "No space left");
+    }
+
+    /// As `nobody`: a directory it cannot write. The error names the file and the cause once;
+    /// nothing in the directory changes.
+    #[test]
+    fn no_permission_is_one_clear_error() {
+        if !is_root() {
+            eprintln!("skipped: running as nobody needs root (CI runs as root)");
+            return;
+        }
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let out = prepared(dir.path());
+        let (_p, policy) = crate::temp_file("pegate.toml", "[[artifact]]\nglob = \"*\"\n");
+        std::fs::set_permissions(
+            policy.parent().unwrap(),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+        // Inputs nobody can read, copied beside the output (the fixtures may sit in a private
+        // home directory).
+        let input = dir.path().join("amd64-signed.exe");
+        std::fs::copy(root().join(GO_BINARY), &input).unwrap();
+        let as_nobody = |args: &[&std::ffi::OsStr]| {
+            Command::new("setpriv")
+                .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
+                .arg(pegate_bin())
+                .args(args)
+                .current_dir("/")
+                .env("NO_COLOR", "1")
+                .output()
+                .unwrap()
+        };
+        let run = as_nobody(&[
+            "sbom".as_ref(),
+            "--out".as_ref(),
+            out.as_os_str(),
+            input.as_os_str(),
+        ]);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{}", transcript(&run));
+        assert!(
+            stderr.contains(&format!(
+                "pegate: error: create a temporary file beside {}: Permission denied (os error 13)",
+                out.join("amd64-signed.exe.cdx.json").display()
+            )),
+            "{stderr}"
+        );
+        assert_one_cause(&stderr, "Permission denied");
+        assert_unchanged(&out);
+
+        let report = out.join("pegate.sarif");
+        let run = as_nobody(&[
+            "gate".as_ref(),
+            "--format".as_ref(),
+            "sarif".as_ref(),
+            "--policy".as_ref(),
+            policy.as_os_str(),
+            "-o".as_ref(),
+            report.as_os_str(),
+            input.as_os_str(),
+        ]);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{}", transcript(&run));
+        assert_one_cause(&stderr, "Permission denied");
+        assert_unchanged(&out);
+    }
+
+    /// Eight `sbom --out` runs at once into one directory, for the same inputs: every run
+    /// succeeds and every SBOM is one whole document, no temporary file left.
+    #[test]
+    fn concurrent_sbom_runs_share_an_output_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("sbom");
+        let runs: Vec<_> = (0..8)
+            .map(|_| {
+                Command::new(pegate_bin())
+                    .args(["sbom", "--created", "2026-12-01", "--out"])
+                    .arg(&out)
+                    .args([GO_BINARY, OTHER_GO_BINARY])
+                    .current_dir(root())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for run in runs {
+            let result = run.wait_with_output().unwrap();
+            assert_eq!(result.status.code(), Some(0), "{}", transcript(&result));
+        }
+        assert_eq!(
+            entries(&out),
+            ["amd64-signed.exe.cdx.json", "arm64-unsigned.exe.cdx.json"]
+        );
+        for name in entries(&out) {
+            let doc: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(out.join(&name)).unwrap()).unwrap();
+            assert_eq!(doc["bomFormat"], "CycloneDX", "{name}");
+        }
+    }
+}
+
+#[cfg(windows)]
+#[test]
+fn faults_are_unix_only() {
+    eprintln!(
+        "skipped on Windows: file size limits, mount namespaces and setpriv are Unix facilities"
+    );
+}

@@ -1,0 +1,229 @@
+//! Ctrl-C, SIGTERM and SIGKILL during a real `pegate build`: the children stop, no temporary
+//! entry is left, the finished artifacts and `checksums.txt` agree, the exit code is 130 / 143;
+//! a later build removes what a killed run left, saying so.
+//!
+//! The signal must land while a cell is building. `go` is the pinned toolchain behind a wrapper
+//! script that, for the cells of one GOARCH, runs a long `sleep` (marked by its odd duration, so
+//! the test can find it) before `go build`: those cells stay in progress while the others finish.
+//! Unix only: Windows has no SIGINT/SIGTERM to send to one process (a console's Ctrl-C reaches
+//! every process attached to it, which ends the children too), so there the test says it skips.
+
+#[cfg(unix)]
+mod unix {
+    use std::path::{Path, PathBuf};
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use sha2::{Digest, Sha256};
+
+    use crate::root;
+
+    /// The `sleep` arguments that mark the wrapper's hanging children, one per test (they run
+    /// in parallel).
+    const MARK_SIGNALS: &str = "297.4321";
+    const MARK_KILL: &str = "297.4322";
+
+    fn real_go() -> PathBuf {
+        let cache = root().join("target").join("pegate-go");
+        pegate::go::toolchain::provision(pegate::go::toolchain::DEFAULT_GO_VERSION, &cache)
+            .unwrap()
+            .go
+    }
+
+    /// A `go` that hangs (`sleep <mark>`) before building for `slow_arch` (every arch: `*`).
+    fn slow_go(dir: &Path, slow_arch: &str, mark: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt as _;
+        let script = dir.join("go");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\ncase \"$1:$GOARCH\" in build:{slow_arch}) sleep {mark};; esac\nexec '{}' \"$@\"\n",
+                real_go().display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        script
+    }
+
+    fn start(go: &Path, out: &Path, targets: &[&str]) -> Child {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pegate"));
+        cmd.current_dir(root())
+            .env("NO_COLOR", "1")
+            .args([
+                "build",
+                "--source",
+                "fixtures/hello",
+                "--variant",
+                "console",
+                "--go",
+            ])
+            .arg(go)
+            .arg("--cache")
+            .arg(root().join("target").join("pegate-go"))
+            .arg("--out")
+            .arg(out)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for t in targets {
+            cmd.args(["--target", t]);
+        }
+        cmd.spawn().unwrap()
+    }
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .map(|d| {
+                d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    /// Waits until `ready` holds for `out`'s entries (at most two minutes).
+    fn wait_for(out: &Path, what: &str, ready: impl Fn(&[String]) -> bool) {
+        let start = Instant::now();
+        while !ready(&entries(out)) {
+            assert!(
+                start.elapsed() < Duration::from_secs(120),
+                "{what}: {:?}",
+                entries(out)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The processes whose command line holds `mark`.
+    fn marked(mark: &str) -> Vec<u32> {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|pid| {
+                std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains(mark))
+            })
+            .collect()
+    }
+
+    fn kill(pid: u32, signal: &str) {
+        let ok = Command::new("kill")
+            .args([format!("-{signal}"), pid.to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{signal} {pid}");
+    }
+
+    fn sha256(path: &Path) -> String {
+        Sha256::digest(std::fs::read(path).unwrap())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// No temporary entry, and `checksums.txt` has one line per artifact, matching it.
+    #[track_caller]
+    fn assert_consistent(out: &Path) -> Vec<String> {
+        let names = entries(out);
+        assert!(
+            names.iter().all(|n| !n.starts_with('.')),
+            "temporary entries left: {names:?}"
+        );
+        let exes: Vec<&String> = names.iter().filter(|n| n.ends_with(".exe")).collect();
+        let sums = std::fs::read_to_string(out.join("checksums.txt")).unwrap_or_default();
+        let listed: Vec<(&str, &str)> = sums.lines().map(|l| l.split_once("  ").unwrap()).collect();
+        assert_eq!(listed.len(), exes.len(), "{sums}\n{names:?}");
+        for (sum, name) in listed {
+            assert_eq!(sha256(&out.join(name)), sum, "{name}");
+        }
+        exes.into_iter().cloned().collect()
+    }
+
+    /// SIGINT and SIGTERM while the arm64 cell builds and the amd64 one has finished.
+    #[test]
+    fn a_signal_mid_build_stops_go_and_keeps_the_finished_artifacts() {
+        for (signal, code) in [("INT", 130), ("TERM", 143)] {
+            let dir = tempfile::tempdir().unwrap();
+            let go = slow_go(dir.path(), "arm64", MARK_SIGNALS);
+            let out = dir.path().join("dist");
+            let child = start(&go, &out, &["windows/amd64", "windows/arm64"]);
+            wait_for(&out, "the amd64 artifact and a cell in progress", |names| {
+                names.iter().any(|n| n.ends_with("amd64-console.exe"))
+                    && names.iter().any(|n| n.starts_with(".cell-"))
+            });
+            let started = Instant::now();
+            kill(child.id(), signal);
+            let result = child.wait_with_output().unwrap();
+            let stderr = String::from_utf8_lossy(&result.stderr);
+            assert_eq!(result.status.code(), Some(code), "SIG{signal}: {stderr}");
+            assert!(
+                stderr.contains(&format!("pegate: interrupted by SIG{signal}")),
+                "{stderr}"
+            );
+            // Well before the wrapper's sleep would have ended: the children were stopped.
+            assert!(started.elapsed() < Duration::from_secs(60));
+            // A signalled process is gone within moments, not the sleep's five minutes.
+            let stopped = Instant::now();
+            while !marked(MARK_SIGNALS).is_empty() && stopped.elapsed() < Duration::from_secs(5) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            assert_eq!(
+                marked(MARK_SIGNALS),
+                Vec::<u32>::new(),
+                "children left running"
+            );
+            let exes = assert_consistent(&out);
+            assert_eq!(exes.len(), 1, "{exes:?}");
+            assert!(exes[0].ends_with("windows-amd64-console.exe"), "{exes:?}");
+        }
+    }
+
+    /// SIGKILL cannot be handled: the staging directory stays; the next build into the same
+    /// directory removes it and says so, and leaves a consistent directory.
+    #[test]
+    fn a_killed_builds_debris_is_removed_by_the_next_build() {
+        let dir = tempfile::tempdir().unwrap();
+        let go = slow_go(dir.path(), "*", MARK_KILL);
+        let out = dir.path().join("dist");
+        let child = start(&go, &out, &["windows/amd64"]);
+        wait_for(&out, "a cell in progress", |names| {
+            names.iter().any(|n| n.starts_with(".cell-"))
+        });
+        kill(child.id(), "KILL");
+        let result = child.wait_with_output().unwrap();
+        assert_eq!(result.status.code(), None);
+        // The orphaned wrapper's sleep: ended here, as a CI runner ends a job's processes.
+        for pid in marked(MARK_KILL) {
+            kill(pid, "TERM");
+        }
+        let debris: Vec<String> = entries(&out)
+            .into_iter()
+            .filter(|n| n.starts_with(".cell-"))
+            .collect();
+        assert_eq!(debris.len(), 1, "{:?}", entries(&out));
+
+        let next = start(&real_go(), &out, &["windows/amd64"])
+            .wait_with_output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&next.stderr);
+        assert_eq!(next.status.code(), Some(0), "{stderr}");
+        let line = format!(
+            "pegate: removed 1 temporary entry left by runs no longer alive in {}: {}",
+            out.display(),
+            debris[0]
+        );
+        assert!(stderr.contains(&line), "{line} not in:\n{stderr}");
+        assert_eq!(assert_consistent(&out).len(), 1);
+    }
+}
+
+#[cfg(windows)]
+#[test]
+fn signals_are_unix_only() {
+    eprintln!(
+        "skipped on Windows: no SIGINT/SIGTERM can be sent to one process; a console's Ctrl-C \
+         ends pegate and its children alike, and a later run removes the temporary entries"
+    );
+}
