@@ -230,7 +230,8 @@ def scan(
     """Inspects every file under ``paths_or_glob`` (a path, a glob, or a list of them) and
     returns one row per file with the columns of :data:`COLUMNS`.
 
-    ``source="binaryFile"`` reads the files through Spark (any file system it reads);
+    ``source="binaryFile"`` reads the files through Spark (any file system it reads; Spark's
+    listing leaves out empty files and names starting with ``_`` or ``.``);
     ``source="paths"`` hands the executors the paths (files, or directories walked here, on
     the driver) and they open the files themselves. ``partitions``: how many tasks (default:
     Spark's default parallelism for paths, Spark's file splitting for ``binaryFile``).

@@ -34,7 +34,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     run.add_argument("--mode", default="errorifexists", help="Spark save mode (overwrite, append, ...)")
     args = parser.parse_args(argv)
 
+    import os
+
     from pyspark.sql import SparkSession
+
+    if args.master.startswith("local"):
+        # Local workers run this interpreter, the one pegate is installed in.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
     spark = SparkSession.builder.master(args.master).appName("pegate scan").getOrCreate()
     try:
