@@ -20,18 +20,18 @@ ok = failed = 0
 paths = [line for line in open(sys.argv[1], encoding="utf-8").read().splitlines() if line]
 for path in paths:
     data = open(path, "rb").read()
-    for source in (path, data):
-        for full in (False, True):
-            try:
-                pegate.inspect(source, full=full, sha256=True, checksum=True)
-                ok += 1
-            except pegate.PeError:
-                failed += 1
-        for call in (pegate.verify, pegate.buildinfo):
-            try:
-                call(source)
-            except pegate.PeError:
-                pass
+    # A path and the bytes take different readers (positioned reads, one slice): both.
+    for source, kwargs in ((path, {"full": True}), (data, {"full": True, "sha256": True, "checksum": True})):
+        try:
+            pegate.inspect(source, **kwargs)
+            ok += 1
+        except pegate.PeError:
+            failed += 1
+    for call, source in ((pegate.verify, data), (pegate.buildinfo, path)):
+        try:
+            call(source)
+        except pegate.PeError:
+            pass
 results = pegate.inspect_many(paths, full=True, threads=2)
 assert len(results) == len(paths)
 print(len(paths), ok, failed)
@@ -46,7 +46,7 @@ def sweep(files: List[Path], tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-4000:]
     count, ok, failed = map(int, result.stdout.split())
-    assert count == len(files) and ok + failed == 4 * len(files)
+    assert count == len(files) and ok + failed == 2 * len(files)
 
 
 def test_fuzz_corpora_and_regressions(tmp_path: Path) -> None:
