@@ -665,6 +665,80 @@ pub fn inspect(path: &Path, opts: &Options) -> ArtifactReport {
     }
 }
 
+/// Inspects a file held in memory, as [`inspect`] inspects one on disk, with `name` as the
+/// report's path: for bytes that never were a file (an upload, an archive member, a Spark row).
+/// Everything the file-based inspection reads is in `data`, so nothing is read beyond it.
+pub fn inspect_bytes(name: &Path, data: &[u8], opts: &Options) -> ArtifactReport {
+    let view = match pegate_pe::PeView::parse(data) {
+        Ok(v) => v,
+        Err(e) => {
+            let kind = if e.is_not_pe() {
+                FailureKind::NotPe
+            } else {
+                FailureKind::Malformed
+            };
+            return ArtifactReport::failed(name, kind, e.to_string());
+        }
+    };
+    let verify = VerifyOptions::default()
+        .with_file_sha256(opts.sha256)
+        .with_checksum(opts.checksum);
+    let verify = match &opts.trust {
+        Some(t) => verify.with_trust(t.clone()),
+        None => verify,
+    };
+    let mut summary = pegate_pe::summarize_with(
+        &view,
+        pegate_pe::Extra {
+            raw_long_names: opts.skip_section_names,
+            ..pegate_pe::Extra::default()
+        },
+    );
+    // The signature check gives the hash and checksum asked for; without it they take a pass
+    // of their own (the same one, its verdict dropped).
+    let report = (!opts.skip_signature || opts.sha256 || opts.checksum)
+        .then(|| pegate_authenticode::verify_bytes(data, &verify));
+    let (sha256, checksum) = report
+        .as_ref()
+        .map(|r| (r.file_sha256.clone(), r.checksum))
+        .unwrap_or_default();
+    // Without the verdict, only what was asked for: the check computes a signed file's
+    // checksum anyway.
+    let checksum = checksum.filter(|_| !opts.skip_signature || opts.checksum);
+    let signature = report.filter(|_| !opts.skip_signature);
+    let (go, error) = if opts.skip_go {
+        (None, None)
+    } else {
+        match pegate_gobin::buildinfo::read(&view) {
+            Ok(info) => (info, None),
+            Err(e) => (None, Some(format!("go build info: {e}"))),
+        }
+    };
+    let crosscheck = go
+        .as_ref()
+        .map(|info| crosscheck::check(&summary, info))
+        .unwrap_or_default();
+    // The summary of a whole file in memory computes its checksum; keep it only where the
+    // file-based inspection has one, so the two reports agree: when asked for or verified, and
+    // for a file no longer than the header read of `pegate_pe::with_headers` (4 KiB), which
+    // then has the whole file in view.
+    if checksum.is_some() || data.len() > 4096 {
+        summary.computed_checksum = checksum;
+    }
+    ArtifactReport {
+        path: name.to_path_buf(),
+        result: Ok(Inspection {
+            description: pegate_pe::describe(&summary),
+            pe: summary,
+            sha256,
+            signature,
+            go,
+            crosscheck,
+            error,
+        }),
+    }
+}
+
 /// What the whole-file read of one artifact gave: a signature report (with the hash and
 /// checksum it computed), or only the hash and checksum.
 enum Digested {
@@ -733,5 +807,56 @@ mod tests {
             text.starts_with(r#"{"path":"#)
                 && text.contains(r#""error":null,"failure":null,"pe":{"#)
         );
+    }
+
+    /// A file held in memory gives the report the file on disk gives, brief and full, with every
+    /// option the CLI sets: every fixture PE file, a non-PE file and a truncated one.
+    #[test]
+    fn bytes_inspect_as_the_file_does() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let mut files: Vec<PathBuf> = ["pe/ok", "pe/err", "authenticode"]
+            .iter()
+            .flat_map(|d| std::fs::read_dir(root.join(d)).unwrap())
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_file())
+            .collect();
+        files.sort();
+        assert!(files.len() > 10, "{files:?}");
+        let options = [
+            Options::default(),
+            Options::default().with_skip_section_names(true),
+            Options::default().with_sha256(true),
+            Options::default().with_sha256(true).with_checksum(true),
+            Options::default()
+                .with_skip_signature(true)
+                .with_skip_go(true)
+                .with_sha256(true),
+        ];
+        let mut compared = 0;
+        for path in &files {
+            let data = std::fs::read(path).unwrap();
+            for opts in &options {
+                let on_disk = inspect(path, opts);
+                let in_memory = inspect_bytes(path, &data, opts);
+                let (ours, theirs) = (
+                    serde_json::to_value(in_memory.record()).unwrap(),
+                    serde_json::to_value(on_disk.record()).unwrap(),
+                );
+                let differ: Vec<String> = ours
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .filter(|(k, v)| theirs.get(k.as_str()) != Some(v))
+                    .map(|(k, v)| format!("{k}: {v} in memory, {} on disk", theirs[k.as_str()]))
+                    .collect();
+                assert!(ours == theirs, "{} {opts:?}: {differ:#?}", path.display());
+                assert_eq!(
+                    serde_json::to_value(in_memory.brief()).unwrap(),
+                    serde_json::to_value(on_disk.brief()).unwrap()
+                );
+                compared += 1;
+            }
+        }
+        assert_eq!(compared, files.len() * options.len());
     }
 }

@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""pegate from Python against the Python tools, on the same 1,000+ corpus files in one run,
+ratios printed (issue 28). Not a test: no timing is asserted.
+
+    PEGATE_BENCH_ROUNDS=5 python3 benches/python_inspect.py      # in a venv with pegate installed
+
+- headers: ``pegate.inspect_many(signature=False, buildinfo=False)`` (all cores, and one thread)
+  against ``pefile.PE(fast_load=True)`` and ``lief.PE.parse`` (headers-only parser config, and
+  the default) file by file in one thread, which is how they are used;
+- signatures: ``pegate.inspect_many`` (default: verdicts) over the signed files against
+  signify's ``SignedPEFile.verify()`` on each;
+- the binding's per-call cost: ``pegate.inspect(path)`` one file at a time, against the same
+  work timed inside Rust (``pegate._pegate._rust_inspect_ns``: the inspection alone, and with
+  the record serialised), so the difference is what Python adds per call.
+
+The files: the differential corpus (``$PEGATE_CORPUS``, else target/pegate-corpus), hard-linked
+under target/ until there are at least ``PEGATE_BENCH_FILES`` (default 1,000) distinct paths.
+Medians of ``PEGATE_BENCH_ROUNDS`` rounds (default 5), warm page cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Callable, List, Sequence
+
+import pegate
+from pegate import _pegate
+
+ROOT = Path(__file__).resolve().parent.parent
+ROUNDS = int(os.environ.get("PEGATE_BENCH_ROUNDS", "5"))
+FILES = int(os.environ.get("PEGATE_BENCH_FILES", "1000"))
+
+
+def corpus() -> List[Path]:
+    base = Path(os.environ.get("PEGATE_CORPUS") or ROOT / "target" / "pegate-corpus")
+    index = json.loads((base / "index.json").read_text())
+    files = [base / f["path"] for f in index["files"]]
+    if len(files) >= FILES:
+        return files
+    # Hard links: distinct paths, real complete files, no copies.
+    links = ROOT / "target" / "python-bench-corpus"
+    links.mkdir(parents=True, exist_ok=True)
+    out = list(files)
+    i = 0
+    while len(out) < FILES:
+        src = files[i % len(files)]
+        dst = links / f"{i:05}-{src.name}"
+        if not dst.exists():
+            os.link(src, dst)
+        out.append(dst)
+        i += 1
+    return out
+
+
+def median_time(fn: Callable[[], object]) -> float:
+    times = []
+    for _ in range(ROUNDS):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def loop(fn: Callable[[str], object], paths: Sequence[str]) -> Callable[[], None]:
+    def run() -> None:
+        for p in paths:
+            try:
+                fn(p)
+            except Exception:  # noqa: BLE001 - a peer that rejects a file still spent the time
+                pass
+
+    return run
+
+
+def main() -> int:
+    import lief
+    import pefile
+
+    lief.logging.disable()
+    files = corpus()
+    paths = [str(p) for p in files]
+    size = sum(p.stat().st_size for p in files)
+    print(f"{len(paths)} files, {size / 1e6:.0f} MB, {ROUNDS} rounds, {os.cpu_count()} cores, "
+          f"pegate {pegate.__version__}, pefile {pefile.__version__}, LIEF {lief.__version__}")
+    for p in paths:  # warm the page cache
+        Path(p).read_bytes()
+
+    def per_file(label: str, seconds: float) -> str:
+        return f"{label:<44} {seconds * 1e3:9.1f} ms  {seconds / len(paths) * 1e6:8.1f} us/file"
+
+    # Headers.
+    ours_all = median_time(lambda: pegate.inspect_many(paths, signature=False, buildinfo=False))
+    ours_one = median_time(lambda: pegate.inspect_many(paths, signature=False, buildinfo=False, threads=1))
+    pefile_fast = median_time(loop(lambda p: pefile.PE(p, fast_load=True).close(), paths))
+    config = lief.PE.ParserConfig()
+    for attr in ("parse_signature", "parse_exports", "parse_imports", "parse_rsrc", "parse_reloc"):
+        if hasattr(config, attr):
+            setattr(config, attr, False)
+    lief_headers = median_time(loop(lambda p: lief.PE.parse(p, config), paths))
+    lief_default = median_time(loop(lambda p: lief.PE.parse(p), paths))
+    print("\nheaders")
+    print(per_file("pegate.inspect_many, all cores", ours_all))
+    print(per_file("pegate.inspect_many, threads=1", ours_one))
+    print(per_file("pefile.PE(fast_load=True)", pefile_fast))
+    print(per_file("lief.PE.parse, headers-only config", lief_headers))
+    print(per_file("lief.PE.parse, default", lief_default))
+    print(f"  pefile / pegate: {pefile_fast / ours_all:.1f}x (all cores), {pefile_fast / ours_one:.1f}x (one thread)")
+    print(f"  LIEF headers-only / pegate: {lief_headers / ours_all:.1f}x (all cores), {lief_headers / ours_one:.1f}x (one thread)")
+    print(f"  LIEF default / pegate: {lief_default / ours_all:.1f}x (all cores), {lief_default / ours_one:.1f}x (one thread)")
+
+    # Signatures.
+    briefs = pegate.inspect_many(paths, buildinfo=False)
+    signed = [r["path"] for r in briefs if r["signature"] and r["signature"]["status"] != "unsigned"]
+    if signed:
+        from signify.authenticode import SignedPEFile
+
+        def signify_verify(p: str) -> None:
+            with open(p, "rb") as f:
+                SignedPEFile(f).verify()
+
+        ours_sig = median_time(lambda: pegate.inspect_many(signed, buildinfo=False))
+        ours_sig_one = median_time(lambda: pegate.inspect_many(signed, buildinfo=False, threads=1))
+        theirs_sig = median_time(loop(signify_verify, signed))
+        n = len(signed)
+        print(f"\nsignatures ({n} signed files)")
+        print(f"{'pegate.inspect_many, all cores':<44} {ours_sig * 1e3:9.1f} ms  {ours_sig / n * 1e6:8.1f} us/file")
+        print(f"{'pegate.inspect_many, threads=1':<44} {ours_sig_one * 1e3:9.1f} ms  {ours_sig_one / n * 1e6:8.1f} us/file")
+        print(f"{'signify SignedPEFile.verify()':<44} {theirs_sig * 1e3:9.1f} ms  {theirs_sig / n * 1e6:8.1f} us/file")
+        print(f"  signify / pegate: {theirs_sig / ours_sig:.1f}x (all cores), {theirs_sig / ours_sig_one:.1f}x (one thread)")
+
+    # Per-call overhead of the binding, one thread, headers only.
+    sample = paths[: min(len(paths), 500)]
+    per_call = median_time(loop(lambda p: pegate.inspect(p, signature=False, buildinfo=False), sample)) / len(sample)
+    rust_ns = statistics.median(_pegate._rust_inspect_ns(sample, False) for _ in range(ROUNDS))
+    rust_ser_ns = statistics.median(_pegate._rust_inspect_ns(sample, True) for _ in range(ROUNDS))
+    print("\nper call, one thread, headers only")
+    print(f"{'pegate.inspect(path) from Python':<44} {per_call * 1e6:8.2f} us")
+    print(f"{'artifact::inspect in Rust':<44} {rust_ns / 1e3:8.2f} us")
+    print(f"{'artifact::inspect + brief to JSON in Rust':<44} {rust_ser_ns / 1e3:8.2f} us")
+    print(f"  binding overhead over the Rust call: {per_call * 1e6 - rust_ns / 1e3:.2f} us "
+          f"(over the call + JSON: {per_call * 1e6 - rust_ser_ns / 1e3:.2f} us)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

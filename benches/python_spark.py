@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""The Spark scan against the CLI and against pefile in the same Spark job, on the same files in
+one run (issue 28): files/s and MB/s of each, ratios printed. Not a test.
+
+    PEGATE_BENCH_ROUNDS=3 python3 benches/python_spark.py      # in a venv with pegate installed
+
+- ``pegate inspect --format jsonl --sha256`` over the files (``$PEGATE_BIN``, else the release
+  build under $CARGO_TARGET_DIR or target/), the one-machine baseline;
+- ``pegate.spark.scan`` on ``local[*]``, ``binaryFile`` source and ``paths`` source, the rows
+  counted (every row computed: ``count()`` of a ``mapInArrow`` output runs the function);
+- the same ``binaryFile`` job with pefile (``fast_load=True``) plus hashlib's SHA-256 in the
+  ``mapInArrow`` function instead of pegate: what a team running pefile on Spark runs today.
+
+The files: as benches/python_inspect.py (the corpus, hard-linked up to PEGATE_BENCH_FILES).
+Spark's start-up is not timed (one warm-up job first).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from python_inspect import ROOT, ROUNDS, corpus  # noqa: E402
+
+import pegate.spark  # noqa: E402
+
+
+def pefile_batches(batches: Iterator["object"]) -> Iterator["object"]:
+    import hashlib
+
+    import pefile
+    import pyarrow as pa
+
+    for batch in batches:
+        paths = batch.column("path").to_pylist()  # type: ignore[attr-defined]
+        contents = batch.column("content")  # type: ignore[attr-defined]
+        machines, sha = [], []
+        for i in range(len(paths)):
+            data = contents[i].as_py()
+            sha.append(hashlib.sha256(data).hexdigest())
+            try:
+                pe = pefile.PE(data=data, fast_load=True)
+                machines.append(pe.FILE_HEADER.Machine)
+            except pefile.PEFormatError:
+                machines.append(None)
+        yield pa.RecordBatch.from_pydict({"path": paths, "machine": machines, "sha256": sha})
+
+
+def main() -> int:
+    from pyspark.sql import SparkSession
+
+    files = corpus()
+    listing = sorted({p.parent for p in files})
+    size = sum(p.stat().st_size for p in files)
+    n = len(files)
+    binary = os.environ.get("PEGATE_BIN") or str(
+        Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target") / "release" / "pegate"
+    )
+    print(f"{n} files, {size / 1e6:.0f} MB, {ROUNDS} rounds, {os.cpu_count()} cores")
+
+    def rate(label: str, seconds: float) -> None:
+        print(f"{label:<46} {seconds:7.2f} s  {n / seconds:8.0f} files/s  {size / seconds / 1e6:7.1f} MB/s")
+
+    def timed(fn) -> float:  # type: ignore[no-untyped-def]
+        times = []
+        for _ in range(ROUNDS):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+
+    paths = [str(p) for p in files]
+    cli = timed(lambda: subprocess.run([binary, "inspect", "--format", "jsonl", "--sha256", *paths],
+                                       stdout=subprocess.DEVNULL, check=False))
+    spark = (SparkSession.builder.master("local[*]").appName("pegate-bench")
+             .config("spark.ui.enabled", "false").config("spark.driver.memory", "4g").getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    try:
+        parts = spark.sparkContext.defaultParallelism
+        pegate.spark.scan(spark, paths[:50], source="paths").count()  # warm-up
+        scan_bin = timed(lambda: pegate.spark.scan(spark, paths, partitions=parts).count())
+        scan_paths = timed(lambda: pegate.spark.scan(spark, paths, source="paths", partitions=parts).count())
+        udf = timed(lambda: spark.read.format("binaryFile").load(paths).repartition(parts)
+                    .mapInArrow(pefile_batches, "path string, machine bigint, sha256 string").count())
+    finally:
+        spark.stop()
+    rate("pegate inspect --format jsonl --sha256 (CLI)", cli)
+    rate("pegate.spark.scan, binaryFile, local[*]", scan_bin)
+    rate("pegate.spark.scan, paths, local[*]", scan_paths)
+    rate("pefile + sha256 in mapInArrow, local[*]", udf)
+    print(f"  Spark binaryFile / CLI: {scan_bin / cli:.1f}x the time; paths: {scan_paths / cli:.1f}x")
+    print(f"  pefile job / pegate job (binaryFile): {udf / scan_bin:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
