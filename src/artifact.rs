@@ -46,6 +46,10 @@ pub struct Options {
     /// COFF string table at the end of the file: for output without section names (the
     /// default `pegate inspect` object). The policy facts then carry the `/N` names.
     pub skip_section_names: bool,
+    /// Search for Go build info only where Go's linkers put it
+    /// ([`pegate_gobin::buildinfo::Search::Bounded`]) instead of the whole data section: for the
+    /// default `pegate inspect` object, which then reads a few KiB of an image that is not Go.
+    pub bounded_go_search: bool,
 }
 
 impl Options {
@@ -82,6 +86,12 @@ impl Options {
     /// Leave long section names unresolved (no read of the string table), or not.
     pub fn with_skip_section_names(mut self, yes: bool) -> Self {
         self.skip_section_names = yes;
+        self
+    }
+
+    /// Search for Go build info only where Go's linkers put it, or in the whole data section.
+    pub fn with_bounded_go_search(mut self, yes: bool) -> Self {
+        self.bounded_go_search = yes;
         self
     }
 }
@@ -579,7 +589,13 @@ pub fn inspect(path: &Path, opts: &Options) -> ArtifactReport {
             } else {
                 Some(pegate_authenticode::verify_file(file, view, &verify).map(Digested::Verified))
             };
-            let go = (!opts.skip_go).then(|| pegate_gobin::buildinfo::read_file(file, view));
+            let search = if opts.bounded_go_search {
+                pegate_gobin::buildinfo::Search::Bounded
+            } else {
+                pegate_gobin::buildinfo::Search::Exact
+            };
+            let go = (!opts.skip_go)
+                .then(|| pegate_gobin::buildinfo::read_file_with(file, view, search));
             (summary, signature, go)
         },
     ) {

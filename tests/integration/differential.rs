@@ -774,3 +774,132 @@ fn oracle_outputs_are_read_as_meant() {
         assert_eq!(osslsigncode_verdict(&text), verdict, "{text}");
     }
 }
+
+/// What `go version -m` says of one Go binary: (Go version, main package path, build settings).
+type GoFacts = (String, String, BTreeMap<String, String>);
+
+/// `go version -m FILE...`'s standard output: the Go binaries among the files, by path. Each has
+/// a line `PATH: VERSION` and then tab-indented module-info lines; other files get an error on
+/// standard error only.
+fn go_version_m_output(text: &str) -> BTreeMap<PathBuf, GoFacts> {
+    let mut found: BTreeMap<PathBuf, GoFacts> = BTreeMap::new();
+    let mut current: Option<PathBuf> = None;
+    for line in text.lines() {
+        if let Some(info) = line.strip_prefix('\t') {
+            let Some(facts) = current.as_ref().and_then(|p| found.get_mut(p)) else {
+                continue;
+            };
+            match info.split_once('\t') {
+                Some(("path", path)) => facts.1 = path.to_owned(),
+                Some(("build", setting)) => {
+                    let (k, v) = setting.split_once('=').unwrap_or((setting, ""));
+                    // `go version -m` prints quoted values quoted; compare unquoted.
+                    facts.2.insert(k.to_owned(), v.trim_matches('"').to_owned());
+                }
+                _ => {}
+            }
+        } else if let Some((path, version)) = line.rsplit_once(": ") {
+            let path = PathBuf::from(path);
+            found.insert(
+                path.clone(),
+                (version.to_owned(), String::new(), BTreeMap::new()),
+            );
+            current = Some(path);
+        }
+    }
+    found
+}
+
+/// pegate's build info of one file, as the facts `go version -m` prints, or why there is none.
+fn pegate_go_facts(
+    info: Result<Option<pegate::gobin::buildinfo::BuildInfo>, String>,
+) -> Result<GoFacts, String> {
+    let info = info?.ok_or_else(|| "not a Go binary".to_owned())?;
+    let settings = info
+        .settings
+        .iter()
+        .map(|s| (s.key.clone(), s.value.clone()))
+        .collect();
+    Ok((info.go_version, info.path, settings))
+}
+
+/// The build-info reader against `go version -m` (the pinned Go, provisioned by pegate) on every
+/// corpus file, with both searches: the exact one `pegate inspect --full` and `pegate sbom` use
+/// (every aligned offset of the data section, as Go searches) and the bounded one of the default
+/// `pegate inspect` object (the first 4 KiB of the data section, the rest only when Go's build
+/// ID starts the code section), each from the open file and from the bytes in memory. The same
+/// files are Go binaries, with the same Go version, main package path and build settings; every
+/// other file is not a Go binary for both.
+#[test]
+fn go_build_info_agrees_with_go_version_m_on_the_corpus() {
+    use pegate::gobin::buildinfo::{self, Search};
+    if cfg!(windows) {
+        eprintln!(
+            "skipped on Windows: the corpus fetcher is a Linux tool here (Debian packages), so there is no corpus"
+        );
+        return;
+    }
+    let (files, _) = corpus();
+    let cache = root().join("target").join("pegate-go");
+    let tc = pegate::go::toolchain::provision(pegate::go::toolchain::DEFAULT_GO_VERSION, &cache)
+        .unwrap();
+    // One process for all files: exit status 1, since most of them are not Go binaries.
+    let out = tc
+        .command()
+        .args(["version", "-m"])
+        .args(files.iter().map(|(_, p)| p))
+        .output()
+        .unwrap();
+    let go = go_version_m_output(&String::from_utf8_lossy(&out.stdout));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let mut failures = Vec::new();
+    let mut agreeing = 0usize;
+    for (rel, path) in &files {
+        let failed_before = failures.len();
+        let want = go.get(path);
+        if want.is_none() {
+            // Go said why not: every file it did not report is named on its standard error.
+            assert!(
+                stderr.contains(&*path.to_string_lossy()),
+                "go version -m said nothing of {rel}"
+            );
+        }
+        let bytes = std::fs::read(path).unwrap();
+        for search in [Search::Exact, Search::Bounded] {
+            let from_file = pegate::pe::with_headers(path, |file, view| {
+                buildinfo::read_file_with(file, view, search).map_err(|e| e.to_string())
+            })
+            .unwrap_or_else(|e| Err(e.to_string()));
+            let in_memory = match pegate::pe::PeView::parse(&bytes) {
+                Ok(view) => buildinfo::read_with(&view, search).map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            for (how, got) in [("file", from_file), ("memory", in_memory)] {
+                let got = pegate_go_facts(got);
+                let agree = match (want, &got) {
+                    (Some(w), Ok(g)) => w == g,
+                    (None, Err(_)) => true,
+                    _ => false,
+                };
+                if !agree {
+                    failures.push(format!(
+                        "{rel} ({search:?}, {how}): go version -m {want:?}, pegate {got:?}"
+                    ));
+                }
+            }
+        }
+        agreeing += usize::from(failures.len() == failed_before);
+    }
+    println!(
+        "go version -m: {} of {} corpus files are Go binaries; pegate agrees in both searches on {agreeing}",
+        go.len(),
+        files.len(),
+    );
+    assert!(!go.is_empty(), "the corpus holds Go binaries (esbuild)");
+    assert!(
+        failures.is_empty(),
+        "{} disagreements with go version -m:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
