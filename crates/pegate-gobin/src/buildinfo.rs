@@ -266,7 +266,7 @@ fn find_blob(
             return Ok(None);
         }
         // Past the first chunk only for a Go program (see `Search::Bounded`).
-        if pos == 0 && search == Search::Bounded && build_id(view, src)?.is_none() {
+        if pos == 0 && search == Search::Bounded && len < size && build_id(view, src)?.is_none() {
             return Ok(None);
         }
         pos = pos.saturating_add(len);
@@ -369,9 +369,21 @@ fn build_id(view: &PeView<'_>, src: &mut dyn Source) -> Result<Option<String>> {
     Ok(match find_build_id(window) {
         Some(id) => Some(id),
         None if whole => None,
-        None => src
-            .read(off, BUILD_ID_SEARCH)?
-            .and_then(|text| find_build_id(&text)),
+        None => {
+            // Without even the ID's prefix in the bytes in memory, the first match starts in
+            // the prefix's last bytes or after them: read only from there to the window's end.
+            let held = window.len();
+            let skip = if memchr::memmem::find(window, BUILD_ID_PREFIX).is_some() {
+                0
+            } else {
+                held.saturating_sub(BUILD_ID_PREFIX.len().saturating_sub(1))
+            };
+            src.read(
+                off.saturating_add(skip as u64),
+                BUILD_ID_SEARCH.saturating_sub(skip),
+            )?
+            .and_then(|text| find_build_id(&text))
+        }
     })
 }
 

@@ -60,12 +60,17 @@ fn image(at: usize, text_start: &[u8]) -> (Vec<u8>, u64) {
 /// The build info by both routes (memory, and a file read through a headers-only view), which
 /// must agree.
 fn read(pe: &[u8], search: Search) -> Option<BuildInfo> {
+    read_with_head(pe, search, 0x200)
+}
+
+/// [`read`], the file's view holding its first `head` bytes.
+fn read_with_head(pe: &[u8], search: Search, head: usize) -> Option<BuildInfo> {
     let in_memory = buildinfo::read_with(&pegate_pe::PeView::parse(pe).unwrap(), search).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.exe");
     std::fs::write(&path, pe).unwrap();
     let file = std::fs::File::open(&path).unwrap();
-    let headers = pegate_pe::PeView::parse_prefix(&pe[..0x200], pe.len() as u64).unwrap();
+    let headers = pegate_pe::PeView::parse_prefix(&pe[..head], pe.len() as u64).unwrap();
     let from_file = buildinfo::read_file_with(&file, &headers, search).unwrap();
     assert_eq!(in_memory, from_file, "{search:?}: memory and file agree");
     in_memory
@@ -111,4 +116,19 @@ fn the_default_search_is_exact() {
     let (pe, offset) = image(0x1400, b"");
     let view = pegate_pe::PeView::parse(&pe).unwrap();
     assert_eq!(buildinfo::read(&view).unwrap().unwrap().offset, offset);
+}
+
+#[test]
+fn a_build_id_cut_by_the_bytes_in_memory_is_read_whole() {
+    // The ID's prefix starts 20 bytes into `.text`; the view holds 10, 30 or 60 bytes of it
+    // (none of the prefix, part of it, all of the ID): the ID found is the same.
+    let mut text = vec![0x90u8; 20];
+    text.extend_from_slice(BUILD_ID);
+    let (pe, offset) = image(0x1400, &text);
+    for held in [10, 30, 60] {
+        let info = read_with_head(&pe, Search::Bounded, 0x200 + held)
+            .unwrap_or_else(|| panic!("{held} bytes of .text in memory"));
+        assert_eq!(info.offset, offset);
+        assert_eq!(info.build_id.as_deref(), Some("abc/def"), "{held}");
+    }
 }
