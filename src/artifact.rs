@@ -50,6 +50,10 @@ pub struct Options {
     pub skip_section_names: bool,
     /// Read the import and delay-import tables (`imports`), which reads the whole file.
     pub imports: bool,
+    /// Search for Go build info only where Go's linkers put it
+    /// ([`pegate_gobin::buildinfo::Search::Bounded`]) instead of the whole data section: for the
+    /// default `pegate inspect` object, which then reads a few KiB of an image that is not Go.
+    pub bounded_go_search: bool,
 }
 
 impl Options {
@@ -92,6 +96,12 @@ impl Options {
     /// Read the import tables, or not.
     pub fn with_imports(mut self, yes: bool) -> Self {
         self.imports = yes;
+        self
+    }
+
+    /// Search for Go build info only where Go's linkers put it, or in the whole data section.
+    pub fn with_bounded_go_search(mut self, yes: bool) -> Self {
+        self.bounded_go_search = yes;
         self
     }
 }
@@ -606,7 +616,13 @@ pub fn inspect(path: &Path, opts: &Options) -> ArtifactReport {
             } else {
                 Some(pegate_authenticode::verify_file(file, view, &verify).map(Digested::Verified))
             };
-            let go = (!opts.skip_go).then(|| pegate_gobin::buildinfo::read_file(file, view));
+            let search = if opts.bounded_go_search {
+                pegate_gobin::buildinfo::Search::Bounded
+            } else {
+                pegate_gobin::buildinfo::Search::Exact
+            };
+            let go = (!opts.skip_go)
+                .then(|| pegate_gobin::buildinfo::read_file_with(file, view, search));
             (summary, signature, go)
         },
     ) {

@@ -133,7 +133,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         .with_checksum(args.checksum)
         .with_imports(args.imports)
         // Only `--full` shows sections: the other outputs need no string table read.
-        .with_skip_section_names(!args.full);
+        .with_skip_section_names(!args.full)
+        // The summary object finds Go build info where Go puts it; `--full` searches as
+        // `go version -m` does.
+        .with_bounded_go_search(!args.full);
     let (inputs, walk_errors) = walk::expand(&args.paths);
     for e in &walk_errors {
         eprintln!(

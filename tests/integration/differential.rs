@@ -783,3 +783,149 @@ fn oracle_outputs_are_read_as_meant() {
         assert_eq!(osslsigncode_verdict(&text), verdict, "{text}");
     }
 }
+
+/// What `go version -m` says of one Go binary: (Go version, main package path, build settings).
+type GoFacts = (String, String, BTreeMap<String, String>);
+
+/// `go version -m FILE...`'s standard output: the Go binaries among the files, by path. Each has
+/// a line `PATH: VERSION` and then tab-indented module-info lines; other files get an error on
+/// standard error only.
+fn go_version_m_output(text: &str) -> BTreeMap<PathBuf, GoFacts> {
+    let mut found: BTreeMap<PathBuf, GoFacts> = BTreeMap::new();
+    let mut current: Option<PathBuf> = None;
+    for line in text.lines() {
+        if let Some(info) = line.strip_prefix('\t') {
+            let Some(facts) = current.as_ref().and_then(|p| found.get_mut(p)) else {
+                continue;
+            };
+            match info.split_once('\t') {
+                Some(("path", path)) => facts.1 = path.to_owned(),
+                Some(("build", setting)) => {
+                    let (k, v) = setting.split_once('=').unwrap_or((setting, ""));
+                    // `go version -m` prints quoted values quoted; compare unquoted.
+                    facts.2.insert(k.to_owned(), v.trim_matches('"').to_owned());
+                }
+                _ => {}
+            }
+        } else if let Some((path, version)) = line.rsplit_once(": ") {
+            let path = PathBuf::from(path);
+            found.insert(
+                path.clone(),
+                (version.to_owned(), String::new(), BTreeMap::new()),
+            );
+            current = Some(path);
+        }
+    }
+    found
+}
+
+/// pegate's build info of one file, as the facts `go version -m` prints, or why there is none.
+fn pegate_go_facts(
+    info: Result<Option<pegate::gobin::buildinfo::BuildInfo>, String>,
+) -> Result<GoFacts, String> {
+    let info = info?.ok_or_else(|| "not a Go binary".to_owned())?;
+    let settings = info
+        .settings
+        .iter()
+        .map(|s| (s.key.clone(), s.value.clone()))
+        .collect();
+    Ok((info.go_version, info.path, settings))
+}
+
+/// The build-info reader against `go version -m` (the pinned Go, provisioned by pegate) on every
+/// corpus file, with both searches: the exact one `pegate inspect --full` and `pegate sbom` use
+/// (every aligned offset of the data section, as Go searches) and the bounded one of the default
+/// `pegate inspect` object (the first 4 KiB of the data section, the rest only when Go's build
+/// ID starts the code section), each from the open file and from the bytes in memory. The same
+/// files are Go binaries, with the same Go version, main package path and build settings; every
+/// other file is not a Go binary for both.
+#[test]
+fn go_build_info_agrees_with_go_version_m_on_the_corpus() {
+    use pegate::gobin::buildinfo::{self, Search};
+    if cfg!(windows) {
+        eprintln!(
+            "skipped on Windows: the corpus fetcher is a Linux tool here (Debian packages), so there is no corpus"
+        );
+        return;
+    }
+    let (mut files, _) = corpus();
+    // The corpus's Go-built files (esbuild) carry no build info (`go version -m`: "unrecognized
+    // file format", no magic in them): the committed Go binaries (signed and unsigned, three
+    // architectures) are compared beside it, so found Go binaries are compared too.
+    let go_fixtures: Vec<(String, PathBuf)> =
+        std::fs::read_dir(root().join("fixtures/authenticode"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "exe"))
+            .map(|p| {
+                (
+                    format!(
+                        "fixtures/authenticode/{}",
+                        p.file_name().unwrap().to_string_lossy()
+                    ),
+                    p,
+                )
+            })
+            .collect();
+    let fixtures = go_fixtures.len();
+    files.extend(go_fixtures);
+    let cache = root().join("target").join("pegate-go");
+    let tc = pegate::go::toolchain::provision(pegate::go::toolchain::DEFAULT_GO_VERSION, &cache)
+        .unwrap();
+    // One process for all files. Its exit status is 1 (most files are not Go binaries) and it
+    // names only some of those on standard error: the Go binaries are what it prints.
+    let out = tc
+        .command()
+        .args(["version", "-m"])
+        .args(files.iter().map(|(_, p)| p))
+        .output()
+        .unwrap();
+    let go = go_version_m_output(&String::from_utf8_lossy(&out.stdout));
+    let mut failures = Vec::new();
+    let mut agreeing = 0usize;
+    for (rel, path) in &files {
+        let failed_before = failures.len();
+        let want = go.get(path);
+        let bytes = std::fs::read(path).unwrap();
+        for search in [Search::Exact, Search::Bounded] {
+            let from_file = pegate::pe::with_headers(path, |file, view| {
+                buildinfo::read_file_with(file, view, search).map_err(|e| e.to_string())
+            })
+            .unwrap_or_else(|e| Err(e.to_string()));
+            let in_memory = match pegate::pe::PeView::parse(&bytes) {
+                Ok(view) => buildinfo::read_with(&view, search).map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            for (how, got) in [("file", from_file), ("memory", in_memory)] {
+                let got = pegate_go_facts(got);
+                let agree = match (want, &got) {
+                    (Some(w), Ok(g)) => w == g,
+                    (None, Err(_)) => true,
+                    _ => false,
+                };
+                if !agree {
+                    failures.push(format!(
+                        "{rel} ({search:?}, {how}): go version -m {want:?}, pegate {got:?}"
+                    ));
+                }
+            }
+        }
+        agreeing += usize::from(failures.len() == failed_before);
+    }
+    println!(
+        "go version -m: {} of {} files (the corpus and {fixtures} committed fixtures) are Go binaries; pegate agrees in both searches on {agreeing}",
+        go.len(),
+        files.len(),
+    );
+    assert!(
+        go.len() >= fixtures / 2,
+        "go version -m found {} Go binaries among the {fixtures} committed Go fixtures and the corpus",
+        go.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} disagreements with go version -m:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

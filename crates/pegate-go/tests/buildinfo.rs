@@ -121,6 +121,18 @@ fn check_against_go(version: &'static str) {
             "read_path and read agree on {}",
             file.display()
         );
+        // The bounded search of the default `pegate inspect` object finds the same blob.
+        let bounded = pegate_pe::with_headers(file, |f, view| {
+            buildinfo::read_file_with(f, view, buildinfo::Search::Bounded)
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            bounded,
+            Some(ours.clone()),
+            "bounded search on {}",
+            file.display()
+        );
         let (go_version, path, settings) = go_version_m(&b.tc, file);
         assert_eq!(ours.go_version, go_version, "{}", file.display());
         assert_eq!(ours.path, path);
