@@ -830,6 +830,7 @@ mod tests {
                 .find(|c| c.name == "imports.system-only")
                 .unwrap();
             let text = table(&rows);
+            eprint!("{text}");
             let line = text.lines().nth(1).unwrap();
             if static_runtime {
                 assert_eq!(system_only.outcome, Outcome::Pass, "{system_only:#?}");
