@@ -231,13 +231,13 @@ fn matrix_spec(args: &Args, cache: &Path, run: Option<RunOptions>) -> anyhow::Re
 /// `pegate build --config FILE`: what a build takes from a file rather than flags.
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-struct BuildConfig {
+pub(super) struct BuildConfig {
     /// The C compilers of cgo cells, per target.
     #[serde(default)]
-    cgo: pegate::go::cgo::CgoConfig,
+    pub(super) cgo: pegate::go::cgo::CgoConfig,
 }
 
-fn read_config(path: &Path) -> anyhow::Result<BuildConfig> {
+pub(super) fn read_config(path: &Path) -> anyhow::Result<BuildConfig> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("read the build configuration {}", path.display()))?;
     toml::from_str(&text).map_err(|e| {

@@ -341,7 +341,7 @@ pub fn plan(target: &Target, opts: &CgoOptions, cache: &Path) -> Plan {
 
 /// [`plan`] with `PEGATE_CC_*`/`PEGATE_CXX_*` looked up through `env`. The order: the flag
 /// (`--cc`), the environment, the configuration file, MinGW-w64, Zig.
-fn plan_in(
+pub(crate) fn plan_in(
     target: &Target,
     opts: &CgoOptions,
     cache: &Path,
