@@ -110,6 +110,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     // Checked before anything is resolved or built.
     let run = run_options(&args)?;
     let cache = cache_dir(&args)?;
+    // The matrix (targets, --cc, --config) is checked before Go is resolved or fetched.
+    let spec = matrix_spec(&args, &cache, run)?;
     let mut req = ToolchainRequest::new(&cache);
     req.explicit = args.go.as_deref().map(absolute_go).transpose()?;
     req.project_dir = Some(args.source.clone());
@@ -120,7 +122,6 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
             return Ok(EXIT_ERROR);
         }
     };
-    let spec = matrix_spec(&args, &cache, run)?;
     super::debris::remove_stale(&args.out)?;
 
     let total = spec.targets.len().saturating_mul(spec.variants.len());
