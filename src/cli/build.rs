@@ -22,6 +22,7 @@ Examples:
   pegate build --run --target windows/amd64      build, then run it (natively, or under Wine)
   pegate build --cgo --target windows/arm64      cgo, with zig cc fetched and pinned by pegate
   pegate build --cgo --cc windows/amd64=x86_64-w64-mingw32-clang   your own C compiler
+  pegate build --cgo --config pegate-build.toml  compilers pinned per target in [cgo.cc]
 
 Artifacts are named <name>-<go version>-<goos>-<goarch>-<variant>.exe; <out>/checksums.txt lists
 their SHA-256 in sha256sum format, ready for `pegate gate` or `sha256sum -c`.
@@ -60,6 +61,11 @@ pub(crate) struct Args {
     /// PEGATE_CC_WINDOWS_ARM64 and the like do the same from the environment).
     #[arg(long = "cc", value_name = "GOOS/GOARCH=COMMAND", requires = "cgo")]
     cc: Vec<String>,
+    /// A build configuration file (TOML): `[cgo.cc]` ("windows/arm64" = "clang ...") and
+    /// optionally `[cgo.cxx]` pin a C (C++) compiler per target; --cc and PEGATE_CC_* win over
+    /// it, and it wins over MinGW-w64 and zig.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Link cgo cells against the C runtime's DLLs (libgcc, libstdc++, winpthread) instead of
     /// statically: the program then needs those DLLs beside it on Windows.
     #[arg(long, requires = "cgo")]
@@ -104,6 +110,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     // Checked before anything is resolved or built.
     let run = run_options(&args)?;
     let cache = cache_dir(&args)?;
+    // The matrix (targets, --cc, --config) is checked before Go is resolved or fetched.
+    let spec = matrix_spec(&args, &cache, run)?;
     let mut req = ToolchainRequest::new(&cache);
     req.explicit = args.go.as_deref().map(absolute_go).transpose()?;
     req.project_dir = Some(args.source.clone());
@@ -114,7 +122,6 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
             return Ok(EXIT_ERROR);
         }
     };
-    let spec = matrix_spec(&args, &cache, run)?;
     super::debris::remove_stale(&args.out)?;
 
     let total = spec.targets.len().saturating_mul(spec.variants.len());
@@ -209,11 +216,38 @@ fn matrix_spec(args: &Args, cache: &Path, run: Option<RunOptions>) -> anyhow::Re
             .add_override(cc, "--cc")
             .map_err(|e| anyhow::anyhow!("--cc {cc}: {e}"))?;
     }
+    if let Some(path) = &args.config {
+        let config = read_config(path)?;
+        spec.cgo_options
+            .apply_config(&config.cgo, &format!("{} [cgo.cc]", path.display()))
+            .map_err(anyhow::Error::msg)?;
+    }
     spec.cgo_options.static_runtime = !args.cgo_dynamic;
     spec.reproducibility = args.repro;
     spec.jobs = args.jobs;
     spec.run = run;
     Ok(spec)
+}
+
+/// `pegate build --config FILE`: what a build takes from a file rather than flags.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct BuildConfig {
+    /// The C compilers of cgo cells, per target.
+    #[serde(default)]
+    pub(super) cgo: pegate::go::cgo::CgoConfig,
+}
+
+pub(super) fn read_config(path: &Path) -> anyhow::Result<BuildConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("read the build configuration {}", path.display()))?;
+    toml::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: not a build configuration: {}",
+            path.display(),
+            e.to_string().trim_end()
+        )
+    })
 }
 
 /// A progress bar on a terminal's stderr, one step per finished cell; silent otherwise.

@@ -19,6 +19,7 @@ Examples:
   pegate doctor
   pegate doctor --go ~/.cache/pegate/toolchains/go1.27.3/bin/go --format json
   pegate doctor --list                            every check, and which run only on Windows
+  pegate doctor --config pegate-build.toml        with the C compilers pinned in [cgo.cc]
 
 On Windows the doctor also reads the registry and the ROOT certificate store: env.persisted
 (the setx trap), path.order, windows.long-paths, and certs.system-roots against the ROOT store.
@@ -36,13 +37,24 @@ pub(crate) struct Args {
     /// List every check (id, where it runs, what it checks) instead of running them.
     #[arg(long)]
     list: bool,
+    /// The build configuration `pegate build --config` reads: cgo.pegate-compiler then shows
+    /// the compilers its `[cgo.cc]` pins.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     if args.list {
         return list(args.format);
     }
-    let env = DoctorEnv::from_system(args.go.as_deref(), &args.project);
+    let mut env = DoctorEnv::from_system(args.go.as_deref(), &args.project);
+    if let Some(path) = &args.config {
+        let config = super::build::read_config(path)?;
+        let mut cgo = pegate::go::cgo::CgoOptions::default();
+        cgo.apply_config(&config.cgo, &format!("{} [cgo.cc]", path.display()))
+            .map_err(anyhow::Error::msg)?;
+        env.cgo_configured = cgo.configured;
+    }
     let checks = doctor::run(&env);
     match args.format {
         Format::Json => {

@@ -1,5 +1,6 @@
-//! `pegate build --cgo`: the C compiler each cell gets is in the report, and a bad `--cc` is
-//! refused before anything is built.
+//! `pegate build --cgo`: the C compiler each cell gets is in the report (from `--cc` or a
+//! `--config` file's `[cgo.cc]`), and a bad `--cc` or configuration is refused before anything
+//! is built.
 
 use super::{pegate, root, transcript};
 
@@ -104,4 +105,102 @@ fn build_refuses_a_malformed_cc_and_cc_without_cgo() {
         "{}",
         transcript(&out)
     );
+}
+
+/// A compiler pinned in the build configuration's `[cgo.cc]` is used and named in the report;
+/// `--cc` for the same target wins over it.
+#[test]
+fn build_cgo_takes_the_compiler_from_the_config_file_and_cc_wins_over_it() {
+    if super::go_build_fails_here() {
+        return;
+    }
+    let on_path = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join("x86_64-w64-mingw32-gcc"))
+            .find(|gcc| gcc.is_file())
+    });
+    let Some(gcc) = on_path else {
+        eprintln!("skipped: no x86_64-w64-mingw32-gcc (apt-get install gcc-mingw-w64-x86-64)");
+        return;
+    };
+    let out_dir = tempfile::tempdir().unwrap();
+    let config = out_dir.path().join("pegate-build.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[cgo.cc]\n\"windows/amd64\" = '{}'\n\"windows/arm64\" = \"/nonexistent/clang\"\n",
+            gcc.display()
+        ),
+    )
+    .unwrap();
+    let dist = out_dir.path().join("dist");
+    let out = build_cgo(&dist)
+        .args([
+            "--target",
+            "windows/amd64",
+            "--variant",
+            "console",
+            "--json",
+            "--config",
+        ])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cc = &report["cells"][0]["artifact"]["c_compiler"];
+    assert_eq!(cc["kind"], "override", "{cc}");
+    assert_eq!(cc["cc"], gcc.display().to_string().as_str(), "{cc}");
+    assert_eq!(
+        cc["source"],
+        format!("{} [cgo.cc] for windows/amd64", config.display()).as_str(),
+        "{cc}"
+    );
+    // The flag wins over the file: a compiler that does not exist fails the cell, naming it.
+    let out = build_cgo(&dist)
+        .args([
+            "--target",
+            "windows/amd64",
+            "--variant",
+            "console",
+            "--json",
+            "--cc",
+            "windows/amd64=/nonexistent/flag-gcc",
+            "--config",
+        ])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let text = report["cells"][0].to_string();
+    assert_ne!(out.status.code(), Some(0), "{}", transcript(&out));
+    assert!(text.contains("/nonexistent/flag-gcc"), "{text}");
+}
+
+#[test]
+fn build_refuses_a_bad_config_file_naming_it() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let config = out_dir.path().join("pegate-build.toml");
+    for (text, want) in [
+        (
+            "[cgo.cc]\n\"amd64\" = \"gcc\"\n",
+            "[cgo.cc] \"amd64\": invalid matrix: target `amd64` is not GOOS/GOARCH",
+        ),
+        ("[cgo.c]\n", "not a build configuration"),
+        (
+            "[cgo.cxx]\n\"windows/386\" = \"g++\"\n",
+            "has no [cgo.cc] entry",
+        ),
+    ] {
+        std::fs::write(&config, text).unwrap();
+        let out = build_cgo(&out_dir.path().join("dist"))
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", transcript(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(&config.display().to_string()), "{stderr}");
+        assert!(stderr.contains(want), "{text}: {stderr}");
+    }
 }

@@ -11,6 +11,10 @@
 //!
 //! `--cgo` builds the cgo fixture (`fixtures/hello-cgo`: C, C++ and the Windows API) instead, with
 //! the C cross compiler pegate picks per target (MinGW-w64 or the pinned zig) recorded per cell.
+//! Each cgo cell's import table is read and judged by the default release policy's import rules
+//! (`imports.system-only`, `imports.deny`, evaluated by pegate-policy as `pegate gate` does): a
+//! cell importing a DLL that is not part of Windows (MinGW's `libwinpthread-1.dll`) fails with the
+//! rule's message. The table gets an `imports` column and each cell's report an `imports` entry.
 //!
 //! `--run` then runs every artifact the host can execute (natively on Windows; under Wine on
 //! Linux: windows/amd64 with wine64, windows/386 only with 32-bit Wine), killed after
@@ -38,6 +42,7 @@ use pegate::go::matrix::{self, Artifact, CellEvent, MatrixReport, MatrixSpec, Va
 use pegate::go::run::{RunOptions, RunResult};
 use pegate::go::toolchain::{self, Toolchain, ToolchainRequest};
 use pegate::pe::PeSummary;
+use pegate::policy::{Outcome, Policy, RuleId, RuleResult};
 use serde::Serialize;
 
 const USAGE: &str = "usage: cargo xtask verify [--go <path|version>]... [--cache DIR] [--out DIR] \
@@ -203,6 +208,9 @@ fn verify(args: &[String]) -> anyhow::Result<i32> {
         if let Some(cc) = row.artifact.as_ref().and_then(|a| a.c_compiler.as_ref()) {
             println!("{}: cc {} ({}; {})", row.cell, cc.cc, cc.version, cc.source);
         }
+        if let Some(gate) = &row.imports {
+            println!("{}: imports {}", row.cell, gate.dlls.join(", "));
+        }
     }
     let tests = if opts.test {
         Some(crate::verify_test::run(
@@ -324,6 +332,82 @@ struct Row {
     checks: Vec<Check>,
     #[serde(skip_serializing_if = "Option::is_none")]
     run: Option<RunResult>,
+    /// cgo cells: the imported DLLs and the import rules' verdicts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    imports: Option<ImportsGate>,
+}
+
+/// A cgo cell's import table as the default release policy judges it.
+#[derive(Debug, Serialize)]
+struct ImportsGate {
+    /// Every imported DLL (delay-loaded ones included), as the import directory names it.
+    dlls: Vec<String>,
+    /// The results of the policy's `imports.*` rules on this artifact.
+    results: Vec<RuleResult>,
+}
+
+impl ImportsGate {
+    /// The `imports` table column: `ok (N dlls)` or the failed rules.
+    fn summary(&self) -> String {
+        let failed: Vec<&str> = self
+            .results
+            .iter()
+            .filter(|r| r.outcome == Outcome::Fail)
+            .map(|r| r.rule.as_str())
+            .collect();
+        if failed.is_empty() {
+            format!("ok ({} dlls)", self.dlls.len())
+        } else {
+            format!("FAIL {}", failed.join(", "))
+        }
+    }
+
+    /// One check per import rule: it must pass; a failure carries the rule's message.
+    fn checks(&self) -> Vec<Check> {
+        self.results
+            .iter()
+            .map(|r| {
+                let actual = match r.outcome {
+                    Outcome::Pass => "pass".to_owned(),
+                    Outcome::Fail => format!("fail: {}", r.message),
+                    Outcome::NotApplicable => format!("not applicable: {}", r.message),
+                };
+                Check::new(r.rule.as_str(), "pass", actual)
+            })
+            .collect()
+    }
+}
+
+/// Reads `path`'s import tables through pegate's inspection and judges them with the default
+/// release policy (`pegate gate` without `--policy`), keeping its `imports.*` rules' results.
+fn gate_imports(path: &Path) -> anyhow::Result<ImportsGate> {
+    let policy = Policy::default_release().context("the default release policy")?;
+    let opts = pegate::artifact::Options::default()
+        .with_skip_go(true)
+        .with_imports(true);
+    let report = pegate::artifact::inspect(path, &opts);
+    if let Some(error) = report.error() {
+        bail!("inspect the imports of {}: {error}", path.display());
+    }
+    let facts = report.facts();
+    let dlls = facts
+        .imports
+        .as_ref()
+        .map(|i| i.dlls.iter().map(|d| d.name.clone()).collect())
+        .unwrap_or_default();
+    let results: Vec<RuleResult> = policy
+        .evaluate(&[facts], None)
+        .results
+        .into_iter()
+        .filter(|r| matches!(r.rule, RuleId::ImportsSystemOnly | RuleId::ImportsDeny))
+        .collect();
+    if !results.iter().any(|r| r.rule == RuleId::ImportsSystemOnly) {
+        bail!(
+            "the default release policy did not judge imports.system-only on {}",
+            path.display()
+        );
+    }
+    Ok(ImportsGate { dlls, results })
 }
 
 fn check_all(report: &MatrixReport) -> Vec<Row> {
@@ -347,6 +431,7 @@ fn check_all(report: &MatrixReport) -> Vec<Row> {
                 findings: Vec::new(),
                 checks: Vec::new(),
                 run: result.run.clone(),
+                imports: None,
             };
             if let Some(artifact) = result.artifact() {
                 match observe(&artifact.path) {
@@ -364,6 +449,16 @@ fn check_all(report: &MatrixReport) -> Vec<Row> {
                                 .collect();
                             row.checks
                                 .push(Check::new("cross-checks", "", failed.join("; ")));
+                        }
+                        // cgo cells: the import table, gated like `pegate gate` does.
+                        if artifact.c_compiler.is_some() {
+                            match gate_imports(&artifact.path) {
+                                Ok(gate) => {
+                                    row.checks.extend(gate.checks());
+                                    row.imports = Some(gate);
+                                }
+                                Err(e) => row.error = Some(format!("{e:#}")),
+                            }
                         }
                         row.describe = Some(pegate::pe::describe(&summary));
                         row.summary = Some(summary);
@@ -513,10 +608,25 @@ fn table(rows: &[Row]) -> String {
         Some(w) => format!("{text:<w$}  "),
         None => String::new(),
     };
+    // The imports column appears only for cgo cells (their import tables are gated).
+    let imports: Vec<Option<String>> = rows
+        .iter()
+        .map(|r| r.imports.as_ref().map(ImportsGate::summary))
+        .collect();
+    let imports_width = imports
+        .iter()
+        .flatten()
+        .map(|r| r.chars().count())
+        .max()
+        .map(|w| w.max(7));
+    let imports_cell = |text: &str| match imports_width {
+        Some(w) => format!("{text:<w$}  "),
+        None => String::new(),
+    };
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<width$}  {:<6}  {:<5}  {:<4}  {:<8}  {:>9}  {:<12}  {:>6}  {}result",
+        "{:<width$}  {:<6}  {:<5}  {:<4}  {:<8}  {:>9}  {:<12}  {:>6}  {}{}result",
         "cell",
         "format",
         "mach",
@@ -525,9 +635,10 @@ fn table(rows: &[Row]) -> String {
         "size",
         "sha256",
         "checks",
+        imports_cell("imports"),
         run_cell("run")
     );
-    for (row, run) in rows.iter().zip(&runs) {
+    for ((row, run), gate) in rows.iter().zip(&runs).zip(&imports) {
         let (format, machine, subsystem, dll) = match &row.summary {
             Some(o) => (
                 o.headers.format().to_owned(),
@@ -572,8 +683,9 @@ fn table(rows: &[Row]) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<width$}  {format:<6}  {machine:<5}  {subsystem:<4}  {dll:<8}  {size:>9}  {sha:<12}  {checks:>6}  {}{result}",
+            "{:<width$}  {format:<6}  {machine:<5}  {subsystem:<4}  {dll:<8}  {size:>9}  {sha:<12}  {checks:>6}  {}{}{result}",
             row.cell,
+            imports_cell(gate.as_deref().unwrap_or("-")),
             run_cell(run.as_deref().unwrap_or("-"))
         );
     }
@@ -665,6 +777,93 @@ mod tests {
             failed(&expectations(&arm64, &good)),
             ["machine", "subsystem", "dwarf", "coff symbols"]
         );
+    }
+
+    /// A cgo cell linked statically passes the default policy's `imports.system-only`; linked
+    /// against MinGW's runtime DLLs (`pegate build --cgo-dynamic`) it fails verify, the rule's
+    /// message naming the C++ runtime's DLL. MinGW amd64 only: a zig cell costs minutes cold.
+    #[test]
+    fn the_cgo_import_gate_passes_a_static_cell_and_fails_a_dynamic_one() {
+        use pegate::go::cgo::{CgoOptions, Plan, plan};
+        if go_build_fails_here() {
+            return;
+        }
+        let root = workspace();
+        let cache = root.join("target").join("pegate-go");
+        let amd64 = matrix::Target::windows("amd64");
+        if !matches!(
+            plan(&amd64, &CgoOptions::default(), &cache),
+            Plan::Mingw { .. }
+        ) {
+            eprintln!(
+                "skipped: needs Debian's MinGW-w64 (g++-mingw-w64-x86-64), whose runtime DLLs a dynamic link imports"
+            );
+            return;
+        }
+        let tc = toolchain::provision(toolchain::DEFAULT_GO_VERSION, &cache).unwrap();
+        for static_runtime in [true, false] {
+            let out = tempfile_dir();
+            let mut spec =
+                MatrixSpec::reference(root.join("fixtures").join("hello-cgo"), &out, &cache);
+            spec.cgo = true;
+            spec.targets = vec![amd64.clone()];
+            spec.variants = vec![Variant::Console];
+            spec.cgo_options.static_runtime = static_runtime;
+            let report = matrix::build(&tc, &spec, &|_| {}).unwrap();
+            let rows = check_all(&report);
+            let row = &rows[0];
+            let gate = row.imports.as_ref().unwrap_or_else(|| panic!("{row:#?}"));
+            assert!(
+                gate.dlls
+                    .iter()
+                    .any(|d| d.eq_ignore_ascii_case("kernel32.dll")),
+                "{gate:#?}"
+            );
+            let system_only = gate
+                .results
+                .iter()
+                .find(|r| r.rule == RuleId::ImportsSystemOnly)
+                .unwrap();
+            let check = row
+                .checks
+                .iter()
+                .find(|c| c.name == "imports.system-only")
+                .unwrap();
+            let text = table(&rows);
+            eprint!("{text}");
+            let line = text.lines().nth(1).unwrap();
+            if static_runtime {
+                assert_eq!(system_only.outcome, Outcome::Pass, "{system_only:#?}");
+                assert!(check.ok, "{check:#?}");
+                assert!(row.ok, "{row:#?}");
+                assert!(
+                    line.contains(&format!("ok ({} dlls)", gate.dlls.len())),
+                    "{text}"
+                );
+            } else {
+                assert_eq!(system_only.outcome, Outcome::Fail, "{system_only:#?}");
+                assert!(
+                    system_only.message.contains("libstdc++-6.dll"),
+                    "{system_only:#?}"
+                );
+                // Every DLL outside Windows the table lists is named (libgcc's, winpthread's).
+                for dll in gate.dlls.iter().filter(|d| d.starts_with("lib")) {
+                    assert!(
+                        system_only.message.contains(dll.as_str()),
+                        "{dll}: {system_only:#?}"
+                    );
+                }
+                assert!(!check.ok);
+                assert!(check.actual.contains("libstdc++-6.dll"), "{check:#?}");
+                assert!(!row.ok, "{row:#?}");
+                assert!(line.contains("FAIL imports.system-only"), "{text}");
+                assert!(
+                    line.contains("imports.system-only: expected pass, got fail: "),
+                    "{text}"
+                );
+            }
+            std::fs::remove_dir_all(&out).ok();
+        }
     }
 
     #[test]
@@ -803,6 +1002,7 @@ mod tests {
             findings: Vec::new(),
             checks: Vec::new(),
             run,
+            imports: None,
         };
         let plain = table(&[row("a", true, None)]);
         assert!(!plain.contains(" run "), "{plain}");

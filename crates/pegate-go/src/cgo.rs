@@ -6,7 +6,8 @@
 //!
 //! 1. an explicit compiler for that target, used as given: [`CgoOptions::overrides`] (`pegate
 //!    build --cc windows/arm64='clang --target=aarch64-w64-mingw32'`), else the environment's
-//!    `PEGATE_CC_WINDOWS_ARM64` (and `PEGATE_CXX_WINDOWS_ARM64`; see [`override_env_var`]);
+//!    `PEGATE_CC_WINDOWS_ARM64` (and `PEGATE_CXX_WINDOWS_ARM64`; see [`override_env_var`]), else
+//!    the configuration file's `[cgo.cc]` table ([`CgoConfig`], [`CgoOptions::configured`]);
 //! 2. for windows/amd64 and windows/386, Debian's MinGW-w64 (`x86_64-w64-mingw32-gcc`,
 //!    `i686-w64-mingw32-gcc`, with the matching `-g++`) when it is on `PATH`;
 //! 3. for every Windows target, arm64 included, `zig cc -target <arch>-windows-gnu`: the `zig`
@@ -99,12 +100,36 @@ impl CompilerOverride {
     }
 }
 
+/// The `[cgo]` table of a build configuration file (`pegate build --config FILE`): a compiler
+/// pinned per target, which wins over MinGW and Zig and yields to `--cc` and `PEGATE_CC_*`.
+///
+/// ```toml
+/// [cgo.cc]
+/// "windows/arm64" = "clang --target=aarch64-w64-mingw32"
+/// [cgo.cxx]                      # optional; derived from cc otherwise
+/// "windows/arm64" = "clang++ --target=aarch64-w64-mingw32"
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct CgoConfig {
+    /// `GOOS/GOARCH` → the `CC` value.
+    #[serde(default)]
+    pub cc: BTreeMap<String, String>,
+    /// `GOOS/GOARCH` → the `CXX` value; a target missing here derives it from its `cc`.
+    #[serde(default)]
+    pub cxx: BTreeMap<String, String>,
+}
+
 /// How CGO cells choose and use their compiler.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct CgoOptions {
-    /// Explicit compilers per target; they win over everything else.
+    /// Explicit compilers per target (`--cc`); they win over everything else.
     pub overrides: BTreeMap<Target, CompilerOverride>,
+    /// Compilers per target from a configuration file ([`CgoConfig`]); the flag's and the
+    /// environment's (`PEGATE_CC_*`) win over them, and they win over MinGW and Zig.
+    pub configured: BTreeMap<Target, CompilerOverride>,
     /// Link the C runtime statically (`-extldflags=-static`); default true.
     pub static_runtime: bool,
     /// Use Debian's MinGW-w64 for amd64 and 386 when it is installed; default true.
@@ -121,6 +146,7 @@ impl Default for CgoOptions {
     fn default() -> Self {
         CgoOptions {
             overrides: BTreeMap::new(),
+            configured: BTreeMap::new(),
             static_runtime: true,
             mingw: true,
             zig: true,
@@ -144,6 +170,42 @@ impl CgoOptions {
         }
         self.overrides
             .insert(target, CompilerOverride::new(cc, origin));
+        Ok(())
+    }
+
+    /// Takes a configuration file's per-target compilers into [`CgoOptions::configured`];
+    /// `origin` names the file for the report (`pegate-build.toml [cgo.cc]`). A target that does
+    /// not parse, an empty compiler, or a `cxx` entry without its `cc` is an error naming it.
+    pub fn apply_config(&mut self, config: &CgoConfig, origin: &str) -> Result<(), String> {
+        if let Some(target) = config.cxx.keys().find(|t| !config.cc.contains_key(*t)) {
+            return Err(format!(
+                "{origin}: [cgo.cxx] \"{target}\" has no [cgo.cc] entry for the same target"
+            ));
+        }
+        let mut configured = BTreeMap::new();
+        for (target, cc) in &config.cc {
+            let parsed = Target::parse(target.trim())
+                .map_err(|e| format!("{origin}: [cgo.cc] \"{target}\": {e}"))?;
+            let cc = cc.trim();
+            if cc.is_empty() {
+                return Err(format!("{origin}: [cgo.cc] \"{target}\" names no compiler"));
+            }
+            let cxx = config
+                .cxx
+                .get(target)
+                .map(|c| c.trim().to_owned())
+                .filter(|c| !c.is_empty());
+            configured.insert(
+                parsed,
+                CompilerOverride {
+                    cc: cc.to_owned(),
+                    cxx,
+                    origin: origin.to_owned(),
+                },
+            );
+        }
+        // All or nothing: a bad entry leaves the options as they were.
+        self.configured.extend(configured);
         Ok(())
     }
 
@@ -227,12 +289,10 @@ pub fn override_env_var(target: &Target, what: &str) -> String {
     )
 }
 
-fn env_override(target: &Target) -> Option<CompilerOverride> {
+fn env_override(target: &Target, env: &dyn Fn(&str) -> Option<String>) -> Option<CompilerOverride> {
     let var = override_env_var(target, "CC");
-    let cc = std::env::var(&var).ok().filter(|v| !v.trim().is_empty())?;
-    let cxx = std::env::var(override_env_var(target, "CXX"))
-        .ok()
-        .filter(|v| !v.trim().is_empty());
+    let cc = env(&var).filter(|v| !v.trim().is_empty())?;
+    let cxx = env(&override_env_var(target, "CXX")).filter(|v| !v.trim().is_empty());
     Some(CompilerOverride {
         cc: cc.trim().to_owned(),
         cxx,
@@ -276,11 +336,25 @@ fn install_hint(target: &Target) -> String {
 /// Which compiler `target` would get, looking only at the options, `PATH`, `PEGATE_ZIG` and the
 /// cache (nothing is fetched or run).
 pub fn plan(target: &Target, opts: &CgoOptions, cache: &Path) -> Plan {
+    plan_in(target, opts, cache, &|var| std::env::var(var).ok())
+}
+
+/// [`plan`] with `PEGATE_CC_*`/`PEGATE_CXX_*` looked up through `env`. The order: the flag
+/// (`--cc`), the environment, the configuration file, MinGW-w64, Zig.
+pub(crate) fn plan_in(
+    target: &Target,
+    opts: &CgoOptions,
+    cache: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Plan {
     if let Some(o) = opts.overrides.get(target) {
         return Plan::Override(o.clone());
     }
-    if let Some(o) = env_override(target) {
+    if let Some(o) = env_override(target, env) {
         return Plan::Override(o);
+    }
+    if let Some(o) = opts.configured.get(target) {
+        return Plan::Override(o.clone());
     }
     if target.goos != "windows" {
         return Plan::Missing(format!(
@@ -530,6 +604,132 @@ mod tests {
         for bad in ["windows/arm64", "windows/arm64=", "arm64=clang"] {
             assert!(opts.add_override(bad, "--cc").is_err(), "{bad}");
         }
+    }
+
+    /// Flag > environment > configuration file > MinGW-w64 > Zig, each step shown by taking the
+    /// one above it away.
+    #[test]
+    fn the_flag_beats_the_environment_beats_the_config_beats_mingw_beats_zig() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let gcc = bin.join(format!(
+            "x86_64-w64-mingw32-gcc{}",
+            std::env::consts::EXE_SUFFIX
+        ));
+        std::fs::write(&gcc, "#!/bin/sh\n").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&gcc, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let cache = dir.path().join("cache");
+        let amd64 = Target::windows("amd64");
+        let config: CgoConfig = serde_json::from_value(serde_json::json!({
+            "cc": { "windows/amd64": "config-cc", "windows/arm64": "clang --target=aarch64-w64-mingw32" },
+            "cxx": { "windows/amd64": "config-cxx" },
+        }))
+        .unwrap();
+        let mut opts = CgoOptions {
+            path_var: Some(bin.clone().into_os_string()),
+            ..CgoOptions::default()
+        };
+        opts.apply_config(&config, "build.toml [cgo.cc]").unwrap();
+        opts.add_override("windows/amd64=flag-cc", "--cc").unwrap();
+        let env = |var: &str| match var {
+            "PEGATE_CC_WINDOWS_AMD64" => Some("env-cc".to_owned()),
+            "PEGATE_CXX_WINDOWS_AMD64" => Some("env-cxx".to_owned()),
+            _ => None,
+        };
+        let no_env = |_: &str| None;
+        let chosen = |opts: &CgoOptions, env: &dyn Fn(&str) -> Option<String>| match plan_in(
+            &amd64, opts, &cache, env,
+        ) {
+            Plan::Override(o) => (o.cc, o.cxx, o.origin),
+            Plan::Mingw { gcc, .. } => (gcc.display().to_string(), None, "mingw".to_owned()),
+            Plan::Zig { triple, .. } => (triple.to_owned(), None, "zig".to_owned()),
+            Plan::Missing(why) => (why, None, "missing".to_owned()),
+        };
+        assert_eq!(
+            chosen(&opts, &env),
+            ("flag-cc".to_owned(), None, "--cc".to_owned())
+        );
+        opts.overrides.clear();
+        assert_eq!(
+            chosen(&opts, &env),
+            (
+                "env-cc".to_owned(),
+                Some("env-cxx".to_owned()),
+                "PEGATE_CC_WINDOWS_AMD64".to_owned()
+            )
+        );
+        assert_eq!(
+            chosen(&opts, &no_env),
+            (
+                "config-cc".to_owned(),
+                Some("config-cxx".to_owned()),
+                "build.toml [cgo.cc]".to_owned()
+            )
+        );
+        opts.configured.remove(&amd64);
+        assert_eq!(
+            chosen(&opts, &no_env),
+            (gcc.display().to_string(), None, "mingw".to_owned())
+        );
+        opts.path_var = Some(dir.path().join("empty").into_os_string());
+        if zig_pin_for_platform(DEFAULT_ZIG_VERSION, &host_platform()).is_some() {
+            assert_eq!(
+                chosen(&opts, &no_env),
+                ("x86_64-windows-gnu".to_owned(), None, "zig".to_owned())
+            );
+        }
+        // The configured arm64 compiler wins over zig, its CXX derived from its CC, and the
+        // report says where it came from.
+        let arm64 = Target::windows("arm64");
+        let cc = choose(&arm64, &opts, &cache, &|| unreachable!()).unwrap();
+        assert_eq!(cc.kind, CompilerKind::Override);
+        assert_eq!(cc.cxx, "clang++ --target=aarch64-w64-mingw32");
+        assert_eq!(cc.source, "build.toml [cgo.cc] for windows/arm64");
+    }
+
+    #[test]
+    fn a_bad_cgo_config_is_refused_naming_the_entry() {
+        let mut opts = CgoOptions::default();
+        let bad = |cc: serde_json::Value, cxx: serde_json::Value| -> CgoConfig {
+            serde_json::from_value(serde_json::json!({ "cc": cc, "cxx": cxx })).unwrap()
+        };
+        let err = opts
+            .apply_config(
+                &bad(serde_json::json!({ "amd64": "gcc" }), serde_json::json!({})),
+                "b.toml",
+            )
+            .unwrap_err();
+        assert!(err.starts_with("b.toml: [cgo.cc] \"amd64\": "), "{err}");
+        let err = opts
+            .apply_config(
+                &bad(
+                    serde_json::json!({ "windows/386": " " }),
+                    serde_json::json!({}),
+                ),
+                "b.toml",
+            )
+            .unwrap_err();
+        assert_eq!(err, "b.toml: [cgo.cc] \"windows/386\" names no compiler");
+        let err = opts
+            .apply_config(
+                &bad(
+                    serde_json::json!({}),
+                    serde_json::json!({ "windows/386": "g++" }),
+                ),
+                "b.toml",
+            )
+            .unwrap_err();
+        assert_eq!(
+            err,
+            "b.toml: [cgo.cxx] \"windows/386\" has no [cgo.cc] entry for the same target"
+        );
+        assert!(opts.configured.is_empty());
+        assert!(serde_json::from_value::<CgoConfig>(serde_json::json!({ "c": {} })).is_err());
     }
 
     #[test]

@@ -196,6 +196,9 @@ pub struct DoctorEnv {
     pub windows: Option<WindowsFacts>,
     /// pegate's cache, where `pegate build --cgo` finds (or would install) its pinned zig.
     pub cache: Option<PathBuf>,
+    /// C compilers pinned per target by a build configuration file (`pegate doctor --config`,
+    /// as `pegate build --config` reads it; [`crate::cgo::CgoOptions::configured`]).
+    pub cgo_configured: BTreeMap<crate::matrix::Target, crate::cgo::CompilerOverride>,
 }
 
 /// Windows' classic MAX_PATH without LongPathsEnabled.
@@ -767,12 +770,13 @@ fn cgo(env: &DoctorEnv) -> Check {
 /// `--cc`/`PEGATE_CC_*` override, MinGW-w64 on PATH, zig); a target with none is a warning
 /// (cgo is opt-in), naming what to install.
 fn pegate_cgo(env: &DoctorEnv) -> Check {
-    use crate::cgo::{CgoOptions, Plan, plan};
+    use crate::cgo::{CgoOptions, Plan, plan_in};
     use crate::matrix::Target;
     let opts = CgoOptions {
         path_var: Some(OsString::from(
             env.vars.get("PATH").map(String::as_str).unwrap_or_default(),
         )),
+        configured: env.cgo_configured.clone(),
         ..CgoOptions::default()
     };
     let cache = env.cache.clone().unwrap_or_default();
@@ -783,7 +787,8 @@ fn pegate_cgo(env: &DoctorEnv) -> Check {
             goos: goos.clone(),
             goarch: goarch.clone(),
         };
-        let plan = plan(&target, &opts, &cache);
+        // PEGATE_CC_* from the gathered variables, like PATH.
+        let plan = plan_in(&target, &opts, &cache, &|var| env.vars.get(var).cloned());
         if let Plan::Missing(_) = plan {
             missing.push(target.to_string());
         }

@@ -762,6 +762,30 @@ fn the_doctor_names_the_c_compiler_pegate_build_cgo_uses_per_target() {
             "{c:?}"
         );
     }
+    // Pinned compilers: the environment's PEGATE_CC_* over a build configuration file's
+    // [cgo.cc], each named with where it came from.
+    let mut pinned = pegate_go::cgo::CgoOptions::default();
+    let config: pegate_go::cgo::CgoConfig = serde_json::from_value(serde_json::json!({
+        "cc": { "windows/386": "config-cc", "windows/arm64": "clang --target=aarch64-w64-mingw32" }
+    }))
+    .unwrap();
+    pinned.apply_config(&config, "b.toml [cgo.cc]").unwrap();
+    f.env.cgo_configured = pinned.configured;
+    f.env
+        .vars
+        .insert("PEGATE_CC_WINDOWS_386".into(), "env-cc".into());
+    let c = get(&f.env, "cgo.pegate-compiler");
+    assert!(
+        c.message
+            .contains("windows/386: env-cc (given by PEGATE_CC_WINDOWS_386)"),
+        "{c:?}"
+    );
+    assert!(
+        c.message.contains(
+            "windows/arm64: clang --target=aarch64-w64-mingw32 (given by b.toml [cgo.cc])"
+        ),
+        "{c:?}"
+    );
     // A target pegate picks no compiler for is a warning naming what to do.
     f.env.targets.push(("linux".into(), "amd64".into()));
     let c = get(&f.env, "cgo.pegate-compiler");
