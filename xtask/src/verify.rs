@@ -22,6 +22,13 @@
 //! each Go version and target (under Wine on Linux; see `verify_test.rs`), prints their table and
 //! puts the reports in `report.json`'s `tests`; a failed test fails the run.
 //!
+//! `--sign-test` signs every artifact right after its matrix is built, with a throwaway CA and
+//! code-signing certificate made for the run (`<out>/sign-test/`, with `openssl`), through the
+//! library call `pegate build --sign` makes; the report's SHA-256 are then the signed files' and
+//! `<out>/checksums.authenticode.txt` lists the image hashes. Each cell must verify as
+//! `signed-valid` with that CA as trust and pass the gate's signature rules and `checksum.match`
+//! (see `sign_test.rs`); a `signature` column and each cell's `signature` in the report say so.
+//!
 //! Exit codes: 0 every cell passed, 1 a cell failed to build or a check failed, 2 nothing could be
 //! evaluated (no Go and provisioning impossible, bad arguments).
 
@@ -42,7 +49,7 @@ use serde::Serialize;
 
 const USAGE: &str = "usage: cargo xtask verify [--go <path|version>]... [--cache DIR] [--out DIR] \
                      [--python PATH] [--go-archive FILE --sha256 HEX] [--jobs N] [--repro] \
-                     [--run [--run-timeout SECONDS]] [--test] [--cgo]";
+                     [--run [--run-timeout SECONDS]] [--test] [--cgo] [--sign-test]";
 
 struct Options {
     go: Vec<String>,
@@ -56,6 +63,7 @@ struct Options {
     test: bool,
     run_timeout: Duration,
     cgo: bool,
+    sign_test: bool,
 }
 
 fn workspace() -> PathBuf {
@@ -77,6 +85,7 @@ fn parse_args(args: &[String]) -> anyhow::Result<Options> {
         test: false,
         run_timeout: pegate::go::run::DEFAULT_TIMEOUT,
         cgo: false,
+        sign_test: false,
     };
     let (mut archive, mut sha256) = (None, None);
     let mut it = args.iter();
@@ -101,6 +110,7 @@ fn parse_args(args: &[String]) -> anyhow::Result<Options> {
             "--cgo" => opts.cgo = true,
             "--run" => opts.run = true,
             "--test" => opts.test = true,
+            "--sign-test" => opts.sign_test = true,
             "--run-timeout" => {
                 let secs = value("--run-timeout")?;
                 opts.run_timeout = secs
@@ -183,6 +193,18 @@ fn verify(args: &[String]) -> anyhow::Result<i32> {
         }
         _ => {}
     };
+    // Made before the build: a run without `openssl` fails before minutes of compiling.
+    let signing = if opts.sign_test {
+        let signing = crate::sign_test::SignTest::new(&opts.out.join("sign-test"))?;
+        eprintln!(
+            "sign-test: throwaway CA {}",
+            signing.dir.join("ca.pem").display()
+        );
+        Some(signing)
+    } else {
+        None
+    };
+    let mut image_hashes = String::new();
     let mut rows = Vec::new();
     let mut elapsed_ms = 0u64;
     for tc in &toolchains {
@@ -192,12 +214,44 @@ fn verify(args: &[String]) -> anyhow::Result<i32> {
             tc.goroot.display(),
             opts.cache.display()
         );
-        let report = matrix::build(tc, &spec, &progress)
+        let mut report = matrix::build(tc, &spec, &progress)
             .with_context(|| format!("build the reference matrix of {}", hello.display()))?;
         elapsed_ms = elapsed_ms.saturating_add(report.elapsed_ms);
-        rows.extend(check_all(&report));
+        let Some(signing) = &signing else {
+            rows.extend(check_all(&report));
+            continue;
+        };
+        // Signed before anything reads the artifacts' hashes, as `pegate build --sign` does.
+        let signed = signing.sign(&mut report)?;
+        let text = pegate::release::image_hash_lines(&signed.signed);
+        image_hashes.push_str(&text);
+        let list = pegate::policy::parse_checksums(&text)?;
+        let mut cells = check_all(&report);
+        for row in &mut cells {
+            let path = row.artifact.as_ref().map(|a| a.path.clone());
+            let Some(artifact) = signed
+                .signed
+                .iter()
+                .find(|s| Some(&s.path) == path.as_ref())
+            else {
+                continue;
+            };
+            let check = signing.check(artifact, &list);
+            row.checks
+                .push(Check::new("signature", "signed-valid", &check.status));
+            row.checks
+                .push(Check::new("gate", "", check.gate_failures()));
+            row.ok = row.ok && row.checks.iter().all(|c| c.ok);
+            row.signature = Some(check);
+        }
+        rows.extend(cells);
     }
 
+    if signing.is_some() {
+        let path = opts.out.join("checksums.authenticode.txt");
+        std::fs::write(&path, &image_hashes)
+            .with_context(|| format!("write {}", path.display()))?;
+    }
     print!("{}", table(&rows));
     for row in &rows {
         if let Some(cc) = row.artifact.as_ref().and_then(|a| a.c_compiler.as_ref()) {
@@ -324,6 +378,9 @@ struct Row {
     checks: Vec<Check>,
     #[serde(skip_serializing_if = "Option::is_none")]
     run: Option<RunResult>,
+    /// `--sign-test`: the signature's verdict and the gate's results.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signature: Option<crate::sign_test::SignCheck>,
 }
 
 fn check_all(report: &MatrixReport) -> Vec<Row> {
@@ -347,6 +404,7 @@ fn check_all(report: &MatrixReport) -> Vec<Row> {
                 findings: Vec::new(),
                 checks: Vec::new(),
                 run: result.run.clone(),
+                signature: None,
             };
             if let Some(artifact) = result.artifact() {
                 match observe(&artifact.path) {
@@ -513,10 +571,29 @@ fn table(rows: &[Row]) -> String {
         Some(w) => format!("{text:<w$}  "),
         None => String::new(),
     };
+    // The signature column appears only with --sign-test.
+    let signs: Vec<Option<String>> = rows
+        .iter()
+        .map(|r| {
+            r.signature
+                .as_ref()
+                .map(crate::sign_test::SignCheck::summary)
+        })
+        .collect();
+    let sign_width = signs
+        .iter()
+        .flatten()
+        .map(|s| s.chars().count())
+        .max()
+        .map(|w| w.max(9));
+    let sign_cell = |text: &str| match sign_width {
+        Some(w) => format!("{text:<w$}  "),
+        None => String::new(),
+    };
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<width$}  {:<6}  {:<5}  {:<4}  {:<8}  {:>9}  {:<12}  {:>6}  {}result",
+        "{:<width$}  {:<6}  {:<5}  {:<4}  {:<8}  {:>9}  {:<12}  {:>6}  {}{}result",
         "cell",
         "format",
         "mach",
@@ -525,9 +602,10 @@ fn table(rows: &[Row]) -> String {
         "size",
         "sha256",
         "checks",
-        run_cell("run")
+        run_cell("run"),
+        sign_cell("signature")
     );
-    for (row, run) in rows.iter().zip(&runs) {
+    for ((row, run), sign) in rows.iter().zip(&runs).zip(&signs) {
         let (format, machine, subsystem, dll) = match &row.summary {
             Some(o) => (
                 o.headers.format().to_owned(),
@@ -572,9 +650,10 @@ fn table(rows: &[Row]) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<width$}  {format:<6}  {machine:<5}  {subsystem:<4}  {dll:<8}  {size:>9}  {sha:<12}  {checks:>6}  {}{result}",
+            "{:<width$}  {format:<6}  {machine:<5}  {subsystem:<4}  {dll:<8}  {size:>9}  {sha:<12}  {checks:>6}  {}{}{result}",
             row.cell,
-            run_cell(run.as_deref().unwrap_or("-"))
+            run_cell(run.as_deref().unwrap_or("-")),
+            sign_cell(sign.as_deref().unwrap_or("-"))
         );
     }
     out
@@ -803,6 +882,7 @@ mod tests {
             findings: Vec::new(),
             checks: Vec::new(),
             run,
+            signature: None,
         };
         let plain = table(&[row("a", true, None)]);
         assert!(!plain.contains(" run "), "{plain}");
