@@ -237,12 +237,16 @@ fn verify(args: &[String]) -> anyhow::Result<i32> {
                 continue;
             };
             let check = signing.check(artifact, &list);
+            // The plain matrix expects no certificate table; this one must have one.
+            if let Some(c) = row.checks.iter_mut().find(|c| c.name == "unsigned") {
+                *c = Check::new("unsigned", false, &c.actual);
+            }
             row.checks
                 .push(Check::new("signature", "signed-valid", &check.status));
             row.checks
                 .push(Check::new("gate", "", check.gate_failures()));
-            row.ok = row.ok && row.checks.iter().all(|c| c.ok);
             row.signature = Some(check);
+            row.ok = row_ok(row);
         }
         rows.extend(cells);
     }
@@ -437,12 +441,17 @@ fn check_all(report: &MatrixReport) -> Vec<Row> {
                     "a second build elsewhere gave different bytes".to_owned()
                 });
             }
-            row.ok = row.error.is_none()
-                && row.checks.iter().all(|c| c.ok)
-                && !row.run.as_ref().is_some_and(RunResult::failed);
+            row.ok = row_ok(&row);
             row
         })
         .collect()
+}
+
+/// A row passes when its cell built and was read, every check holds and no run failed.
+fn row_ok(row: &Row) -> bool {
+    row.error.is_none()
+        && row.checks.iter().all(|c| c.ok)
+        && !row.run.as_ref().is_some_and(RunResult::failed)
 }
 
 /// What every cell of the reference matrix must be (reference/go-pe-facts.md: Go's default
@@ -807,6 +816,56 @@ mod tests {
         std::fs::remove_dir_all(&out).ok();
     }
 
+    /// `--sign-test` end to end: every cell signed with the run's throwaway CA, verified as
+    /// signed-valid with it as trust, the gate without a failure, the report's SHA-256 the
+    /// signed file's, and `checksums.authenticode.txt` holding each cell's image hash.
+    #[test]
+    fn sign_test_signs_verifies_and_gates_every_cell() {
+        if go_build_fails_here() {
+            return;
+        }
+        let out = tempfile_dir();
+        let args = [
+            "--out".to_owned(),
+            out.display().to_string(),
+            "--sign-test".to_owned(),
+        ];
+        assert_eq!(verify(&args).unwrap(), 0);
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+        assert_eq!(report["ok"], true);
+        let hashes = std::fs::read_to_string(out.join("checksums.authenticode.txt")).unwrap();
+        let cells = report["cells"].as_array().unwrap();
+        assert_eq!(cells.len(), 9);
+        assert_eq!(hashes.lines().count(), 9, "{hashes}");
+        for cell in cells {
+            assert_eq!(cell["ok"], true, "{cell}");
+            let sig = &cell["signature"];
+            assert_eq!(sig["status"], "signed-valid", "{cell}");
+            let gate = sig["gate"].as_array().unwrap();
+            assert!(gate.iter().all(|r| r["outcome"] != "fail"), "{cell}");
+            assert!(
+                gate.iter()
+                    .any(|r| r["rule"] == "signature.required" && r["outcome"] == "pass"),
+                "{cell}"
+            );
+            let path = Path::new(cell["artifact"]["path"].as_str().unwrap());
+            let name = path.file_name().unwrap().to_str().unwrap();
+            let line = format!("{}  {name}", sig["image_hash"].as_str().unwrap());
+            assert!(hashes.lines().any(|l| l == line), "{line} in {hashes}");
+            let check = pegate::authenticode::verify_path(
+                path,
+                &pegate::authenticode::VerifyOptions::default().with_file_sha256(true),
+            )
+            .unwrap();
+            assert_eq!(
+                Some(cell["artifact"]["sha256"].as_str().unwrap()),
+                check.file_sha256.as_deref()
+            );
+        }
+        std::fs::remove_dir_all(&out).ok();
+    }
+
     /// `--run` on this host: on Linux/amd64 (CI, where .ci/run installs wine64 and wine32) every
     /// windows/amd64 and windows/386 cell must print the greeting under Wine; what cannot run
     /// says why and passes.
@@ -886,6 +945,7 @@ mod tests {
         };
         let plain = table(&[row("a", true, None)]);
         assert!(!plain.contains(" run "), "{plain}");
+        assert!(!plain.contains("signature"), "{plain}");
         let mut failed = RunResult::skipped("unused");
         failed.status = pegate::go::run::RunStatus::Failed;
         failed.runner = "wine64".to_owned();
@@ -924,6 +984,8 @@ mod tests {
         );
         assert!(parse_args(&["--go-archive".to_owned(), "x.zip".to_owned()]).is_err());
         assert!(parse_args(&["--jobs".to_owned(), "many".to_owned()]).is_err());
+        assert!(parse_args(&["--sign-test".to_owned()]).unwrap().sign_test);
+        assert!(!parse_args(&[]).unwrap().sign_test);
         let dir = tempfile_dir();
         let file = dir.join("not.exe");
         std::fs::write(&file, b"MZ but nothing else").unwrap();
