@@ -230,3 +230,72 @@ fn hex(bytes: &[u8]) -> String {
         s
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use sha2::Digest as _;
+
+    fn fixture(name: &str) -> PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/authenticode")
+            .join(name)
+    }
+
+    /// osslsigncode signed `amd64-unsigned.exe` into the signed and nested fixtures (see
+    /// `cargo xtask sign-fixtures`): the rebuild gives back the unsigned file's SHA-256, and
+    /// the image hash is the digest osslsigncode signed. Anything that breaks the rebuild's
+    /// assumptions gives no rebuild rather than a wrong one; hostile files give an error.
+    #[test]
+    fn presigning_hashes_of_osslsigncode_fixtures_and_broken_files() {
+        let unsigned = std::fs::read(fixture("amd64-unsigned.exe")).unwrap();
+        let pre = hex(&sha2::Sha256::digest(&unsigned));
+        assert_eq!(
+            presigning_hashes(&fixture("amd64-unsigned.exe")).unwrap(),
+            None
+        );
+        for name in ["amd64-signed.exe", "amd64-nested.exe"] {
+            let h = presigning_hashes(&fixture(name)).unwrap().unwrap();
+            assert_eq!(h.unsigned_sha256.as_deref(), Some(pre.as_str()), "{name}");
+            let report = pegate_authenticode::verify_path(
+                &fixture(name),
+                &pegate_authenticode::VerifyOptions::default(),
+            )
+            .unwrap();
+            assert!(report.signatures.iter().all(|s| s.digest_matches), "{name}");
+            // The digest osslsigncode put in its SHA-256 signature (the nested fixture's outer
+            // signature is SHA-1).
+            let sha256 = report
+                .signatures
+                .iter()
+                .find(|s| s.digest_algorithm.as_deref() == Some("sha256"))
+                .unwrap();
+            assert_eq!(
+                sha256.signed_digest.as_deref().map(str::to_ascii_lowercase),
+                Some(h.image_sha256.clone()),
+                "{name}"
+            );
+            assert_ne!(h.image_sha256, pre, "{name}");
+        }
+        let dir = std::env::temp_dir().join(format!("pegate-release-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // A byte appended after the table: no exact rebuild, the image hash is still given.
+        let mut appended = std::fs::read(fixture("amd64-signed.exe")).unwrap();
+        appended.push(0);
+        let path = dir.join("appended.exe");
+        std::fs::write(&path, &appended).unwrap();
+        let h = presigning_hashes(&path).unwrap().unwrap();
+        assert_eq!(h.unsigned_sha256, None);
+        // The table runs past the end of the file: nothing to link.
+        assert_eq!(
+            presigning_hashes(&fixture("amd64-truncated-table.exe")).unwrap(),
+            None
+        );
+        let path = dir.join("not-pe.exe");
+        std::fs::write(&path, b"MZ and nothing else").unwrap();
+        let e = presigning_hashes(&path).unwrap_err();
+        assert!(e.message.starts_with(&path.display().to_string()), "{e}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
