@@ -325,6 +325,9 @@ impl ArtifactReport {
             error: self.error().map(str::to_owned),
             size: pe.map(|p| p.headers.file_size),
             sha256: ok.and_then(|i| i.sha256.clone()),
+            // Filled by the gate, only for a file that does not match its checksum line.
+            image_sha256: None,
+            unsigned_sha256: None,
             format: pe.map(|p| p.headers.format().to_owned()),
             machine: pe.map(|p| p.headers.machine),
             subsystem: pe.map(|p| p.headers.subsystem),

@@ -42,4 +42,5 @@ pub use pegate_policy as policy;
 pub use pegate_sign as sign;
 
 pub mod artifact;
+pub mod release;
 pub mod sbom;

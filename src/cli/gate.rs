@@ -129,6 +129,22 @@ fn display_path(path: &Path) -> String {
     }
 }
 
+/// `checksum.match` for a signed file whose SHA-256 is not its line: the hashes that link it to
+/// a checksum taken before signing (its image hash, its rebuilt unsigned SHA-256). Read only on
+/// a mismatch; a file they cannot be read from keeps the plain mismatch.
+fn presigning(list: &policy::ChecksumList, path: &Path, facts: &mut policy::ArtifactFacts) {
+    let (Some(want), Some(got)) = (list.lookup(&facts.path), facts.sha256.as_deref()) else {
+        return;
+    };
+    if want.eq_ignore_ascii_case(got) {
+        return;
+    }
+    if let Ok(Some(h)) = pegate::release::presigning_hashes(path) {
+        facts.image_sha256 = Some(h.image_sha256);
+        facts.unsigned_sha256 = h.unsigned_sha256;
+    }
+}
+
 pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     if args.explain {
         return Ok(explain());
@@ -195,6 +211,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         .map(|r| {
             let mut f = r.facts();
             f.path = display_path(&r.path);
+            if let Some(list) = &checksums {
+                presigning(list, &r.path, &mut f);
+            }
             f
         })
         .collect();

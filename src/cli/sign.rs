@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use pegate::go::matrix::{CellOutcome, MatrixReport};
+use pegate::go::matrix::MatrixReport;
 use pegate::sign::{self, Algorithm, Existing, FileSigner, Password, SignOptions};
 use rayon::prelude::*;
 
@@ -193,13 +193,7 @@ fn sign_one(
     signer: &dyn sign::Signer,
     opts: &SignOptions,
 ) -> Result<sign::Outcome, String> {
-    sign::sign_path(file, output, signer, opts).map_err(|e| match e {
-        // The others name the input already.
-        sign::Error::CertificateNotValid { .. } | sign::Error::NoCodeSigning { .. } => {
-            format!("sign {}: {e}", file.display())
-        }
-        e => e.to_string(),
-    })
+    pegate::release::sign_file(file, output, signer, opts).map_err(|e| e.message)
 }
 
 /// With `--sign`: signs every artifact of `report` in place (in parallel), brings their SHA-256
@@ -208,65 +202,28 @@ fn sign_one(
 pub(crate) fn sign_artifacts(
     args: &BuildSign,
     report: &mut MatrixReport,
-) -> anyhow::Result<Option<Vec<(PathBuf, String)>>> {
+) -> anyhow::Result<Option<Vec<pegate::release::SignedArtifact>>> {
     if !args.sign {
         return Ok(None);
     }
     let files: Vec<PathBuf> = report.artifacts().map(|a| a.path.clone()).collect();
     let (signer, opts) = open(&args.key, &files, Existing::Refuse)?;
-    let outcomes: Vec<Result<sign::Outcome, String>> = files
-        .par_iter()
-        .map(|f| sign_one(f, None, signer.as_ref(), &opts))
-        .collect();
-    let mut hashes = Vec::with_capacity(files.len());
-    let mut warned = false;
-    for outcome in outcomes {
-        let outcome = outcome.map_err(anyhow::Error::msg)?;
-        if !warned {
-            for w in &outcome.warnings {
-                eprintln!("pegate: warning: {w}");
-            }
-            warned = true;
-        }
-        hashes.push((outcome.output, outcome.image_digest));
+    let done = pegate::release::sign_matrix(report, signer.as_ref(), &opts)?;
+    for w in &done.warnings {
+        eprintln!("pegate: warning: {w}");
     }
-    for cell in &mut report.cells {
-        if let CellOutcome::Built(a) = &mut cell.outcome {
-            let check = pegate::authenticode::verify_path(
-                &a.path,
-                &pegate::authenticode::VerifyOptions::default().with_file_sha256(true),
-            )
-            .with_context(|| format!("read back {}", a.path.display()))?;
-            anyhow::ensure!(
-                check.signatures.iter().all(|s| s.digest_matches),
-                "{}: the signature written does not match the file",
-                a.path.display()
-            );
-            a.sha256 = check.file_sha256.unwrap_or_default();
-            a.size = std::fs::metadata(&a.path)
-                .with_context(|| format!("read back {}", a.path.display()))?
-                .len();
-        }
-    }
-    eprintln!("pegate: signed {} artifacts", hashes.len());
-    Ok(Some(hashes))
+    eprintln!("pegate: signed {} artifacts", done.signed.len());
+    Ok(Some(done.signed))
 }
 
 /// `<out>/checksums.authenticode.txt`: each signed artifact's Authenticode image hash (what its
 /// signature covers, which signing does not change) in sha256sum's layout; returns its path.
 pub(crate) fn write_image_hashes(
-    hashes: &[(PathBuf, String)],
+    hashes: &[pegate::release::SignedArtifact],
     out_dir: &Path,
 ) -> anyhow::Result<PathBuf> {
-    let mut text = String::new();
-    for (path, hash) in hashes {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default();
-        text.push_str(&format!("{hash}  {name}\n"));
-    }
     let path = out_dir.join("checksums.authenticode.txt");
-    std::fs::write(&path, text).with_context(|| format!("write {}", path.display()))?;
+    std::fs::write(&path, pegate::release::image_hash_lines(hashes))
+        .with_context(|| format!("write {}", path.display()))?;
     Ok(path)
 }

@@ -693,3 +693,121 @@ fn build_sign_signs_before_the_checksums() {
         assert_eq!(r.signatures[0].computed_digest.as_deref(), Some(image));
     }
 }
+
+fn sha256_hex(path: &Path) -> String {
+    use sha2::Digest as _;
+    hex_lower(&sha2::Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `checksum.match` links a signed file to a checksum taken before signing, and says how:
+/// - `osslsigned.exe` is the fixture osslsigncode signed from `amd64-unsigned.exe` (an
+///   independent signer: it set the PE checksum and appended the table), listed with the
+///   unsigned file's plain SHA-256 — the GoReleaser mistake — and matched by rebuilding the
+///   file as it was before signing;
+/// - `pegate-signed.exe` was signed by `pegate sign`, listed with the image hash it printed
+///   (what `checksums.authenticode.txt` holds), and matched by its image hash;
+/// - `unsigned.exe` (an unsigned copy) still matches by its plain SHA-256;
+/// - `tampered.exe` (the signed fixture with one byte of `.text` changed) matches nothing.
+#[test]
+fn gate_checksum_matches_signed_files_through_their_presigning_hashes() {
+    let fixtures = root().join("fixtures/authenticode");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pre = sha256_hex(&fixtures.join("amd64-unsigned.exe"));
+    std::fs::copy(fixtures.join("amd64-signed.exe"), d.join("osslsigned.exe")).unwrap();
+    std::fs::copy(fixtures.join("amd64-unsigned.exe"), d.join("unsigned.exe")).unwrap();
+    std::fs::copy(fixtures.join("amd64-tampered.exe"), d.join("tampered.exe")).unwrap();
+    let signed = d.join("pegate-signed.exe");
+    let pki = Pki::new();
+    let (cert, key) = pki.leaf("checksums", Kind::Rsa(2048), Usage::CodeSigning);
+    let out = pegate()
+        .arg("sign")
+        .arg(fixtures.join("amd64-unsigned.exe"))
+        .arg("--output")
+        .arg(&signed)
+        .arg("--key")
+        .arg(&key)
+        .arg("--cert")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let image = stdout
+        .trim_end()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .trim_end_matches(')')
+        .to_owned();
+    assert_eq!(image.len(), 64, "{stdout}");
+    assert_ne!(
+        image, pre,
+        "the image hash is not the unsigned file's SHA-256"
+    );
+
+    std::fs::write(
+        d.join("checksums.txt"),
+        format!(
+            "{pre}  osslsigned.exe\n{image}  pegate-signed.exe\n{pre}  unsigned.exe\n{pre}  tampered.exe\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(d.join("pegate.toml"), "checksums = \"checksums.txt\"\n").unwrap();
+    let out = pegate()
+        .arg("gate")
+        .arg("--policy")
+        .arg(d.join("pegate.toml"))
+        .args(["--format", "json"])
+        .arg(d.join("osslsigned.exe"))
+        .arg(&signed)
+        .arg(d.join("unsigned.exe"))
+        .arg(d.join("tampered.exe"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let checksum = |name: &str| {
+        report["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| {
+                r["rule"] == "checksum.match" && r["artifact"].as_str().unwrap().ends_with(name)
+            })
+            .map(|r| {
+                (
+                    r["outcome"].as_str().unwrap().to_owned(),
+                    r["message"].as_str().unwrap().to_owned(),
+                )
+            })
+            .unwrap_or_else(|| panic!("no checksum.match for {name}: {report}"))
+    };
+    let (outcome, message) = checksum("osslsigned.exe");
+    assert_eq!(outcome, "pass", "{message}");
+    assert!(
+        message.starts_with("matched via the image before signing"),
+        "{message}"
+    );
+    let (outcome, message) = checksum("pegate-signed.exe");
+    assert_eq!(outcome, "pass", "{message}");
+    assert!(
+        message.starts_with("matched via the Authenticode image hash"),
+        "{message}"
+    );
+    let (outcome, message) = checksum("unsigned.exe");
+    assert_eq!(
+        (outcome.as_str(), message.as_str()),
+        ("pass", "sha256 matches the checksums file")
+    );
+    let (outcome, message) = checksum("tampered.exe");
+    assert_eq!(outcome, "fail", "{message}");
+    assert!(
+        message.starts_with("sha256 is ") && message.ends_with(&format!("says {pre}")),
+        "{message}"
+    );
+}

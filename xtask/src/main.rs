@@ -15,6 +15,7 @@ mod pe_fixtures;
 mod progress;
 mod schema;
 mod sign_fixtures;
+mod sign_test;
 mod verify;
 mod verify_test;
 mod wine;

@@ -46,7 +46,7 @@ fn write(dir: &Path, name: &str, text: &str) -> anyhow::Result<()> {
 }
 
 /// Root CA, code-signing leaf, self-signed leaf and TSA, as PEM files in `dir`.
-fn make_pki(dir: &Path) -> anyhow::Result<()> {
+pub(crate) fn make_pki(dir: &Path) -> anyhow::Result<()> {
     write(
         dir,
         "ext.cnf",

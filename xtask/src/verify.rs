@@ -26,6 +26,13 @@
 //! each Go version and target (under Wine on Linux; see `verify_test.rs`), prints their table and
 //! puts the reports in `report.json`'s `tests`; a failed test fails the run.
 //!
+//! `--sign-test` signs every artifact right after its matrix is built, with a throwaway CA and
+//! code-signing certificate made for the run (`<out>/sign-test/`, with `openssl`), through the
+//! library call `pegate build --sign` makes; the report's SHA-256 are then the signed files' and
+//! `<out>/checksums.authenticode.txt` lists the image hashes. Each cell must verify as
+//! `signed-valid` with that CA as trust and pass the gate's signature rules and `checksum.match`
+//! (see `sign_test.rs`); a `signature` column and each cell's `signature` in the report say so.
+//!
 //! Exit codes: 0 every cell passed, 1 a cell failed to build or a check failed, 2 nothing could be
 //! evaluated (no Go and provisioning impossible, bad arguments).
 
@@ -47,7 +54,7 @@ use serde::Serialize;
 
 const USAGE: &str = "usage: cargo xtask verify [--go <path|version>]... [--cache DIR] [--out DIR] \
                      [--python PATH] [--go-archive FILE --sha256 HEX] [--jobs N] [--repro] \
-                     [--run [--run-timeout SECONDS]] [--test] [--cgo]";
+                     [--run [--run-timeout SECONDS]] [--test] [--cgo] [--sign-test]";
 
 struct Options {
     go: Vec<String>,
@@ -61,6 +68,7 @@ struct Options {
     test: bool,
     run_timeout: Duration,
     cgo: bool,
+    sign_test: bool,
 }
 
 fn workspace() -> PathBuf {
@@ -82,6 +90,7 @@ fn parse_args(args: &[String]) -> anyhow::Result<Options> {
         test: false,
         run_timeout: pegate::go::run::DEFAULT_TIMEOUT,
         cgo: false,
+        sign_test: false,
     };
     let (mut archive, mut sha256) = (None, None);
     let mut it = args.iter();
@@ -106,6 +115,7 @@ fn parse_args(args: &[String]) -> anyhow::Result<Options> {
             "--cgo" => opts.cgo = true,
             "--run" => opts.run = true,
             "--test" => opts.test = true,
+            "--sign-test" => opts.sign_test = true,
             "--run-timeout" => {
                 let secs = value("--run-timeout")?;
                 opts.run_timeout = secs
@@ -188,6 +198,18 @@ fn verify(args: &[String]) -> anyhow::Result<i32> {
         }
         _ => {}
     };
+    // Made before the build: a run without `openssl` fails before minutes of compiling.
+    let signing = if opts.sign_test {
+        let signing = crate::sign_test::SignTest::new(&opts.out.join("sign-test"))?;
+        eprintln!(
+            "sign-test: throwaway CA {}",
+            signing.dir.join("ca.pem").display()
+        );
+        Some(signing)
+    } else {
+        None
+    };
+    let mut image_hashes = String::new();
     let mut rows = Vec::new();
     let mut elapsed_ms = 0u64;
     for tc in &toolchains {
@@ -197,12 +219,48 @@ fn verify(args: &[String]) -> anyhow::Result<i32> {
             tc.goroot.display(),
             opts.cache.display()
         );
-        let report = matrix::build(tc, &spec, &progress)
+        let mut report = matrix::build(tc, &spec, &progress)
             .with_context(|| format!("build the reference matrix of {}", hello.display()))?;
         elapsed_ms = elapsed_ms.saturating_add(report.elapsed_ms);
-        rows.extend(check_all(&report));
+        let Some(signing) = &signing else {
+            rows.extend(check_all(&report));
+            continue;
+        };
+        // Signed before anything reads the artifacts' hashes, as `pegate build --sign` does.
+        let signed = signing.sign(&mut report)?;
+        let text = pegate::release::image_hash_lines(&signed.signed);
+        image_hashes.push_str(&text);
+        let list = pegate::policy::parse_checksums(&text)?;
+        let mut cells = check_all(&report);
+        for row in &mut cells {
+            let path = row.artifact.as_ref().map(|a| a.path.clone());
+            let Some(artifact) = signed
+                .signed
+                .iter()
+                .find(|s| Some(&s.path) == path.as_ref())
+            else {
+                continue;
+            };
+            let check = signing.check(artifact, &list);
+            // The plain matrix expects no certificate table; this one must have one.
+            if let Some(c) = row.checks.iter_mut().find(|c| c.name == "unsigned") {
+                *c = Check::new("unsigned", false, &c.actual);
+            }
+            row.checks
+                .push(Check::new("signature", "signed-valid", &check.status));
+            row.checks
+                .push(Check::new("gate", "", check.gate_failures()));
+            row.signature = Some(check);
+            row.ok = row_ok(row);
+        }
+        rows.extend(cells);
     }
 
+    if signing.is_some() {
+        let path = opts.out.join("checksums.authenticode.txt");
+        std::fs::write(&path, &image_hashes)
+            .with_context(|| format!("write {}", path.display()))?;
+    }
     print!("{}", table(&rows));
     for row in &rows {
         if let Some(cc) = row.artifact.as_ref().and_then(|a| a.c_compiler.as_ref()) {
@@ -335,6 +393,9 @@ struct Row {
     /// cgo cells: the imported DLLs and the import rules' verdicts.
     #[serde(skip_serializing_if = "Option::is_none")]
     imports: Option<ImportsGate>,
+    /// `--sign-test`: the signature's verdict and the gate's results.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signature: Option<crate::sign_test::SignCheck>,
 }
 
 /// A cgo cell's import table as the default release policy judges it.
@@ -432,6 +493,7 @@ fn check_all(report: &MatrixReport) -> Vec<Row> {
                 checks: Vec::new(),
                 run: result.run.clone(),
                 imports: None,
+                signature: None,
             };
             if let Some(artifact) = result.artifact() {
                 match observe(&artifact.path) {
@@ -474,12 +536,17 @@ fn check_all(report: &MatrixReport) -> Vec<Row> {
                     "a second build elsewhere gave different bytes".to_owned()
                 });
             }
-            row.ok = row.error.is_none()
-                && row.checks.iter().all(|c| c.ok)
-                && !row.run.as_ref().is_some_and(RunResult::failed);
+            row.ok = row_ok(&row);
             row
         })
         .collect()
+}
+
+/// A row passes when its cell built and was read, every check holds and no run failed.
+fn row_ok(row: &Row) -> bool {
+    row.error.is_none()
+        && row.checks.iter().all(|c| c.ok)
+        && !row.run.as_ref().is_some_and(RunResult::failed)
 }
 
 /// What every cell of the reference matrix must be (reference/go-pe-facts.md: Go's default
@@ -623,10 +690,29 @@ fn table(rows: &[Row]) -> String {
         Some(w) => format!("{text:<w$}  "),
         None => String::new(),
     };
+    // The signature column appears only with --sign-test.
+    let signs: Vec<Option<String>> = rows
+        .iter()
+        .map(|r| {
+            r.signature
+                .as_ref()
+                .map(crate::sign_test::SignCheck::summary)
+        })
+        .collect();
+    let sign_width = signs
+        .iter()
+        .flatten()
+        .map(|s| s.chars().count())
+        .max()
+        .map(|w| w.max(9));
+    let sign_cell = |text: &str| match sign_width {
+        Some(w) => format!("{text:<w$}  "),
+        None => String::new(),
+    };
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<width$}  {:<6}  {:<5}  {:<4}  {:<8}  {:>9}  {:<12}  {:>6}  {}{}result",
+        "{:<width$}  {:<6}  {:<5}  {:<4}  {:<8}  {:>9}  {:<12}  {:>6}  {}{}{}result",
         "cell",
         "format",
         "mach",
@@ -636,9 +722,10 @@ fn table(rows: &[Row]) -> String {
         "sha256",
         "checks",
         imports_cell("imports"),
-        run_cell("run")
+        run_cell("run"),
+        sign_cell("signature")
     );
-    for ((row, run), gate) in rows.iter().zip(&runs).zip(&imports) {
+    for (((row, run), gate), sign) in rows.iter().zip(&runs).zip(&imports).zip(&signs) {
         let (format, machine, subsystem, dll) = match &row.summary {
             Some(o) => (
                 o.headers.format().to_owned(),
@@ -683,10 +770,11 @@ fn table(rows: &[Row]) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<width$}  {format:<6}  {machine:<5}  {subsystem:<4}  {dll:<8}  {size:>9}  {sha:<12}  {checks:>6}  {}{}{result}",
+            "{:<width$}  {format:<6}  {machine:<5}  {subsystem:<4}  {dll:<8}  {size:>9}  {sha:<12}  {checks:>6}  {}{}{}{result}",
             row.cell,
             imports_cell(gate.as_deref().unwrap_or("-")),
-            run_cell(run.as_deref().unwrap_or("-"))
+            run_cell(run.as_deref().unwrap_or("-")),
+            sign_cell(sign.as_deref().unwrap_or("-"))
         );
     }
     out
@@ -927,6 +1015,56 @@ mod tests {
         std::fs::remove_dir_all(&out).ok();
     }
 
+    /// `--sign-test` end to end: every cell signed with the run's throwaway CA, verified as
+    /// signed-valid with it as trust, the gate without a failure, the report's SHA-256 the
+    /// signed file's, and `checksums.authenticode.txt` holding each cell's image hash.
+    #[test]
+    fn sign_test_signs_verifies_and_gates_every_cell() {
+        if go_build_fails_here() || crate::sign_test::tests::no_openssl_here() {
+            return;
+        }
+        let out = tempfile_dir();
+        let args = [
+            "--out".to_owned(),
+            out.display().to_string(),
+            "--sign-test".to_owned(),
+        ];
+        assert_eq!(verify(&args).unwrap(), 0);
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+        assert_eq!(report["ok"], true);
+        let hashes = std::fs::read_to_string(out.join("checksums.authenticode.txt")).unwrap();
+        let cells = report["cells"].as_array().unwrap();
+        assert_eq!(cells.len(), 9);
+        assert_eq!(hashes.lines().count(), 9, "{hashes}");
+        for cell in cells {
+            assert_eq!(cell["ok"], true, "{cell}");
+            let sig = &cell["signature"];
+            assert_eq!(sig["status"], "signed-valid", "{cell}");
+            let gate = sig["gate"].as_array().unwrap();
+            assert!(gate.iter().all(|r| r["outcome"] != "fail"), "{cell}");
+            assert!(
+                gate.iter()
+                    .any(|r| r["rule"] == "signature.required" && r["outcome"] == "pass"),
+                "{cell}"
+            );
+            let path = Path::new(cell["artifact"]["path"].as_str().unwrap());
+            let name = path.file_name().unwrap().to_str().unwrap();
+            let line = format!("{}  {name}", sig["image_hash"].as_str().unwrap());
+            assert!(hashes.lines().any(|l| l == line), "{line} in {hashes}");
+            let check = pegate::authenticode::verify_path(
+                path,
+                &pegate::authenticode::VerifyOptions::default().with_file_sha256(true),
+            )
+            .unwrap();
+            assert_eq!(
+                Some(cell["artifact"]["sha256"].as_str().unwrap()),
+                check.file_sha256.as_deref()
+            );
+        }
+        std::fs::remove_dir_all(&out).ok();
+    }
+
     /// `--run` on this host: on Linux/amd64 (CI, where .ci/run installs wine64 and wine32) every
     /// windows/amd64 and windows/386 cell must print the greeting under Wine; what cannot run
     /// says why and passes.
@@ -1003,9 +1141,11 @@ mod tests {
             checks: Vec::new(),
             run,
             imports: None,
+            signature: None,
         };
         let plain = table(&[row("a", true, None)]);
         assert!(!plain.contains(" run "), "{plain}");
+        assert!(!plain.contains("signature"), "{plain}");
         let mut failed = RunResult::skipped("unused");
         failed.status = pegate::go::run::RunStatus::Failed;
         failed.runner = "wine64".to_owned();
@@ -1044,6 +1184,8 @@ mod tests {
         );
         assert!(parse_args(&["--go-archive".to_owned(), "x.zip".to_owned()]).is_err());
         assert!(parse_args(&["--jobs".to_owned(), "many".to_owned()]).is_err());
+        assert!(parse_args(&["--sign-test".to_owned()]).unwrap().sign_test);
+        assert!(!parse_args(&[]).unwrap().sign_test);
         let dir = tempfile_dir();
         let file = dir.join("not.exe");
         std::fs::write(&file, b"MZ but nothing else").unwrap();

@@ -297,12 +297,38 @@ fn checksum(list: &ChecksumList, a: &ArtifactFacts, out: &mut Out<'_>) {
             Outcome::NotApplicable,
             "the artifact's hash is unknown",
         ),
-        (Some(want), Some(got)) => out.check(
-            RuleId::Checksum,
-            want.eq_ignore_ascii_case(got),
-            "sha256 matches the checksums file",
-            format!("sha256 is {got}, the checksums file says {want}"),
-        ),
+        (Some(want), Some(got)) => {
+            let same =
+                |h: &Option<String>| h.as_deref().is_some_and(|h| want.eq_ignore_ascii_case(h));
+            if want.eq_ignore_ascii_case(got) {
+                out.push(
+                    RuleId::Checksum,
+                    Outcome::Pass,
+                    "sha256 matches the checksums file",
+                );
+            } else if same(&a.image_sha256) {
+                out.push(
+                    RuleId::Checksum,
+                    Outcome::Pass,
+                    "matched via the Authenticode image hash: the checksums file lists the hash \
+                     the signature covers (checksums.authenticode.txt), which signing leaves as it was",
+                );
+            } else if same(&a.unsigned_sha256) {
+                out.push(
+                    RuleId::Checksum,
+                    Outcome::Pass,
+                    "matched via the image before signing: the file without its signature \
+                     (certificate table removed, security directory and CheckSum zeroed) has the \
+                     checksums file's sha256; it was signed after the checksum was taken",
+                );
+            } else {
+                out.push(
+                    RuleId::Checksum,
+                    Outcome::Fail,
+                    format!("sha256 is {got}, the checksums file says {want}"),
+                );
+            }
+        }
     }
 }
 

@@ -312,6 +312,18 @@ pub struct ArtifactFacts {
     pub size: Option<u64>,
     /// SHA-256 of the bytes, lowercase hex.
     pub sha256: Option<String>,
+    /// The SHA-256 Authenticode image hash (the file without its CheckSum field, security
+    /// directory entry and certificate table), lowercase hex: what `pegate build --sign` writes
+    /// to `checksums.authenticode.txt`, the same before and after signing. `checksum.match`
+    /// accepts it when `sha256` does not match; the caller fills it for signed files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_sha256: Option<String>,
+    /// SHA-256 of the file as it was before it was signed, rebuilt from the signed file: the
+    /// certificate table (and the zero padding that aligned it) removed, the security directory
+    /// entry and the CheckSum field zeroed. Exact for files whose linker wrote CheckSum 0 (Go's
+    /// does); `checksum.match` accepts it when `sha256` does not match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsigned_sha256: Option<String>,
     /// `PE32` or `PE32+`.
     pub format: Option<String>,
     /// COFF machine.

@@ -53,7 +53,7 @@ rules! {
     GoVersion => "go.version", "the Go version in the build info is inside the range", "build with a Go version inside the range (pegate build --go VERSION)";
     GoTargetName => "go.target-name", "the GOOS/GOARCH in the file name agree with the build info and the PE machine", "fix the name template of the release, or the GOARCH of the build";
     MaxSize => "size.max", "the file is not larger than max_size", "strip the binary (-ldflags=\"-s -w\") or raise max_size";
-    Checksum => "checksum.match", "the artifact's SHA-256 matches its line in the checksums file", "regenerate the checksums file after the last change to the artifact (signing changes the hash)";
+    Checksum => "checksum.match", "the artifact's SHA-256 matches its line in the checksums file (a signed file: or its Authenticode image hash, or its SHA-256 before signing)", "regenerate the checksums file after the last change to the artifact (signing changes the hash)";
     SectionsWx => "sections.wx", "no section is both writable and executable", "find the section the message names and link it read-only or non-executable (a packer or a linker script usually adds it; Go's linker never does)";
     SectionsSharedWritable => "sections.shared-writable", "no writable section is marked shared (IMAGE_SCN_MEM_SHARED) across processes", "drop the SHARED attribute from the section (MSVC /SECTION:name,RWS or a #pragma comment(linker) does it)";
     CfgInstrumented => "cfg.instrumented", "the load config's GuardFlags has CF_INSTRUMENTED (Control Flow Guard)", "compile and link with /guard:cf (MSVC, clang-cl) or -mguard=cf (mingw clang); Go's linker does not emit CFG, so leave cfg unset for Go binaries";

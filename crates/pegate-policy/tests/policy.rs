@@ -365,6 +365,64 @@ fn checksums_and_expected_artifacts() {
     );
 }
 
+/// A signed file's SHA-256 is not the checksum taken before signing; `checksum.match` accepts
+/// it when the caller found its image hash, or its rebuilt pre-signing SHA-256, on the line, and
+/// says which matched. Neither found: the plain mismatch, as before.
+#[test]
+fn checksum_matches_a_signed_file_through_its_presigning_hashes() {
+    let line = "ab".repeat(32);
+    let list = parse_checksums(&format!("{line}  hello_windows_amd64.exe\n")).unwrap();
+    let policy = Policy::from_toml("checksums = \"checksums.txt\"").unwrap();
+    let signed = ArtifactFacts {
+        sha256: Some("ef".repeat(32)),
+        ..amd64()
+    };
+    let result = |facts: ArtifactFacts| {
+        let report = policy.evaluate(&[facts], Some(&list));
+        let r = report
+            .results
+            .iter()
+            .find(|x| x.rule.as_str() == "checksum.match")
+            .unwrap()
+            .clone();
+        (r.outcome, r.message)
+    };
+    let (outcome, message) = result(ArtifactFacts {
+        image_sha256: Some(line.to_uppercase()),
+        unsigned_sha256: Some("01".repeat(32)),
+        ..signed.clone()
+    });
+    assert_eq!(outcome, Outcome::Pass);
+    assert!(
+        message.starts_with("matched via the Authenticode image hash"),
+        "{message}"
+    );
+    let (outcome, message) = result(ArtifactFacts {
+        image_sha256: Some("01".repeat(32)),
+        unsigned_sha256: Some(line.clone()),
+        ..signed.clone()
+    });
+    assert_eq!(outcome, Outcome::Pass);
+    assert!(
+        message.starts_with("matched via the image before signing"),
+        "{message}"
+    );
+    let (outcome, message) = result(ArtifactFacts {
+        image_sha256: Some("01".repeat(32)),
+        unsigned_sha256: None,
+        ..signed.clone()
+    });
+    assert_eq!(outcome, Outcome::Fail);
+    assert_eq!(
+        message,
+        format!(
+            "sha256 is {}, the checksums file says {line}",
+            "ef".repeat(32)
+        )
+    );
+    assert_eq!(result(signed).0, Outcome::Fail);
+}
+
 #[test]
 fn require_rule_match() {
     let policy =
