@@ -183,11 +183,13 @@ pub fn remove_stale(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         // No directory (yet): nothing to clean; the caller's own create reports a file there.
+        // Windows says ERROR_INVALID_NAME (123) for a file listed as a directory: ask the
+        // metadata rather than trusting the error's kind.
         Err(e)
             if matches!(
                 e.kind(),
                 io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
-            ) =>
+            ) || std::fs::metadata(dir).is_ok_and(|m| !m.is_dir()) =>
         {
             return Ok(Vec::new());
         }
@@ -267,7 +269,11 @@ fn process_alive(pid: u32) -> Option<bool> {
 /// Moves `staged`, a finished file on the same file system (usually in a staging directory
 /// beside `path`), to `path`: flushed to disk, then renamed over `path` atomically.
 pub fn publish(staged: &Path, path: &Path) -> Result<(), Error> {
-    File::open(staged)
+    // FlushFileBuffers needs a handle with write access on Windows; Unix syncs a read-only one.
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(cfg!(windows))
+        .open(staged)
         .and_then(|f| f.sync_all())
         .map_err(Error::io("flush to disk", staged))?;
     std::fs::rename(staged, path).map_err(Error::io("rename into place", path))?;

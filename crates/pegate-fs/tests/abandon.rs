@@ -25,7 +25,10 @@ fn a_write_in_flight_can_be_abandoned() {
         f.write_all(b"half")?;
         // What the signal-handling thread does before it exits the process.
         assert!(pegate_fs::remove_in_flight() >= 1);
-        assert_eq!(entries(dir.path()), ["a.spdx.json"]);
+        // Windows lists a file deleted while open until its last handle closes.
+        if cfg!(unix) {
+            assert_eq!(entries(dir.path()), ["a.spdx.json"]);
+        }
         Ok(())
     });
     // The rename of a removed file fails on Unix; Windows may still hold it open, deleted.

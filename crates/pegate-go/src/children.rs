@@ -15,7 +15,11 @@
 //! `stop_all` only refuses later spawns.
 //!
 //! ```
-//! let out = pegate_go::children::output(&mut std::process::Command::new("cargo").arg("--version"))?;
+//! let mut cmd = std::process::Command::new(if cfg!(windows) { "cmd" } else { "true" });
+//! if cfg!(windows) {
+//!     cmd.args(["/c", "ver"]);
+//! }
+//! let out = pegate_go::children::output(&mut cmd)?;
 //! assert!(out.status.success());
 //! assert!(!pegate_go::children::stopping());
 //! # Ok::<(), std::io::Error>(())
