@@ -103,7 +103,11 @@ fn a_reader_never_sees_a_partial_file() {
     std::thread::scope(|s| {
         let reader = s.spawn(|| {
             let mut reads = 0u32;
-            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+            // Bounded in time too, so a failed writer cannot leave this thread spinning.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+            while !done.load(std::sync::atomic::Ordering::Relaxed)
+                && std::time::Instant::now() < deadline
+            {
                 // Windows refuses to replace a file that is open without FILE_SHARE_DELETE;
                 // std opens with it, so a read only ever races the rename, as on Unix.
                 if let Ok(bytes) = std::fs::read(&path) {
@@ -117,17 +121,26 @@ fn a_reader_never_sees_a_partial_file() {
             }
             reads
         });
-        for i in 0..40 {
-            let next = if i % 2 == 0 { &b } else { &a };
-            // On Windows a rename can fail while the reader holds the file: retry then.
-            let mut tries = 0;
-            while let Err(e) = pegate_fs::write(&path, next) {
-                tries += 1;
-                assert!(cfg!(windows) && tries < 100, "{e}");
+        let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            for i in 0..40 {
+                let next = if i % 2 == 0 { &b } else { &a };
+                // On Windows (and Wine) a rename can fail while the reader holds the file:
+                // retry then, giving the reader time to close it.
+                let mut tries = 0;
+                while let Err(e) = pegate_fs::write(&path, next) {
+                    tries += 1;
+                    assert!(cfg!(windows) && tries < 2000, "{e}");
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
             }
-        }
+        }));
+        // Stop the reader whatever the writer did, then report the writer's failure.
         done.store(true, std::sync::atomic::Ordering::Relaxed);
-        assert!(reader.join().unwrap() > 0);
+        let reads = reader.join().unwrap();
+        if let Err(panic) = written {
+            std::panic::resume_unwind(panic);
+        }
+        assert!(reads > 0);
     });
     assert_eq!(entries(dir.path()), ["big.bin"]);
 }
