@@ -1,44 +1,27 @@
-//! Writing the signed file: all or nothing.
-//!
-//! The bytes go to a temporary file in the target's directory, which is flushed to disk
-//! (`fsync`) and renamed over the target, so a reader sees the old file or the new one, never
-//! a part; on any error the temporary file is removed and the target is as it was. Keep this
-//! the one place that writes an output, so a shared helper can replace it.
+//! Writing the signed file: all or nothing, through [`pegate_fs::write_with`] (a temporary file
+//! beside the target, flushed to disk and renamed over it; removed on any error, and by a
+//! signal handler's `pegate_fs::remove_in_flight`), so a reader sees the old file or the new
+//! one, never a part.
 
 use std::io::Write;
 use std::path::Path;
 
 /// Writes `parts`, in order, to `target` atomically; the new file gets `permissions` when
-/// given (those of the file it replaces, so an executable stays one).
+/// given (those of the input, so a signed copy of an executable stays one).
 pub(crate) fn atomic(
     target: &Path,
     parts: &[&[u8]],
     permissions: Option<std::fs::Permissions>,
 ) -> std::io::Result<()> {
-    let dir = match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".pegate-sign")
-        .tempfile_in(dir)?;
-    for part in parts {
-        tmp.write_all(part)?;
-    }
-    tmp.flush()?;
-    if let Some(p) = permissions {
-        tmp.as_file().set_permissions(p)?;
-    }
-    tmp.as_file().sync_all()?;
-    tmp.persist(target).map_err(|e| e.error)?;
-    // The rename itself is durable once the directory is synced (Unix; Windows has no
-    // directory handles to sync this way and journals the rename itself).
-    #[cfg(unix)]
-    std::fs::File::open(dir)?.sync_all()?;
-    Ok(())
+    pegate_fs::write_with(target, |file| {
+        for part in parts {
+            file.write_all(part)?;
+        }
+        if let Some(p) = permissions {
+            file.set_permissions(p)?;
+        }
+        Ok(())
+    })
+    // The caller names the file; keep the cause alone, as an io::Error.
+    .map_err(|e| std::io::Error::new(e.io_error().kind(), e.io_error().to_string()))
 }
