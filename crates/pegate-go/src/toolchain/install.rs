@@ -63,23 +63,8 @@ pub(super) fn install_archive_locked(
     sha256: &str,
     cache: &Path,
 ) -> Result<Toolchain> {
-    let expected = sha256.trim().to_ascii_lowercase();
-    let actual = sha256_file(archive)?;
-    if actual != expected {
-        return Err(Error::HashMismatch {
-            path: archive.to_path_buf(),
-            expected,
-            actual,
-        });
-    }
     let dir = toolchains_dir(cache);
-    create_dir_all(&dir)?;
-    remove_stale_staging(&dir);
-    let staging = tempfile::Builder::new()
-        .prefix(".install-")
-        .tempdir_in(&dir)
-        .map_err(|e| Error::io("create temporary directory in", &dir, e))?;
-    unpack(archive, staging.path())?;
+    let staging = verified_staging(archive, sha256, &dir)?;
 
     let goroot_tmp = staging.path().join("go");
     let broken = |reason: &str| Error::BrokenArchive {
@@ -113,6 +98,33 @@ pub(super) fn install_archive_locked(
     fs::rename(&goroot_tmp, &goroot).map_err(|e| Error::io("move into place", &goroot, e))?;
     drop(staging);
     installed_at(&goroot, &version).ok_or_else(|| broken("the installed toolchain is incomplete"))
+}
+
+/// Checks `archive` against its pinned SHA-256, then unpacks it into a fresh `.install-*`
+/// directory inside `dir` (created if needed, after removing the ones a killed earlier install
+/// left; the caller holds the lock), to be moved into place by the caller.
+pub(super) fn verified_staging(
+    archive: &Path,
+    sha256: &str,
+    dir: &Path,
+) -> Result<tempfile::TempDir> {
+    let expected = sha256.trim().to_ascii_lowercase();
+    let actual = sha256_file(archive)?;
+    if actual != expected {
+        return Err(Error::HashMismatch {
+            path: archive.to_path_buf(),
+            expected,
+            actual,
+        });
+    }
+    create_dir_all(dir)?;
+    remove_stale_staging(dir);
+    let staging = tempfile::Builder::new()
+        .prefix(".install-")
+        .tempdir_in(dir)
+        .map_err(|e| Error::io("create temporary directory in", dir, e))?;
+    unpack(archive, staging.path())?;
+    Ok(staging)
 }
 
 /// Removes `.install-*` directories a killed earlier install left (the caller holds the lock).

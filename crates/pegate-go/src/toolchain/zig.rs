@@ -19,7 +19,6 @@ use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 
-use super::hash::sha256_file;
 use super::install::{create_dir_all, exe, is_executable};
 use super::lock::lock;
 use super::pip::{Wheel, download_wheel};
@@ -214,22 +213,8 @@ pub fn install_zig_archive(archive: &Path, sha256: &str, cache: &Path) -> Result
 }
 
 fn install_locked(archive: &Path, sha256: &str, version: &str, cache: &Path) -> Result<Zig> {
-    let expected = sha256.trim().to_ascii_lowercase();
-    let actual = sha256_file(archive)?;
-    if actual != expected {
-        return Err(Error::HashMismatch {
-            path: archive.to_path_buf(),
-            expected,
-            actual,
-        });
-    }
     let dir = zig_dir(cache);
-    create_dir_all(&dir)?;
-    let staging = tempfile::Builder::new()
-        .prefix(".install-")
-        .tempdir_in(&dir)
-        .map_err(|e| Error::io("create temporary directory in", &dir, e))?;
-    super::unpack::unpack(archive, staging.path())?;
+    let staging = super::install::verified_staging(archive, sha256, &dir)?;
     let broken = |reason: String| Error::BrokenArchive {
         path: archive.to_path_buf(),
         reason,
@@ -247,6 +232,7 @@ fn install_locked(archive: &Path, sha256: &str, version: &str, cache: &Path) -> 
         )));
     }
     let record = staging.path().join("WHEEL-SHA256");
+    let expected = sha256.trim().to_ascii_lowercase();
     fs::write(&record, format!("{expected}\n")).map_err(|e| Error::io("write", &record, e))?;
     let root = dir.join(version);
     if root.exists() {
@@ -319,7 +305,7 @@ mod tests {
             std::io::Write::write_all(&mut zip, b"hi").unwrap();
             zip.finish().unwrap();
         }
-        let sha = sha256_file(&archive).unwrap();
+        let sha = super::super::hash::sha256_file(&archive).unwrap();
         let err = install_zig_archive(&archive, &sha, dir.path()).unwrap_err();
         assert!(
             err.to_string().contains("no executable ziglang/zig"),
