@@ -42,5 +42,6 @@ pub use pegate_policy as policy;
 pub use pegate_sign as sign;
 
 pub mod artifact;
+pub mod gate;
 pub mod release;
 pub mod sbom;

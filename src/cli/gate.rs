@@ -102,49 +102,6 @@ fn explain() -> u8 {
     EXIT_OK
 }
 
-/// Resolves a path written in the policy relative to the policy file.
-fn beside(policy: &Path, path: &str) -> PathBuf {
-    let p = Path::new(path);
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        policy.parent().unwrap_or(Path::new(".")).join(p)
-    }
-}
-
-/// Shows paths relative to the current directory when they are below it (SARIF URIs, tables).
-/// Both sides are canonical: on Windows that gives both the `\\?\` prefix, so an absolute
-/// `C:\ws\dist\a.exe` run from `C:\ws` still shows (and annotates) as `dist\a.exe`.
-fn display_path(path: &Path) -> String {
-    let cwd = std::env::current_dir()
-        .ok()
-        .map(|cwd| std::fs::canonicalize(&cwd).unwrap_or(cwd));
-    let abs = std::fs::canonicalize(path).ok();
-    match (cwd, abs) {
-        (Some(cwd), Some(abs)) => abs
-            .strip_prefix(&cwd)
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|_| path.display().to_string()),
-        _ => path.display().to_string(),
-    }
-}
-
-/// `checksum.match` for a signed file whose SHA-256 is not its line: the hashes that link it to
-/// a checksum taken before signing (its image hash, its rebuilt unsigned SHA-256). Read only on
-/// a mismatch; a file they cannot be read from keeps the plain mismatch.
-fn presigning(list: &policy::ChecksumList, path: &Path, facts: &mut policy::ArtifactFacts) {
-    let (Some(want), Some(got)) = (list.lookup(&facts.path), facts.sha256.as_deref()) else {
-        return;
-    };
-    if want.eq_ignore_ascii_case(got) {
-        return;
-    }
-    if let Ok(Some(h)) = pegate::release::presigning_hashes(path) {
-        facts.image_sha256 = Some(h.image_sha256);
-        facts.unsigned_sha256 = h.unsigned_sha256;
-    }
-}
-
 pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     if args.explain {
         return Ok(explain());
@@ -169,15 +126,21 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     if args.paths.is_empty() {
         anyhow::bail!("no artifacts given: pass files or directories after the options");
     }
-    let trust = policy.file.trust.as_deref().map(|t| beside(policy_path, t));
+    let trust = policy
+        .file
+        .trust
+        .as_deref()
+        .map(|t| pegate::gate::beside(policy_path, t));
     // The file hash only for the checksums rule and the SBOMs; nothing else needs it.
-    let opts = super::inspect::options(trust.as_ref())?
-        .with_sha256(policy.file.checksums.is_some() || args.sbom.is_some())
-        .with_imports(policy.needs_imports());
+    let opts = pegate::gate::inspect_options(
+        &policy,
+        super::inspect::options(trust.as_ref())?,
+        args.sbom.is_some(),
+    );
     let checksums = match policy.file.checksums.as_deref() {
         None => None,
         Some(c) => {
-            let path = beside(policy_path, c);
+            let path = pegate::gate::beside(policy_path, c);
             let text = std::fs::read_to_string(&path).with_context(|| {
                 format!(
                     "read the checksums file {} named by the policy",
@@ -208,20 +171,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         .count();
     let facts: Vec<_> = reports
         .iter()
-        .map(|r| {
-            let mut f = r.facts();
-            f.path = display_path(&r.path);
-            if let Some(list) = &checksums {
-                presigning(list, &r.path, &mut f);
-            }
-            f
-        })
+        .map(|r| pegate::gate::facts(r, checksums.as_ref()))
         .collect();
     let now = super::sbom::time(args.now.as_deref())?;
-    let context = policy::Context::new()
-        .with_now(now)
-        .with_go_releases(pegate::go::toolchain::GO_RELEASES.iter().copied());
-    let report = policy.evaluate_with(&facts, checksums.as_ref(), &context);
+    let report = policy.evaluate_with(&facts, checksums.as_ref(), &pegate::gate::context(now));
     if let Some(dir) = &args.sbom {
         let refs: Vec<_> = reports.iter().collect();
         super::sbom::write_all(

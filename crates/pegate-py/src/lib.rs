@@ -300,16 +300,6 @@ fn buildinfo<'py>(py: Python<'py>, source: &'py Bound<'py, PyAny>) -> PyResult<B
     pythonize::pythonize(py, &inspection.go).map_err(|e| PegateError::new_err(e.to_string()))
 }
 
-/// Resolves a path written in the policy relative to the policy file (as `pegate gate` does).
-fn beside(policy: &Path, path: &str) -> PathBuf {
-    let p = Path::new(path);
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        policy.parent().unwrap_or(Path::new(".")).join(p)
-    }
-}
-
 /// The files to judge: files as given, and every PE file below the directories given (sorted),
 /// as `pegate gate` walks them; a path that cannot be read raises.
 fn expand(paths: &[PathBuf]) -> PyResult<Vec<(PathBuf, bool)>> {
@@ -355,14 +345,20 @@ fn gate<'py>(
             "no artifacts given: pass files or directories",
         ));
     }
-    let trust = parsed.file.trust.as_deref().map(|t| beside(&policy, t));
-    let opts = Options::default()
-        .with_trust(trust_store(trust.as_deref())?)
-        .with_sha256(parsed.file.checksums.is_some());
+    let trust = parsed
+        .file
+        .trust
+        .as_deref()
+        .map(|t| pegate::gate::beside(&policy, t));
+    let opts = pegate::gate::inspect_options(
+        &parsed,
+        Options::default().with_trust(trust_store(trust.as_deref())?),
+        false,
+    );
     let checksums = match parsed.file.checksums.as_deref() {
         None => None,
         Some(c) => {
-            let path = beside(&policy, c);
+            let path = pegate::gate::beside(&policy, c);
             let text = std::fs::read_to_string(&path).map_err(|e| {
                 PolicyError::new_err(format!(
                     "read the checksums file {} named by the policy: {e}",
@@ -388,36 +384,17 @@ fn gate<'py>(
             .collect();
         let facts: Vec<_> = reports
             .iter()
-            .map(|r| {
-                let mut f = r.facts();
-                f.path = display_path(&r.path);
-                f
-            })
+            .map(|r| pegate::gate::facts(r, checksums.as_ref()))
             .collect();
-        let context = policy::Context::new()
-            .with_now(now)
-            .with_go_releases(pegate::go::toolchain::GO_RELEASES.iter().copied());
-        policy::render::json(&parsed.evaluate_with(&facts, checksums.as_ref(), &context))
+        policy::render::json(&parsed.evaluate_with(
+            &facts,
+            checksums.as_ref(),
+            &pegate::gate::context(now),
+        ))
     });
     let value: serde_json::Value = serde_json::from_str(&doc)
         .map_err(|e| PegateError::new_err(format!("the gate report: {e}")))?;
     pythonize::pythonize(py, &value).map_err(|e| PegateError::new_err(e.to_string()))
-}
-
-/// The path relative to the current directory when it is below it, as `pegate gate` shows it
-/// (and matches the policy's globs against it).
-fn display_path(path: &Path) -> String {
-    let cwd = std::env::current_dir()
-        .ok()
-        .map(|cwd| std::fs::canonicalize(&cwd).unwrap_or(cwd));
-    let abs = std::fs::canonicalize(path).ok();
-    match (cwd, abs) {
-        (Some(cwd), Some(abs)) => abs
-            .strip_prefix(&cwd)
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|_| path.display().to_string()),
-        _ => path.display().to_string(),
-    }
 }
 
 /// The time to record, as the CLI reads `--now`/`--created`: explicit, else

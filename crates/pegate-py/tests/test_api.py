@@ -203,6 +203,22 @@ def test_gate_is_the_cli_json_report(tmp_path: Path) -> None:
     assert any(r["outcome"] == "fail" for r in ours["results"])
 
 
+def test_gate_reads_the_import_tables_its_policy_judges(tmp_path: Path) -> None:
+    # The default release policy's imports.system-only rule needs the import tables read; the
+    # binding and the CLI share that step (pegate::gate), so a dynamically linked MinGW program
+    # fails it in both, naming the DLL.
+    policy = tmp_path / "pegate.toml"
+    policy.write_text(cli("gate", "--print-default-policy").stdout)
+    paths = [str(FIXTURES / "imports" / "threads-dynamic.exe"), str(FIXTURES / "imports" / "threads-static.exe")]
+    ours = pegate.gate(paths, policy, now="2026-12-01")
+    result = cli("gate", "--format", "json", "--now", "2026-12-01", "--policy", str(policy), *paths)
+    assert result.returncode == 1
+    assert ours == json.loads(result.stdout)
+    failed = [r for r in ours["results"] if r["outcome"] == "fail"]
+    assert [r["rule"] for r in failed] == ["imports.system-only"]
+    assert "libwinpthread-1.dll" in failed[0]["message"]
+
+
 def test_policy_errors_carry_the_cli_message(tmp_path: Path) -> None:
     policy = tmp_path / "bad.toml"
     policy.write_text("[[artifact]]\nglob = 3\n")
