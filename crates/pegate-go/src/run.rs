@@ -363,7 +363,27 @@ fn millis(d: Duration) -> u64 {
 
 /// Runs `exe` with `runner`: no stdin, stdout/stderr captured up to `opts.max_output` bytes each,
 /// killed at `opts.timeout`. Never panics; a process that cannot start is a failed result.
+///
+/// Under Wine, a run that Wine itself did not survive (see [`crate::wine::loader_crashed`]) is
+/// made once more; the second result stands, its stderr saying what happened to the first.
 pub fn run_artifact(runner: &Runner, exe: &Path, opts: &RunOptions) -> RunResult {
+    let first = run_once(runner, exe, opts);
+    if !crate::wine::loader_crashed(runner, &first) {
+        return first;
+    }
+    let mut again = run_once(runner, exe, opts);
+    again.stderr.insert_str(
+        0,
+        &format!(
+            "pegate: the first run ended with Wine itself {} (not a Windows exit status); ran it again\n",
+            first.reason.as_deref().unwrap_or("terminated")
+        ),
+    );
+    again
+}
+
+/// One run of `exe` (see [`run_artifact`]).
+fn run_once(runner: &Runner, exe: &Path, opts: &RunOptions) -> RunResult {
     // Absolute, because the process starts in the artifact's directory and a relative program
     // path is resolved against the parent's or the child's directory depending on the OS.
     let absolute = std::path::absolute(exe);
@@ -717,6 +737,45 @@ mod tests {
             program: PathBuf::from("/bin/sh"),
         };
         run_artifact(&loader, &file, &opts)
+    }
+
+    /// A run whose "Wine" is killed by a signal is made once more, and says so; a program's own
+    /// failure (an exit status) is not retried, nor is a second crash hidden.
+    #[cfg(unix)]
+    #[test]
+    fn a_run_wine_itself_did_not_survive_is_made_once_more() {
+        // Crashes (SIGSEGV on itself) the first time, then passes; counts its starts.
+        let flaky = r#"d=$(dirname "$0"); echo x >> "$d/starts"
+if [ ! -e "$d/crashed" ]; then : > "$d/crashed"; kill -SEGV $$; fi
+echo ok"#;
+        let r = run_script(flaky, 10_000, 1024);
+        assert_eq!(r.status, RunStatus::Passed, "{r:?}");
+        assert_eq!(r.stdout, "ok\n");
+        assert!(
+            r.stderr.starts_with(
+                "pegate: the first run ended with Wine itself terminated: signal: 11 (SIGSEGV)"
+            ),
+            "{r:?}"
+        );
+
+        let always = run_script("kill -SEGV $$", 10_000, 1024);
+        assert_eq!((always.status, always.exit_code), (RunStatus::Failed, None));
+        assert_eq!(
+            always.reason.as_deref(),
+            Some("terminated: signal: 11 (SIGSEGV)")
+        );
+        assert!(
+            always.stderr.starts_with("pegate: the first run ended"),
+            "{always:?}"
+        );
+
+        let exits = run_script(
+            r#"d=$(dirname "$0"); echo x >> "$d/starts"; n=$(wc -l < "$d/starts"); exit $((2 + n))"#,
+            10_000,
+            1024,
+        );
+        assert_eq!(exits.exit_code, Some(3), "not retried: {exits:?}");
+        assert!(exits.stderr.is_empty(), "{exits:?}");
     }
 
     #[cfg(unix)]

@@ -41,6 +41,11 @@
 //!    test that must run `go.exe` there would set `GOFLAGS=-work` in its own environment and
 //!    delete the kept directories); pegate itself never adds `-work`.
 //! 4. **Wine's own version of Windows**: `GetVersion` answers 6.1 build 7601 (see below).
+//! 5. **Wine itself can crash**: once, a windows/386 program that passed in every other run ended
+//!    with the 32-bit loader killed by SIGSEGV, while other Wine prefixes were busy on the same
+//!    machine; 70 runs of the same file afterwards, 40 of them four at a time, all passed. A
+//!    crashing Windows program exits with its status; only Wine's own failure kills the Linux
+//!    process, so [`loader_crashed`] tells such a run apart and `run_artifact` makes it once more.
 //!
 //! ## What a passing run under Wine proves
 //!
@@ -245,6 +250,22 @@ pub fn command(
     // does not override.
     cmd.envs(program_env);
     Ok((cmd, Some(path)))
+}
+
+/// Whether a run under Wine ended with the Wine process itself killed by a signal (e.g.
+/// SIGSEGV in the 32-bit loader, seen once in many runs of a windows/386 program that passes
+/// every other time). A Windows program that crashes makes Wine exit with the program's status
+/// (0xC0000005 and the like); only Wine's own failure kills the Linux process, so such a run
+/// says nothing about the program and is worth one more try. A timeout is not one of these: the
+/// run's own deadline killed it.
+pub(crate) fn loader_crashed(runner: &crate::run::Runner, result: &crate::run::RunResult) -> bool {
+    matches!(runner, crate::run::Runner::Wine { .. })
+        && result.status == crate::run::RunStatus::Failed
+        && result.exit_code.is_none()
+        && result
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("terminated: "))
 }
 
 #[cfg(test)]
