@@ -285,3 +285,143 @@ fn pegate_test_fail_fast_stops_after_the_first_failure() {
         );
     }
 }
+
+/// `pegate test` of `fixtures/hang` for windows/amd64 with a 2 s `--timeout` and `extra` args,
+/// as JSON: (exit code, the one package's result, the whole output).
+fn run_hang(extra: &[&str]) -> (Option<i32>, serde_json::Value, std::process::Output) {
+    let mut cmd = pegate();
+    cmd.args([
+        "test",
+        "--source",
+        "fixtures/hang",
+        "--go",
+        "1.27.3",
+        "--target",
+        "windows/amd64",
+        "--timeout",
+        "2s",
+        "--format",
+        "json",
+    ])
+    .args(extra)
+    .arg("--cache")
+    .arg(root().join("target").join("pegate-go"));
+    if let Some(prefix) = wine_prefix() {
+        cmd.env("WINEPREFIX", prefix);
+    }
+    let out = cmd.output().unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", transcript(&out)));
+    let packages = doc["report"]["packages"].as_array().unwrap();
+    assert_eq!(packages.len(), 1, "{doc}");
+    (out.status.code(), packages[0].clone(), out)
+}
+
+/// The processes still running whose command line names `binary` (Linux: /proc; a program
+/// under Wine shows its Windows command line there). Empty elsewhere: the check is Linux's.
+fn processes_running(binary: &str) -> Vec<String> {
+    let name = binary.rsplit(['/', '\\']).next().unwrap_or(binary);
+    let dir = std::path::Path::new(binary)
+        .ancestors()
+        .nth(2)
+        .and_then(|d| d.file_name())
+        .map(|d| d.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| {
+            let cmdline = std::fs::read(e.ok()?.path().join("cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            (cmdline.contains(name) && cmdline.contains(&dir)).then_some(cmdline)
+        })
+        .collect()
+}
+
+/// Whether this host can run the windows/amd64 test binaries (says why not otherwise).
+fn runs_amd64() -> bool {
+    let ok = select_runner(&Host::detect(), &Target::windows("amd64")).is_ok();
+    if !ok {
+        eprintln!("skipped: this host cannot run windows/amd64 (.ci/setup installs wine64)");
+        assert!(
+            !(cfg!(target_os = "linux") && cfg!(target_arch = "x86_64")),
+            "Linux/amd64 needs wine64 for this test; run .ci/setup"
+        );
+    }
+    ok
+}
+
+/// `--timeout` (go test's own `-test.timeout`, which pegate passes): a test sleeping past it
+/// ends the binary with Go's timeout panic; the package/target is reported as timed out (not a
+/// mere failure), the test it cut off is failed, the run exits 1, and nothing is left running.
+#[test]
+fn pegate_test_reports_a_test_past_its_timeout_as_timed_out() {
+    if super::go_build_fails_here() || !runs_amd64() {
+        return;
+    }
+    let (code, p, out) = run_hang(&[]);
+    assert_eq!(code, Some(1), "{}", transcript(&out));
+    assert_eq!(p["status"], "timed-out", "{p}");
+    assert_eq!(p["exit_code"], 2, "Go's timeout panic exits 2: {p}");
+    let reason = p["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("test timed out after 2s (running: TestSleepsPastTheTimeout"),
+        "{reason}"
+    );
+    let tests = p["tests"].as_array().unwrap();
+    assert_eq!(tests.len(), 1, "{p}");
+    assert_eq!(tests[0]["name"], "TestSleepsPastTheTimeout", "{p}");
+    assert_eq!(tests[0]["status"], "failed", "{p}");
+    let left = processes_running(p["binary"].as_str().unwrap());
+    assert!(left.is_empty(), "still running: {left:#?}");
+    // The table says so too.
+    let mut cmd = pegate();
+    cmd.args([
+        "test",
+        "--source",
+        "fixtures/hang",
+        "--go",
+        "1.27.3",
+        "--target",
+        "windows/amd64",
+        "--timeout",
+        "2s",
+        "--cache",
+    ])
+    .arg(root().join("target").join("pegate-go"));
+    if let Some(prefix) = wine_prefix() {
+        cmd.env("WINEPREFIX", prefix);
+    }
+    let table = cmd.output().unwrap();
+    assert_eq!(table.status.code(), Some(1), "{}", transcript(&table));
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.contains("FAIL (timeout)"), "{text}");
+}
+
+/// A binary that ignores `-test.timeout` (the fixture's TestMain sleeps instead of running
+/// the tests when PEGATE_HANG_IGNORE_TIMEOUT=1) is killed 30 s after the timeout: reported as
+/// timed out with no exit code of its own, exit 1, and no process left behind, although under
+/// Wine the variable makes the runner start it through `cmd /c` (a second Windows process).
+#[test]
+fn pegate_test_kills_a_test_binary_that_ignores_its_timeout() {
+    if super::go_build_fails_here() || !runs_amd64() {
+        return;
+    }
+    let started = std::time::Instant::now();
+    let (code, p, out) = run_hang(&["--env", "PEGATE_HANG_IGNORE_TIMEOUT=1"]);
+    let elapsed = started.elapsed();
+    assert_eq!(code, Some(1), "{}", transcript(&out));
+    assert_eq!(p["status"], "timed-out", "{p}");
+    assert!(p["exit_code"].is_null(), "killed, not exited: {p}");
+    assert_eq!(
+        p["reason"],
+        "killed: still running 30s after the timeout of 2s (-test.timeout did not stop it)",
+        "{p}"
+    );
+    assert_eq!(p["tests"].as_array().unwrap().len(), 0, "{p}");
+    // Not a measurement: the kill cannot come before the timeout plus its grace.
+    assert!(elapsed >= std::time::Duration::from_secs(32), "{elapsed:?}");
+    let left = processes_running(p["binary"].as_str().unwrap());
+    assert!(left.is_empty(), "still running: {left:#?}");
+}

@@ -443,6 +443,10 @@ fn run_once(runner: &Runner, exe: &Path, opts: &RunOptions) -> RunResult {
         exe,
         &mut result,
     );
+    if result.status == RunStatus::TimedOut && matches!(runner, Runner::Wine { .. }) {
+        // What `cmd /c` started is not our child: killing the loader left it running.
+        crate::wine::kill_strays(exe);
+    }
     result.elapsed_ms = millis(started.elapsed());
     collect_output(out, err, &done_rx, &mut result);
     if let Some(status) = status {

@@ -41,7 +41,21 @@
 //!    test that must run `go.exe` there would set `GOFLAGS=-work` in its own environment and
 //!    delete the kept directories); pegate itself never adds `-work`.
 //! 4. **Wine's own version of Windows**: `GetVersion` answers 6.1 build 7601 (see below).
-//! 5. **Wine itself can crash**: once, a windows/386 program that passed in every other run ended
+//! 5. **Killing the loader does not kill what `cmd /c` started.** A run with variables goes
+//!    through a batch file (difference 2): the loader pegate started runs `cmd.exe`, which starts
+//!    the program as a second Windows process, i.e. a second Linux process that Wine forks and
+//!    that is not pegate's child. Killing the first at the timeout left the program running
+//!    (measured: a test binary sleeping in `TestMain` outlived `pegate test` by minutes). So a
+//!    timed-out Wine run is followed by [`kill_strays`], which kills the processes whose command
+//!    line starts with the program's Wine path (unique: pegate runs from temporary directories).
+//!    On Windows `TerminateProcess` of the direct child is all there is, as with `go test`.
+//! 6. **Go's `os.RemoveAll` fails under Wine 8**: Wine has no `FileDispositionInformationEx`
+//!    (`fixme:file:NtSetInformationFile Unsupported class (64)`) and answers
+//!    `STATUS_NOT_IMPLEMENTED` ("Invalid function"), where Go's `internal/syscall/windows.Deleteat`
+//!    falls back to the older call only on `STATUS_INVALID_INFO_CLASS`,
+//!    `STATUS_INVALID_PARAMETER` or `STATUS_NOT_SUPPORTED`. This is the cause of difference 3.
+//!    Rust's `remove_dir_all` falls back and works.
+//! 7. **Wine itself can crash**: once, a windows/386 program that passed in every other run ended
 //!    with the 32-bit loader killed by SIGSEGV, while other Wine prefixes were busy on the same
 //!    machine; 70 runs of the same file afterwards, 40 of them four at a time, all passed. A
 //!    crashing Windows program exits with its status; only Wine's own failure kills the Linux
@@ -252,6 +266,60 @@ pub fn command(
     Ok((cmd, Some(path)))
 }
 
+/// Kills (SIGKILL) the processes still running `exe` under Wine: those whose command line
+/// starts with `exe`'s Wine path (`Z:\\tmp\\...\\x.exe`, as Wine shows a Windows program's command
+/// line in `/proc`). Called after a timed-out Wine run, whose program `cmd /c` may have
+/// started as a process pegate never knew (difference 5). Returns how many it killed; does
+/// nothing off Linux.
+pub(crate) fn kill_strays(exe: &Path) -> usize {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::process::{Pid, Signal, kill_process};
+        let wanted = unix_to_wine_path(exe);
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return 0;
+        };
+        let mut killed = 0usize;
+        for entry in entries.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<i32>().ok())
+                .and_then(Pid::from_raw)
+            else {
+                continue;
+            };
+            let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+                continue;
+            };
+            if is_command_of(&cmdline, &wanted) && kill_process(pid, Signal::KILL).is_ok() {
+                killed = killed.saturating_add(1);
+            }
+        }
+        killed
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = exe;
+        0
+    }
+}
+
+/// Whether a `/proc/<pid>/cmdline` is that of a Windows program started as `wine_path`: Wine
+/// puts the whole Windows command line in the first field (`Z:\\a\\x.exe -flag ...`), and
+/// quotes the program when it has a space. Pure.
+fn is_command_of(cmdline: &[u8], wine_path: &str) -> bool {
+    let first = cmdline.split(|b| *b == 0).next().unwrap_or_default();
+    let first = String::from_utf8_lossy(first);
+    let first = first.trim_start_matches('"');
+    first
+        .get(..wine_path.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(wine_path))
+        && first
+            .get(wine_path.len()..)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '"']))
+}
+
 /// Whether a run under Wine ended with the Wine process itself killed by a signal (e.g.
 /// SIGSEGV in the 32-bit loader, seen once in many runs of a windows/386 program that passes
 /// every other time). A Windows program that crashes makes Wine exit with the program's status
@@ -338,6 +406,30 @@ mod tests {
         );
         assert_eq!(loader_kind(&write("d", b"\x7fE")), LoaderKind::Other);
         assert_eq!(loader_kind(&dir.path().join("missing")), LoaderKind::Other);
+    }
+
+    #[test]
+    fn stray_programs_are_known_by_the_start_of_their_command_line() {
+        let path = r"Z:\tmp\p-1\windows_amd64\a.test.exe";
+        assert!(is_command_of(
+            b"Z:\\tmp\\p-1\\windows_amd64\\a.test.exe -test.v=test2json      \0",
+            path
+        ));
+        assert!(is_command_of(
+            b"\"z:\\TMP\\p-1\\windows_amd64\\a.test.exe\"\0",
+            path
+        ));
+        assert!(is_command_of(path.as_bytes(), path));
+        // Another program in the same directory, or the same name elsewhere, is not it.
+        assert!(!is_command_of(
+            b"Z:\\tmp\\p-1\\windows_amd64\\a.test.exe.bak\0",
+            path
+        ));
+        assert!(!is_command_of(
+            b"C:\\windows\\system32\\cmd.exe /c Z:\\tmp\\p-1\\windows_amd64\\a.test.exe\0",
+            path
+        ));
+        assert!(!is_command_of(b"", path));
     }
 
     #[test]

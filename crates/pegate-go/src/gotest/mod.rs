@@ -194,7 +194,8 @@ pub enum PackageStatus {
     Failed,
     /// The tests did not compile (`go test -c` failed); a failure, as in `go test`.
     BuildFailed,
-    /// Killed at the timeout; a failure.
+    /// Ran past the timeout: go test's `-test.timeout` ended it (a panic, exit 2), or pegate
+    /// killed it 30 s after; a failure.
     TimedOut,
     /// The package has no test files for this target.
     NoTestFiles,
@@ -608,7 +609,7 @@ fn one(
         None => Runner::Native,
     };
     let mut opts = RunOptions::for_host(spec.host.clone());
-    opts.timeout = spec.timeout.saturating_add(Duration::from_secs(30));
+    opts.timeout = spec.timeout.saturating_add(KILL_GRACE);
     opts.max_output = MAX_OUTPUT;
     opts.env = spec.env.clone();
     opts.args = spec.binary_args();
@@ -625,15 +626,33 @@ fn one(
     let (tests, output) = collect(&events);
     result.tests = tests;
     result.output = tail(&format!("{output}\n{}", ran.stderr), 8000);
+    let go_timeout = go_timed_out(&ran.stdout).or_else(|| go_timed_out(&ran.stderr));
     result.status = match ran.status {
+        // The binary's own -test.timeout ended it (it panics and exits 2).
+        RunStatus::Failed if ran.exit_code.is_some() && go_timeout.is_some() => {
+            result.reason = go_timeout;
+            PackageStatus::TimedOut
+        }
         RunStatus::Passed if result.count(TestStatus::Failed) == 0 => PackageStatus::Passed,
         RunStatus::Passed | RunStatus::Failed if ran.exit_code.is_some() => PackageStatus::Failed,
-        RunStatus::TimedOut => PackageStatus::TimedOut,
+        // Still running KILL_GRACE after -test.timeout: pegate killed it.
+        RunStatus::TimedOut => {
+            result.reason = Some(format!(
+                "killed: still running {} after the timeout of {} (-test.timeout did not stop it)",
+                go_duration(KILL_GRACE),
+                go_duration(spec.timeout)
+            ));
+            PackageStatus::TimedOut
+        }
         _ => {
             result.reason = ran.reason.clone();
             PackageStatus::Error
         }
     };
+    if result.status == PackageStatus::TimedOut {
+        // The tests the timeout cut off never reported an end: they are the ones that failed.
+        result.tests.extend(unfinished(&events));
+    }
     if result.status == PackageStatus::Failed && ran.truncated {
         result.reason = Some(format!(
             "output cut at {MAX_OUTPUT} bytes; the results after that are missing"
@@ -695,6 +714,76 @@ fn test2json(
         .collect())
 }
 
+/// How long a test binary may run past its `-test.timeout` before pegate kills it: Go's own
+/// timeout normally ends it first (a panic with every goroutine's stack, exit 2), and the grace
+/// lets that report get written.
+const KILL_GRACE: Duration = Duration::from_secs(30);
+
+/// `test timed out after 2s` (plus the `running tests:` lines that follow) when a test binary's
+/// output holds Go's `-test.timeout` panic. Pure.
+fn go_timed_out(output: &str) -> Option<String> {
+    let mut lines = output.lines();
+    let first = lines.find_map(|l| l.trim().strip_prefix("panic: "))?;
+    if !first.starts_with("test timed out after ") {
+        return None;
+    }
+    let running: Vec<&str> = lines
+        .skip_while(|l| l.trim() != "running tests:")
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    Some(if running.is_empty() {
+        first.to_owned()
+    } else {
+        format!("{first} (running: {})", running.join(", "))
+    })
+}
+
+/// A duration as Go writes one (`2s`, `10m0s` is written `600s` here: whole seconds, or
+/// milliseconds below a second).
+fn go_duration(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
+
+/// The tests that started (`run`) and never ended, in start order, each failed with what it
+/// printed: what a timeout (or a crash) cut off.
+fn unfinished(events: &[Event]) -> Vec<TestCase> {
+    let mut started: Vec<&str> = Vec::new();
+    let mut ended = std::collections::BTreeSet::new();
+    let mut outputs: BTreeMap<&str, String> = BTreeMap::new();
+    for e in events {
+        let Some(name) = e.test.as_deref() else {
+            continue;
+        };
+        match e.action.as_str() {
+            "run" => started.push(name),
+            "pass" | "fail" | "skip" => {
+                ended.insert(name);
+            }
+            "output" => outputs
+                .entry(name)
+                .or_default()
+                .push_str(e.output.as_deref().unwrap_or_default()),
+            _ => {}
+        }
+    }
+    started
+        .into_iter()
+        .filter(|n| !ended.contains(n))
+        .map(|name| TestCase {
+            name: name.to_owned(),
+            status: TestStatus::Failed,
+            elapsed_ms: 0,
+            output: outputs.remove(name).unwrap_or_default(),
+        })
+        .collect()
+}
+
 /// The tests (in the order they ended) and the output that belongs to no test.
 fn collect(events: &[Event]) -> (Vec<TestCase>, String) {
     let mut outputs: BTreeMap<&str, String> = BTreeMap::new();
@@ -750,6 +839,39 @@ mod tests {
             elapsed,
             output: output.map(str::to_owned),
         }
+    }
+
+    #[test]
+    fn go_timeout_panics_are_recognised_with_the_tests_they_cut_off() {
+        let out = "=== RUN   TestSleeps\npanic: test timed out after 2s\n\trunning tests:\n\t\tTestSleeps (2s)\n\ngoroutine 7 [running]:\n";
+        assert_eq!(
+            go_timed_out(out).as_deref(),
+            Some("test timed out after 2s (running: TestSleeps (2s))")
+        );
+        assert_eq!(
+            go_timed_out("panic: test timed out after 1m0s\n").as_deref(),
+            Some("test timed out after 1m0s")
+        );
+        assert_eq!(go_timed_out("panic: oh no\n"), None);
+        assert_eq!(
+            go_timed_out("--- FAIL: TestX\n    test timed out after 2s\n"),
+            None
+        );
+        assert_eq!(go_duration(Duration::from_secs(600)), "600s");
+        assert_eq!(go_duration(Duration::from_millis(1500)), "1500ms");
+
+        let events = [
+            event("run", Some("TestA"), None, None),
+            event("pass", Some("TestA"), None, Some(0.0)),
+            event("run", Some("TestB"), None, None),
+            event("output", Some("TestB"), Some("=== RUN   TestB\n"), None),
+        ];
+        let cut = unfinished(&events);
+        assert_eq!(cut.len(), 1);
+        assert_eq!(
+            (cut[0].name.as_str(), cut[0].status, cut[0].output.as_str()),
+            ("TestB", TestStatus::Failed, "=== RUN   TestB\n")
+        );
     }
 
     #[test]
