@@ -22,6 +22,7 @@ mod sbom_syft;
 mod sign;
 mod signals;
 mod untrusted;
+mod windows_e2e;
 
 use std::path::PathBuf;
 

@@ -341,11 +341,12 @@ fn processes_running(binary: &str) -> Vec<String> {
 
 /// Whether this host can run the windows/amd64 test binaries (says why not otherwise).
 fn runs_amd64() -> bool {
-    let ok = select_runner(&Host::detect(), &Target::windows("amd64")).is_ok();
+    let host = Host::detect();
+    let ok = select_runner(&host, &Target::windows("amd64")).is_ok();
     if !ok {
         eprintln!("skipped: this host cannot run windows/amd64 (.ci/setup installs wine64)");
         assert!(
-            !(cfg!(target_os = "linux") && cfg!(target_arch = "x86_64")),
+            !(host.goos == "linux" && host.goarch == "amd64"),
             "Linux/amd64 needs wine64 for this test; run .ci/setup"
         );
     }

@@ -308,6 +308,7 @@ pub(crate) fn kill_strays(exe: &Path) -> usize {
 /// Whether a `/proc/<pid>/cmdline` is that of a Windows program started as `wine_path`: Wine
 /// puts the whole Windows command line in the first field (`Z:\\a\\x.exe -flag ...`), and
 /// quotes the program when it has a space. Pure.
+#[cfg(any(target_os = "linux", test))]
 fn is_command_of(cmdline: &[u8], wine_path: &str) -> bool {
     let first = cmdline.split(|b| *b == 0).next().unwrap_or_default();
     let first = String::from_utf8_lossy(first);
