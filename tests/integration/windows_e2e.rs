@@ -229,10 +229,8 @@ mod windows {
             .join("pegate-go")
             .join("downloads")
             .join(&wheel);
-        if !ours.is_file() && shared.is_file() {
-            if std::fs::hard_link(&shared, &ours).is_err() {
-                std::fs::copy(&shared, &ours).unwrap();
-            }
+        if !ours.is_file() && shared.is_file() && std::fs::hard_link(&shared, &ours).is_err() {
+            std::fs::copy(&shared, &ours).unwrap();
         }
         if super::super::under_wine() {
             assert!(

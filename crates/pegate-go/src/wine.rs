@@ -37,9 +37,15 @@
 //!    inherited as on Windows, so [`command`] passes the caller's variables that way.
 //! 3. **`go.exe build` exits 1 after writing its output**: removing its temporary work directory
 //!    fails with `unlinkat ...\a.out.exe: Invalid function`; `go build -work` (which keeps the
-//!    directory) exits 0. So pegate's own tests of Go builds skip under Wine, saying why (a
-//!    test that must run `go.exe` there would set `GOFLAGS=-work` in its own environment and
-//!    delete the kept directories); pegate itself never adds `-work`.
+//!    directory) exits 0 (the cause is difference 6). So pegate's own tests of Go builds skip
+//!    under Wine, saying why, except the end-to-end test of `pegate.exe`
+//!    (`tests/integration/windows_e2e.rs`), which checks the failure is still there and then
+//!    adds `GOFLAGS=-work` to the `go.env` of its own toolchain: pegate runs every `go` with
+//!    `GOFLAGS=` empty (the user's flags must not change the artifacts), which Go reads as unset
+//!    and so falls back to `$GOROOT/go.env`; it points `GOTMPDIR` at a directory it deletes
+//!    afterwards. pegate itself never adds `-work`. With it, `go.exe` under Wine builds
+//!    byte-identical artifacts to the Linux `go` (windows/amd64, arm64, 386; measured, and held
+//!    by that test).
 //! 4. **Wine's own version of Windows**: `GetVersion` answers 6.1 build 7601 (see below).
 //! 5. **Killing the loader does not kill what `cmd /c` started.** A run with variables goes
 //!    through a batch file (difference 2): the loader pegate started runs `cmd.exe`, which starts
