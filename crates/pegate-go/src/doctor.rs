@@ -110,9 +110,9 @@ impl DoctorEnv {
     pub fn empty(project_dir: impl Into<PathBuf>) -> DoctorEnv {
         DoctorEnv {
             project_dir: project_dir.into(),
-            targets: ["amd64", "arm64", "386"]
-                .iter()
-                .map(|a| ("windows".to_owned(), (*a).to_owned()))
+            targets: crate::matrix::reference_targets()
+                .into_iter()
+                .map(|t| (t.goos, t.goarch))
                 .collect(),
             cert_locations: [
                 "/etc/ssl/certs/ca-certificates.crt",

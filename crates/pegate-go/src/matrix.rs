@@ -37,7 +37,7 @@ use rayon::prelude::*;
 pub use report::{
     Artifact, CellError, CellErrorKind, CellEvent, CellOutcome, CellResult, MatrixReport,
 };
-pub use spec::{Cell, MatrixSpec, Target, Variant, reference_targets};
+pub use spec::{Cell, MatrixSpec, REFERENCE_GOARCHES, Target, Variant, reference_targets};
 
 use crate::cgo::{self, CCompiler};
 use crate::error::{Error, Result};

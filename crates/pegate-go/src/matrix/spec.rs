@@ -4,6 +4,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use pegate_facts::GoArch;
 use serde::{Deserialize, Serialize};
 
 use crate::cgo::CgoOptions;
@@ -94,11 +95,15 @@ impl fmt::Display for Target {
     }
 }
 
+/// The GOARCHes of the reference targets, in matrix order: the one list of the Windows ports
+/// pegate builds and checks by default (the matrix, `pegate doctor`).
+pub const REFERENCE_GOARCHES: [GoArch; 3] = [GoArch::Amd64, GoArch::Arm64, GoArch::I386];
+
 /// The reference targets: windows/amd64, windows/arm64 and windows/386.
 pub fn reference_targets() -> Vec<Target> {
-    ["amd64", "arm64", "386"]
+    REFERENCE_GOARCHES
         .into_iter()
-        .map(Target::windows)
+        .map(|arch| Target::windows(arch.as_str()))
         .collect()
 }
 
