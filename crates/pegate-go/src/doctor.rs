@@ -37,7 +37,7 @@ mod go_env;
 mod host;
 mod windows;
 
-pub use catalog::{CATALOG, CheckInfo, Platform};
+pub use catalog::{CATALOG, CheckId, CheckInfo, Platform};
 pub use windows::{GO_PROXY_ROOTS, RegString, WindowsFacts};
 
 use cross::{cgo, pegate_cgo, targets};
@@ -197,9 +197,9 @@ impl DoctorEnv {
     }
 }
 
-fn check(id: &str, status: Status, message: impl Into<String>, fix: &str) -> Check {
+fn check(id: CheckId, status: Status, message: impl Into<String>, fix: &str) -> Check {
     Check {
-        id: id.to_owned(),
+        id: id.as_str().to_owned(),
         status,
         message: message.into(),
         fix: if status == Status::Pass {

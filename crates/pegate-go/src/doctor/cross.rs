@@ -6,12 +6,12 @@ use std::ffi::{OsStr, OsString};
 use crate::toolchain::{self, WindowsArm};
 
 use super::go_env::go_version;
-use super::{Check, DoctorEnv, Status, check};
+use super::{Check, CheckId, DoctorEnv, Status, check};
 
 pub(super) fn targets(env: &DoctorEnv) -> Check {
     let Some(ports) = &env.ports else {
         return check(
-            "targets.supported",
+            CheckId::TargetsSupported,
             Status::Warn,
             "could not run `go tool dist list -json`",
             "fix the go toolchain first (see go.found)",
@@ -42,14 +42,14 @@ pub(super) fn targets(env: &DoctorEnv) -> Check {
         .collect();
     if missing.is_empty() {
         check(
-            "targets.supported",
+            CheckId::TargetsSupported,
             Status::Pass,
             format!("{} supported", list.join(", ")),
             "",
         )
     } else {
         check(
-            "targets.supported",
+            CheckId::TargetsSupported,
             Status::Fail,
             format!(
                 "not supported by {}: {}",
@@ -81,7 +81,7 @@ pub(super) fn cgo(env: &DoctorEnv) -> Check {
     // so only an explicit setting needs a cross compiler (`go env` shows the host default).
     if env.vars.get("CGO_ENABLED").map(String::as_str) != Some("1") {
         return check(
-            "cgo.cross-compiler",
+            CheckId::CgoCrossCompiler,
             Status::Pass,
             "CGO_ENABLED is not set to 1: cross builds use no C compiler",
             "",
@@ -89,7 +89,7 @@ pub(super) fn cgo(env: &DoctorEnv) -> Check {
     }
     if let Some(cc) = env.vars.get("CC").filter(|c| !c.is_empty()) {
         return check(
-            "cgo.cross-compiler",
+            CheckId::CgoCrossCompiler,
             Status::Warn,
             format!("CGO_ENABLED=1 with CC={cc}: pegate cannot tell which targets it serves"),
             "set CC per target (e.g. CC=x86_64-w64-mingw32-gcc) in each cell's environment",
@@ -107,14 +107,14 @@ pub(super) fn cgo(env: &DoctorEnv) -> Check {
         .collect();
     if missing.is_empty() {
         check(
-            "cgo.cross-compiler",
+            CheckId::CgoCrossCompiler,
             Status::Pass,
             "a C cross compiler is on PATH for every windows target",
             "",
         )
     } else {
         check(
-            "cgo.cross-compiler",
+            CheckId::CgoCrossCompiler,
             Status::Fail,
             format!(
                 "CGO_ENABLED=1 but no C cross compiler for {}",
@@ -155,10 +155,10 @@ pub(super) fn pegate_cgo(env: &DoctorEnv) -> Check {
     }
     let message = lines.join("; ");
     if missing.is_empty() {
-        check("cgo.pegate-compiler", Status::Pass, message, "")
+        check(CheckId::CgoPegateCompiler, Status::Pass, message, "")
     } else {
         check(
-            "cgo.pegate-compiler",
+            CheckId::CgoPegateCompiler,
             Status::Warn,
             message,
             "install MinGW-w64 (apt-get install gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 gcc-mingw-w64-i686 g++-mingw-w64-i686), \

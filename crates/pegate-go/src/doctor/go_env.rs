@@ -8,18 +8,18 @@ use pegate_facts::GoVersion;
 
 use crate::toolchain;
 
-use super::{Check, DoctorEnv, Status, check, same_or_inside};
+use super::{Check, CheckId, DoctorEnv, Status, check, same_or_inside};
 
 pub(super) fn go_found(env: &DoctorEnv) -> Check {
     match (&env.go, &env.go_version, &env.go_error) {
         (Some(go), Some(v), None) => check(
-            "go.found",
+            CheckId::GoFound,
             Status::Pass,
             format!("{v} at {}", go.display()),
             "",
         ),
         (go, _, err) => check(
-            "go.found",
+            CheckId::GoFound,
             Status::Fail,
             format!(
                 "no usable go{}: {}",
@@ -41,7 +41,7 @@ pub(super) fn goroot_checks(env: &DoctorEnv) -> Vec<Check> {
         .map(PathBuf::from);
     match &goroot {
         None => out.push(check(
-            "goroot.layout",
+            CheckId::GorootLayout,
             Status::Fail,
             "GOROOT is unknown",
             "run `go env GOROOT`; unset a wrong GOROOT so go finds its own",
@@ -51,10 +51,10 @@ pub(super) fn goroot_checks(env: &DoctorEnv) -> Vec<Check> {
                 .join("bin")
                 .join(if cfg!(windows) { "go.exe" } else { "go" });
             out.push(if go.is_file() {
-                check("goroot.layout", Status::Pass, format!("{} holds bin/go", root.display()), "")
+                check(CheckId::GorootLayout, Status::Pass, format!("{} holds bin/go", root.display()), "")
             } else {
                 check(
-                    "goroot.layout",
+                    CheckId::GorootLayout,
                     Status::Fail,
                     format!("GOROOT {} has no bin/go", root.display()),
                     "point GOROOT at the Go installation (the directory holding bin/go), or unset it",
@@ -71,13 +71,13 @@ pub(super) fn goroot_checks(env: &DoctorEnv) -> Vec<Check> {
         .and_then(|root| gopaths.iter().find(|gp| same_or_inside(root, gp)));
     out.push(match (clash, &goroot) {
         (Some(gp), Some(root)) => check(
-            "goroot.gopath",
+            CheckId::GorootGopath,
             Status::Fail,
             format!("GOPATH {} and GOROOT {} overlap", gp.display(), root.display()),
             "keep GOPATH (your workspace, default ~/go) outside GOROOT (the toolchain) and vice versa",
         ),
-        _ if gopaths.is_empty() => check("goroot.gopath", Status::Warn, "GOPATH is unknown", "run `go env GOPATH`"),
-        _ => check("goroot.gopath", Status::Pass, "GOROOT and GOPATH are separate", ""),
+        _ if gopaths.is_empty() => check(CheckId::GorootGopath, Status::Warn, "GOPATH is unknown", "run `go env GOPATH`"),
+        _ => check(CheckId::GorootGopath, Status::Pass, "GOROOT and GOPATH are separate", ""),
     });
     out
 }
@@ -107,7 +107,7 @@ pub(super) fn path_check(env: &DoctorEnv) -> Check {
     }
     if missing.is_empty() {
         check(
-            "path.go-bins",
+            CheckId::PathGoBins,
             Status::Pass,
             "GOROOT/bin and GOPATH/bin are on PATH",
             "",
@@ -115,7 +115,7 @@ pub(super) fn path_check(env: &DoctorEnv) -> Check {
     } else {
         let list: Vec<String> = missing.iter().map(|p| p.display().to_string()).collect();
         check(
-            "path.go-bins",
+            CheckId::PathGoBins,
             Status::Warn,
             format!("not on PATH: {}", list.join(", ")),
             "add GOROOT/bin (the go command) and GOPATH/bin (installed tools) to PATH",
@@ -131,7 +131,7 @@ pub(super) fn go_version(env: &DoctorEnv) -> Option<GoVersion> {
 pub(super) fn go_version_file(env: &DoctorEnv) -> Check {
     let Some((file, wanted)) = toolchain::find_go_version_file(&env.project_dir) else {
         return check(
-            "go-version.file",
+            CheckId::GoVersionFile,
             Status::Pass,
             "no .go-version in the project",
             "",
@@ -153,14 +153,14 @@ pub(super) fn go_version_file(env: &DoctorEnv) -> Check {
     };
     if matches {
         check(
-            "go-version.file",
+            CheckId::GoVersionFile,
             Status::Pass,
             format!("{} asks for {wanted}, in use", file.display()),
             "",
         )
     } else {
         check(
-            "go-version.file",
+            CheckId::GoVersionFile,
             Status::Fail,
             format!(
                 "{} asks for {wanted}, the toolchain is {}",
@@ -177,28 +177,28 @@ pub(super) fn goproxy(env: &DoctorEnv) -> Check {
     let entries: Vec<&str> = proxy.split([',', '|']).map(str::trim).collect();
     if proxy == "off" {
         check(
-            "goproxy.fallback",
+            CheckId::GoproxyFallback,
             Status::Pass,
             "GOPROXY=off: module downloads are disabled on purpose",
             "",
         )
     } else if proxy.is_empty() {
         check(
-            "goproxy.fallback",
+            CheckId::GoproxyFallback,
             Status::Warn,
             "GOPROXY is empty: go falls back to direct VCS fetches only",
             "set GOPROXY=https://proxy.golang.org,direct (or your mirror followed by ,direct)",
         )
     } else if entries.contains(&"direct") || entries.contains(&"off") {
         check(
-            "goproxy.fallback",
+            CheckId::GoproxyFallback,
             Status::Pass,
             format!("GOPROXY={proxy}"),
             "",
         )
     } else {
         check(
-            "goproxy.fallback",
+            CheckId::GoproxyFallback,
             Status::Warn,
             format!("GOPROXY={proxy} has no fallback: one proxy outage stops every build"),
             "append ,direct (e.g. GOPROXY=https://goproxy.cn,direct)",
@@ -218,7 +218,7 @@ pub(super) fn gosumdb(env: &DoctorEnv) -> Check {
         .collect::<Vec<_>>();
     if sumdb != "off" {
         return check(
-            "gosumdb.enabled",
+            CheckId::GosumdbEnabled,
             Status::Pass,
             format!(
                 "GOSUMDB={}",
@@ -233,14 +233,14 @@ pub(super) fn gosumdb(env: &DoctorEnv) -> Check {
     }
     if private.is_empty() {
         check(
-            "gosumdb.enabled",
+            CheckId::GosumdbEnabled,
             Status::Fail,
             "GOSUMDB=off with no GONOSUMDB/GOPRIVATE: module checksums are not verified for any module",
             "remove GOSUMDB=off; exempt only private modules with GOPRIVATE=<pattern>",
         )
     } else {
         check(
-            "gosumdb.enabled",
+            CheckId::GosumdbEnabled,
             Status::Warn,
             format!(
                 "GOSUMDB=off; {} suggests private modules",
@@ -275,7 +275,7 @@ pub(super) fn goflags(env: &DoctorEnv) -> Check {
         .collect();
     if found.is_empty() {
         check(
-            "goflags.clean",
+            CheckId::GoflagsClean,
             Status::Pass,
             if flags.is_empty() {
                 "GOFLAGS is empty".to_owned()
@@ -286,7 +286,7 @@ pub(super) fn goflags(env: &DoctorEnv) -> Check {
         )
     } else {
         check(
-            "goflags.clean",
+            CheckId::GoflagsClean,
             Status::Warn,
             format!("GOFLAGS holds {}", found.join(", ")),
             "move build flags into the build command (or pegate's matrix) instead of GOFLAGS",

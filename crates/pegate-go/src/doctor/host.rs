@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Check, DoctorEnv, MAX_PATH, Status, check};
+use super::{Check, CheckId, DoctorEnv, MAX_PATH, Status, check};
 
 pub(super) fn longest_relative(dir: &Path, budget: usize) -> Option<(usize, PathBuf)> {
     let mut best: Option<(usize, PathBuf)> = None;
@@ -58,7 +58,7 @@ pub(super) fn path_length(env: &DoctorEnv) -> Check {
     }
     match worst {
         Some((len, example)) if len > MAX_PATH => check(
-            "windows.path-length",
+            CheckId::WindowsPathLength,
             Status::Warn,
             format!(
                 "a Windows runner would see {len}-character paths (> {MAX_PATH}), e.g. {example}"
@@ -66,13 +66,13 @@ pub(super) fn path_length(env: &DoctorEnv) -> Check {
             "enable LongPathsEnabled on Windows runners, or set a short GOMODCACHE (e.g. C:\\m)",
         ),
         Some((len, _)) => check(
-            "windows.path-length",
+            CheckId::WindowsPathLength,
             Status::Pass,
             format!("longest path on a Windows runner: about {len} characters"),
             "",
         ),
         None => check(
-            "windows.path-length",
+            CheckId::WindowsPathLength,
             Status::Pass,
             "no module cache or project files to measure",
             "",
@@ -96,14 +96,14 @@ pub(super) fn certs(env: &DoctorEnv) -> Check {
         };
         return if usable {
             check(
-                "certs.system-roots",
+                CheckId::CertsSystemRoots,
                 Status::Pass,
                 format!("{key}={}", path.display()),
                 "",
             )
         } else {
             check(
-                "certs.system-roots",
+                CheckId::CertsSystemRoots,
                 Status::Fail,
                 format!("{key}={} does not exist or is empty", path.display()),
                 "point it at a CA bundle, or unset it so Go finds the system's",
@@ -112,13 +112,13 @@ pub(super) fn certs(env: &DoctorEnv) -> Check {
     }
     match env.cert_locations.iter().find(|p| p.is_file()) {
         Some(p) => check(
-            "certs.system-roots",
+            CheckId::CertsSystemRoots,
             Status::Pass,
             format!("system roots at {}", p.display()),
             "",
         ),
         None => check(
-            "certs.system-roots",
+            CheckId::CertsSystemRoots,
             Status::Fail,
             "no system root certificates: go get fails with \"x509: system root pool is not available\"",
             "install the CA bundle (apt-get install ca-certificates) or set SSL_CERT_FILE",
