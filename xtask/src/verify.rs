@@ -660,7 +660,7 @@ fn observe(path: &Path) -> anyhow::Result<(PeSummary, Option<BuildInfo>)> {
 
 fn table(rows: &[Row]) -> String {
     let width = rows.iter().map(|r| r.cell.len()).max().unwrap_or(4).max(4);
-    // The run column appears only with --run, so the plain table stays as it was.
+    // The run column appears only with --run: without it the table has no empty column.
     let runs: Vec<Option<String>> = rows
         .iter()
         .map(|r| r.run.as_ref().map(RunResult::summary))

@@ -84,7 +84,7 @@ pub enum CellOutcome {
 }
 
 /// The outcome of one cell. It serialises as the report's `artifact` and `error` fields (one of
-/// them `null`), so `report.json` has the same shape it always had.
+/// them `null`): one object per cell, both fields always present.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "CellResultRepr")]
 pub struct CellResult {
@@ -118,7 +118,7 @@ impl CellResult {
     }
 }
 
-/// The JSON shape of a [`CellResult`], field for field as the report has always had it.
+/// The JSON shape of a [`CellResult`] in `report.json`, field for field.
 #[derive(Serialize)]
 struct CellResultJson<'a> {
     cell: &'a Cell,
@@ -253,7 +253,7 @@ mod tests {
             command: Vec::new(),
         }));
         let cell_json = r#""cell":{"go_version":"go1.27.3","goos":"windows","goarch":"amd64","variant":"console"}"#;
-        // (result, its JSON: the field order and the nulls report.json has always had)
+        // (result, its JSON: report.json's field order, the missing outcome as null)
         let cases = [
             (
                 &built,
