@@ -13,14 +13,7 @@ pub fn cyclonedx(subject: &Subject, created: i64) -> Value {
     let main = main_component(subject, &name, version.as_deref(), &main_ref);
     let mut components: Vec<Value> = deps(subject).iter().map(dependency).collect();
     if let Some((version, purl)) = stdlib(subject) {
-        components.push(json!({
-            "type": "library",
-            "bom-ref": purl,
-            "name": "stdlib",
-            "version": version,
-            "purl": purl,
-            "scope": "required",
-        }));
+        components.push(library("stdlib", &version, &purl));
     }
     let dep_refs: Vec<Value> = components.iter().map(|c| c["bom-ref"].clone()).collect();
     let mut dependencies = vec![json!({"ref": main_ref, "dependsOn": dep_refs})];
@@ -73,18 +66,23 @@ fn main_component(subject: &Subject, name: &str, version: Option<&str>, main_ref
     main
 }
 
+/// A required `library` component named by its package URL (also its `bom-ref`): a
+/// dependency's (before its hashes and properties) and the standard library's.
+fn library(name: &str, version: &str, purl: &str) -> Value {
+    json!({
+        "type": "library",
+        "bom-ref": purl,
+        "name": name,
+        "version": version,
+        "purl": purl,
+        "scope": "required",
+    })
+}
+
 /// One dependency as a `library` component: its `h1:` sum as SHA-256, its replacement as
 /// properties.
 fn dependency(m: &Module) -> Value {
-    let p = purl(&m.path, Some(&m.version));
-    let mut c = json!({
-        "type": "library",
-        "bom-ref": p,
-        "name": m.path,
-        "version": m.version,
-        "purl": p,
-        "scope": "required",
-    });
+    let mut c = library(&m.path, &m.version, &purl(&m.path, Some(&m.version)));
     let sum = &linked(m).sum;
     if let Some(hex) = h1_to_hex(sum) {
         set(

@@ -27,18 +27,7 @@ pub fn spdx(subject: &Subject, created: i64) -> Value {
     }
     if let Some((version, purl)) = stdlib(subject) {
         let id = "SPDXRef-Package-stdlib";
-        packages.push(json!({
-            "name": "stdlib",
-            "SPDXID": id,
-            "versionInfo": version,
-            "downloadLocation": "NOASSERTION",
-            "filesAnalyzed": false,
-            "primaryPackagePurpose": "LIBRARY",
-            "licenseConcluded": "NOASSERTION",
-            "licenseDeclared": "NOASSERTION",
-            "copyrightText": "NOASSERTION",
-            "externalRefs": purl_ref(purl),
-        }));
+        packages.push(library("stdlib", id, &version, purl));
         relationships.push(depends_on(id));
     }
     json!({
@@ -129,21 +118,27 @@ fn main_package(subject: &Subject, annotator: &Annotator<'_>) -> Value {
     main
 }
 
-/// One dependency as a `LIBRARY` package: its `h1:` sum as SHA256, sum and replacement as
-/// annotations.
-fn dependency(id: &str, m: &Module, annotator: &Annotator<'_>) -> Value {
-    let mut p = json!({
-        "name": m.path,
+/// A `LIBRARY` package with nothing asserted but its name, version and package URL: a
+/// dependency's (before its checksum and annotations) and the standard library's.
+fn library(name: &str, id: &str, version: &str, purl: String) -> Value {
+    json!({
+        "name": name,
         "SPDXID": id,
-        "versionInfo": m.version,
+        "versionInfo": version,
         "downloadLocation": "NOASSERTION",
         "filesAnalyzed": false,
         "primaryPackagePurpose": "LIBRARY",
         "licenseConcluded": "NOASSERTION",
         "licenseDeclared": "NOASSERTION",
         "copyrightText": "NOASSERTION",
-        "externalRefs": purl_ref(purl(&m.path, Some(&m.version))),
-    });
+        "externalRefs": purl_ref(purl),
+    })
+}
+
+/// One dependency as a `LIBRARY` package: its `h1:` sum as SHA256, sum and replacement as
+/// annotations.
+fn dependency(id: &str, m: &Module, annotator: &Annotator<'_>) -> Value {
+    let mut p = library(&m.path, id, &m.version, purl(&m.path, Some(&m.version)));
     let sum = &linked(m).sum;
     if let Some(hex) = h1_to_hex(sum) {
         set(
