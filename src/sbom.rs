@@ -22,12 +22,18 @@
 //! assert_eq!(sbom::spdx(&subject, 0)["spdxVersion"], "SPDX-2.3");
 //! ```
 
+mod cyclonedx;
+mod spdx;
+
 use std::fmt::Write as _;
 
 use pegate_gobin::buildinfo::{BuildInfo, Module};
 use serde_json::{Value, json};
 
 use crate::artifact::ArtifactReport;
+
+pub use self::cyclonedx::cyclonedx;
+pub use self::spdx::spdx;
 
 /// The SBOM formats pegate writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -423,104 +429,6 @@ fn deps(subject: &Subject) -> &[Module] {
         .unwrap_or(&[])
 }
 
-/// CycloneDX 1.6 JSON: the main module as `metadata.component` (with the artifact's SHA-256 and
-/// the PE, signature and Go facts as properties), each dependency as a `library` component.
-pub fn cyclonedx(subject: &Subject, created: i64) -> Value {
-    let (name, version) = subject.main_name_version();
-    let main_ref = purl(&name, version.as_deref());
-    let mut main = json!({
-        "type": "application",
-        "bom-ref": main_ref,
-        "name": name,
-    });
-    if let Some(v) = &version {
-        set(&mut main, "version", json!(v));
-    }
-    if subject.go.is_some() {
-        set(&mut main, "purl", json!(main_ref));
-    }
-    if let Some(h) = &subject.sha256 {
-        set(
-            &mut main,
-            "hashes",
-            json!([{"alg": "SHA-256", "content": h}]),
-        );
-    }
-    set(&mut main, "properties", properties(subject.properties()));
-    let components: Vec<Value> = deps(subject)
-        .iter()
-        .map(|m| {
-            let p = purl(&m.path, Some(&m.version));
-            let mut c = json!({
-                "type": "library",
-                "bom-ref": p,
-                "name": m.path,
-                "version": m.version,
-                "purl": p,
-                "scope": "required",
-            });
-            let sum = &linked(m).sum;
-            if let Some(hex) = h1_to_hex(sum) {
-                set(
-                    &mut c,
-                    "hashes",
-                    json!([{"alg": "SHA-256", "content": hex}]),
-                );
-            }
-            let mut props = Vec::new();
-            if !sum.is_empty() {
-                props.push(("pegate:go:module:sum".to_owned(), sum.clone()));
-            }
-            if let Some(r) = &m.replace {
-                props.push(("pegate:go:replace:path".to_owned(), r.path.clone()));
-                if !r.version.is_empty() {
-                    props.push(("pegate:go:replace:version".to_owned(), r.version.clone()));
-                }
-            }
-            if !props.is_empty() {
-                set(&mut c, "properties", properties(props));
-            }
-            c
-        })
-        .collect();
-    let mut components = components;
-    if let Some((version, purl)) = stdlib(subject) {
-        components.push(json!({
-            "type": "library",
-            "bom-ref": purl,
-            "name": "stdlib",
-            "version": version,
-            "purl": purl,
-            "scope": "required",
-        }));
-    }
-    let dep_refs: Vec<Value> = components.iter().map(|c| c["bom-ref"].clone()).collect();
-    let mut dependencies = vec![json!({"ref": main_ref, "dependsOn": dep_refs})];
-    dependencies.extend(dep_refs.iter().map(|r| json!({"ref": r})));
-    let mut bom = json!({
-        "bomFormat": "CycloneDX",
-        "specVersion": "1.6",
-        "version": 1,
-        "metadata": {
-            "timestamp": rfc3339(created),
-            "tools": {"components": [{
-                "type": "application",
-                "name": "pegate",
-                "version": env!("CARGO_PKG_VERSION"),
-            }]},
-            "component": main,
-        },
-        "components": components,
-        "dependencies": dependencies,
-    });
-    // Reproducible: the same artifact and creation time give the same serial number.
-    let serial = format!("urn:uuid:{}", uuid_v5(bom.to_string().as_bytes()));
-    if let Some(fields) = bom.as_object_mut() {
-        fields.shift_insert(2, "serialNumber".to_owned(), json!(serial));
-    }
-    bom
-}
-
 /// pegate's UUID namespace for SBOM serial numbers: the RFC 4122 version 5 UUID of the URL
 /// `https://example.invalid/pegate/sbom` in the URL namespace.
 const SBOM_NAMESPACE: [u8; 16] = [
@@ -567,143 +475,6 @@ fn properties(props: Vec<(String, String)>) -> Value {
             .map(|(name, value)| json!({"name": name, "value": value}))
             .collect(),
     )
-}
-
-/// SPDX 2.3 JSON: the main module as the package the document describes (checksum: the
-/// artifact's SHA-256; facts as annotations), each dependency a package it `DEPENDS_ON`.
-pub fn spdx(subject: &Subject, created: i64) -> Value {
-    let (name, version) = subject.main_name_version();
-    let date = rfc3339(created);
-    let tool = format!("Tool: pegate-{}", env!("CARGO_PKG_VERSION"));
-    let annotation = |name: &str, value: &str| {
-        json!({
-            "annotationDate": date,
-            "annotationType": "OTHER",
-            "annotator": tool,
-            "comment": format!("{name}={value}"),
-        })
-    };
-    let purl_ref = |p: String| json!([{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": p}]);
-    let mut main = json!({
-        "name": name,
-        "SPDXID": "SPDXRef-Package-main",
-        "downloadLocation": "NOASSERTION",
-        "filesAnalyzed": false,
-        "primaryPackagePurpose": "APPLICATION",
-        "licenseConcluded": "NOASSERTION",
-        "licenseDeclared": "NOASSERTION",
-        "copyrightText": "NOASSERTION",
-    });
-    if let Some(v) = &version {
-        set(&mut main, "versionInfo", json!(v));
-    }
-    if subject.go.is_some() {
-        set(
-            &mut main,
-            "externalRefs",
-            purl_ref(purl(&name, version.as_deref())),
-        );
-    }
-    if let Some(h) = &subject.sha256 {
-        set(
-            &mut main,
-            "checksums",
-            json!([{"algorithm": "SHA256", "checksumValue": h}]),
-        );
-    }
-    set(
-        &mut main,
-        "annotations",
-        Value::Array(
-            subject
-                .properties()
-                .iter()
-                .map(|(k, v)| annotation(k, v))
-                .collect(),
-        ),
-    );
-    let mut packages = vec![main];
-    let mut relationships = vec![json!({
-        "spdxElementId": "SPDXRef-DOCUMENT",
-        "relationshipType": "DESCRIBES",
-        "relatedSpdxElement": "SPDXRef-Package-main",
-    })];
-    for (i, m) in deps(subject).iter().enumerate() {
-        let id = format!("SPDXRef-Package-dep-{}", i.saturating_add(1));
-        let mut p = json!({
-            "name": m.path,
-            "SPDXID": id,
-            "versionInfo": m.version,
-            "downloadLocation": "NOASSERTION",
-            "filesAnalyzed": false,
-            "primaryPackagePurpose": "LIBRARY",
-            "licenseConcluded": "NOASSERTION",
-            "licenseDeclared": "NOASSERTION",
-            "copyrightText": "NOASSERTION",
-            "externalRefs": purl_ref(purl(&m.path, Some(&m.version))),
-        });
-        let sum = &linked(m).sum;
-        if let Some(hex) = h1_to_hex(sum) {
-            set(
-                &mut p,
-                "checksums",
-                json!([{"algorithm": "SHA256", "checksumValue": hex}]),
-            );
-        }
-        let mut notes = Vec::new();
-        if !sum.is_empty() {
-            notes.push(annotation("pegate:go:module:sum", sum));
-        }
-        if let Some(r) = &m.replace {
-            notes.push(annotation(
-                "pegate:go:replace",
-                format!("{} {}", r.path, r.version).trim_end(),
-            ));
-        }
-        if !notes.is_empty() {
-            set(&mut p, "annotations", Value::Array(notes));
-        }
-        packages.push(p);
-        relationships.push(json!({
-            "spdxElementId": "SPDXRef-Package-main",
-            "relationshipType": "DEPENDS_ON",
-            "relatedSpdxElement": id,
-        }));
-    }
-    if let Some((version, purl)) = stdlib(subject) {
-        let id = "SPDXRef-Package-stdlib";
-        packages.push(json!({
-            "name": "stdlib",
-            "SPDXID": id,
-            "versionInfo": version,
-            "downloadLocation": "NOASSERTION",
-            "filesAnalyzed": false,
-            "primaryPackagePurpose": "LIBRARY",
-            "licenseConcluded": "NOASSERTION",
-            "licenseDeclared": "NOASSERTION",
-            "copyrightText": "NOASSERTION",
-            "externalRefs": purl_ref(purl),
-        }));
-        relationships.push(json!({
-            "spdxElementId": "SPDXRef-Package-main",
-            "relationshipType": "DEPENDS_ON",
-            "relatedSpdxElement": id,
-        }));
-    }
-    let mut namespace = String::from("https://spdx.org/spdxdocs/pegate/");
-    encode(&mut namespace, &subject.file_name, b"");
-    namespace.push('-');
-    namespace.push_str(subject.sha256.as_deref().unwrap_or("unhashed"));
-    json!({
-        "spdxVersion": "SPDX-2.3",
-        "dataLicense": "CC0-1.0",
-        "SPDXID": "SPDXRef-DOCUMENT",
-        "name": subject.file_name,
-        "documentNamespace": namespace,
-        "creationInfo": {"created": date, "creators": [tool]},
-        "packages": packages,
-        "relationships": relationships,
-    })
 }
 
 #[cfg(test)]

@@ -361,7 +361,7 @@ fn err_fixtures() -> Vec<(&'static str, Vec<u8>)> {
 }
 
 /// Files the Windows loader reads differently from what the PE specification says a linker
-/// writes (issue 13): each is summarised as the loader sees it, the oddity in `errors`.
+/// writes: each is summarised as the loader sees it, the oddity in `errors`.
 fn loader_fixtures() -> Vec<(&'static str, Vec<u8>)> {
     let amd64 = || base(0x8664, true, 3);
     let good = build(&amd64());

@@ -232,7 +232,7 @@ pub(crate) fn run(_args: &[String]) -> anyhow::Result<()> {
         std::fs::copy(work.join(pem), out_dir.join(pem))?;
     }
     let out = |name: &str| out_dir.join(name);
-    for arch in ["amd64", "arm64", "386"] {
+    for arch in pegate::go::matrix::REFERENCE_GOARCHES.map(|a| a.as_str()) {
         let exe = go_build(&work, arch)?;
         std::fs::copy(&exe, out(&format!("{arch}-unsigned.exe")))?;
         sign(

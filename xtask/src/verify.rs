@@ -166,38 +166,14 @@ fn verify(args: &[String]) -> anyhow::Result<i32> {
         std::fs::remove_dir_all(&artifacts)
             .with_context(|| format!("remove {}", artifacts.display()))?;
     }
-    let mut spec = MatrixSpec::reference(&hello, &artifacts, &opts.cache);
-    spec.reproducibility = opts.repro;
-    spec.jobs = opts.jobs;
-    spec.cgo = opts.cgo;
-    spec.cgo_options.python = opts.python.clone();
-    if opts.run {
-        spec.run = Some(run_options(&opts)?);
-    }
-
+    let spec = matrix_spec(&opts, &hello, &artifacts)?;
     let total = spec
         .targets
         .len()
         .saturating_mul(spec.variants.len())
         .saturating_mul(toolchains.len());
     let done = AtomicUsize::new(0);
-    let progress = |event: &CellEvent<'_>| match event {
-        CellEvent::Started { cell } => eprintln!("  building {cell}"),
-        CellEvent::Finished { result } => {
-            let n = done.fetch_add(1, Ordering::Relaxed).saturating_add(1);
-            let status = if result.error().is_some() {
-                "FAILED"
-            } else {
-                "built"
-            };
-            eprintln!(
-                "  [{n}/{total}] {status} {} in {:.1} s",
-                result.cell,
-                result.elapsed_ms as f64 / 1000.0
-            );
-        }
-        _ => {}
-    };
+    let progress = |event: &CellEvent<'_>| print_progress(event, &done, total);
     // Made before the build: a run without `openssl` fails before minutes of compiling.
     let signing = if opts.sign_test {
         let signing = crate::sign_test::SignTest::new(&opts.out.join("sign-test"))?;
@@ -222,38 +198,10 @@ fn verify(args: &[String]) -> anyhow::Result<i32> {
         let mut report = matrix::build(tc, &spec, &progress)
             .with_context(|| format!("build the reference matrix of {}", hello.display()))?;
         elapsed_ms = elapsed_ms.saturating_add(report.elapsed_ms);
-        let Some(signing) = &signing else {
-            rows.extend(check_all(&report));
-            continue;
-        };
-        // Signed before anything reads the artifacts' hashes, as `pegate build --sign` does.
-        let signed = signing.sign(&mut report)?;
-        let text = pegate::release::image_hash_lines(&signed.signed);
-        image_hashes.push_str(&text);
-        let list = pegate::policy::parse_checksums(&text)?;
-        let mut cells = check_all(&report);
-        for row in &mut cells {
-            let path = row.artifact.as_ref().map(|a| a.path.clone());
-            let Some(artifact) = signed
-                .signed
-                .iter()
-                .find(|s| Some(&s.path) == path.as_ref())
-            else {
-                continue;
-            };
-            let check = signing.check(artifact, &list);
-            // The plain matrix expects no certificate table; this one must have one.
-            if let Some(c) = row.checks.iter_mut().find(|c| c.name == "unsigned") {
-                *c = Check::new("unsigned", false, &c.actual);
-            }
-            row.checks
-                .push(Check::new("signature", "signed-valid", &check.status));
-            row.checks
-                .push(Check::new("gate", "", check.gate_failures()));
-            row.signature = Some(check);
-            row.ok = row_ok(row);
+        match &signing {
+            Some(signing) => rows.extend(signed_rows(signing, &mut report, &mut image_hashes)?),
+            None => rows.extend(check_all(&report)),
         }
-        rows.extend(cells);
     }
 
     if signing.is_some() {
@@ -262,14 +210,7 @@ fn verify(args: &[String]) -> anyhow::Result<i32> {
             .with_context(|| format!("write {}", path.display()))?;
     }
     print!("{}", table(&rows));
-    for row in &rows {
-        if let Some(cc) = row.artifact.as_ref().and_then(|a| a.c_compiler.as_ref()) {
-            println!("{}: cc {} ({}; {})", row.cell, cc.cc, cc.version, cc.source);
-        }
-        if let Some(gate) = &row.imports {
-            println!("{}: imports {}", row.cell, gate.dlls.join(", "));
-        }
-    }
+    print_compilers_and_imports(&rows);
     let tests = if opts.test {
         Some(crate::verify_test::run(
             &toolchains,
@@ -301,6 +242,89 @@ fn verify(args: &[String]) -> anyhow::Result<i32> {
         path.display()
     );
     Ok(if ok { 0 } else { 1 })
+}
+
+/// One progress line on stderr: a cell starts, or the `done`-th of `total` finished.
+fn print_progress(event: &CellEvent<'_>, done: &AtomicUsize, total: usize) {
+    match event {
+        CellEvent::Started { cell } => eprintln!("  building {cell}"),
+        CellEvent::Finished { result } => {
+            let n = done.fetch_add(1, Ordering::Relaxed).saturating_add(1);
+            let status = if result.error().is_some() {
+                "FAILED"
+            } else {
+                "built"
+            };
+            eprintln!(
+                "  [{n}/{total}] {status} {} in {:.1} s",
+                result.cell,
+                result.elapsed_ms as f64 / 1000.0
+            );
+        }
+        _ => {}
+    }
+}
+
+/// The reference matrix of `hello` into `artifacts`, as the options ask for it.
+fn matrix_spec(opts: &Options, hello: &Path, artifacts: &Path) -> anyhow::Result<MatrixSpec> {
+    let mut spec = MatrixSpec::reference(hello, artifacts, &opts.cache);
+    spec.reproducibility = opts.repro;
+    spec.jobs = opts.jobs;
+    spec.cgo = opts.cgo;
+    spec.cgo_options.python = opts.python.clone();
+    if opts.run {
+        spec.run = Some(run_options(opts)?);
+    }
+    Ok(spec)
+}
+
+/// `--sign-test`: signs a toolchain's built matrix (before anything reads the artifacts' hashes,
+/// as `pegate build --sign` does), appends its image-hash lines to `image_hashes`, and checks
+/// every cell with the signature and gate checks added.
+fn signed_rows(
+    signing: &crate::sign_test::SignTest,
+    report: &mut MatrixReport,
+    image_hashes: &mut String,
+) -> anyhow::Result<Vec<Row>> {
+    let signed = signing.sign(report)?;
+    let text = pegate::release::image_hash_lines(&signed.signed);
+    image_hashes.push_str(&text);
+    let list = pegate::policy::parse_checksums(&text)?;
+    let mut cells = check_all(report);
+    for row in &mut cells {
+        let path = row.artifact.as_ref().map(|a| a.path.clone());
+        let Some(artifact) = signed
+            .signed
+            .iter()
+            .find(|s| Some(&s.path) == path.as_ref())
+        else {
+            continue;
+        };
+        let check = signing.check(artifact, &list);
+        // The plain matrix expects no certificate table; this one must have one.
+        if let Some(c) = row.checks.iter_mut().find(|c| c.name == "unsigned") {
+            *c = Check::new("unsigned", false, &c.actual);
+        }
+        row.checks
+            .push(Check::new("signature", "signed-valid", &check.status));
+        row.checks
+            .push(Check::new("gate", "", check.gate_failures()));
+        row.signature = Some(check);
+        row.ok = row_ok(row);
+    }
+    Ok(cells)
+}
+
+/// The lines after the table: each cgo cell's C compiler, each cell's imported DLLs.
+fn print_compilers_and_imports(rows: &[Row]) {
+    for row in rows {
+        if let Some(cc) = row.artifact.as_ref().and_then(|a| a.c_compiler.as_ref()) {
+            println!("{}: cc {} ({}; {})", row.cell, cc.cc, cc.version, cc.source);
+        }
+        if let Some(gate) = &row.imports {
+            println!("{}: imports {}", row.cell, gate.dlls.join(", "));
+        }
+    }
 }
 
 /// How `--run` runs the artifacts: this host's runners, quiet Wine, and the test Wine prefix.
@@ -660,7 +684,7 @@ fn observe(path: &Path) -> anyhow::Result<(PeSummary, Option<BuildInfo>)> {
 
 fn table(rows: &[Row]) -> String {
     let width = rows.iter().map(|r| r.cell.len()).max().unwrap_or(4).max(4);
-    // The run column appears only with --run, so the plain table stays as it was.
+    // The run column appears only with --run: without it the table has no empty column.
     let runs: Vec<Option<String>> = rows
         .iter()
         .map(|r| r.run.as_ref().map(RunResult::summary))

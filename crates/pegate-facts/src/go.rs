@@ -158,6 +158,29 @@ go_names!(
 );
 
 impl GoArch {
+    /// Rust's names for the CPUs pegate runs on (`std::env::consts::ARCH`, `target_arch`), each
+    /// with its GOARCH: the one table of the two namings.
+    pub const RUST_ARCHES: &'static [(&'static str, GoArch)] = &[
+        ("x86_64", GoArch::Amd64),
+        ("aarch64", GoArch::Arm64),
+        ("x86", GoArch::I386),
+    ];
+
+    /// The GOARCH of a Rust arch name in [`GoArch::RUST_ARCHES`] (`x86_64` → `amd64`).
+    ///
+    /// ```
+    /// use pegate_facts::GoArch;
+    /// assert_eq!(GoArch::from_rust_arch("x86_64"), Some(GoArch::Amd64));
+    /// assert_eq!(GoArch::from_rust_arch("x86"), Some(GoArch::I386));
+    /// assert_eq!(GoArch::from_rust_arch("amd64"), None);
+    /// ```
+    pub fn from_rust_arch(arch: &str) -> Option<GoArch> {
+        Self::RUST_ARCHES
+            .iter()
+            .find(|(rust, _)| *rust == arch)
+            .map(|&(_, go)| go)
+    }
+
     /// The COFF machine Go's linker writes for this GOARCH on Windows; `None` for an
     /// architecture Go has no Windows port for.
     pub const fn machine(self) -> Option<Machine> {

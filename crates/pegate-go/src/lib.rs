@@ -15,6 +15,6 @@ pub mod toolchain;
 pub mod wine;
 
 pub use error::Error;
-/// The build-info reader and the cross-checks live in the pure `pegate-gobin` crate; re-exported
-/// here so that `pegate_go::buildinfo` and `pegate_go::crosscheck` keep working.
+/// The build-info reader and the cross-checks of the pure `pegate-gobin` crate, beside the
+/// builds whose artifacts they read (`pegate::go::buildinfo`, used by xtask and the README).
 pub use pegate_gobin::{buildinfo, crosscheck};

@@ -63,12 +63,7 @@ impl Host {
             "macos" => "darwin",
             other => other,
         };
-        let goarch = match std::env::consts::ARCH {
-            "x86_64" => "amd64",
-            "aarch64" => "arm64",
-            "x86" => "386",
-            other => other,
-        };
+        let goarch = crate::toolchain::host_goarch();
         let (wine64, wine32) = if cfg!(windows) {
             (None, None)
         } else {

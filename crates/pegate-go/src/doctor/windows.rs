@@ -36,7 +36,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{Check, MAX_PATH, Status, check};
+use super::{Check, CheckId, MAX_PATH, Status, check};
 
 /// A string value as stored in the registry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -291,7 +291,7 @@ pub(crate) fn env_persisted(facts: &WindowsFacts, vars: &BTreeMap<String, String
     } else {
         found.join("; ")
     };
-    check("env.persisted", status, message, &fix)
+    check(CheckId::EnvPersisted, status, message, &fix)
 }
 
 /// `path.order`: the first `go.exe` on PATH should be `%GOROOT%\bin\go.exe`.
@@ -308,7 +308,7 @@ pub(crate) fn path_order(facts: &WindowsFacts, vars: &BTreeMap<String, String>) 
         });
     let Some(first) = facts.go_exe_on_path.first() else {
         return check(
-            "path.order",
+            CheckId::PathOrder,
             Status::Warn,
             "no go.exe on PATH",
             "add %GOROOT%\\bin to PATH",
@@ -319,7 +319,7 @@ pub(crate) fn path_order(facts: &WindowsFacts, vars: &BTreeMap<String, String>) 
             let bin = norm(&format!("{root}\\bin"));
             if norm(first) == bin {
                 check(
-                    "path.order",
+                    CheckId::PathOrder,
                     Status::Pass,
                     format!("{first}\\go.exe (GOROOT's) comes first on PATH"),
                     "",
@@ -331,7 +331,7 @@ pub(crate) fn path_order(facts: &WindowsFacts, vars: &BTreeMap<String, String>) 
                     "and GOROOT's go.exe is not on PATH at all:"
                 };
                 check(
-                    "path.order",
+                    CheckId::PathOrder,
                     Status::Fail,
                     format!(
                         "{first}\\go.exe comes first on PATH, {later} {root}\\bin (GOROOT): `go` runs a different Go"
@@ -341,7 +341,7 @@ pub(crate) fn path_order(facts: &WindowsFacts, vars: &BTreeMap<String, String>) 
             }
         }
         None if facts.go_exe_on_path.len() > 1 => check(
-            "path.order",
+            CheckId::PathOrder,
             Status::Warn,
             format!(
                 "go.exe is in {} PATH directories ({}); the first one wins",
@@ -351,7 +351,7 @@ pub(crate) fn path_order(facts: &WindowsFacts, vars: &BTreeMap<String, String>) 
             FIX,
         ),
         None => check(
-            "path.order",
+            CheckId::PathOrder,
             Status::Pass,
             format!("one go.exe on PATH: {first}\\go.exe"),
             "",
@@ -372,7 +372,7 @@ pub(crate) fn long_paths(enabled: Option<u32>, deepest: Option<(usize, String)>)
         .unwrap_or_else(|| "GOPATH/GOMODCACHE hold no files yet".to_owned());
     if enabled == Some(1) {
         return check(
-            "windows.long-paths",
+            CheckId::WindowsLongPaths,
             Status::Pass,
             format!("LongPathsEnabled=1; {deepest_text}"),
             "",
@@ -384,19 +384,19 @@ pub(crate) fn long_paths(enabled: Option<u32>, deepest: Option<(usize, String)>)
     };
     match deepest {
         Some((len, _)) if len > limit => check(
-            "windows.long-paths",
+            CheckId::WindowsLongPaths,
             Status::Fail,
             format!("{state} and {deepest_text}, over the {limit}-character limit"),
             FIX,
         ),
         Some((len, _)) if len > limit.saturating_sub(40) => check(
-            "windows.long-paths",
+            CheckId::WindowsLongPaths,
             Status::Warn,
             format!("{state} and {deepest_text}, close to the {limit}-character limit"),
             FIX,
         ),
         _ => check(
-            "windows.long-paths",
+            CheckId::WindowsLongPaths,
             Status::Pass,
             format!("{state}; {deepest_text}"),
             "",
@@ -408,7 +408,7 @@ pub(crate) fn long_paths(enabled: Option<u32>, deepest: Option<(usize, String)>)
 pub(crate) fn system_roots(facts: &WindowsFacts) -> Check {
     let Some(store) = &facts.root_store else {
         return check(
-            "certs.system-roots",
+            CheckId::CertsSystemRoots,
             Status::Warn,
             "could not open the Windows ROOT certificate store",
             CERTUTIL_FIX,
@@ -421,7 +421,7 @@ pub(crate) fn system_roots(facts: &WindowsFacts) -> Check {
         .collect();
     if !found.is_empty() {
         return check(
-            "certs.system-roots",
+            CheckId::CertsSystemRoots,
             Status::Pass,
             format!(
                 "the ROOT store has {} (proxy.golang.org and sum.golang.org chain to it)",
@@ -433,7 +433,7 @@ pub(crate) fn system_roots(facts: &WindowsFacts) -> Check {
     let wanted = GO_PROXY_ROOTS.join(", ");
     if facts.root_auto_update_disabled {
         check(
-            "certs.system-roots",
+            CheckId::CertsSystemRoots,
             Status::Fail,
             format!(
                 "the ROOT store ({} certificates) lacks {wanted} and DisableRootAutoUpdate is set: \
@@ -444,7 +444,7 @@ pub(crate) fn system_roots(facts: &WindowsFacts) -> Check {
         )
     } else {
         check(
-            "certs.system-roots",
+            CheckId::CertsSystemRoots,
             Status::Warn,
             format!(
                 "the ROOT store ({} certificates) lacks {wanted}; Windows fetches it on first use \

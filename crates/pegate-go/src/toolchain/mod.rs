@@ -53,6 +53,7 @@ use install::exe;
 pub use hash::sha256_file;
 pub use install::{install_archive, installed, toolchains_dir};
 pub(crate) use lookup::{find_go_version_file, find_on_path};
+pub(crate) use pins::host_goarch;
 pub use pins::{GO_RELEASES, PINS, Pin, host_platform, pin_for, pin_for_platform};
 pub(crate) use pins::{WindowsArm, windows_arm};
 pub use pip::fetch_wheel;

@@ -7,7 +7,7 @@
 //! assert_eq!(pin.wheel_tag, "manylinux_2_17_x86_64");
 //! ```
 
-use pegate_facts::GoVersion;
+use pegate_facts::{GoArch, GoVersion};
 
 use super::normalize_version;
 use crate::error::{Error, Result};
@@ -106,15 +106,16 @@ pub(crate) fn windows_arm(version: &GoVersion) -> Option<WindowsArm> {
     }
 }
 
+/// The host CPU as a GOARCH (`amd64`), by [`GoArch::from_rust_arch`]; a CPU that table does
+/// not name keeps Rust's name.
+pub(crate) fn host_goarch() -> &'static str {
+    let arch = std::env::consts::ARCH;
+    GoArch::from_rust_arch(arch).map_or(arch, GoArch::as_str)
+}
+
 /// The host platform as GOOS/GOARCH (`linux/amd64`).
 pub fn host_platform() -> String {
-    let arch = match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        other => other,
-    };
-    format!("{}/{arch}", std::env::consts::OS)
+    format!("{}/{}", std::env::consts::OS, host_goarch())
 }
 
 /// The pin for `version` on this host, if pegate has one.
