@@ -37,7 +37,7 @@ const BLOCK: usize = (LANES * 4) << 16;
 /// The sum of `bytes` (at most `BLOCK` long) as little-endian u32 words, reduced with
 /// end-around carry to one u64, up to the last whole group of lanes; and the bytes after it.
 /// With AVX2 (detected once at run time) the same code is compiled for it: twice the words per
-/// instruction, the checksum of a signed file's read costs half as much.
+/// instruction.
 #[inline]
 fn sum_words(bytes: &[u8]) -> (u64, &[u8]) {
     #[cfg(target_arch = "x86_64")]

@@ -23,6 +23,7 @@ use std::fs::File;
 use object::pe::{IMAGE_DEBUG_TYPE_EX_DLLCHARACTERISTICS, ImageDebugDirectory};
 
 use crate::PeView;
+use crate::file::Window;
 
 /// Index of the DEBUG data directory.
 const DIRECTORY_DEBUG: usize = object::pe::IMAGE_DIRECTORY_ENTRY_DEBUG;
@@ -101,7 +102,21 @@ pub fn read_ex_dll_characteristics(
     file: &File,
     view: &PeView<'_>,
 ) -> Result<Option<u32>, DebugError> {
+    read_near(file, view, Window::EMPTY)
+}
+
+/// [`read_ex_dll_characteristics`], the bytes that lie wholly in `near` (read already, with the
+/// load config) taken from it rather than read again.
+pub(crate) fn read_near(
+    file: &File,
+    view: &PeView<'_>,
+    near: Window<'_>,
+) -> Result<Option<u32>, DebugError> {
     find(view, |offset, buf| {
+        if let Some(bytes) = near.get(offset, buf.len()) {
+            buf.copy_from_slice(bytes);
+            return Ok(());
+        }
         let n =
             crate::read_full_at(file, buf, offset).map_err(|source| DebugError::Io { source })?;
         if n < buf.len() {
@@ -133,6 +148,17 @@ fn u32_at(bytes: &[u8], at: usize) -> u32 {
         b.copy_from_slice(s);
     }
     u32::from_le_bytes(b)
+}
+
+/// The file range of the directory's entries (at most [`MAX_ENTRIES`]): (offset, length); `None`
+/// when there is nothing to read (no directory, less than one entry, or no file data for it).
+pub(crate) fn entries_range(view: &PeView<'_>) -> Option<(u64, usize)> {
+    let dir = view
+        .data_directory(DIRECTORY_DEBUG)
+        .filter(|d| d.virtual_address != 0 && d.size != 0)?;
+    let offset = view.rva_to_file_offset(dir.virtual_address)?;
+    let count = (dir.size as usize / ENTRY_SIZE).min(MAX_ENTRIES);
+    (count != 0).then(|| (u64::from(offset), count.saturating_mul(ENTRY_SIZE)))
 }
 
 /// Walks the entries with `read(offset, buf)` filling `buf` exactly from the file.

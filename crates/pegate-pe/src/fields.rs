@@ -143,6 +143,12 @@ impl Format {
 
 /// The fields, in order: `key [tags]: type = |summary| value`, and `, if_some` for a field
 /// left out when its value is `None`. The doc comment becomes the schema's description.
+///
+/// A macro rather than derived structs: the summary is written as four selections ([`All`],
+/// [`Lead`], [`Rest`], [`BriefLead`]), whose lead fields are `null` without a summary and
+/// whose schemas differ in which keys are required. Derived structs would spell each field in
+/// up to four structs and four schemas, kept in the same order by hand; this list spells it
+/// once, and each selection's writer, field count and schema are generated from it.
 macro_rules! fields {
     ($(
         $(#[doc = $doc:literal])*

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 #[cfg(feature = "batch")]
 use rayon::prelude::*;
 
-use crate::file::{read_full_at, read_range, with_headers};
+use crate::file::{WINDOW_LEN, Window, read_full_at, read_range, with_headers, with_window};
 use crate::summary::{
     Extra, MAX_LOAD_CONFIG, load_config_range, string_table_range, summarize_with,
 };
@@ -116,16 +116,53 @@ fn summary_of(
     opts: &InspectOptions,
 ) -> Result<PeSummary, Error> {
     let file_len = view.file_len();
-    // The load config is read up to MAX_LOAD_CONFIG (see `load_config_range`): a stack buffer.
-    let mut load_config_buf = [0u8; MAX_LOAD_CONFIG];
-    let load_config = match load_config_range(view) {
-        Some((offset, len)) if view.bytes_at(offset, len).is_none() && offset < file_len => {
-            let slot = load_config_buf.get_mut(..len).unwrap_or_default();
-            let n = read_full_at(file, slot, offset).map_err(io(path))?;
-            slot.get(..n)
-        }
-        _ => None,
+    // The load config lies beyond the header prefix in most images, and the debug directory
+    // usually a few hundred bytes from it: one read for both when they are that close.
+    let load_config = load_config_range(view)
+        .filter(|&(offset, len)| view.bytes_at(offset, len).is_none() && offset < file_len);
+    let (offset, len) = match load_config {
+        Some(range) => near_range(view, range),
+        None => (0, 0),
     };
+    with_window(file, offset, len, |window| {
+        let window = window.map_err(io(path))?;
+        // At most MAX_LOAD_CONFIG bytes, as many as the file has from its offset.
+        let load_config = load_config.map(|(offset, len)| {
+            let bytes = window.from(offset).unwrap_or_default();
+            bytes.get(..len.min(MAX_LOAD_CONFIG)).unwrap_or(bytes)
+        });
+        summary_after_load_config(file, view, path, opts, load_config, window)
+    })
+}
+
+/// The load config's file range, widened to cover the debug directory's entries when those
+/// lie outside the view and the two fit in one [`WINDOW_LEN`] read together.
+fn near_range(view: &PeView<'_>, load_config: (u64, usize)) -> (u64, usize) {
+    let (offset, len) = load_config;
+    let end = offset.saturating_add(len as u64);
+    let Some((debug, debug_len)) = crate::debug::entries_range(view)
+        .filter(|&(o, l)| view.bytes_at(o, l).is_none() && o < view.file_len())
+    else {
+        return load_config;
+    };
+    let start = offset.min(debug);
+    let stop = end.max(debug.saturating_add(debug_len as u64));
+    match usize::try_from(stop.saturating_sub(start)) {
+        Ok(span) if span <= WINDOW_LEN => (start, span),
+        _ => load_config,
+    }
+}
+
+/// The rest of [`summary_of`] once the load config is read (`window` holds it, and what was
+/// read with it).
+fn summary_after_load_config(
+    file: &File,
+    view: &PeView<'_>,
+    path: &Path,
+    opts: &InspectOptions,
+    load_config: Option<&[u8]>,
+    window: Window<'_>,
+) -> Result<PeSummary, Error> {
     let string_table = match string_table_range(view).filter(|_| !opts.raw_long_names) {
         Some((offset, len)) if view.bytes_at(offset, len).is_none() => {
             Some((offset, read_range(file, offset, len).map_err(io(path))?))
@@ -164,7 +201,7 @@ fn summary_of(
         crate::debug::ex_dll_characteristics(view),
         Err(crate::debug::DebugError::NotInView { .. })
     ) {
-        match crate::debug::read_ex_dll_characteristics(file, view) {
+        match crate::debug::read_near(file, view, window) {
             Ok(flags) => summary.ex_dll_characteristics = flags,
             Err(e) => summary.errors.push(e.into()),
         }

@@ -37,7 +37,7 @@ pub use headers::PeHeaders;
 pub use inspect::{InspectOptions, inspect_headers, inspect_path, inspect_path_with};
 #[cfg(feature = "batch")]
 pub use inspect::{inspect_headers_paths, inspect_paths};
-/// The flag sets, from pegate-facts (the path `pegate_pe::flags::Dll` predates that crate).
+/// The flag sets, from pegate-facts, also reachable as `pegate_pe::flags` (`pegate_pe::flags::Dll`).
 pub use pegate_facts::flags;
 pub use pegate_facts::{
     Characteristics, DllCharacteristics, Flags, GuardFlags, Machine, SectionCharacteristics,

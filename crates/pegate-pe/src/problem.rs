@@ -3,7 +3,7 @@
 //!
 //! A problem prints (and serialises) as one line naming the part first
 //! (`load config at 0x…: …`, `debug directory: …`); read back from JSON, it is
-//! [`Problem::Text`], since only its words were kept.
+//! [`Problem::Text`]: the JSON holds only its words.
 //!
 //! ```
 //! let p = pegate_pe::Problem::LoadConfigUnmapped { rva: 0x3000 };
@@ -167,7 +167,7 @@ impl<'de> Deserialize<'de> for Problem {
 mod tests {
     use super::*;
 
-    /// Each problem prints the line the summary held when problems were strings.
+    /// Each problem prints as its one line, part named first, and serialises as that line.
     #[test]
     fn problems_print_and_serialise_as_their_lines() {
         let cases: Vec<(Problem, &str)> = vec![
