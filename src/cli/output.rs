@@ -158,6 +158,28 @@ pub(crate) fn error_text(e: &anyhow::Error) -> String {
 mod tests {
     use super::*;
 
+    /// Past its in-memory size the spool moves to a file and reads back the same lines, in
+    /// order, as often as asked.
+    #[test]
+    fn a_spool_past_memory_reads_back_every_line() -> anyhow::Result<()> {
+        let mut spool = Spool::new();
+        let lines: Vec<String> = (0..200_000).map(|i| format!("line {i:>20}")).collect();
+        for line in &lines {
+            spool.write(format!("{line}\n").as_bytes())?;
+        }
+        let spooled = spool.finish()?;
+        assert!(matches!(spooled, Spooled::File(_)));
+        for _ in 0..2 {
+            let mut read = Vec::new();
+            spooled.each_line(&mut |l| {
+                read.push(l.to_owned());
+                Ok(())
+            })?;
+            assert_eq!(read, lines);
+        }
+        Ok(())
+    }
+
     #[test]
     fn each_cause_is_said_once() {
         let io = std::io::Error::from_raw_os_error(17);

@@ -607,3 +607,57 @@ pub fn markdown_to(out: &mut dyn io::Write, results: &(impl Results + ?Sized)) -
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::RuleId;
+
+    fn result(artifact: &str, rule: RuleId, outcome: Outcome) -> RuleResult {
+        RuleResult {
+            artifact: artifact.into(),
+            rule,
+            outcome,
+            message: "m".into(),
+        }
+    }
+
+    /// A name that comes back (a file given twice, an `expected` name that is also a path) is
+    /// one group, where it first appears, with all its results: one JUnit suite, one text line.
+    #[test]
+    fn a_returning_name_is_one_group_where_it_first_appears() {
+        let report = Report {
+            results: vec![
+                result("a.exe", RuleId::Readable, Outcome::Pass),
+                result("b.exe", RuleId::Readable, Outcome::Fail),
+                result("a.exe", RuleId::Readable, Outcome::Pass),
+                result("a.exe", RuleId::Expected, Outcome::Fail),
+            ],
+        };
+        let junit = junit(&report);
+        let suites: Vec<&str> = junit
+            .lines()
+            .filter(|l| l.contains("<testsuite "))
+            .collect();
+        assert_eq!(
+            suites,
+            [
+                "  <testsuite name=\"a.exe\" tests=\"3\" failures=\"1\" skipped=\"0\">",
+                "  <testsuite name=\"b.exe\" tests=\"1\" failures=\"1\" skipped=\"0\">",
+            ]
+        );
+        let text = text(&report, &TextOptions::default());
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| l.ends_with("passed") || l.contains("failed"))
+            .filter(|l| l.contains(".exe") && !l.contains("artifact."))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "FAIL  a.exe     2 passed, 1 failed",
+                "FAIL  b.exe     0 passed, 1 failed",
+            ]
+        );
+    }
+}
