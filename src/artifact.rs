@@ -605,7 +605,10 @@ pub fn inspect(path: &Path, opts: &Options) -> ArtifactReport {
         Some(t) => verify.with_trust(t.clone()),
         None => verify,
     };
-    let (summary, signature, go) = match pegate_pe::inspect_path_with(
+    // Stamped before the open and after the last read: a file written meanwhile (a build still
+    // running, a copy in progress) is reported as changed, never judged on bytes of two versions.
+    let before = std::fs::metadata(path).ok().map(|m| Stamp::of(&m));
+    let (summary, signature, go, after) = match pegate_pe::inspect_path_with(
         path,
         &pegate_pe::InspectOptions::default()
             .with_raw_long_names(opts.skip_section_names)
@@ -626,7 +629,8 @@ pub fn inspect(path: &Path, opts: &Options) -> ArtifactReport {
             };
             let go = (!opts.skip_go)
                 .then(|| pegate_gobin::buildinfo::read_file_with(file, view, search));
-            (summary, signature, go)
+            let after = file.metadata().ok().map(|m| Stamp::of(&m));
+            (summary, signature, go, after)
         },
     ) {
         Ok(s) => s,
@@ -641,6 +645,19 @@ pub fn inspect(path: &Path, opts: &Options) -> ArtifactReport {
             return ArtifactReport::failed(path, kind, e.to_string());
         }
     };
+    if let (Some(before), Some(after)) = (before, after)
+        && before != after
+    {
+        return ArtifactReport::failed(
+            path,
+            FailureKind::Io,
+            format!(
+                "{}: changed while it was read ({}); inspect it again once it is written",
+                path.display(),
+                before.change(&after)
+            ),
+        );
+    }
     let mut errors: Vec<String> = Vec::new();
     let (signature, sha256, checksum) = match signature {
         Some(Ok(Digested::Verified(report))) => {
@@ -681,6 +698,46 @@ pub fn inspect(path: &Path, opts: &Options) -> ArtifactReport {
             crosscheck,
             error: (!errors.is_empty()).then(|| errors.join("; ")),
         }),
+    }
+}
+
+/// What tells one version of a file from the next: its size, its modification time and (Unix)
+/// its inode and change time, which every write moves (to the file system clock's tick).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    #[cfg(unix)]
+    inode: (u64, u64),
+    #[cfg(unix)]
+    changed: (i64, i64),
+}
+
+impl Stamp {
+    fn of(m: &std::fs::Metadata) -> Stamp {
+        #[cfg(unix)]
+        use std::os::unix::fs::MetadataExt as _;
+        Stamp {
+            len: m.len(),
+            modified: m.modified().ok(),
+            #[cfg(unix)]
+            inode: (m.dev(), m.ino()),
+            #[cfg(unix)]
+            changed: (m.ctime(), m.ctime_nsec()),
+        }
+    }
+
+    /// How `later` differs from this stamp, in words.
+    fn change(&self, later: &Stamp) -> String {
+        if self.len != later.len {
+            format!("{} bytes, then {} bytes", self.len, later.len)
+        } else {
+            #[cfg(unix)]
+            if self.inode != later.inode {
+                return "replaced by another file".to_owned();
+            }
+            "rewritten".to_owned()
+        }
     }
 }
 

@@ -5,10 +5,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use pegate::artifact::{self, FailureKind};
-use pegate::policy::{self, Policy, RULES, render};
-use rayon::prelude::*;
+use pegate::policy::{self, ChecksumList, Outcome, Policy, RULES, RuleResult, Seen, render};
 
-use super::walk;
+use super::walk::{self, Input};
 use super::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, output};
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -110,47 +109,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         print!("{}", policy::DEFAULT_POLICY);
         return Ok(EXIT_OK);
     }
-    // Paths the default policy might name are relative to the current directory.
-    let (policy_path, policy) = match args.policy.as_deref() {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("read the policy {}", path.display()))?;
-            let policy = Policy::from_toml(&text).with_context(|| format!("{}", path.display()))?;
-            (path, policy)
-        }
-        None => (
-            Path::new("pegate.toml"),
-            Policy::default_release().context("the default release policy")?,
-        ),
-    };
-    if args.paths.is_empty() {
-        anyhow::bail!("no artifacts given: pass files or directories after the options");
-    }
-    let trust = policy
-        .file
-        .trust
-        .as_deref()
-        .map(|t| pegate::gate::beside(policy_path, t));
-    // The file hash only for the checksums rule and the SBOMs; nothing else needs it.
-    let opts = pegate::gate::inspect_options(
-        &policy,
-        super::inspect::options(trust.as_ref())?,
-        args.sbom.is_some(),
-    );
-    let checksums = match policy.file.checksums.as_deref() {
-        None => None,
-        Some(c) => {
-            let path = pegate::gate::beside(policy_path, c);
-            let text = std::fs::read_to_string(&path).with_context(|| {
-                format!(
-                    "read the checksums file {} named by the policy",
-                    path.display()
-                )
-            })?;
-            Some(policy::parse_checksums(&text).with_context(|| path.display().to_string())?)
-        }
-    };
-
+    let setup = Setup::read(&args)?;
     let (inputs, walk_errors) = walk::expand(&args.paths);
     for e in &walk_errors {
         eprintln!(
@@ -159,74 +118,267 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
             output::text(&e.message)
         );
     }
-    let reports: Vec<_> = inputs
-        .par_iter()
-        .map(|i| (i, artifact::inspect(&i.path, &opts)))
-        .filter(|(i, r)| super::inspect::shown(i, r))
-        .map(|(_, r)| r)
-        .collect();
-    let unreadable = reports
-        .iter()
-        .filter(|r| r.failure().map(|f| f.kind) == Some(FailureKind::Io))
-        .count();
-    let facts: Vec<_> = reports
-        .iter()
-        .map(|r| pegate::gate::facts(r, checksums.as_ref()))
-        .collect();
-    let now = super::sbom::time(args.now.as_deref())?;
-    let report = policy.evaluate_with(&facts, checksums.as_ref(), &pegate::gate::context(now));
-    if let Some(dir) = &args.sbom {
-        let refs: Vec<_> = reports.iter().collect();
-        super::sbom::write_all(
-            &refs,
-            dir,
-            args.sbom_format.into(),
-            now,
-            args.sbom_name.as_deref(),
-        )?;
+    let sboms = args
+        .sbom
+        .as_deref()
+        .map(|dir| super::sbom::Staging::new(dir, args.sbom_format.into(), setup.now))
+        .transpose()?;
+    let judged = judge(&inputs, &setup, sboms.as_ref())?;
+    if let Some(sboms) = sboms {
+        sboms.publish(judged.staged, args.sbom_name.as_deref())?;
     }
-
-    let doc = match args.format {
-        Format::Text => render::text(
-            &report,
-            &render::TextOptions::default()
-                .with_color(output::use_color())
-                .with_verbose(args.verbose),
-        ),
-        Format::Json => render::json(&report),
-        Format::Junit => render::junit(&report),
-        Format::Sarif => render::sarif(&report),
-        Format::Github => {
-            if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty())
-            {
-                let mut file = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&summary)
-                    .with_context(|| {
-                        format!("open GITHUB_STEP_SUMMARY {}", Path::new(&summary).display())
-                    })?;
-                file.write_all(render::markdown(&report).as_bytes())?;
-            }
-            render::github(&report)
-        }
-    };
-    let mut doc = doc;
-    if !doc.ends_with('\n') {
-        doc.push('\n');
-    }
-    if let Some(path) = &args.output {
-        pegate::fs::write(path, doc.as_bytes())?;
-    } else {
-        let mut out = std::io::stdout().lock();
-        out.write_all(doc.as_bytes())?;
-        out.flush()?;
-    }
-    Ok(if unreadable > 0 || !walk_errors.is_empty() {
+    write_report(&args, &Spooled(judged.results))?;
+    Ok(if judged.unreadable > 0 || !walk_errors.is_empty() {
         EXIT_ERROR
-    } else if report.failed() {
+    } else if judged.failed {
         EXIT_FINDINGS
     } else {
         EXIT_OK
     })
+}
+
+/// What judging needs besides the files: the policy, the inspection it asks for, the checksums
+/// file it names and the gate time.
+struct Setup {
+    policy: Policy,
+    opts: artifact::Options,
+    checksums: Option<ChecksumList>,
+    now: i64,
+    context: policy::Context,
+}
+
+impl Setup {
+    /// Reads the policy (or takes the default one), its trust bundle and its checksums file.
+    fn read(args: &Args) -> anyhow::Result<Setup> {
+        // Paths the default policy might name are relative to the current directory.
+        let (policy_path, policy) = match args.policy.as_deref() {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("read the policy {}", path.display()))?;
+                let policy =
+                    Policy::from_toml(&text).with_context(|| format!("{}", path.display()))?;
+                (path, policy)
+            }
+            None => (
+                Path::new("pegate.toml"),
+                Policy::default_release().context("the default release policy")?,
+            ),
+        };
+        if args.paths.is_empty() {
+            anyhow::bail!("no artifacts given: pass files or directories after the options");
+        }
+        let trust = policy
+            .file
+            .trust
+            .as_deref()
+            .map(|t| pegate::gate::beside(policy_path, t));
+        // The file hash only for the checksums rule and the SBOMs; nothing else needs it.
+        let opts = pegate::gate::inspect_options(
+            &policy,
+            super::inspect::options(trust.as_ref())?,
+            args.sbom.is_some(),
+        );
+        let checksums = match policy.file.checksums.as_deref() {
+            None => None,
+            Some(c) => {
+                let path = pegate::gate::beside(policy_path, c);
+                let text = std::fs::read_to_string(&path).with_context(|| {
+                    format!(
+                        "read the checksums file {} named by the policy",
+                        path.display()
+                    )
+                })?;
+                Some(policy::parse_checksums(&text).with_context(|| path.display().to_string())?)
+            }
+        };
+        let now = super::sbom::time(args.now.as_deref())?;
+        Ok(Setup {
+            policy,
+            opts,
+            checksums,
+            now,
+            context: pegate::gate::context(now),
+        })
+    }
+}
+
+/// The verdicts of a few consecutive files: their results as JSON lines, what
+/// `artifact.expected` needs of them, and their SBOMs staged.
+#[derive(Default)]
+struct Block {
+    lines: Vec<u8>,
+    seen: Seen,
+    failed: bool,
+    unreadable: usize,
+    staged: Vec<(PathBuf, PathBuf)>,
+}
+
+/// Everything judged: the results spooled, whether one failed, how many files could not be
+/// read, and the SBOMs staged (input, staged file) in input order.
+struct Judged {
+    results: output::Spooled,
+    failed: bool,
+    unreadable: usize,
+    staged: Vec<(PathBuf, PathBuf)>,
+}
+
+/// Inspects and judges every input, a block at a time on the pool, keeping none of their facts:
+/// each file's results go to a spool, its SBOM (with `--sbom`) to a staged file.
+fn judge(
+    inputs: &[Input],
+    setup: &Setup,
+    sboms: Option<&super::sbom::Staging>,
+) -> anyhow::Result<Judged> {
+    let judge_block = |first: usize, block: &[Input]| -> anyhow::Result<Block> {
+        let mut out = Block::default();
+        for (i, input) in block.iter().enumerate() {
+            let report = artifact::inspect(&input.path, &setup.opts);
+            if !super::inspect::shown(input, &report) {
+                continue;
+            }
+            if report.failure().map(|f| f.kind) == Some(FailureKind::Io) {
+                out.unreadable = out.unreadable.saturating_add(1);
+            }
+            let facts = pegate::gate::facts(&report, setup.checksums.as_ref());
+            let results =
+                setup
+                    .policy
+                    .evaluate_artifact(&facts, setup.checksums.as_ref(), &setup.context);
+            setup.policy.see(&mut out.seen, &facts.path);
+            spool_results(&mut out, &results)?;
+            if let Some(sboms) = sboms
+                && report.result.is_ok()
+            {
+                let staged = sboms.stage(&report, first.saturating_add(i))?;
+                out.staged.push((report.path.clone(), staged));
+            }
+        }
+        Ok(out)
+    };
+    let mut spool = output::Spool::new();
+    let mut all = Block::default();
+    let judged = super::inspect::pipeline(inputs, judge_block, |blocks| {
+        for block in blocks {
+            let block = block?;
+            spool.write(&block.lines)?;
+            all.seen.merge(&block.seen);
+            all.failed |= block.failed;
+            all.unreadable = all.unreadable.saturating_add(block.unreadable);
+            all.staged.extend(block.staged);
+        }
+        Ok(())
+    });
+    if let Err(e) = judged {
+        if let Some(sboms) = sboms {
+            sboms.discard(&all.staged);
+        }
+        return Err(e);
+    }
+    let expected = setup.policy.expected_results(&all.seen);
+    spool_results(&mut all, &expected)?;
+    spool.write(&all.lines)?;
+    Ok(Judged {
+        results: spool.finish()?,
+        failed: all.failed,
+        unreadable: all.unreadable,
+        staged: all.staged,
+    })
+}
+
+/// Appends `results` to `block` as JSON lines.
+fn spool_results(block: &mut Block, results: &[RuleResult]) -> anyhow::Result<()> {
+    for r in results {
+        block.failed |= r.outcome == Outcome::Fail;
+        serde_json::to_writer(&mut block.lines, r)?;
+        block.lines.push(b'\n');
+    }
+    Ok(())
+}
+
+/// The spooled results, read back for the renderers.
+struct Spooled(output::Spooled);
+
+impl render::Results for Spooled {
+    fn each(
+        &self,
+        each: &mut dyn FnMut(&RuleResult) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        self.0.each_line(&mut |line| {
+            let r: RuleResult = serde_json::from_str(line).map_err(std::io::Error::other)?;
+            each(&r)
+        })
+    }
+}
+
+/// Renders the report in the chosen format to `--output` (whole, atomically) or stdout, and with
+/// `--format github` the Markdown summary to `GITHUB_STEP_SUMMARY`.
+fn write_report(args: &Args, results: &Spooled) -> anyhow::Result<()> {
+    if matches!(args.format, Format::Github)
+        && let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty())
+    {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&summary)
+            .with_context(|| {
+                format!("open GITHUB_STEP_SUMMARY {}", Path::new(&summary).display())
+            })?;
+        // One write, as before: a reader of the summary never sees half of it appended.
+        let mut text = Vec::new();
+        render::markdown_to(&mut text, results)?;
+        (&file).write_all(&text)?;
+    }
+    let render = |out: &mut dyn std::io::Write| -> std::io::Result<()> {
+        let mut tail = LastByte {
+            inner: out,
+            last: None,
+        };
+        match args.format {
+            Format::Text => render::text_to(
+                &mut tail,
+                results,
+                &render::TextOptions::default()
+                    .with_color(output::use_color())
+                    .with_verbose(args.verbose),
+            )?,
+            Format::Json => render::json_to(&mut tail, results)?,
+            Format::Junit => render::junit_to(&mut tail, results)?,
+            Format::Sarif => render::sarif_to(&mut tail, results)?,
+            Format::Github => render::github_to(&mut tail, results)?,
+        }
+        if tail.last != Some(b'\n') {
+            tail.inner.write_all(b"\n")?;
+        }
+        tail.inner.flush()
+    };
+    match &args.output {
+        Some(path) => pegate::fs::write_with(path, |file| {
+            render(&mut std::io::BufWriter::with_capacity(1 << 16, file))
+        })?,
+        None => render(&mut std::io::BufWriter::with_capacity(
+            1 << 16,
+            std::io::stdout().lock(),
+        ))?,
+    }
+    Ok(())
+}
+
+/// A writer that remembers the last byte written: every document ends with a newline.
+struct LastByte<'a> {
+    inner: &'a mut dyn std::io::Write,
+    last: Option<u8>,
+}
+
+impl std::io::Write for LastByte<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        if let Some(b) = buf.get(..n).and_then(<[u8]>::last) {
+            self.last = Some(*b);
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }

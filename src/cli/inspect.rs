@@ -121,6 +121,33 @@ impl Lines {
     }
 }
 
+/// Inspects `inputs` in order, [`CHUNK`] files at a time: `render` runs on the pool for each
+/// block of up to [`BLOCK`] consecutive inputs (given with the index of its first input), and
+/// `write` gets each chunk's rendered blocks, in input order, on the calling thread while the
+/// next chunk is inspected. What is held at once is two chunks' renderings, whatever the number
+/// of files.
+pub(crate) fn pipeline<T: Send>(
+    inputs: &[Input],
+    render: impl Fn(usize, &[Input]) -> T + Sync,
+    mut write: impl FnMut(Vec<T>) -> anyhow::Result<()> + Send,
+) -> anyhow::Result<()> {
+    let render = |first: usize, chunk: &[Input]| -> Vec<T> {
+        chunk
+            .par_chunks(BLOCK)
+            .enumerate()
+            .map(|(i, block)| render(first.saturating_add(i.saturating_mul(BLOCK)), block))
+            .collect()
+    };
+    let mut pending = Vec::new();
+    for (i, chunk) in inputs.chunks(CHUNK).enumerate() {
+        let first = i.saturating_mul(CHUNK);
+        let (written, next) = rayon::join(|| write(pending), || render(first, chunk));
+        written?;
+        pending = next;
+    }
+    write(pending)
+}
+
 /// Whether a result is shown: named files always; walked files only when they are PE files.
 pub(crate) fn shown(input: &Input, report: &ArtifactReport) -> bool {
     input.explicit || report.failure().map(|f| f.kind) != Some(FailureKind::NotPe)
@@ -155,30 +182,21 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
             // Streamed in order, chunk by chunk, so a long walk prints as it goes. Each line is
             // rendered by the worker that inspected its file, and one chunk is written while the
             // next is inspected: the writing thread only copies bytes.
-            let render = |chunk: &[Input]| -> Vec<serde_json::Result<Lines>> {
-                chunk
-                    .par_chunks(BLOCK)
-                    .map(|block| Lines::render(block, &opts, args.full))
-                    .collect()
-            };
-            let mut write = |blocks: Vec<serde_json::Result<Lines>>| -> anyhow::Result<()> {
-                for lines in blocks {
-                    let lines = lines?;
-                    shown_count = shown_count.saturating_add(lines.shown);
-                    problems = problems.saturating_add(lines.failed);
-                    out.write_all(&lines.json)?;
-                }
-                Ok(out.flush()?)
-            };
-            let mut pending = Vec::new();
-            for chunk in inputs.chunks(CHUNK) {
-                let (written, next) = rayon::join(|| write(pending), || render(chunk));
-                written?;
-                pending = next;
-            }
-            write(pending)?;
+            pipeline(
+                &inputs,
+                |_, block| Lines::render(block, &opts, args.full),
+                |blocks| {
+                    for lines in blocks {
+                        let lines = lines?;
+                        shown_count = shown_count.saturating_add(lines.shown);
+                        problems = problems.saturating_add(lines.failed);
+                        out.write_all(&lines.json)?;
+                    }
+                    Ok(out.flush()?)
+                },
+            )?;
         }
-        Format::Json | Format::Table => {
+        Format::Json => {
             let reports: Vec<_> = inputs
                 .par_iter()
                 .map(|i| (i, artifact::inspect(&i.path, &opts)))
@@ -188,18 +206,19 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
             shown_count = reports.len();
             problems =
                 problems.saturating_add(reports.iter().filter(|r| r.result.is_err()).count());
-            if matches!(args.format, Format::Json) {
-                if args.full {
-                    let all: Vec<_> = reports.iter().map(ArtifactReport::record).collect();
-                    serde_json::to_writer_pretty(&mut out, &all)?;
-                } else {
-                    let all: Vec<_> = reports.iter().map(ArtifactReport::brief).collect();
-                    serde_json::to_writer_pretty(&mut out, &all)?;
-                }
-                out.write_all(b"\n")?;
+            if args.full {
+                let all: Vec<_> = reports.iter().map(ArtifactReport::record).collect();
+                serde_json::to_writer_pretty(&mut out, &all)?;
             } else {
-                write_table(&mut out, &reports)?;
+                let all: Vec<_> = reports.iter().map(ArtifactReport::brief).collect();
+                serde_json::to_writer_pretty(&mut out, &all)?;
             }
+            out.write_all(b"\n")?;
+        }
+        Format::Table => {
+            let (shown, failed) = write_table(&mut out, &inputs, &opts)?;
+            shown_count = shown;
+            problems = problems.saturating_add(failed);
         }
     }
     out.flush()?;
@@ -220,62 +239,124 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     })
 }
 
-fn write_table(out: &mut impl std::io::Write, reports: &[ArtifactReport]) -> std::io::Result<()> {
-    const HEADER: [&str; 6] = ["PATH", "FORMAT", "SUBSYSTEM", "FLAGS", "SIGNATURE", "GO"];
-    // Unreadable files get one line of their own so their message does not widen the columns.
-    let rows: Vec<Result<[String; 6], String>> = reports
-        .iter()
-        .map(|r| {
-            let i = match &r.result {
-                Ok(i) => i,
-                Err(f) => {
-                    let f = f.to_string();
-                    return Err(format!(
-                        "{}  error: {}",
-                        output::shown(&r.path),
-                        output::text(&f)
-                    ));
+/// The table's header.
+const HEADER: [&str; 6] = ["PATH", "FORMAT", "SUBSYSTEM", "FLAGS", "SIGNATURE", "GO"];
+
+/// One row of the table: its six cells, or the one line of an unreadable file (which gets a
+/// line of its own so that its message does not widen the columns).
+type Row = Result<[String; 6], String>;
+
+/// The rows of a few consecutive files, as JSON lines, with the widths their cells need.
+struct Rows {
+    lines: Vec<u8>,
+    widths: [usize; 6],
+    shown: usize,
+    failed: usize,
+}
+
+impl Rows {
+    fn render(inputs: &[Input], opts: &Options) -> serde_json::Result<Rows> {
+        let mut rows = Rows {
+            lines: Vec::new(),
+            widths: [0; 6],
+            shown: 0,
+            failed: 0,
+        };
+        for input in inputs {
+            let report = artifact::inspect(&input.path, opts);
+            if !shown(input, &report) {
+                continue;
+            }
+            let row = row(&report);
+            match &row {
+                Ok(cells) => {
+                    for (w, cell) in rows.widths.iter_mut().zip(cells) {
+                        *w = (*w).max(cell.chars().count());
+                    }
                 }
-            };
-            let pe = &i.pe;
-            let flags: Vec<&str> = [
-                (DllCharacteristics::HIGH_ENTROPY_VA, "HEVA"),
-                (DllCharacteristics::DYNAMIC_BASE, "ASLR"),
-                (DllCharacteristics::NX_COMPAT, "NX"),
-                (DllCharacteristics::GUARD_CF, "CFG"),
-            ]
-            .into_iter()
-            .filter(|&(flag, _)| pe.headers.dll_characteristics.contains(flag))
-            .map(|(_, short)| short)
-            .collect();
-            let hybrid = pe
-                .hybrid
-                .as_ref()
-                .map(|h| format!(" ({h})"))
-                .unwrap_or_default();
-            Ok([
-                output::shown(&r.path),
-                format!("{} {}{hybrid}", pe.headers.format(), pe.headers.machine),
-                pe.headers.subsystem.to_string(),
-                if flags.is_empty() {
-                    "-".into()
-                } else {
-                    flags.join(",")
-                },
-                i.signature
-                    .as_ref()
-                    .map_or("-", |s| s.status.as_str())
-                    .to_owned(),
-                output::text(i.go.as_ref().map_or("-", |g| g.go_version.as_str())).into_owned(),
-            ])
-        })
-        .collect();
-    let mut widths = HEADER.map(str::len);
-    for row in rows.iter().flatten() {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+                Err(_) => rows.failed = rows.failed.saturating_add(1),
+            }
+            serde_json::to_writer(&mut rows.lines, &row)?;
+            rows.lines.push(b'\n');
+            rows.shown = rows.shown.saturating_add(1);
         }
+        Ok(rows)
     }
+}
+
+/// What the table shows of one report.
+fn row(r: &ArtifactReport) -> Row {
+    let i = match &r.result {
+        Ok(i) => i,
+        Err(f) => {
+            let f = f.to_string();
+            return Err(format!(
+                "{}  error: {}",
+                output::shown(&r.path),
+                output::text(&f)
+            ));
+        }
+    };
+    let pe = &i.pe;
+    let flags: Vec<&str> = [
+        (DllCharacteristics::HIGH_ENTROPY_VA, "HEVA"),
+        (DllCharacteristics::DYNAMIC_BASE, "ASLR"),
+        (DllCharacteristics::NX_COMPAT, "NX"),
+        (DllCharacteristics::GUARD_CF, "CFG"),
+    ]
+    .into_iter()
+    .filter(|&(flag, _)| pe.headers.dll_characteristics.contains(flag))
+    .map(|(_, short)| short)
+    .collect();
+    let hybrid = pe
+        .hybrid
+        .as_ref()
+        .map(|h| format!(" ({h})"))
+        .unwrap_or_default();
+    Ok([
+        output::shown(&r.path),
+        format!("{} {}{hybrid}", pe.headers.format(), pe.headers.machine),
+        pe.headers.subsystem.to_string(),
+        if flags.is_empty() {
+            "-".into()
+        } else {
+            flags.join(",")
+        },
+        i.signature
+            .as_ref()
+            .map_or("-", |s| s.status.as_str())
+            .to_owned(),
+        output::text(i.go.as_ref().map_or("-", |g| g.go_version.as_str())).into_owned(),
+    ])
+}
+
+/// The table: every file inspected and its row spooled (the column widths need them all), then
+/// the rows printed. Returns how many files were shown and how many of those failed.
+fn write_table(
+    out: &mut impl std::io::Write,
+    inputs: &[Input],
+    opts: &Options,
+) -> anyhow::Result<(usize, usize)> {
+    let mut spool = output::Spool::new();
+    let mut widths = HEADER.map(str::len);
+    let (mut shown, mut failed) = (0usize, 0usize);
+    pipeline(
+        inputs,
+        |_, block| Rows::render(block, opts),
+        |blocks| {
+            for rows in blocks {
+                let rows = rows?;
+                for (w, r) in widths.iter_mut().zip(rows.widths) {
+                    *w = (*w).max(r);
+                }
+                shown = shown.saturating_add(rows.shown);
+                failed = failed.saturating_add(rows.failed);
+                spool.write(&rows.lines)?;
+            }
+            Ok(())
+        },
+    )?;
+    let spooled = spool.finish()?;
     let line = |cells: &[&str]| {
         let mut text = String::new();
         for (cell, w) in cells.iter().zip(widths) {
@@ -284,11 +365,12 @@ fn write_table(out: &mut impl std::io::Write, reports: &[ArtifactReport]) -> std
         text.trim_end().to_owned()
     };
     writeln!(out, "{}", line(&HEADER))?;
-    for row in &rows {
+    spooled.each_line(&mut |json| {
+        let row: Row = serde_json::from_str(json).map_err(std::io::Error::other)?;
         match row {
-            Ok(cells) => writeln!(out, "{}", line(&cells.each_ref().map(String::as_str)))?,
-            Err(text) => writeln!(out, "{text}")?,
+            Ok(cells) => writeln!(out, "{}", line(&cells.each_ref().map(String::as_str))),
+            Err(text) => writeln!(out, "{text}"),
         }
-    }
-    Ok(())
+    })?;
+    Ok((shown, failed))
 }

@@ -124,6 +124,96 @@ pub(crate) fn write_all(
     Ok(written)
 }
 
+/// `gate --sbom`'s SBOMs, written while the files are judged and named once all are: a file's
+/// SBOM is written whole to a staged file in the directory (a temporary name [`remove_stale`]
+/// knows), and [`Staging::publish`] renames each to the name [`super::names`] gives it among the
+/// readable inputs, the same names [`write_all`] gives.
+///
+/// [`remove_stale`]: pegate::fs::remove_stale
+pub(crate) struct Staging {
+    dir: PathBuf,
+    format: sbom::Format,
+    created: i64,
+}
+
+impl Staging {
+    /// Creates `dir` and removes the debris of dead runs from it.
+    pub(crate) fn new(dir: &Path, format: sbom::Format, created: i64) -> anyhow::Result<Staging> {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("create the SBOM directory {}", dir.display()))?;
+        super::debris::remove_stale(dir)?;
+        Ok(Staging {
+            dir: dir.to_path_buf(),
+            format,
+            created,
+        })
+    }
+
+    /// Writes the SBOM of `report` (a readable one; input number `index`) to a staged file.
+    pub(crate) fn stage(&self, report: &ArtifactReport, index: usize) -> anyhow::Result<PathBuf> {
+        let staged = self.dir.join(format!(
+            "{}sbom-{index}",
+            pegate::fs::work_prefix(pegate::fs::TEMP_PREFIX.trim_end_matches('-'))
+        ));
+        let text = document(&Subject::from_report(report), self.format, self.created);
+        pegate::fs::write(&staged, text.as_bytes()).map_err(|e| {
+            anyhow::anyhow!(
+                "write the SBOM of {} in {}: {}",
+                report.path.display(),
+                self.dir.display(),
+                e.io_error()
+            )
+        })?;
+        Ok(staged)
+    }
+
+    /// Names the staged SBOMs ((input, staged file) in input order), renames each into place
+    /// and prints the mapping. Two inputs a `pattern` gives one name are an error naming both,
+    /// and then nothing is renamed and the staged files are removed.
+    pub(crate) fn publish(
+        &self,
+        staged: Vec<(PathBuf, PathBuf)>,
+        pattern: Option<&str>,
+    ) -> anyhow::Result<()> {
+        let inputs: Vec<&Path> = staged.iter().map(|(input, _)| input.as_path()).collect();
+        let names = match super::names::assign(&inputs, self.format.extension(), pattern) {
+            Ok(names) => names,
+            Err(e) => {
+                self.discard(&staged);
+                return Err(e.into());
+            }
+        };
+        let mut left = staged.iter().zip(names);
+        while let Some(((input, file), name)) = left.next() {
+            let Some(name) = name else {
+                // A repeated input, already written under its first occurrence's name.
+                let _ = std::fs::remove_file(file);
+                continue;
+            };
+            let path = self.dir.join(name);
+            if let Err(e) = pegate::fs::publish(file, &path) {
+                let rest: Vec<_> = left.map(|((i, f), _)| (i.clone(), f.clone())).collect();
+                self.discard(&rest);
+                let _ = std::fs::remove_file(file);
+                return Err(e.into());
+            }
+            eprintln!(
+                "pegate: wrote {} ({})",
+                super::output::shown(&path),
+                super::output::shown(input)
+            );
+        }
+        Ok(())
+    }
+
+    /// Removes staged SBOMs that will not be published.
+    pub(crate) fn discard(&self, staged: &[(PathBuf, PathBuf)]) {
+        for (_, file) in staged {
+            let _ = std::fs::remove_file(file);
+        }
+    }
+}
+
 fn document(subject: &Subject, format: sbom::Format, created: i64) -> String {
     let mut text =
         serde_json::to_string_pretty(&format.render(subject, created)).unwrap_or_default();

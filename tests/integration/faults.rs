@@ -7,6 +7,7 @@
 //! - No permission: the same commands as `nobody` (`setpriv`, root only) against a directory it
 //!   cannot write.
 //! - Concurrent `sbom --out` runs into one directory.
+//! - An input rewritten while `inspect` reads it.
 //!
 //! Unix only (the limits, namespaces and users are Unix facilities); on Windows each test says
 //! it skips. Where root is needed and missing, the test says so and checks what it can.
@@ -257,6 +258,87 @@ cat "$mnt/sbom/keep.cdx.json"
         assert_eq!(run.status.code(), Some(2), "{}", transcript(&run));
         assert_one_cause(&stderr, "Permission denied");
         assert_unchanged(&out);
+    }
+
+    /// A file rewritten in place, over and over, between two Go binaries (different machines,
+    /// sizes and hashes) while `pegate inspect --sha256` reads it: every report is one version
+    /// (its machine, from the headers, and its SHA-256, from a later whole-file read, belong to
+    /// the same binary) or says the file changed while it was read; none mixes the two.
+    #[test]
+    fn a_file_rewritten_while_read_is_one_version_or_reported_changed() {
+        use sha2::Digest as _;
+        use std::io::Write as _;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let versions: Vec<(Vec<u8>, &str)> = [(GO_BINARY, "AMD64"), (OTHER_GO_BINARY, "ARM64")]
+            .into_iter()
+            .map(|(f, m)| (std::fs::read(root().join(f)).unwrap(), m))
+            .collect();
+        let known: Vec<(String, &str)> = versions
+            .iter()
+            .map(|(b, m)| {
+                (
+                    sha2::Sha256::digest(b)
+                        .iter()
+                        .map(|x| format!("{x:02x}"))
+                        .collect::<String>(),
+                    *m,
+                )
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("moving.exe");
+        std::fs::write(&file, &versions[0].0).unwrap();
+        let stop = AtomicBool::new(false);
+        let (mut changed, mut whole) = (0, 0);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                for (bytes, _) in versions.iter().cycle() {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    // In place (truncate, then 64 KiB at a time), as a copy or a linker writes.
+                    let mut f = std::fs::File::create(&file).unwrap();
+                    for chunk in bytes.chunks(64 << 10) {
+                        f.write_all(chunk).unwrap();
+                    }
+                    drop(f);
+                    // A pause whole, so that some reads see one version from start to end.
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+            });
+            for _ in 0..40 {
+                let out = Command::new(pegate_bin())
+                    .args(["inspect", "--format", "jsonl", "--sha256"])
+                    .arg(&file)
+                    .output()
+                    .unwrap();
+                let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+                let error = line["error"].as_str().unwrap_or_default();
+                if error.contains("changed while it was read") {
+                    assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
+                    assert!(error.starts_with(&file.display().to_string()), "{error}");
+                    changed += 1;
+                } else if let Some(sha) = line["sha256"].as_str() {
+                    let machine = line["machine"].as_str().unwrap_or_default();
+                    assert!(
+                        known.iter().any(|(s, m)| s == sha && *m == machine),
+                        "a report mixing two versions: machine {machine}, sha256 {sha}"
+                    );
+                    whole += 1;
+                }
+                // Otherwise the read met the file between its truncation and its first bytes:
+                // an empty or short file, reported as such, which is one version too.
+            }
+            stop.store(true, Ordering::Relaxed);
+        });
+        eprintln!("{whole} whole reads of one version, {changed} reported as changed");
+        // Once the writer has stopped, the file reads whole.
+        let out = Command::new(pegate_bin())
+            .args(["inspect", "--format", "jsonl", "--sha256"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
     }
 
     /// Eight `sbom --out` runs at once into one directory, for the same inputs: every run

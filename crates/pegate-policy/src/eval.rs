@@ -215,7 +215,7 @@ impl Out<'_> {
 }
 
 /// Judges every artifact with every rule whose glob matches it, then the artifact list with
-/// `expected`.
+/// `expected`: [`Policy::evaluate_artifact`] per artifact, then [`Policy::expected_results`].
 pub(crate) fn evaluate(
     policy: &Policy,
     artifacts: &[ArtifactFacts],
@@ -223,17 +223,76 @@ pub(crate) fn evaluate(
     context: &Context,
 ) -> Report {
     let mut results = Vec::new();
+    let mut seen = Seen::default();
     for a in artifacts {
+        results.extend(policy.evaluate_artifact(a, checksums, context));
+        policy.see(&mut seen, &a.path);
+    }
+    results.extend(policy.expected_results(&seen));
+    Report { results }
+}
+
+/// Which of a policy's `expected` names the artifacts judged so far match: what
+/// `artifact.expected` needs of them, whatever their number. Filled by [`Policy::see`]; the
+/// parts a parallel caller keeps per thread are joined with [`Seen::merge`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Seen {
+    /// One flag per `expected` entry (empty until an artifact is seen).
+    present: Vec<bool>,
+}
+
+impl Seen {
+    /// Adds what `other` saw.
+    pub fn merge(&mut self, other: &Seen) {
+        if self.present.len() < other.present.len() {
+            self.present.resize(other.present.len(), false);
+        }
+        for (mine, theirs) in self.present.iter_mut().zip(&other.present) {
+            *mine |= *theirs;
+        }
+    }
+}
+
+impl Policy {
+    /// Every result for one artifact (`artifact.readable`, each matching rule's checks,
+    /// `artifact.rule-match`, `checksum.match`), in rule order: the results
+    /// [`Policy::evaluate_with`] gives it, for a caller that judges artifacts one at a time and
+    /// keeps none of their facts.
+    pub fn evaluate_artifact(
+        &self,
+        artifact: &ArtifactFacts,
+        checksums: Option<&ChecksumList>,
+        context: &Context,
+    ) -> Vec<RuleResult> {
+        let mut results = Vec::new();
         let mut out = Out {
-            artifact: &a.path,
+            artifact: &artifact.path,
             results: &mut results,
         };
-        evaluate_artifact(policy, a, checksums, context, &mut out);
+        evaluate_artifact(self, artifact, checksums, context, &mut out);
+        results
     }
-    for (name, matcher) in policy.file.expected.iter().zip(&policy.expected) {
-        results.push(expected(name, matcher, artifacts));
+
+    /// Records in `seen` which `expected` names the artifact at `path` matches (by its path or
+    /// its file name).
+    pub fn see(&self, seen: &mut Seen, path: &str) {
+        if seen.present.len() < self.expected.len() {
+            seen.present.resize(self.expected.len(), false);
+        }
+        for (present, matcher) in seen.present.iter_mut().zip(&self.expected) {
+            *present = *present || matches_path(matcher, path);
+        }
     }
-    Report { results }
+
+    /// The `artifact.expected` results, one per `expected` name, once every artifact is seen.
+    pub fn expected_results(&self, seen: &Seen) -> Vec<RuleResult> {
+        self.file
+            .expected
+            .iter()
+            .enumerate()
+            .map(|(i, name)| expected(name, seen.present.get(i).copied().unwrap_or(false)))
+            .collect()
+    }
 }
 
 /// `artifact.readable`, then every matching rule's checks, `artifact.rule-match` and
@@ -332,12 +391,14 @@ fn checksum(list: &ChecksumList, a: &ArtifactFacts, out: &mut Out<'_>) {
     }
 }
 
-/// `artifact.expected`: some artifact's path or file name matches `name`'s glob.
-fn expected(name: &str, matcher: &GlobMatcher, artifacts: &[ArtifactFacts]) -> RuleResult {
-    let present = artifacts.iter().any(|a| {
-        let file = a.path.rsplit(['/', '\\']).next().unwrap_or(&a.path);
-        matcher.is_match(&a.path) || matcher.is_match(file)
-    });
+/// Whether `matcher` matches `path` or its file name.
+fn matches_path(matcher: &GlobMatcher, path: &str) -> bool {
+    let file = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    matcher.is_match(path) || matcher.is_match(file)
+}
+
+/// `artifact.expected`: whether some artifact's path or file name matched `name`'s glob.
+fn expected(name: &str, present: bool) -> RuleResult {
     let (outcome, message) = if present {
         (Outcome::Pass, format!("`{name}` is present"))
     } else {

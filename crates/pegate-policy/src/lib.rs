@@ -44,6 +44,7 @@ mod rules;
 mod wire;
 
 pub use checksums::{ChecksumList, parse_checksums};
+pub use eval::Seen;
 pub use pegate_facts::{
     DllCharacteristics, GoArch, GoOs, GoVersion, GuardFlags, Machine, Recorded,
     SectionCharacteristics, SignatureStatus, Subsystem,
