@@ -59,7 +59,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     match args.format {
         Format::Json => {
             let text = serde_json::to_string_pretty(&checks).context("render the checks")?;
-            println!("{text}");
+            output::print(&format!("{text}\n"))?;
         }
         Format::Text => {
             let color = output::use_color();
@@ -84,7 +84,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
                     text.push_str(&format!("      {:<22} fix: {}\n", "", c.fix));
                 }
             }
-            print!("{text}");
+            output::print(&text)?;
         }
     }
     Ok(if checks.iter().any(|c| c.status == Status::Fail) {
@@ -99,7 +99,7 @@ fn list(format: Format) -> anyhow::Result<u8> {
         Format::Json => {
             let text =
                 serde_json::to_string_pretty(doctor::CATALOG).context("render the catalogue")?;
-            println!("{text}");
+            output::print(&format!("{text}\n"))?;
         }
         Format::Text => {
             let mut text = String::new();
@@ -111,7 +111,7 @@ fn list(format: Format) -> anyhow::Result<u8> {
                 };
                 text.push_str(&format!("{:<20} {place:<15} {}\n", c.id, c.about));
             }
-            print!("{text}");
+            output::print(&text)?;
         }
     }
     Ok(EXIT_OK)

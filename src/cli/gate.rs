@@ -74,7 +74,7 @@ pub(crate) struct Args {
     verbose: bool,
 }
 
-fn explain() -> u8 {
+fn explain() -> anyhow::Result<u8> {
     let width = RULES.iter().map(|r| r.id.as_str().len()).max().unwrap_or(0);
     let mut out = String::new();
     for r in RULES {
@@ -97,16 +97,16 @@ fn explain() -> u8 {
         }
         out.push('\n');
     }
-    print!("{out}");
-    EXIT_OK
+    output::print(&out)?;
+    Ok(EXIT_OK)
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     if args.explain {
-        return Ok(explain());
+        return explain();
     }
     if args.print_default_policy {
-        print!("{}", policy::DEFAULT_POLICY);
+        output::print(policy::DEFAULT_POLICY)?;
         return Ok(EXIT_OK);
     }
     let setup = Setup::read(&args)?;

@@ -1,6 +1,6 @@
 //! Terminal details: colour decisions, quiet broken pipes, and untrusted text made safe to show.
 
-use std::io::{self, IsTerminal};
+use std::io::{self, IsTerminal, Write};
 
 /// Whether an error chain ends in a closed stdout (`pegate inspect | head`): exit quietly then.
 pub(crate) fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -13,6 +13,14 @@ pub(crate) fn is_broken_pipe(e: &anyhow::Error) -> bool {
             })
             == Some(io::ErrorKind::BrokenPipe)
     })
+}
+
+/// Writes `text` to stdout. Unlike `print!`, a closed pipe (`pegate doctor | head`) is an error
+/// the caller returns, which [`is_broken_pipe`] turns into a quiet exit, not a panic.
+pub(crate) fn print(text: &str) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
 }
 
 /// Whether stdout gets colour, as anstream (clap's own choice) decides it: never when
