@@ -311,6 +311,29 @@ fn broken_pipe_exits_quietly() {
     assert_eq!(out.status.code(), Some(0));
 }
 
+/// Commands that print one finished text (`doctor --list`, `gate --explain`,
+/// `gate --print-default-policy`) into a pipe whose reader is already gone: a quiet exit 0, not a
+/// panic from `print!` (seen as `pegate doctor | head` panicking under Wine).
+#[test]
+fn a_closed_pipe_is_a_quiet_exit_for_every_printed_text() {
+    for args in [
+        &["doctor", "--list"][..],
+        &["gate", "--explain"],
+        &["gate", "--print-default-policy"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_pegate"))
+            .current_dir(super::root())
+            .args(args)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "pegate {args:?}");
+        assert_eq!(out.status.code(), Some(0), "pegate {args:?}");
+    }
+}
+
 const POLICY: &str = r#"
 [[artifact]]
 glob = "*amd64*"
