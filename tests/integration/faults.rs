@@ -344,6 +344,106 @@ cat "$mnt/sbom/keep.cdx.json"
         assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
     }
 
+    /// `pegate build` of the reference hello (one cell) with the shared cache into a tmpfs of
+    /// `pages` 4 KiB pages, in a private mount namespace, that already holds `keep.txt` and an
+    /// old `checksums.txt` (one page each). Returns `exit=N`, the directory's listing and the
+    /// old files' contents afterwards; pegate's stdout and stderr.
+    fn build_into_tmpfs(mnt: &Path, pages: u64) -> (String, String, String) {
+        const SCRIPT: &str = r#"
+mnt=$1; pages=$2; shift 2
+mount -t tmpfs -o size=$((pages*4096)) tmpfs "$mnt" || exit 90
+printf keep > "$mnt/keep.txt" && printf 'old  old.exe\n' > "$mnt/checksums.txt" || exit 91
+"$@" --out "$mnt" >"$mnt.stdout"
+echo "exit=$?"
+ls -A "$mnt"
+cat "$mnt/keep.txt" "$mnt/checksums.txt"
+"#;
+        let run = Command::new("unshare")
+            .args(["-m", "--", "sh", "-c", SCRIPT, "sh"])
+            .arg(mnt)
+            .arg(pages.to_string())
+            .arg(pegate_bin())
+            .args(["build", "--go", "1.27.3", "--source", "fixtures/hello"])
+            .args([
+                "--target",
+                "windows/amd64",
+                "--variant",
+                "console",
+                "--cache",
+            ])
+            .arg(root().join("target").join("pegate-go"))
+            .current_dir(root())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "{}", transcript(&run));
+        (
+            String::from_utf8_lossy(&run.stdout).into_owned(),
+            std::fs::read_to_string(mnt.with_extension("stdout")).unwrap(),
+            String::from_utf8_lossy(&run.stderr).into_owned(),
+        )
+    }
+
+    /// A full disk under `pegate build`: a tmpfs too small for the artifact, and one where the
+    /// artifact fits but `checksums.txt` does not (sized from a reference build's artifact).
+    #[test]
+    fn a_full_tmpfs_fails_the_build_and_its_checksums_cleanly() {
+        if !is_root() {
+            eprintln!(
+                "skipped: mounting a tmpfs in a private namespace needs root (CI runs as root)"
+            );
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let reference = dir.path().join("reference");
+        let built = crate::build_hello(&reference)
+            .args(["--target", "windows/amd64", "--variant", "console"])
+            .output()
+            .unwrap();
+        assert_eq!(built.status.code(), Some(0), "{}", transcript(&built));
+        let artifact = "hello-go1.27.3-windows-amd64-console.exe";
+        let size = std::fs::metadata(reference.join(artifact)).unwrap().len();
+        let artifact_pages = size.div_ceil(4096);
+        let mnt = dir.path().join("mnt");
+        std::fs::create_dir(&mnt).unwrap();
+
+        // The artifact does not fit: go's copy into the cell fails; the cell is reported failed
+        // (exit 1), no cell directory is left, keep.txt is as it was. checksums.txt lists this
+        // build's artifacts, none here, so it is rewritten empty.
+        let (after, stdout, stderr) = build_into_tmpfs(&mnt, 2 + artifact_pages / 2);
+        assert_eq!(after, "exit=1\nchecksums.txt\nkeep.txt\nkeep", "{stderr}");
+        assert!(
+            stdout.contains(
+                "FAIL  go1.27.3-windows-amd64-console: cell go1.27.3-windows-amd64-console: go build failed"
+            ),
+            "{stdout}"
+        );
+        // go's message names the cell's file and the cause. pegate prints go's error on the
+        // FAIL line and again, indented, below it: the cause appears twice (left as found).
+        assert!(
+            stdout.contains(&format!("{artifact}: no space left on device")),
+            "{stdout}"
+        );
+
+        // The artifact fits exactly, checksums.txt's temporary file does not: exit 2, one error
+        // naming checksums.txt and the cause once; the old checksums.txt and keep.txt are as
+        // they were and no temporary entry is left. The artifact itself is in place.
+        let (after, _, stderr) = build_into_tmpfs(&mnt, 2 + artifact_pages);
+        assert_eq!(
+            after,
+            format!("exit=2\nchecksums.txt\n{artifact}\nkeep.txt\nkeepold  old.exe\n"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains(&format!(
+                "pegate: error: write {}: No space left on device (os error 28)",
+                mnt.join("checksums.txt").display()
+            )),
+            "{stderr}"
+        );
+        assert_one_cause(&stderr, "No space left");
+    }
+
     /// How a cached or downloaded wheel is spoiled.
     #[derive(Clone, Copy, Debug)]
     enum Spoil {
