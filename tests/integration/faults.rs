@@ -3,9 +3,10 @@
 //!
 //! - A full disk, as `RLIMIT_FSIZE` (writes past the limit fail with EFBIG; SIGXFSZ is ignored
 //!   through `exec`, as a shell's `trap '' XFSZ` leaves it) and as a small tmpfs in a private
-//!   mount namespace (`unshare -m`, root only).
+//!   mount namespace (`unshare -m`, root only): `sbom`, `gate`'s report, `build`'s artifact and
+//!   its `checksums.txt`, `sign`.
 //! - No permission: the same commands as `nobody` (`setpriv`, root only) against a directory it
-//!   cannot write.
+//!   cannot write (`sbom`, `gate`, `sign` in place and with `--output`).
 //! - Concurrent `sbom --out` runs into one directory.
 //! - An input rewritten while `inspect` reads it.
 //! - A corrupted toolchain cache or download (a truncated wheel, one flipped byte): the cached
@@ -14,6 +15,10 @@
 //!
 //! Unix only (the limits, namespaces and users are Unix facilities); on Windows each test says
 //! it skips. Where root is needed and missing, the test says so and checks what it can.
+
+#[cfg(unix)]
+#[path = "../../crates/pegate-sign/tests/support/mod.rs"]
+mod sign_support;
 
 #[cfg(unix)]
 mod unix {
@@ -444,6 +449,147 @@ cat "$mnt/keep.txt" "$mnt/checksums.txt"
         assert_one_cause(&stderr, "No space left");
     }
 
+    /// A code-signing key and certificate anyone can read (for runs as `nobody`), in `dir`.
+    fn signing_pair(dir: &Path) -> (PathBuf, PathBuf) {
+        use super::sign_support::{Kind, Pki, Usage};
+        use std::os::unix::fs::PermissionsExt as _;
+        let pki = Pki::new();
+        let (cert, key) = pki.leaf("faults", Kind::P256, Usage::CodeSigning);
+        let pair = (dir.join("faults.pem"), dir.join("faults.key"));
+        for (from, to) in [(&cert, &pair.0), (&key, &pair.1)] {
+            std::fs::copy(from, to).unwrap();
+            std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        pair
+    }
+
+    /// `sign` into a full tmpfs: the input sits on a tmpfs with one page to spare, so the
+    /// signed temporary copy beside it cannot be written. Exit 2, the file and the cause named
+    /// once, the input byte-identical and nothing else in its directory.
+    #[test]
+    fn a_full_tmpfs_fails_sign_cleanly() {
+        if !is_root() {
+            eprintln!(
+                "skipped: mounting a tmpfs in a private namespace needs root (CI runs as root)"
+            );
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = signing_pair(dir.path());
+        let input = root().join("fixtures/authenticode/amd64-unsigned.exe");
+        let pages = std::fs::metadata(&input).unwrap().len().div_ceil(4096) + 1;
+        let mnt = dir.path().join("mnt");
+        std::fs::create_dir(&mnt).unwrap();
+        const SCRIPT: &str = r#"
+mnt=$1; pages=$2; input=$3; shift 3
+mount -t tmpfs -o size=$((pages*4096)) tmpfs "$mnt" || exit 90
+cp "$input" "$mnt/app.exe" || exit 91
+before=$(sha256sum < "$mnt/app.exe")
+"$@" "$mnt/app.exe"
+echo "exit=$?"
+ls -A "$mnt"
+[ "$(sha256sum < "$mnt/app.exe")" = "$before" ] && echo unchanged
+"#;
+        let run = Command::new("unshare")
+            .args(["-m", "--", "sh", "-c", SCRIPT, "sh"])
+            .arg(&mnt)
+            .arg(pages.to_string())
+            .arg(&input)
+            .arg(pegate_bin())
+            .arg("sign")
+            .arg("--key")
+            .arg(&key)
+            .arg("--cert")
+            .arg(&cert)
+            .current_dir(root())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(run.status.success(), "{}", transcript(&run));
+        assert_eq!(stdout, "exit=2\napp.exe\nunchanged\n", "{stderr}");
+        let file = mnt.join("app.exe");
+        assert_eq!(
+            stderr,
+            format!(
+                "pegate: error: {}: cannot write the signed file {} (the input is unchanged): \
+                 No space left on device (os error 28)\n",
+                file.display(),
+                file.display()
+            )
+        );
+        assert_one_cause(&stderr, "No space left");
+    }
+
+    /// `sign` as `nobody`: in place in a directory it cannot write, and `--output` into one.
+    /// Exit 2, the file and the cause named once, the input byte-identical, nothing added.
+    #[test]
+    fn no_permission_fails_sign_cleanly() {
+        if !is_root() {
+            eprintln!("skipped: running as nobody needs root (CI runs as root)");
+            return;
+        }
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let (cert, key) = signing_pair(dir.path());
+        let input = dir.path().join("app.exe");
+        std::fs::copy(
+            root().join("fixtures/authenticode/amd64-unsigned.exe"),
+            &input,
+        )
+        .unwrap();
+        std::fs::set_permissions(&input, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let hash = |p: &Path| {
+            use sha2::Digest as _;
+            sha2::Sha256::digest(std::fs::read(p).unwrap()).to_vec()
+        };
+        let before = hash(&input);
+        let listed = entries(dir.path());
+        let elsewhere = dir.path().join("signed.exe");
+        for output in [None, Some(&elsewhere)] {
+            let mut cmd = Command::new("setpriv");
+            cmd.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
+                .arg(pegate_bin())
+                .arg("sign")
+                .arg(&input)
+                .arg("--key")
+                .arg(&key)
+                .arg("--cert")
+                .arg(&cert)
+                .current_dir("/")
+                .env("NO_COLOR", "1");
+            if let Some(o) = output {
+                cmd.arg("--output").arg(o);
+            }
+            let run = cmd.output().unwrap();
+            let stderr = String::from_utf8_lossy(&run.stderr);
+            eprintln!("{stderr}");
+            assert_eq!(
+                run.status.code(),
+                Some(2),
+                "{output:?}: {}",
+                transcript(&run)
+            );
+            // The message ends with the temporary file's path (tempfile's error text), which
+            // no longer exists; the first part names the input and the file being written.
+            let named = output.unwrap_or(&input);
+            assert!(
+                stderr.starts_with(&format!(
+                    "pegate: error: {}: cannot write the signed file {} (the input is unchanged): \
+                     Permission denied (os error 13)",
+                    input.display(),
+                    named.display()
+                )),
+                "{stderr}"
+            );
+            assert_one_cause(&stderr, "Permission denied");
+            assert_eq!(hash(&input), before, "{output:?}");
+            assert_eq!(entries(dir.path()), listed, "{output:?}");
+        }
+    }
+
     /// How a cached or downloaded wheel is spoiled.
     #[derive(Clone, Copy, Debug)]
     enum Spoil {
@@ -591,7 +737,7 @@ cat "$mnt/keep.txt" "$mnt/checksums.txt"
             std::fs::create_dir(&links).unwrap();
             let served = download_spoil.apply(&good);
             std::fs::write(links.join(&name), &served).unwrap();
-            let python = offline_python(dir.path(), &links);
+            offline_python(dir.path(), &links);
             let out = dir.path().join("dist");
             std::fs::create_dir(&out).unwrap();
             std::fs::write(out.join("keep.txt"), b"keep").unwrap();
