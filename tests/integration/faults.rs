@@ -16,7 +16,10 @@
 //! Unix only (the limits, namespaces and users are Unix facilities); on Windows each test says
 //! it skips. Where root is needed and missing, the test says so and checks what it can.
 
+/// The signing tests' throwaway PKI, for `sign`'s cases (a second copy of the module that
+/// `sign.rs` keeps private, so that this file stays self-contained).
 #[cfg(unix)]
+#[allow(clippy::duplicate_mod)]
 #[path = "../../crates/pegate-sign/tests/support/mod.rs"]
 mod sign_support;
 
