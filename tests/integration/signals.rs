@@ -1,4 +1,5 @@
-//! Ctrl-C, SIGTERM and SIGKILL during a real `pegate build`: the children stop, no temporary
+//! Ctrl-C, SIGTERM and SIGKILL during a real `pegate build` (and SIGINT / SIGTERM during
+//! `pegate sign`'s write): the children stop, no temporary
 //! entry is left, the finished artifacts and `checksums.txt` agree, the exit code is 130 / 143;
 //! a later build removes what a killed run left, saying so.
 //!
@@ -7,6 +8,13 @@
 //! the test can find it) before `go build`: those cells stay in progress while the others finish.
 //! Unix only: Windows has no SIGINT/SIGTERM to send to one process (a console's Ctrl-C reaches
 //! every process attached to it, which ends the children too), so there the test says it skips.
+
+/// The signing tests' throwaway PKI, for `sign`'s case (a second copy of the module that
+/// `sign.rs` keeps private).
+#[cfg(unix)]
+#[allow(clippy::duplicate_mod)]
+#[path = "../../crates/pegate-sign/tests/support/mod.rs"]
+mod sign_support;
 
 #[cfg(unix)]
 mod unix {
@@ -216,6 +224,85 @@ mod unix {
         );
         assert!(stderr.contains(&line), "{line} not in:\n{stderr}");
         assert_eq!(assert_consistent(&out).len(), 1);
+    }
+
+    /// `pegate sign` of a 256 MiB PE (the fixture with zeros appended as overlay), in place,
+    /// with SIGINT or SIGTERM sent once its temporary file appears beside the input: the write
+    /// in flight is abandoned, its temporary file removed (said on stderr), the exit code is
+    /// 130 / 143 and the input is byte-identical. The signed copy takes a while to write, but
+    /// if a run finishes before the signal lands it is tried again (at most three times).
+    #[test]
+    fn a_signal_mid_sign_removes_the_temporary_file() {
+        use super::sign_support::{Kind, Pki, Usage};
+        let pki = Pki::new();
+        let (cert, key) = pki.leaf("signals", Kind::P256, Usage::CodeSigning);
+        for (signal, code) in [("INT", 130), ("TERM", 143)] {
+            let mut landed = false;
+            for attempt in 1..=3 {
+                let dir = tempfile::tempdir().unwrap();
+                let input = dir.path().join("app.exe");
+                std::fs::copy(
+                    root().join("fixtures/authenticode/amd64-unsigned.exe"),
+                    &input,
+                )
+                .unwrap();
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&input)
+                    .unwrap()
+                    .set_len(256 << 20)
+                    .unwrap();
+                let before = sha256(&input);
+                let mut child = Command::new(env!("CARGO_BIN_EXE_pegate"))
+                    .arg("sign")
+                    .arg(&input)
+                    .arg("--key")
+                    .arg(&key)
+                    .arg("--cert")
+                    .arg(&cert)
+                    .env("NO_COLOR", "1")
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                let start = Instant::now();
+                let writing = loop {
+                    if entries(dir.path())
+                        .iter()
+                        .any(|n| n.starts_with(".pegate-tmp-"))
+                    {
+                        break child.try_wait().unwrap().is_none();
+                    }
+                    if child.try_wait().unwrap().is_some() {
+                        break false;
+                    }
+                    assert!(start.elapsed() < Duration::from_secs(300), "sign hangs");
+                    std::thread::sleep(Duration::from_millis(1));
+                };
+                if writing {
+                    kill(child.id(), signal);
+                }
+                let out = child.wait_with_output().unwrap();
+                let text = crate::transcript(&out);
+                if !writing || out.status.code() == Some(0) {
+                    eprintln!("SIG{signal} attempt {attempt}: the write finished first: {text}");
+                    continue;
+                }
+                assert_eq!(out.status.code(), Some(code), "SIG{signal}: {text}");
+                assert_eq!(
+                    String::from_utf8_lossy(&out.stderr),
+                    format!(
+                        "pegate: interrupted by SIG{signal}; removed 1 unfinished temporary file\n"
+                    ),
+                    "SIG{signal}: {text}"
+                );
+                assert_eq!(entries(dir.path()), ["app.exe"], "SIG{signal}");
+                assert_eq!(sha256(&input), before, "SIG{signal}: the input changed");
+                landed = true;
+                break;
+            }
+            assert!(landed, "SIG{signal} never landed mid-write in three runs");
+        }
     }
 }
 
