@@ -6,7 +6,8 @@
 //!   mount namespace (`unshare -m`, root only): `sbom`, `gate`'s report, `build`'s artifact and
 //!   its `checksums.txt`, `sign`.
 //! - No permission: the same commands as `nobody` (`setpriv`, root only) against a directory it
-//!   cannot write (`sbom`, `gate`, `sign` in place and with `--output`).
+//!   cannot write (`sbom`, `gate`, `build` and its `checksums.txt`, `sign` in place and with
+//!   `--output`).
 //! - Concurrent `sbom --out` runs into one directory.
 //! - An input rewritten while `inspect` reads it.
 //! - A corrupted toolchain cache or download (a truncated wheel, one flipped byte): the cached
@@ -591,6 +592,114 @@ ls -A "$mnt"
             assert_eq!(hash(&input), before, "{output:?}");
             assert_eq!(entries(dir.path()), listed, "{output:?}");
         }
+    }
+
+    /// `pegate build` as `nobody`, with the pinned go of the shared cache (`--go` by path) and a
+    /// GOCACHE nobody can write to: a copy of the shared one made of hard links in directories
+    /// owned by nobody (the files stay root's, mode 0644, so nobody cannot change the shared
+    /// inodes; go only adds entries).
+    fn build_as_nobody(cache: &Path, out: &Path) -> Output {
+        Command::new("setpriv")
+            .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
+            .arg(pegate_bin())
+            .args(["build", "--source", "fixtures/hello", "--go"])
+            .arg(
+                root()
+                    .join("target/pegate-go/toolchains/go1.27.3/bin")
+                    .join("go"),
+            )
+            .args([
+                "--target",
+                "windows/amd64",
+                "--variant",
+                "console",
+                "--cache",
+            ])
+            .arg(cache)
+            .arg("--out")
+            .arg(out)
+            .current_dir(root())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    }
+
+    /// No permission under `pegate build`, as `nobody`: an output directory it cannot write
+    /// (nothing is built; one error naming `checksums.txt`'s directory entry and the cause), and
+    /// a sticky output directory whose `checksums.txt` is root's (the artifact is written, the
+    /// rename over root's `checksums.txt` is refused: one error naming it; the old file stays).
+    #[test]
+    fn no_permission_fails_the_build_and_its_checksums_cleanly() {
+        if !is_root() {
+            eprintln!("skipped: running as nobody needs root (CI runs as root)");
+            return;
+        }
+        use std::os::unix::fs::PermissionsExt as _;
+        // The go toolchain and GOCACHE of the shared cache, provisioned by an ordinary build.
+        let reference = tempfile::tempdir().unwrap();
+        let built = crate::build_hello(reference.path())
+            .args(["--target", "windows/amd64", "--variant", "console"])
+            .output()
+            .unwrap();
+        assert_eq!(built.status.code(), Some(0), "{}", transcript(&built));
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let cache = dir.path().join("cache");
+        std::fs::create_dir(&cache).unwrap();
+        let copied = Command::new("sh")
+            .args([
+                "-c",
+                "cp -al \"$1\" \"$2/gocache\" && find \"$2\" -type d -exec chown nobody:nogroup {} +",
+                "sh",
+            ])
+            .arg(root().join("target/pegate-go/gocache"))
+            .arg(&cache)
+            .output()
+            .unwrap();
+        assert!(copied.status.success(), "{}", transcript(&copied));
+
+        // A directory nobody cannot write.
+        let out = dir.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        std::fs::write(out.join("keep.txt"), b"keep").unwrap();
+        let run = build_as_nobody(&cache, &out);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{}", transcript(&run));
+        assert!(
+            stderr.contains(&format!(
+                "pegate: error: create a temporary file beside {}: Permission denied (os error 13)",
+                out.join("checksums.txt").display()
+            )),
+            "{stderr}"
+        );
+        assert_one_cause(&stderr, "Permission denied");
+        assert_eq!(entries(&out), ["keep.txt"]);
+        assert_eq!(std::fs::read(out.join("keep.txt")).unwrap(), b"keep");
+
+        // A sticky directory anyone may add to, holding root's checksums.txt.
+        let out = dir.path().join("sticky");
+        std::fs::create_dir(&out).unwrap();
+        std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        std::fs::write(out.join("checksums.txt"), b"old  old.exe\n").unwrap();
+        let run = build_as_nobody(&cache, &out);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{}", transcript(&run));
+        assert!(
+            stderr.contains(&format!(
+                "pegate: error: rename into place {}: Operation not permitted (os error 1)",
+                out.join("checksums.txt").display()
+            )),
+            "{stderr}"
+        );
+        assert_one_cause(&stderr, "Operation not permitted");
+        assert_eq!(
+            entries(&out),
+            ["checksums.txt", "hello-go1.27.3-windows-amd64-console.exe"]
+        );
+        assert_eq!(
+            std::fs::read(out.join("checksums.txt")).unwrap(),
+            b"old  old.exe\n"
+        );
     }
 
     /// How a cached or downloaded wheel is spoiled.
