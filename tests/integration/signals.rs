@@ -1,7 +1,7 @@
-//! Ctrl-C, SIGTERM and SIGKILL during a real `pegate build` (and SIGINT / SIGTERM during
-//! `pegate sign`'s write): the children stop, no temporary
+//! Ctrl-C, SIGTERM and SIGKILL during a real `pegate build`: the children stop, no temporary
 //! entry is left, the finished artifacts and `checksums.txt` agree, the exit code is 130 / 143;
-//! a later build removes what a killed run left, saying so.
+//! a later build removes what a killed run left, saying so. SIGINT / SIGTERM while `pegate
+//! sign` writes its signed copy: the temporary file is removed, the input is unchanged.
 //!
 //! The signal must land while a cell is building. `go` is the pinned toolchain behind a wrapper
 //! script that, for the cells of one GOARCH, runs a long `sleep` (marked by its odd duration, so
