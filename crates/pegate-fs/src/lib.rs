@@ -128,7 +128,7 @@ pub fn write_with(
     }
     let mut tmp = builder
         .tempfile_in(dir)
-        .map_err(Error::io("create a temporary file beside", path))?;
+        .map_err(|e| Error::io("create a temporary file beside", path)(os_error(e)))?;
     let listed = InFlight::new(tmp.path());
     fill(tmp.as_file_mut()).map_err(Error::io("write", path))?;
     tmp.as_file()
@@ -138,6 +138,20 @@ pub fn write_with(
         .map_err(|e| Error::io("rename into place", path)(e.error))?;
     drop(listed);
     sync_dir(dir, path)
+}
+
+/// The operating system's error inside one of `tempfile`'s, whose text adds ` at path "…"`: the
+/// temporary file's name, which never came to exist. The message names the destination instead.
+fn os_error(e: io::Error) -> io::Error {
+    let code = e
+        .get_ref()
+        .and_then(|wrapped| std::error::Error::source(wrapped))
+        .and_then(|inner| inner.downcast_ref::<io::Error>())
+        .and_then(io::Error::raw_os_error);
+    match code {
+        Some(code) => io::Error::from_raw_os_error(code),
+        None => e,
+    }
 }
 
 /// A temporary file listed in [`IN_FLIGHT`] while it lives.

@@ -181,7 +181,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// Writing the output failed (nothing was replaced).
-    #[error("{}: cannot write the signed file {} (the input is unchanged): {source}", input.display(), path.display())]
+    #[error("{}: cannot write the signed file{} (the input is unchanged): {source}", input.display(), elsewhere(input, path))]
     Write {
         /// The file being signed.
         input: PathBuf,
@@ -530,4 +530,14 @@ fn sign_bytes(
         ],
         image_digest,
     ))
+}
+
+/// ` OUT` when the signed file goes to a path other than the input's (`--output`), else nothing:
+/// the input is named once.
+fn elsewhere(input: &std::path::Path, output: &std::path::Path) -> String {
+    if input == output {
+        String::new()
+    } else {
+        format!(" {}", output.display())
+    }
 }
