@@ -6,6 +6,7 @@
 //! - [`Flags`] and its sets [`Characteristics`], [`DllCharacteristics`],
 //!   [`SectionCharacteristics`] and [`GuardFlags`], named from `object`'s flag tables;
 //! - [`SignatureStatus`]: the Authenticode verdict;
+//! - [`DigestAlgorithm`]: a signature's hash algorithm, named and identified by OID;
 //! - [`GoArch`], [`GoOs`] and [`GoVersion`]: what Go's build info records;
 //! - [`untrusted::escape`]: text read from a file made safe to show a person (controls, bidi
 //!   overrides escaped), the one helper every human-readable output uses.
@@ -45,6 +46,7 @@
 //! assert_eq!(schemars::schema_for!(DllCharacteristics).get("title"), Some(&"DllCharacteristics".into()));
 //! ```
 
+mod digest;
 pub mod flags;
 mod go;
 mod machine;
@@ -52,6 +54,7 @@ mod recorded;
 mod signature;
 pub mod untrusted;
 
+pub use digest::DigestAlgorithm;
 pub use flags::{
     Characteristics, DllCharacteristics, FlagKind, Flags, GuardFlags, SectionCharacteristics,
 };

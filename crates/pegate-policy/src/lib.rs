@@ -45,7 +45,7 @@ mod wire;
 
 pub use checksums::{ChecksumList, parse_checksums};
 pub use pegate_facts::{
-    DllCharacteristics, GoArch, GoOs, GoVersion, GuardFlags, Machine, Recorded,
+    DigestAlgorithm, DllCharacteristics, GoArch, GoOs, GoVersion, GuardFlags, Machine, Recorded,
     SectionCharacteristics, SignatureStatus, Subsystem,
 };
 pub use rules::{RULES, RuleId, RuleInfo};
@@ -400,8 +400,9 @@ pub struct SectionFacts {
 pub struct SignatureFacts {
     /// Whether it is nested inside another signature.
     pub nested: bool,
-    /// Its digest algorithm, lowercase (`sha256`, `sha1`, `md5`), when readable.
-    pub digest_algorithm: Option<String>,
+    /// Its digest algorithm (`sha256`, `sha1`, `md5`), when readable; a name outside the
+    /// table is kept as the signature gives it.
+    pub digest_algorithm: Option<Recorded<DigestAlgorithm>>,
     /// The signer (leaf) certificate's subject.
     pub signer_subject: Option<String>,
     /// The signer certificate's `notAfter`, Unix seconds.
