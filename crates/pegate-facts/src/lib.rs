@@ -7,6 +7,7 @@
 //!   [`SectionCharacteristics`] and [`GuardFlags`], named from `object`'s flag tables;
 //! - [`SignatureStatus`]: the Authenticode verdict;
 //! - [`DigestAlgorithm`]: a signature's hash algorithm, named and identified by OID;
+//! - [`Outcome`]: pass, fail or not applicable, for a policy rule and a Go cross-check alike;
 //! - [`GoArch`], [`GoOs`] and [`GoVersion`]: what Go's build info records;
 //! - [`untrusted::escape`]: text read from a file made safe to show a person (controls, bidi
 //!   overrides escaped), the one helper every human-readable output uses.
@@ -50,6 +51,7 @@ mod digest;
 pub mod flags;
 mod go;
 mod machine;
+mod outcome;
 mod recorded;
 mod signature;
 pub mod untrusted;
@@ -60,6 +62,7 @@ pub use flags::{
 };
 pub use go::{GoArch, GoOs, GoVersion};
 pub use machine::{Machine, Subsystem};
+pub use outcome::Outcome;
 pub use recorded::Recorded;
 pub use signature::SignatureStatus;
 

@@ -45,8 +45,8 @@ mod wire;
 
 pub use checksums::{ChecksumList, parse_checksums};
 pub use pegate_facts::{
-    DigestAlgorithm, DllCharacteristics, GoArch, GoOs, GoVersion, GuardFlags, Machine, Recorded,
-    SectionCharacteristics, SignatureStatus, Subsystem,
+    DigestAlgorithm, DllCharacteristics, GoArch, GoOs, GoVersion, GuardFlags, Machine, Outcome,
+    Recorded, SectionCharacteristics, SignatureStatus, Subsystem,
 };
 pub use rules::{RULES, RuleId, RuleInfo};
 
@@ -456,18 +456,6 @@ impl Context {
             .collect();
         self
     }
-}
-
-/// The outcome of one rule on one artifact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Outcome {
-    /// The artifact satisfies the rule.
-    Pass,
-    /// It does not.
-    Fail,
-    /// The rule does not apply; the message says why.
-    NotApplicable,
 }
 
 /// One rule's result for one artifact.
