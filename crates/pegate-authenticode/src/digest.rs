@@ -445,8 +445,8 @@ impl Work {
             let mut buf = self.buffer();
             let n = read_at(pos, &mut buf)?;
             if n == 0 {
-                // Kept whole for the next file: dropped, the next file would allocate and zero
-                // a fresh one (2.5% of a batch's CPU).
+                // Kept whole for the next file, which would otherwise allocate and zero a fresh
+                // one.
                 self.lock().free.push(Arc::new(buf));
                 return Ok(());
             }
@@ -588,8 +588,8 @@ impl Own {
 ///
 /// The helper is a job on rayon's pool, not a thread of its own: a pool thread is already
 /// running and its OpenSSL per-thread state is already set up, where a fresh thread per file
-/// pays its start, OpenSSL's thread-local init and its exit on every verification (measured in
-/// benches/README.md). When the caller is itself a pool thread in a batch that keeps every core
+/// pays its start, OpenSSL's thread-local init and its exit on every verification
+/// (benches/README.md compares the two). When the caller is itself a pool thread in a batch that keeps every core
 /// busy, nobody steals the job and the calling thread runs it after its read, having hashed
 /// everything itself: the cheapest order when there is no idle core.
 pub(crate) fn pipelined<T: Send>(

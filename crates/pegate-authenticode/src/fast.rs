@@ -4,7 +4,7 @@
 //! A release directory's signed files share their signer's and their timestamping authority's
 //! certificates. authenticode-parser decodes every certificate of every file again (OpenSSL's
 //! `d2i_PKCS7` of the signature and of its RFC 3161 token, public keys included), rebuilds
-//! their summaries and chains, and that was most of a signed file's parse. Here the signature's
+//! their summaries and chains, which is most of a signed file's parse. Here the signature's
 //! DER is read directly; the certificates come from a cache keyed by their DER (loaded by
 //! OpenSSL, summarised by authenticode-parser itself, so the summaries are its own); the chains
 //! are built by the same OpenSSL call; the RSA checks are OpenSSL's.
