@@ -189,7 +189,7 @@ pub fn presigning_hashes(path: &std::path::Path) -> Result<Option<PresigningHash
         &view,
         len,
         start,
-        pegate_authenticode::Algorithm::Sha256,
+        pegate_authenticode::DigestAlgorithm::Sha256,
         |pos, buf| {
             let from = usize::try_from(pos).unwrap_or(usize::MAX);
             let src = data.get(from..).unwrap_or_default();
@@ -269,7 +269,10 @@ mod tests {
             let sha256 = report
                 .signatures
                 .iter()
-                .find(|s| s.digest_algorithm.as_deref() == Some("sha256"))
+                .find(|s| {
+                    s.digest_algorithm.as_ref().and_then(|d| d.known())
+                        == Some(&pegate_authenticode::DigestAlgorithm::Sha256)
+                })
                 .unwrap();
             assert_eq!(
                 sha256.signed_digest.as_deref().map(str::to_ascii_lowercase),

@@ -145,7 +145,7 @@ fn nested_signatures() {
     let algs: Vec<_> = r
         .signatures
         .iter()
-        .map(|s| (s.nested, s.digest_algorithm.clone().unwrap()))
+        .map(|s| (s.nested, s.digest_algorithm.as_ref().unwrap().to_string()))
         .collect();
     assert_eq!(
         algs,
