@@ -694,6 +694,89 @@ fn build_sign_signs_before_the_checksums() {
     }
 }
 
+/// `pegate build --sign` signs each cell as soon as it is built: a cell it cannot sign fails on
+/// its own. Here the local TSA answers the first request and fails the next, so of two cells
+/// one is signed and timestamped and the other fails, its line naming the file and the cause;
+/// that unsigned file is removed and neither checksums file lists it, while the signed cell is
+/// listed with its signed SHA-256. The TSA runs `openssl ts`, so this is a Linux test.
+#[test]
+fn build_sign_fails_only_the_cell_it_cannot_sign() {
+    if super::go_build_fails_here() || !support::linux_oracles() {
+        return;
+    }
+    let pki = Pki::new();
+    let (cert, key) = pki.leaf("build", Kind::Rsa(2048), Usage::CodeSigning);
+    let tsa = support::tsa(&pki, support::Tsa::GoodOnce);
+    let out = tempfile::tempdir().unwrap();
+    let run = super::build_hello(out.path())
+        .args([
+            "--target",
+            "windows/amd64",
+            "--target",
+            "windows/386",
+            "--variant",
+            "console",
+            "--sign",
+            "--timestamp",
+            &tsa,
+            "--timestamp-timeout",
+            "20",
+        ])
+        .arg("--key")
+        .arg(&key)
+        .arg("--cert")
+        .arg(&cert)
+        .arg("--cert")
+        .arg(pki.ca_pem())
+        .output()
+        .unwrap();
+    let shown = transcript(&run);
+    assert_eq!(run.status.code(), Some(1), "a failed cell: {shown}");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let fails: Vec<&str> = stdout.lines().filter(|l| l.starts_with("FAIL")).collect();
+    assert_eq!(fails.len(), 1, "{shown}");
+    // `FAIL  <cell>: cell <cell>: not signed: <file>: <cause>; the unsigned file was removed`
+    let cell = fails[0]
+        .strip_prefix("FAIL  ")
+        .and_then(|l| l.split_once(':'))
+        .unwrap()
+        .0;
+    let failed_exe = format!("hello-{cell}.exe");
+    assert!(
+        fails[0].contains("not signed") && fails[0].contains(&failed_exe),
+        "names the file: {shown}"
+    );
+    assert!(fails[0].contains("500"), "names the TSA's answer: {shown}");
+    assert!(
+        fails[0].ends_with("the unsigned file was removed"),
+        "{shown}"
+    );
+    assert!(!out.path().join(&failed_exe).exists(), "{shown}");
+    let exes: Vec<String> = listing(out.path())
+        .into_iter()
+        .filter(|n| n.ends_with(".exe"))
+        .collect();
+    assert_eq!(exes.len(), 1, "only the signed artifact is left: {exes:?}");
+    let sums = std::fs::read_to_string(out.path().join("checksums.txt")).unwrap();
+    let images = std::fs::read_to_string(out.path().join("checksums.authenticode.txt")).unwrap();
+    let signed = out.path().join(&exes[0]);
+    assert_eq!(
+        sums,
+        format!("{}  {}\n", support::sha256(&signed), exes[0]),
+        "checksums.txt lists the signed file alone"
+    );
+    let r = support::pegate_ok(&signed, &pki.ca_pem());
+    assert_eq!(
+        images,
+        format!(
+            "{}  {}\n",
+            r.signatures[0].computed_digest.as_deref().unwrap(),
+            exes[0]
+        )
+    );
+    support::osslsigncode_ok(&signed, &pki.ca_pem(), Some(&pki.ca_pem()));
+}
+
 fn sha256_hex(path: &Path) -> String {
     use sha2::Digest as _;
     hex_lower(&sha2::Sha256::digest(std::fs::read(path).unwrap()))
