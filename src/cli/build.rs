@@ -25,9 +25,17 @@ Examples:
   pegate build --cgo --target windows/arm64      cgo, with zig cc fetched and pinned by pegate
   pegate build --cgo --cc windows/amd64=x86_64-w64-mingw32-clang   your own C compiler
   pegate build --cgo --config pegate-build.toml  compilers pinned per target in [cgo.cc]
+  pegate build --sign --key key.pem --cert chain.pem   sign each cell as it is built
+  pegate build --sign --config pegate-build.toml       key options from its [sign] table
 
 Artifacts are named <name>-<go version>-<goos>-<goarch>-<variant>.exe; <out>/checksums.txt lists
 their SHA-256 in sha256sum format, ready for `pegate gate` or `sha256sum -c`.
+
+--sign signs each cell as soon as it is built, before checksums.txt is written, and writes
+checksums.authenticode.txt (image hashes); a cell that cannot be signed fails and its unsigned
+file is removed. --config FILE's [sign] table can hold the key options (key, cert, password-file,
+timestamp, timestamp-timeout, digest, strict, description; paths relative to FILE); the flags win
+over it, and a password is never in it.
 
 --run runs each artifact this host can execute: natively on Windows; on Linux under Wine
 (windows/amd64 with wine64, windows/386 only with 32-bit Wine), honouring WINEPREFIX; WINEDEBUG
@@ -65,7 +73,7 @@ pub(crate) struct Args {
     cc: Vec<String>,
     /// A build configuration file (TOML): `[cgo.cc]` ("windows/arm64" = "clang ...") and
     /// optionally `[cgo.cxx]` pin a C (C++) compiler per target; --cc and PEGATE_CC_* win over
-    /// it, and it wins over MinGW-w64 and zig.
+    /// it, and it wins over MinGW-w64 and zig. Its `[sign]` table holds --sign's key options.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Link cgo cells against the C runtime's DLLs (libgcc, libstdc++, winpthread) instead of

@@ -405,3 +405,161 @@ pub(crate) fn write_image_hashes(
         .with_context(|| format!("write {}", path.display()))?;
     Ok(path)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: BuildSign,
+    }
+
+    fn flags(args: &[&str]) -> BuildSign {
+        Cli::try_parse_from(std::iter::once("build").chain(args.iter().copied()))
+            .unwrap()
+            .args
+    }
+
+    fn table(text: &str) -> SignConfig {
+        toml::from_str(text).unwrap()
+    }
+
+    fn file() -> PathBuf {
+        Path::new("conf").join("pegate-build.toml")
+    }
+
+    #[test]
+    fn the_sign_table_fills_what_the_flags_leave_out_and_its_paths_are_the_files() {
+        let config = table(
+            r#"
+            key = "keys/signer.pem"
+            cert = ["certs/leaf.pem", "certs/ca.pem"]
+            password-file = "pw.txt"
+            timestamp = "http://127.0.0.1:9/tsa"
+            timestamp-timeout = 7
+            digest = "sha384"
+            strict = true
+            description = "Hello"
+            "#,
+        );
+        let conf = Path::new("conf");
+        let s = flags(&["--sign"])
+            .key
+            .settings(Some((&config, &file())))
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.key, conf.join("keys/signer.pem"));
+        assert_eq!(
+            s.cert,
+            [conf.join("certs/leaf.pem"), conf.join("certs/ca.pem")]
+        );
+        assert_eq!(s.password_file, Some(conf.join("pw.txt")));
+        assert_eq!(s.timestamp, ["http://127.0.0.1:9/tsa"]);
+        assert_eq!(s.timestamp_timeout, 7);
+        assert!(matches!(s.digest, Digest::Sha384));
+        assert!(s.strict);
+        assert_eq!(s.description.as_deref(), Some("Hello"));
+
+        // Every flag wins over its key; a list given on the command line replaces the file's.
+        let s = flags(&[
+            "--sign",
+            "--key",
+            "k.p12",
+            "--cert",
+            "c.pem",
+            "--password-file",
+            "other.txt",
+            "--timestamp",
+            "http://127.0.0.1:8/",
+            "--timestamp-timeout",
+            "3",
+            "--digest",
+            "sha512",
+            "--description",
+            "Flag",
+        ])
+        .key
+        .settings(Some((&config, &file())))
+        .unwrap()
+        .unwrap();
+        assert_eq!(s.key, Path::new("k.p12"));
+        assert_eq!(s.cert, [PathBuf::from("c.pem")]);
+        assert_eq!(s.password_file, Some(PathBuf::from("other.txt")));
+        assert_eq!(s.timestamp, ["http://127.0.0.1:8/"]);
+        assert_eq!(s.timestamp_timeout, 3);
+        assert!(matches!(s.digest, Digest::Sha512));
+        assert_eq!(s.description.as_deref(), Some("Flag"));
+
+        // The defaults, with neither; a pkcs11: URI is not made a path.
+        let uri = "pkcs11:token=ci;object=signer";
+        let s = flags(&["--sign"])
+            .key
+            .settings(Some((&table(&format!("key = {uri:?}")), &file())))
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.key, Path::new(uri));
+        assert!(s.cert.is_empty() && s.timestamp.is_empty() && !s.strict);
+        assert_eq!(s.timestamp_timeout, 30);
+        assert!(matches!(s.digest, Digest::Sha256));
+        // No key anywhere.
+        assert!(
+            flags(&["--sign"])
+                .key
+                .settings(Some((&table("digest = \"sha256\""), &file())))
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn bad_sign_tables_are_refused_naming_the_file_and_the_key() {
+        let shown = file().display().to_string();
+        for (text, key, why) in [
+            (
+                "key = \"k.pem\"\npassword = \"hunter2\"",
+                "password",
+                "password-file",
+            ),
+            ("key = \"\"", "key", "empty"),
+            ("key = \"k.pem\"\ncert = [\"\"]", "cert", "empty"),
+            (
+                "key = \"k.pem\"\ntimestamp = [\"https://tsa.example/\"]",
+                "timestamp",
+                "http://",
+            ),
+            (
+                "key = \"k.pem\"\ntimestamp-timeout = 0",
+                "timestamp-timeout",
+                "at least 1 second",
+            ),
+        ] {
+            let e = flags(&["--sign"])
+                .key
+                .settings(Some((&table(text), &file())))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with(&format!("{shown} [sign] {key}: ")) && e.contains(why),
+                "{text}: {e}"
+            );
+            assert!(!e.contains("hunter2"), "{e}");
+        }
+        // What serde refuses: the key and the value, with toml's line and column.
+        for (text, words) in [
+            ("digest = \"md5\"", ["md5", "sha256"]),
+            ("strict = \"yes\"", ["strict", "bool"]),
+            ("keys = \"k.pem\"", ["keys", "password-file"]),
+            ("cert = 3", ["cert", "a string or an array of strings"]),
+        ] {
+            let e = toml::from_str::<SignConfig>(text).unwrap_err().to_string();
+            for w in words {
+                assert!(e.contains(w), "{text}: {e}");
+            }
+        }
+    }
+}
