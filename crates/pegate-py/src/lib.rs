@@ -147,6 +147,7 @@ fn options(
     full: bool,
     sha256: bool,
     checksum: bool,
+    imports: bool,
     trust: Option<&Path>,
 ) -> PyResult<Options> {
     Ok(Options::default()
@@ -155,21 +156,27 @@ fn options(
         .with_skip_go(!buildinfo)
         .with_sha256(sha256)
         .with_checksum(checksum)
-        // As the CLI: only `--full` shows sections, so only it reads the string table.
-        .with_skip_section_names(!full))
+        .with_imports(imports)
+        // As the CLI: only `--full` shows sections, so only it reads the string table; and the
+        // summary object looks for Go build info only where Go's linkers put it, `--full` in
+        // the whole data section as `go version -m` does.
+        .with_skip_section_names(!full)
+        .with_bounded_go_search(!full))
 }
 
 /// Inspects one file (a path, or bytes with `name` as the report's path) and returns the object
-/// `pegate inspect --format jsonl` prints for it (`full=True`: `--full`'s). Raises a `PeError`
-/// subclass, with the CLI's message, when the file cannot be inspected at all.
+/// `pegate inspect --format jsonl` prints for it (`full=True`: `--full`'s; `imports=True`:
+/// `--imports`', with the import and delay-import tables). Raises a `PeError` subclass, with
+/// the CLI's message, when the file cannot be inspected at all.
 #[pyfunction]
-#[pyo3(signature = (source, *, signature=true, buildinfo=true, full=false, sha256=false, checksum=false, trust=None, name=None))]
+#[pyo3(signature = (source, *, signature=true, buildinfo=true, imports=false, full=false, sha256=false, checksum=false, trust=None, name=None))]
 #[allow(clippy::too_many_arguments, clippy::fn_params_excessive_bools)]
 fn inspect<'py>(
     py: Python<'py>,
     source: &'py Bound<'py, PyAny>,
     signature: bool,
     buildinfo: bool,
+    imports: bool,
     full: bool,
     sha256: bool,
     checksum: bool,
@@ -183,6 +190,7 @@ fn inspect<'py>(
         full,
         sha256,
         checksum,
+        imports,
         trust.as_deref(),
     )?;
     let report = py.detach(|| match (&source, source.bytes()) {
@@ -202,7 +210,7 @@ fn inspect<'py>(
 /// Inspects many files in parallel with the GIL released: one object per path, in input order,
 /// a file that cannot be inspected given as its object with `error` set (as the CLI prints it).
 #[pyfunction]
-#[pyo3(signature = (paths, *, threads=None, signature=true, buildinfo=true, full=false, sha256=false, checksum=false, trust=None))]
+#[pyo3(signature = (paths, *, threads=None, signature=true, buildinfo=true, imports=false, full=false, sha256=false, checksum=false, trust=None))]
 #[allow(clippy::too_many_arguments, clippy::fn_params_excessive_bools)]
 fn inspect_many<'py>(
     py: Python<'py>,
@@ -210,6 +218,7 @@ fn inspect_many<'py>(
     threads: Option<usize>,
     signature: bool,
     buildinfo: bool,
+    imports: bool,
     full: bool,
     sha256: bool,
     checksum: bool,
@@ -221,6 +230,7 @@ fn inspect_many<'py>(
         full,
         sha256,
         checksum,
+        imports,
         trust.as_deref(),
     )?;
     let reports = py.detach(|| -> PyResult<Vec<ArtifactReport>> {
