@@ -473,28 +473,45 @@ fn schema(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
 }
 
 /// For benches/python_inspect.py, not part of the API: the mean time in nanoseconds of one
-/// headers-only `artifact::inspect` of each path in Rust (with `serialise`, plus its JSON
-/// line), one thread, so the bench can set the binding's per-call cost against it.
+/// headers-only inspection of each path in Rust, with the options `pegate.inspect(p,
+/// signature=False, buildinfo=False)` uses (`serialise`: plus the brief object written as
+/// JSON), one thread, so the bench can set the binding's per-call cost against it.
 #[pyfunction]
 #[doc(hidden)]
-fn _rust_inspect_ns(py: Python<'_>, paths: Vec<PathBuf>, serialise: bool) -> f64 {
-    let opts = Options::default()
-        .with_skip_signature(true)
-        .with_skip_go(true)
-        .with_skip_section_names(true);
-    py.detach(|| {
-        let start = std::time::Instant::now();
-        let mut bytes = 0usize;
-        for p in &paths {
-            let report = std::hint::black_box(artifact::inspect(p, &opts));
-            if serialise {
-                bytes =
-                    bytes.wrapping_add(serde_json::to_vec(&report.brief()).map_or(0, |v| v.len()));
-            }
+fn _rust_inspect_ns(py: Python<'_>, paths: Vec<PathBuf>, serialise: bool) -> PyResult<f64> {
+    let opts = options(false, false, false, false, false, false, None)?;
+    Ok(py.detach(|| time_each(&paths, serialise, |p| artifact::inspect(p, &opts))))
+}
+
+/// As [`_rust_inspect_ns`], for files held in memory: `artifact::inspect_bytes`, which
+/// `pegate.inspect(data, signature=False, buildinfo=False)` calls (the bytes are copied out of
+/// Python before the clock starts).
+#[pyfunction]
+#[doc(hidden)]
+fn _rust_inspect_bytes_ns(py: Python<'_>, files: Vec<Vec<u8>>, serialise: bool) -> PyResult<f64> {
+    let opts = options(false, false, false, false, false, false, None)?;
+    let name = PathBuf::from("<bytes>");
+    Ok(py.detach(|| {
+        time_each(&files, serialise, |data| {
+            artifact::inspect_bytes(&name, data, &opts)
+        })
+    }))
+}
+
+/// The mean nanoseconds of `inspect` (and, with `serialise`, its brief object's JSON) per item.
+fn time_each<T>(items: &[T], serialise: bool, inspect: impl Fn(&T) -> ArtifactReport) -> f64 {
+    let start = std::time::Instant::now();
+    let mut bytes = 0usize;
+    for item in items {
+        let report = std::hint::black_box(inspect(item));
+        if serialise {
+            bytes = bytes.wrapping_add(serde_json::to_vec(&report.brief()).map_or(0, |v| v.len()));
         }
-        std::hint::black_box(bytes);
-        start.elapsed().as_secs_f64() * 1e9 / paths.len().max(1) as f64
-    })
+    }
+    std::hint::black_box(bytes);
+    #[allow(clippy::cast_precision_loss)]
+    let n = items.len().max(1) as f64;
+    start.elapsed().as_secs_f64() * 1e9 / n
 }
 
 /// The extension module.
@@ -517,5 +534,6 @@ fn _pegate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sbom, m)?)?;
     m.add_function(wrap_pyfunction!(schema, m)?)?;
     m.add_function(wrap_pyfunction!(_rust_inspect_ns, m)?)?;
+    m.add_function(wrap_pyfunction!(_rust_inspect_bytes_ns, m)?)?;
     Ok(())
 }
