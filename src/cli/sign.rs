@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use pegate::sign::{self, Algorithm, Existing, FileSigner, Password, SignOptions};
 use rayon::prelude::*;
 
-use super::{EXIT_ERROR, EXIT_OK};
+use super::{EXIT_ERROR, EXIT_OK, output};
 
 /// The digests on the command line (and in a `[sign]` table).
 #[derive(Debug, Clone, Copy, clap::ValueEnum, serde::Deserialize)]
@@ -279,12 +279,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
                     }
                     warned = true;
                 }
-                println!(
-                    "signed {} ({:?} image hash {})",
-                    outcome.output.display(),
+                // A closed stdout must not stop the files still to sign (nor panic, as
+                // `println!` would): the line is a report, the signed file is the product.
+                let _closed = output::print(&format!(
+                    "signed {} ({:?} image hash {})\n",
+                    output::shown(&outcome.output),
                     opts.digest,
                     outcome.image_digest
-                );
+                ));
             }
             Err(e) => {
                 eprintln!("pegate: error: {e}");
