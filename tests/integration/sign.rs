@@ -814,7 +814,14 @@ fn build_sign_takes_its_key_from_the_sign_table() {
     assert_eq!(support::sha256(&file), sum);
     let r = support::pegate_ok(&file, &pki.ca_pem());
     assert_eq!(r.signatures.len(), 1);
-    assert_eq!(r.signatures[0].digest_algorithm.as_deref(), Some("sha384"));
+    assert_eq!(
+        r.signatures[0]
+            .digest_algorithm
+            .as_ref()
+            .map(ToString::to_string)
+            .as_deref(),
+        Some("sha384")
+    );
 }
 
 /// A `[sign]` table that cannot be used stops `pegate build --sign` before anything is built
