@@ -9,9 +9,11 @@ ratios printed (issue 28). Not a test: no timing is asserted.
   the default) file by file in one thread, which is how they are used;
 - signatures: ``pegate.inspect_many`` (default: verdicts) over the signed files against
   signify's ``SignedPEFile.verify()`` on each;
-- the binding's per-call cost: ``pegate.inspect(path)`` one file at a time, against the same
-  work timed inside Rust (``pegate._pegate._rust_inspect_ns``: the inspection alone, and with
-  the record serialised), so the difference is what Python adds per call.
+- the binding's per-call cost: ``pegate.inspect(path)`` and ``pegate.inspect(bytes)`` one file
+  at a time, against the same call timed inside Rust (``pegate._pegate._rust_inspect_ns`` and
+  ``_rust_inspect_bytes_ns``: the inspection alone, and with the brief object written as JSON),
+  rounds interleaved, so the difference is what Python adds per call (argument conversion, the
+  GIL released and taken back, the report turned into a dict).
 
 The files: the differential corpus (``$PEGATE_CORPUS``, else target/pegate-corpus), hard-linked
 under target/ until there are at least ``PEGATE_BENCH_FILES`` (default 1,000) distinct paths.
@@ -34,6 +36,8 @@ from pegate import _pegate
 ROOT = Path(__file__).resolve().parent.parent
 ROUNDS = int(os.environ.get("PEGATE_BENCH_ROUNDS", "5"))
 FILES = int(os.environ.get("PEGATE_BENCH_FILES", "1000"))
+# Which parts to run (comma-separated): headers, signatures, overhead.
+SECTIONS = set(os.environ.get("PEGATE_BENCH_SECTIONS", "headers,signatures,overhead").split(","))
 
 
 def corpus() -> List[Path]:
@@ -94,6 +98,16 @@ def main() -> int:
         return f"{label:<44} {seconds * 1e3:9.1f} ms  {seconds / len(paths) * 1e6:8.1f} us/file"
 
     # Headers.
+    if "headers" in SECTIONS:
+        headers(paths, per_file, lief, pefile)
+    if "signatures" in SECTIONS:
+        signatures(paths)
+    if "overhead" in SECTIONS:
+        overheads(paths)
+    return 0
+
+
+def headers(paths: List[str], per_file: Callable[[str, float], str], lief: object, pefile: object) -> None:
     ours_all = median_time(lambda: pegate.inspect_many(paths, signature=False, buildinfo=False))
     ours_one = median_time(lambda: pegate.inspect_many(paths, signature=False, buildinfo=False, threads=1))
     pefile_fast = median_time(loop(lambda p: pefile.PE(p, fast_load=True).close(), paths))
@@ -113,11 +127,17 @@ def main() -> int:
     print(f"  LIEF headers-only / pegate: {lief_headers / ours_all:.1f}x (all cores), {lief_headers / ours_one:.1f}x (one thread)")
     print(f"  LIEF default / pegate: {lief_default / ours_all:.1f}x (all cores), {lief_default / ours_one:.1f}x (one thread)")
 
-    # Signatures.
+
+
+def signatures(paths: List[str]) -> None:
     briefs = pegate.inspect_many(paths, buildinfo=False)
     signed = [r["path"] for r in briefs if r["signature"] and r["signature"]["status"] != "unsigned"]
-    if signed:
+    try:
         from signify.authenticode import SignedPEFile
+    except Exception as e:  # noqa: BLE001 - oscrypto fails to find libcrypto on some systems
+        print(f"\nsignatures: signify does not load here ({type(e).__name__}: {e}); skipped")
+        return
+    if signed:
 
         def signify_verify(p: str) -> None:
             with open(p, "rb") as f:
@@ -133,18 +153,42 @@ def main() -> int:
         print(f"{'signify SignedPEFile.verify()':<44} {theirs_sig * 1e3:9.1f} ms  {theirs_sig / n * 1e6:8.1f} us/file")
         print(f"  signify / pegate: {theirs_sig / ours_sig:.1f}x (all cores), {theirs_sig / ours_sig_one:.1f}x (one thread)")
 
-    # Per-call overhead of the binding, one thread, headers only.
+
+
+def overheads(paths: List[str]) -> None:
+    # Per-call overhead of the binding, one thread, headers only: the same call timed from
+    # Python and inside Rust, rounds interleaved (a loaded machine hits both alike).
+    def overhead(label: str, python_call: Callable[[], None], rust_ns: Callable[[bool], float], n: int) -> None:
+        py_us, rust_us, rust_json_us = [], [], []
+        for _ in range(max(ROUNDS, 7)):
+            start = time.perf_counter()
+            python_call()
+            py_us.append((time.perf_counter() - start) / n * 1e6)
+            rust_us.append(rust_ns(False) / 1e3)
+            rust_json_us.append(rust_ns(True) / 1e3)
+        py, rust, rust_json = (statistics.median(x) for x in (py_us, rust_us, rust_json_us))
+        print(f"\nper call, one thread, headers only: {label}")
+        print(f"{'from Python':<44} {py:8.2f} us")
+        print(f"{'the same call in Rust':<44} {rust:8.2f} us")
+        print(f"{'the same call + brief object to JSON in Rust':<44} {rust_json:8.2f} us")
+        print(f"  binding overhead: {py - rust:.2f} us over the Rust call, "
+              f"{py - rust_json:.2f} us over the call + JSON (medians of {len(py_us)} interleaved rounds)")
+
     sample = paths[: min(len(paths), 500)]
-    per_call = median_time(loop(lambda p: pegate.inspect(p, signature=False, buildinfo=False), sample)) / len(sample)
-    rust_ns = statistics.median(_pegate._rust_inspect_ns(sample, False) for _ in range(ROUNDS))
-    rust_ser_ns = statistics.median(_pegate._rust_inspect_ns(sample, True) for _ in range(ROUNDS))
-    print("\nper call, one thread, headers only")
-    print(f"{'pegate.inspect(path) from Python':<44} {per_call * 1e6:8.2f} us")
-    print(f"{'artifact::inspect in Rust':<44} {rust_ns / 1e3:8.2f} us")
-    print(f"{'artifact::inspect + brief to JSON in Rust':<44} {rust_ser_ns / 1e3:8.2f} us")
-    print(f"  binding overhead over the Rust call: {per_call * 1e6 - rust_ns / 1e3:.2f} us "
-          f"(over the call + JSON: {per_call * 1e6 - rust_ser_ns / 1e3:.2f} us)")
-    return 0
+    overhead(f"pegate.inspect(path), {len(sample)} files",
+             loop(lambda p: pegate.inspect(p, signature=False, buildinfo=False), sample),
+             lambda ser: _pegate._rust_inspect_ns(sample, ser), len(sample))
+    # In memory, small files (the whole-file work of inspect_bytes is then small, so the
+    # difference is not lost in it).
+    small = sorted({Path(p).read_bytes() for p in paths if Path(p).stat().st_size <= 65536}, key=len)
+    if small:
+        def bytes_call() -> None:
+            for data in small:
+                pegate.inspect(data, signature=False, buildinfo=False)
+
+        overhead(f"pegate.inspect(bytes), {len(small)} distinct files <= 64 KiB "
+                 f"(median {statistics.median(len(d) for d in small) / 1024:.0f} KiB)",
+                 bytes_call, lambda ser: _pegate._rust_inspect_bytes_ns(small, ser), len(small))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ one run (issue 28): files/s and MB/s of each, ratios printed. Not a test.
 
     PEGATE_BENCH_ROUNDS=3 python3 benches/python_spark.py      # in a venv with pegate installed
 
-- ``pegate inspect --format jsonl --sha256`` over the files (``$PEGATE_BIN``, else the release
+- ``pegate inspect --format jsonl --full --sha256`` over the files (the work the scan does per
+  file: the full object, whose columns it keeps, and the SHA-256) (``$PEGATE_BIN``, else the release
   build under $CARGO_TARGET_DIR or target/), the one-machine baseline;
 - ``pegate.spark.scan`` on ``local[*]``, ``binaryFile`` source and ``paths`` source, the rows
   counted (every row computed: ``count()`` of a ``mapInArrow`` output runs the function);
@@ -55,6 +56,9 @@ def pefile_batches(batches: Iterator["object"]) -> Iterator["object"]:
 def main() -> int:
     from pyspark.sql import SparkSession
 
+    # The workers run this interpreter (the venv with pegate), not the first python3 on PATH.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+
     files = corpus()
     listing = sorted({p.parent for p in files})
     size = sum(p.stat().st_size for p in files)
@@ -76,10 +80,15 @@ def main() -> int:
         return statistics.median(times)
 
     paths = [str(p) for p in files]
-    cli = timed(lambda: subprocess.run([binary, "inspect", "--format", "jsonl", "--sha256", *paths],
-                                       stdout=subprocess.DEVNULL, check=False))
+    if not Path(binary).is_file():
+        raise SystemExit(f"no pegate CLI at {binary}: `cargo build --release --bin pegate` or set PEGATE_BIN")
     spark = (SparkSession.builder.master("local[*]").appName("pegate-bench")
-             .config("spark.ui.enabled", "false").config("spark.driver.memory", "4g").getOrCreate())
+             .config("spark.ui.enabled", "false").config("spark.driver.memory", "4g")
+             # List the 1,000 named files on the driver: above this threshold (default 32 paths)
+             # Spark lists them with a job of one task per path, which took 20 s of a 21 s scan.
+             .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "1000000")
+             .config("spark.ui.showConsoleProgress", "false")
+             .getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
     try:
         parts = spark.sparkContext.defaultParallelism
@@ -90,12 +99,20 @@ def main() -> int:
                     .mapInArrow(pefile_batches, "path string, machine bigint, sha256 string").count())
     finally:
         spark.stop()
-    rate("pegate inspect --format jsonl --sha256 (CLI)", cli)
     rate("pegate.spark.scan, binaryFile, local[*]", scan_bin)
     rate("pegate.spark.scan, paths, local[*]", scan_paths)
     rate("pefile + sha256 in mapInArrow, local[*]", udf)
+    cli = timed(lambda: subprocess.run([binary, "inspect", "--format", "jsonl", "--full", "--sha256", *paths],
+                                       stdout=subprocess.DEVNULL, check=False))
+    rate(f"pegate inspect --format jsonl --full --sha256 ({binary})", cli)
     print(f"  Spark binaryFile / CLI: {scan_bin / cli:.1f}x the time; paths: {scan_paths / cli:.1f}x")
-    print(f"  pefile job / pegate job (binaryFile): {udf / scan_bin:.2f}x")
+    print(f"  pefile job / pegate job (binaryFile): {udf / scan_bin:.2f}x; (paths): {udf / scan_paths:.2f}x")
+    cores = os.cpu_count() or 1
+    for label, seconds in [("CLI", cli), ("Spark binaryFile", scan_bin), ("Spark paths", scan_paths),
+                           ("Spark pefile", udf)]:
+        per_core = n / seconds / cores
+        print(f"  {label:<17} {per_core:7.0f} files/s per core: 10 million files = "
+              f"{1e7 / per_core / 3600:6.1f} core-hours")
     return 0
 
 

@@ -770,6 +770,10 @@ pub fn inspect_bytes(name: &Path, data: &[u8], opts: &Options) -> ArtifactReport
             ..pegate_pe::Extra::default()
         },
     );
+    // The view holds the whole file: the import tables are in it.
+    if opts.imports {
+        summary.read_imports(&view);
+    }
     // The signature check gives the hash and checksum asked for; without it they take a pass
     // of their own (the same one, its verdict dropped).
     let report = (!opts.skip_signature || opts.sha256 || opts.checksum)
@@ -890,7 +894,7 @@ mod tests {
     #[test]
     fn bytes_inspect_as_the_file_does() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-        let mut files: Vec<PathBuf> = ["pe/ok", "pe/err", "authenticode"]
+        let mut files: Vec<PathBuf> = ["pe/ok", "pe/err", "authenticode", "imports"]
             .iter()
             .flat_map(|d| std::fs::read_dir(root.join(d)).unwrap())
             .map(|e| e.unwrap().path())
@@ -907,6 +911,7 @@ mod tests {
                 .with_skip_signature(true)
                 .with_skip_go(true)
                 .with_sha256(true),
+            Options::default().with_imports(true),
         ];
         let mut compared = 0;
         for path in &files {

@@ -1,15 +1,20 @@
 //! Signing a built matrix before its checksums are written: the one library call that
 //! `pegate build --sign` and `cargo xtask verify --sign-test` share.
 //!
-//! [`sign_matrix`] signs every artifact of a [`MatrixReport`] in place (in parallel), reads each
-//! one back (its signature must match the file), and brings the report's SHA-256 and size up to
-//! date, so that a `checksums.txt` written from the report afterwards lists the signed files.
+//! [`CellSigner`] signs each cell of the matrix in place as soon as that cell is built (the hook
+//! of [`pegate_go::matrix::build_then`]), reads it back (its signature must match the file) and
+//! brings the cell's SHA-256 and size up to date, so that a `checksums.txt` written from the
+//! report afterwards lists the signed files; a cell it cannot sign fails, and its unsigned file
+//! is removed. [`sign_matrix`] does the same for a matrix already built, all or nothing.
 //! [`image_hash_lines`] renders `checksums.authenticode.txt`: each artifact's Authenticode image
 //! hash, which signing does not change.
 
 use std::path::PathBuf;
+use std::sync::Mutex;
 
-use pegate_go::matrix::{CellOutcome, MatrixReport};
+use pegate_go::matrix::{
+    Artifact, CellError, CellErrorKind, CellOutcome, CellResult, MatrixReport,
+};
 use pegate_sign::{SignOptions, Signer};
 use rayon::prelude::*;
 
@@ -78,18 +83,148 @@ pub fn sign_file(
     })
 }
 
-/// Signs every artifact of `report` in place (in parallel) with `signer`, reads each back with
-/// pegate's verifier (its signature must match the file) and replaces the report's SHA-256 and
-/// size with the signed file's. Call it before writing checksums from the report.
+/// Signs one built artifact in place, reads it back with pegate's verifier (its signature must
+/// match the file) and replaces the artifact's SHA-256 and size with the signed file's.
+pub fn sign_artifact(
+    artifact: &mut Artifact,
+    signer: &dyn Signer,
+    opts: &SignOptions,
+) -> Result<pegate_sign::Outcome, SignError> {
+    let outcome = sign_file(&artifact.path, None, signer, opts)?;
+    let back = |message: String| SignError {
+        path: artifact.path.clone(),
+        message: format!("read back {}: {message}", artifact.path.display()),
+    };
+    let check = pegate_authenticode::verify_path(
+        &artifact.path,
+        &pegate_authenticode::VerifyOptions::default().with_file_sha256(true),
+    )
+    .map_err(|e| back(e.to_string()))?;
+    if !check.signatures.iter().all(|s| s.digest_matches) {
+        return Err(back(
+            "the signature written does not match the file".to_owned(),
+        ));
+    }
+    let sha256 = check
+        .file_sha256
+        .ok_or_else(|| back("no SHA-256 of the file".to_owned()))?;
+    let size = std::fs::metadata(&artifact.path)
+        .map_err(|e| back(e.to_string()))?
+        .len();
+    artifact.sha256 = sha256;
+    artifact.size = size;
+    Ok(outcome)
+}
+
+/// Signs each cell of a matrix as soon as it is built: the `after` hook of
+/// [`pegate_go::matrix::build_then`], so that signing runs on the build's threads, in parallel
+/// with the cells still building (a [`Signer`] serialises what cannot be shared: a PKCS#11
+/// session signs under a lock, while the image hashes are still computed in parallel).
+///
+/// A cell that cannot be signed becomes a failed cell of kind [`CellErrorKind::Sign`] whose
+/// message names the file and the cause, and its unsigned file is removed: a checksums file
+/// written from the report afterwards lists signed artifacts only, and no unsigned file is
+/// left where a release would pick it up.
+pub struct CellSigner<'a> {
+    signer: &'a dyn Signer,
+    opts: &'a SignOptions,
+    signed: Mutex<Vec<SignedArtifact>>,
+    warnings: Mutex<Option<Vec<String>>>,
+}
+
+impl std::fmt::Debug for CellSigner<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CellSigner")
+            .field("opts", self.opts)
+            .field("signed", &self.signed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> CellSigner<'a> {
+    /// A hook signing with `signer` as `opts` say.
+    pub fn new(signer: &'a dyn Signer, opts: &'a SignOptions) -> CellSigner<'a> {
+        CellSigner {
+            signer,
+            opts,
+            signed: Mutex::new(Vec::new()),
+            warnings: Mutex::new(None),
+        }
+    }
+
+    /// Signs `result`'s artifact, if it has one (see [`sign_artifact`]); on failure the cell
+    /// fails (kind [`CellErrorKind::Sign`]) and its unsigned file is removed.
+    pub fn sign_cell(&self, result: &mut CellResult) {
+        let CellOutcome::Built(artifact) = &mut result.outcome else {
+            return;
+        };
+        match sign_artifact(artifact, self.signer, self.opts) {
+            Ok(outcome) => {
+                if let Ok(mut w) = self.warnings.lock() {
+                    w.get_or_insert(outcome.warnings);
+                }
+                if let Ok(mut signed) = self.signed.lock() {
+                    signed.push(SignedArtifact::new(outcome.output, outcome.image_digest));
+                }
+            }
+            Err(e) => {
+                let removed = match std::fs::remove_file(&artifact.path) {
+                    Ok(()) => "the unsigned file was removed".to_owned(),
+                    Err(r) if r.kind() == std::io::ErrorKind::NotFound => {
+                        "no file is left".to_owned()
+                    }
+                    Err(r) => {
+                        format!("the unsigned file could not be removed ({r}): do not ship it")
+                    }
+                };
+                result.outcome = CellOutcome::Failed(CellError {
+                    kind: CellErrorKind::Sign,
+                    message: format!("cell {}: not signed: {e}; {removed}", result.cell),
+                    stderr: String::new(),
+                    command: Vec::new(),
+                });
+            }
+        }
+    }
+
+    /// What was signed, in the order of `report`'s artifacts, and the signer's warnings.
+    pub fn finish(self, report: &MatrixReport) -> MatrixSigning {
+        let mut signed = self.signed.into_inner().unwrap_or_default();
+        let order: Vec<&std::path::Path> = report.artifacts().map(|a| a.path.as_path()).collect();
+        signed.sort_by_key(|s| {
+            order
+                .iter()
+                .position(|p| *p == s.path.as_path())
+                .unwrap_or(usize::MAX)
+        });
+        MatrixSigning {
+            signed,
+            warnings: self
+                .warnings
+                .into_inner()
+                .ok()
+                .flatten()
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// Signs every artifact of `report` in place (in parallel) with `signer` (see
+/// [`sign_artifact`]), after the whole matrix was built; stops at the first failure. Call it
+/// before writing checksums from the report. [`CellSigner`] signs each cell while the others
+/// still build instead, and fails only the cells it could not sign.
 pub fn sign_matrix(
     report: &mut MatrixReport,
     signer: &dyn Signer,
     opts: &SignOptions,
 ) -> Result<MatrixSigning, SignError> {
-    let files: Vec<PathBuf> = report.artifacts().map(|a| a.path.clone()).collect();
-    let outcomes: Vec<Result<pegate_sign::Outcome, SignError>> = files
-        .par_iter()
-        .map(|f| sign_file(f, None, signer, opts))
+    let outcomes: Vec<Result<pegate_sign::Outcome, SignError>> = report
+        .cells
+        .par_iter_mut()
+        .filter_map(|cell| match &mut cell.outcome {
+            CellOutcome::Built(a) => Some(sign_artifact(a, signer, opts)),
+            CellOutcome::Failed(_) => None,
+        })
         .collect();
     let mut done = MatrixSigning::default();
     for outcome in outcomes {
@@ -101,28 +236,6 @@ pub fn sign_matrix(
             path: outcome.output,
             image_digest: outcome.image_digest,
         });
-    }
-    for cell in &mut report.cells {
-        if let CellOutcome::Built(a) = &mut cell.outcome {
-            let back = |message: String| SignError {
-                path: a.path.clone(),
-                message: format!("read back {}: {message}", a.path.display()),
-            };
-            let check = pegate_authenticode::verify_path(
-                &a.path,
-                &pegate_authenticode::VerifyOptions::default().with_file_sha256(true),
-            )
-            .map_err(|e| back(e.to_string()))?;
-            if !check.signatures.iter().all(|s| s.digest_matches) {
-                return Err(back(
-                    "the signature written does not match the file".to_owned(),
-                ));
-            }
-            a.sha256 = check.file_sha256.unwrap_or_default();
-            a.size = std::fs::metadata(&a.path)
-                .map_err(|e| back(e.to_string()))?
-                .len();
-        }
     }
     Ok(done)
 }
@@ -189,7 +302,7 @@ pub fn presigning_hashes(path: &std::path::Path) -> Result<Option<PresigningHash
         &view,
         len,
         start,
-        pegate_authenticode::Algorithm::Sha256,
+        pegate_authenticode::DigestAlgorithm::Sha256,
         |pos, buf| {
             let from = usize::try_from(pos).unwrap_or(usize::MAX);
             let src = data.get(from..).unwrap_or_default();
@@ -269,7 +382,10 @@ mod tests {
             let sha256 = report
                 .signatures
                 .iter()
-                .find(|s| s.digest_algorithm.as_deref() == Some("sha256"))
+                .find(|s| {
+                    s.digest_algorithm.as_ref().and_then(|d| d.known())
+                        == Some(&pegate_authenticode::DigestAlgorithm::Sha256)
+                })
                 .unwrap();
             assert_eq!(
                 sha256.signed_digest.as_deref().map(str::to_ascii_lowercase),

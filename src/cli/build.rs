@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
-use pegate::go::matrix::{self, CellEvent, CellOutcome, MatrixReport, MatrixSpec, Target, Variant};
+use pegate::go::matrix::{
+    self, CellErrorKind, CellEvent, CellOutcome, MatrixReport, MatrixSpec, Target, Variant,
+};
 use pegate::go::run::{RunOptions, RunResult};
 use pegate::go::toolchain::{self, ToolchainRequest};
 
@@ -23,9 +25,17 @@ Examples:
   pegate build --cgo --target windows/arm64      cgo, with zig cc fetched and pinned by pegate
   pegate build --cgo --cc windows/amd64=x86_64-w64-mingw32-clang   your own C compiler
   pegate build --cgo --config pegate-build.toml  compilers pinned per target in [cgo.cc]
+  pegate build --sign --key key.pem --cert chain.pem   sign each cell as it is built
+  pegate build --sign --config pegate-build.toml       key options from its [sign] table
 
 Artifacts are named <name>-<go version>-<goos>-<goarch>-<variant>.exe; <out>/checksums.txt lists
 their SHA-256 in sha256sum format, ready for `pegate gate` or `sha256sum -c`.
+
+--sign signs each cell as soon as it is built, before checksums.txt is written, and writes
+checksums.authenticode.txt (image hashes); a cell that cannot be signed fails and its unsigned
+file is removed. --config FILE's [sign] table can hold the key options (key, cert, password-file,
+timestamp, timestamp-timeout, digest, strict, description; paths relative to FILE); the flags win
+over it, and a password is never in it.
 
 --run runs each artifact this host can execute: natively on Windows; on Linux under Wine
 (windows/amd64 with wine64, windows/386 only with 32-bit Wine), honouring WINEPREFIX; WINEDEBUG
@@ -63,7 +73,7 @@ pub(crate) struct Args {
     cc: Vec<String>,
     /// A build configuration file (TOML): `[cgo.cc]` ("windows/arm64" = "clang ...") and
     /// optionally `[cgo.cxx]` pin a C (C++) compiler per target; --cc and PEGATE_CC_* win over
-    /// it, and it wins over MinGW-w64 and zig.
+    /// it, and it wins over MinGW-w64 and zig. Its `[sign]` table holds --sign's key options.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Link cgo cells against the C runtime's DLLs (libgcc, libstdc++, winpthread) instead of
@@ -110,8 +120,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     // Checked before anything is resolved or built.
     let run = run_options(&args)?;
     let cache = cache_dir(&args)?;
+    let config = match &args.config {
+        Some(path) => Some((read_config(path)?, path.as_path())),
+        None => None,
+    };
     // The matrix (targets, --cc, --config) is checked before Go is resolved or fetched.
-    let spec = matrix_spec(&args, &cache, run)?;
+    let spec = matrix_spec(&args, &cache, run, config.as_ref())?;
+    // So is the signer: a key that cannot sign stops the build before it starts.
+    let signing =
+        super::sign::BuildSigning::open(&args.sign, config.as_ref().map(|(c, p)| (&c.sign, *p)))?;
     let mut req = ToolchainRequest::new(&cache);
     req.explicit = args.go.as_deref().map(absolute_go).transpose()?;
     req.project_dir = Some(args.source.clone());
@@ -131,16 +148,37 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         tc.goroot.display()
     );
     let progress = progress_bar(total, output::stderr_is_terminal());
-    let mut report = matrix::build(&tc, &spec, &progress)
-        .with_context(|| format!("build {}", args.source.display()))?;
-
-    // Signing comes before the checksums, so that they are the signed files'.
-    if let Some(hashes) = super::sign::sign_artifacts(&args.sign, &mut report)? {
-        super::sign::write_image_hashes(&hashes, &args.out)?;
+    // With --sign, each cell is signed as soon as it is built, before anything reads its
+    // SHA-256: the checksums below are the signed files'. A cell that cannot be signed fails
+    // (its unsigned file removed), so it is not listed.
+    let (report, signed) = match &signing {
+        None => (matrix::build(&tc, &spec, &progress), None),
+        Some(signing) => {
+            let signer = signing.cell_signer();
+            let report = matrix::build_then(&tc, &spec, &progress, &|cell| signer.sign_cell(cell));
+            let done = report.as_ref().ok().map(|r| signer.finish(r));
+            (report, done)
+        }
+    };
+    let report = report.with_context(|| format!("build {}", args.source.display()))?;
+    if let Some(done) = &signed {
+        super::sign::report_signing(done);
+        super::sign::write_image_hashes(&done.signed, &args.out)?;
     }
     // Interrupted: the finished artifacts are added to the list the last run left, which keeps
-    // its lines for the files this run did not rebuild; a complete run writes the list anew.
-    let sums_path = write_checksums(&report, &args.out, super::interrupt::received().is_some())?;
+    // its lines for the files this run did not rebuild (but not for those it removed because
+    // they could not be signed); a complete run writes the list anew.
+    let removed: Vec<String> = report
+        .failures()
+        .filter(|c| c.error().is_some_and(|e| e.kind == CellErrorKind::Sign))
+        .map(|c| format!("{}-{}.exe", spec.binary_name, c.cell.name()))
+        .collect();
+    let sums_path = write_checksums(
+        &report,
+        &args.out,
+        super::interrupt::received().is_some(),
+        &removed,
+    )?;
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &report).context("write the report")?;
@@ -193,7 +231,12 @@ fn cache_dir(args: &Args) -> anyhow::Result<PathBuf> {
 }
 
 /// The matrix the arguments ask for: the reference one, narrowed by `--target` and `--variant`.
-fn matrix_spec(args: &Args, cache: &Path, run: Option<RunOptions>) -> anyhow::Result<MatrixSpec> {
+fn matrix_spec(
+    args: &Args,
+    cache: &Path,
+    run: Option<RunOptions>,
+    config: Option<&(BuildConfig, &Path)>,
+) -> anyhow::Result<MatrixSpec> {
     let mut spec = MatrixSpec::reference(&args.source, &args.out, cache);
     if let Ok(abs) = std::fs::canonicalize(&args.source)
         && let Some(name) = abs.file_name().and_then(|n| n.to_str())
@@ -216,8 +259,7 @@ fn matrix_spec(args: &Args, cache: &Path, run: Option<RunOptions>) -> anyhow::Re
             .add_override(cc, "--cc")
             .map_err(|e| anyhow::anyhow!("--cc {cc}: {e}"))?;
     }
-    if let Some(path) = &args.config {
-        let config = read_config(path)?;
+    if let Some((config, path)) = config {
         spec.cgo_options
             .apply_config(&config.cgo, &format!("{} [cgo.cc]", path.display()))
             .map_err(anyhow::Error::msg)?;
@@ -236,6 +278,9 @@ pub(super) struct BuildConfig {
     /// The C compilers of cgo cells, per target.
     #[serde(default)]
     pub(super) cgo: pegate::go::cgo::CgoConfig,
+    /// `--sign`'s key options (read only with `--sign`).
+    #[serde(default)]
+    pub(super) sign: super::sign::SignConfig,
 }
 
 pub(super) fn read_config(path: &Path) -> anyhow::Result<BuildConfig> {
@@ -281,7 +326,13 @@ fn progress_bar(total: usize, tty: bool) -> impl Fn(&CellEvent<'_>) + Sync {
 /// `<out>/checksums.txt`, the built artifacts' SHA-256 in sha256sum format, written whole;
 /// returns its path. With `merge`, the lines of the existing file for names not built now are
 /// kept (an interrupted run must not drop the record of artifacts it did not touch).
-fn write_checksums(report: &MatrixReport, out_dir: &Path, merge: bool) -> anyhow::Result<PathBuf> {
+/// `removed` names files this run removed (cells it could not sign): their old lines go too.
+fn write_checksums(
+    report: &MatrixReport,
+    out_dir: &Path,
+    merge: bool,
+    removed: &[String],
+) -> anyhow::Result<PathBuf> {
     let sums_path = out_dir.join("checksums.txt");
     let built: Vec<(String, &str)> = report
         .artifacts()
@@ -296,13 +347,16 @@ fn write_checksums(report: &MatrixReport, out_dir: &Path, merge: bool) -> anyhow
         .collect();
     let mut sums = String::new();
     if merge {
-        if built.is_empty() {
+        if built.is_empty() && removed.is_empty() {
             return Ok(sums_path);
         }
         let old = std::fs::read_to_string(&sums_path).unwrap_or_default();
         for line in old.lines() {
             let name = line.split_once("  ").map_or("", |(_, n)| n);
-            if !name.is_empty() && !built.iter().any(|(b, _)| b == name) {
+            if !name.is_empty()
+                && !built.iter().any(|(b, _)| b == name)
+                && !removed.iter().any(|r| r == name)
+            {
                 let _ = writeln!(sums, "{line}");
             }
         }

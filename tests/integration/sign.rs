@@ -694,6 +694,198 @@ fn build_sign_signs_before_the_checksums() {
     }
 }
 
+/// `pegate build --sign` signs each cell as soon as it is built: a cell it cannot sign fails on
+/// its own. Here the local TSA answers the first request and fails the next, so of two cells
+/// one is signed and timestamped and the other fails, its line naming the file and the cause;
+/// that unsigned file is removed and neither checksums file lists it, while the signed cell is
+/// listed with its signed SHA-256. The TSA runs `openssl ts`, so this is a Linux test.
+#[test]
+fn build_sign_fails_only_the_cell_it_cannot_sign() {
+    if super::go_build_fails_here() || !support::linux_oracles() {
+        return;
+    }
+    let pki = Pki::new();
+    let (cert, key) = pki.leaf("build", Kind::Rsa(2048), Usage::CodeSigning);
+    let tsa = support::tsa(&pki, support::Tsa::GoodOnce);
+    let out = tempfile::tempdir().unwrap();
+    let run = super::build_hello(out.path())
+        .args([
+            "--target",
+            "windows/amd64",
+            "--target",
+            "windows/386",
+            "--variant",
+            "console",
+            "--sign",
+            "--timestamp",
+            &tsa,
+            "--timestamp-timeout",
+            "20",
+        ])
+        .arg("--key")
+        .arg(&key)
+        .arg("--cert")
+        .arg(&cert)
+        .arg("--cert")
+        .arg(pki.ca_pem())
+        .output()
+        .unwrap();
+    let shown = transcript(&run);
+    assert_eq!(run.status.code(), Some(1), "a failed cell: {shown}");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let fails: Vec<&str> = stdout.lines().filter(|l| l.starts_with("FAIL")).collect();
+    assert_eq!(fails.len(), 1, "{shown}");
+    // `FAIL  <cell>: cell <cell>: not signed: <file>: <cause>; the unsigned file was removed`
+    let cell = fails[0]
+        .strip_prefix("FAIL  ")
+        .and_then(|l| l.split_once(':'))
+        .unwrap()
+        .0;
+    let failed_exe = format!("hello-{cell}.exe");
+    assert!(
+        fails[0].contains("not signed") && fails[0].contains(&failed_exe),
+        "names the file: {shown}"
+    );
+    assert!(fails[0].contains("500"), "names the TSA's answer: {shown}");
+    assert!(
+        fails[0].ends_with("the unsigned file was removed"),
+        "{shown}"
+    );
+    assert!(!out.path().join(&failed_exe).exists(), "{shown}");
+    let exes: Vec<String> = listing(out.path())
+        .into_iter()
+        .filter(|n| n.ends_with(".exe"))
+        .collect();
+    assert_eq!(exes.len(), 1, "only the signed artifact is left: {exes:?}");
+    let sums = std::fs::read_to_string(out.path().join("checksums.txt")).unwrap();
+    let images = std::fs::read_to_string(out.path().join("checksums.authenticode.txt")).unwrap();
+    let signed = out.path().join(&exes[0]);
+    assert_eq!(
+        sums,
+        format!("{}  {}\n", support::sha256(&signed), exes[0]),
+        "checksums.txt lists the signed file alone"
+    );
+    let r = support::pegate_ok(&signed, &pki.ca_pem());
+    assert_eq!(
+        images,
+        format!(
+            "{}  {}\n",
+            r.signatures[0].computed_digest.as_deref().unwrap(),
+            exes[0]
+        )
+    );
+    support::osslsigncode_ok(&signed, &pki.ca_pem(), Some(&pki.ca_pem()));
+}
+
+/// `pegate build --sign --config FILE`: the `[sign]` table gives the key options, its relative
+/// paths relative to FILE, and a flag wins over its key (`--digest sha384` over the file's
+/// `digest = "sha256"`).
+#[test]
+fn build_sign_takes_its_key_from_the_sign_table() {
+    if super::go_build_fails_here() {
+        return;
+    }
+    let pki = Pki::new();
+    let (cert, key) = pki.leaf("build", Kind::Rsa(2048), Usage::CodeSigning);
+    let dir = key.parent().unwrap();
+    let name = |p: &Path| p.file_name().unwrap().to_string_lossy().into_owned();
+    let config = dir.join("pegate-build.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[sign]\nkey = {:?}\ncert = [{:?}, {:?}]\ndigest = \"sha256\"\nstrict = true\n",
+            name(&key),
+            name(&cert),
+            name(&pki.ca_pem())
+        ),
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let run = super::build_hello(out.path())
+        .args(["--target", "windows/amd64", "--variant", "stripped"])
+        .args(["--sign", "--digest", "sha384", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(0), "{}", transcript(&run));
+    let sums = std::fs::read_to_string(out.path().join("checksums.txt")).unwrap();
+    let (sum, exe) = sums.trim_end().split_once("  ").unwrap();
+    let file = out.path().join(exe);
+    assert_eq!(support::sha256(&file), sum);
+    let r = support::pegate_ok(&file, &pki.ca_pem());
+    assert_eq!(r.signatures.len(), 1);
+    assert_eq!(
+        r.signatures[0]
+            .digest_algorithm
+            .as_ref()
+            .map(ToString::to_string)
+            .as_deref(),
+        Some("sha384")
+    );
+}
+
+/// A `[sign]` table that cannot be used stops `pegate build --sign` before anything is built
+/// (exit 2, no artifact), the message naming the file and the key; a password in it is refused
+/// and never echoed. No Go runs, so this runs in the Windows suite too.
+#[test]
+fn a_bad_sign_table_stops_the_build_before_it_starts() {
+    let pki = Pki::new();
+    let (cert, key) = pki.leaf("build", Kind::Rsa(2048), Usage::CodeSigning);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("pegate-build.toml");
+    let toml_path = |p: &Path| format!("{:?}", p.display().to_string());
+    for (table, words) in [
+        (
+            format!("key = {}\npassword = \"hunter2\"", toml_path(&key)),
+            vec!["[sign] password:", "password-file", "PEGATE_SIGN_PASSWORD"],
+        ),
+        (
+            "digest = \"md5\"".to_owned(),
+            vec!["not a build configuration", "md5", "sha256"],
+        ),
+        (
+            format!(
+                "key = {}\ncert = {}\ntimestamp = \"https://tsa.example/\"",
+                toml_path(&key),
+                toml_path(&cert)
+            ),
+            vec!["[sign] timestamp:", "http://"],
+        ),
+        (
+            format!("cert = {}", toml_path(&cert)),
+            vec!["--sign needs a key", "[sign]"],
+        ),
+        // A key file that is not there: named by its path, relative to the configuration.
+        (
+            "key = \"missing.pem\"".to_owned(),
+            vec!["build --sign: ", "missing.pem"],
+        ),
+    ] {
+        std::fs::write(&config, format!("[sign]\n{table}\n")).unwrap();
+        let out = dir.path().join("dist");
+        let run = super::build_hello(&out)
+            .args(["--target", "windows/amd64", "--sign", "--config"])
+            .arg(&config)
+            .output()
+            .unwrap();
+        let shown = transcript(&run);
+        assert_eq!(run.status.code(), Some(2), "{table}: {shown}");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        if !words[0].starts_with("--sign") {
+            assert!(
+                stderr.contains(&config.display().to_string())
+                    || stderr.contains(&dir.path().join("missing.pem").display().to_string()),
+                "names the file: {shown}"
+            );
+        }
+        for w in words {
+            assert!(stderr.contains(w), "{table}: {w:?} in {shown}");
+        }
+        assert!(!stderr.contains("hunter2"), "{shown}");
+        assert!(!out.exists(), "nothing was built: {shown}");
+    }
+}
+
 fn sha256_hex(path: &Path) -> String {
     use sha2::Digest as _;
     hex_lower(&sha2::Sha256::digest(std::fs::read(path).unwrap()))

@@ -530,7 +530,7 @@ fn check_all(report: &MatrixReport) -> Vec<Row> {
                             let failed: Vec<String> = row
                                 .findings
                                 .iter()
-                                .filter(|f| f.status == crosscheck::Status::Fail)
+                                .filter(|f| f.status == crosscheck::Outcome::Fail)
                                 .map(|f| format!("{}: {}", f.id, f.message))
                                 .collect();
                             row.checks

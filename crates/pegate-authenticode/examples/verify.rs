@@ -20,7 +20,10 @@ fn main() {
                     .iter()
                     .map(|s| format!(
                         "[{} match={} err={:?} trust={:?} ts={}]",
-                        s.digest_algorithm.clone().unwrap_or_default(),
+                        s.digest_algorithm
+                            .as_ref()
+                            .map(ToString::to_string)
+                            .unwrap_or_default(),
                         s.digest_matches,
                         s.error,
                         s.trust

@@ -309,7 +309,7 @@ fn looks_like_certificate(content: &[u8]) -> bool {
 }
 
 /// Certificates that loaded, by their DER: the files of a release share their signer and
-/// timestamping chains, and loading each copy again was a fifth of a batch's PKCS#7 work. Bounded:
+/// timestamping chains, so each is loaded once per run rather than once per file. Bounded:
 /// emptied when full.
 static LOADED: LazyLock<Mutex<HashSet<Box<[u8]>>>> = LazyLock::new(Mutex::default);
 const MAX_LOADED: usize = 256;

@@ -20,34 +20,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use object::LittleEndian as LE;
+use pegate_facts::DigestAlgorithm;
 use pegate_pe::{Checksum, PeView};
 use sha1::Digest as _;
-
-/// A digest algorithm a signature may ask for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Algorithm {
-    /// SHA-1.
-    Sha1,
-    /// SHA-256.
-    Sha256,
-    /// SHA-384.
-    Sha384,
-    /// SHA-512.
-    Sha512,
-}
-
-impl Algorithm {
-    /// From authenticode-parser's lowercase name (`sha256`) or an OpenSSL-style name.
-    pub fn from_name(name: &str) -> Option<Algorithm> {
-        match name.to_ascii_lowercase().replace('-', "").as_str() {
-            "sha1" => Some(Algorithm::Sha1),
-            "sha256" => Some(Algorithm::Sha256),
-            "sha384" => Some(Algorithm::Sha384),
-            "sha512" => Some(Algorithm::Sha512),
-            _ => None,
-        }
-    }
-}
 
 #[derive(Clone)]
 enum Hasher {
@@ -58,13 +33,15 @@ enum Hasher {
 }
 
 impl Hasher {
-    fn new(a: Algorithm) -> Hasher {
-        match a {
-            Algorithm::Sha1 => Hasher::Sha1(sha1::Sha1::new()),
-            Algorithm::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
-            Algorithm::Sha384 => Hasher::Sha384(sha2::Sha384::new()),
-            Algorithm::Sha512 => Hasher::Sha512(sha2::Sha512::new()),
-        }
+    /// A hasher for an image-hash algorithm ([`DigestAlgorithm::image_hash`]); `None` for the others.
+    fn new(a: DigestAlgorithm) -> Option<Hasher> {
+        Some(match a {
+            DigestAlgorithm::Sha1 => Hasher::Sha1(sha1::Sha1::new()),
+            DigestAlgorithm::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
+            DigestAlgorithm::Sha384 => Hasher::Sha384(sha2::Sha384::new()),
+            DigestAlgorithm::Sha512 => Hasher::Sha512(sha2::Sha512::new()),
+            DigestAlgorithm::Md5 | DigestAlgorithm::Sha224 => return None,
+        })
     }
     fn update(&mut self, b: &[u8]) {
         match self {
@@ -161,9 +138,9 @@ pub(crate) fn layout(view: &PeView<'_>, len: u64, table_start: u64) -> Layout {
 /// Results of the one pass.
 #[derive(Debug, Clone)]
 pub(crate) struct Digests {
-    pub(crate) windows: Vec<(Algorithm, Vec<u8>)>,
+    pub(crate) windows: Vec<(DigestAlgorithm, Vec<u8>)>,
     /// `None` when the linear stream is the same as Windows'.
-    pub(crate) linear: Option<Vec<(Algorithm, Vec<u8>)>>,
+    pub(crate) linear: Option<Vec<(DigestAlgorithm, Vec<u8>)>>,
     /// When asked for.
     pub(crate) file_sha256: Option<[u8; 32]>,
     /// When asked for, or computed anyway (a pass with an image hash).
@@ -182,15 +159,18 @@ pub(crate) struct Extras {
 struct Stream {
     ranges: Vec<Range<u64>>,
     next: usize,
-    hashers: Vec<(Algorithm, Hasher)>,
+    hashers: Vec<(DigestAlgorithm, Hasher)>,
 }
 
 impl Stream {
-    fn new(ranges: Vec<Range<u64>>, algs: &[Algorithm]) -> Stream {
+    fn new(ranges: Vec<Range<u64>>, algs: &[DigestAlgorithm]) -> Stream {
         Stream {
             ranges,
             next: 0,
-            hashers: algs.iter().map(|&a| (a, Hasher::new(a))).collect(),
+            hashers: algs
+                .iter()
+                .filter_map(|&a| Some((a, Hasher::new(a)?)))
+                .collect(),
         }
     }
 
@@ -219,7 +199,7 @@ impl Stream {
         }
     }
 
-    fn finish(self) -> Vec<(Algorithm, Vec<u8>)> {
+    fn finish(self) -> Vec<(DigestAlgorithm, Vec<u8>)> {
         self.hashers
             .into_iter()
             .map(|(a, h)| (a, h.finish()))
@@ -263,7 +243,7 @@ fn keep_spare(bufs: impl IntoIterator<Item = Vec<u8>>) {
 /// returns the count, 0 at end) with no signature to parse on the way.
 pub(crate) fn one_pass(
     layout: Layout,
-    algs: &[Algorithm],
+    algs: &[DigestAlgorithm],
     extras: Extras,
     read_at: impl FnMut(u64, &mut [u8]) -> std::io::Result<usize>,
 ) -> std::io::Result<Digests> {
@@ -339,7 +319,7 @@ struct Work {
 impl Work {
     /// The work of a pass over `layout` for `algs`: the reader's own stream, and everything
     /// else in the hash state the two threads share.
-    fn start(layout: Layout, algs: &[Algorithm], extras: Extras) -> (Own, Work) {
+    fn start(layout: Layout, algs: &[DigestAlgorithm], extras: Extras) -> (Own, Work) {
         let same = layout.windows == layout.linear;
         // Whether the helper has a hash stream to feed. If not (the common case: the image hash
         // alone), the reader sums the checksum too, each block right after hashing it: handing
@@ -465,8 +445,8 @@ impl Work {
             let mut buf = self.buffer();
             let n = read_at(pos, &mut buf)?;
             if n == 0 {
-                // Kept whole for the next file: dropped, the next file would allocate and zero
-                // a fresh one (2.5% of a batch's CPU).
+                // Kept whole for the next file, which would otherwise allocate and zero a fresh
+                // one.
                 self.lock().free.push(Arc::new(buf));
                 return Ok(());
             }
@@ -608,13 +588,13 @@ impl Own {
 ///
 /// The helper is a job on rayon's pool, not a thread of its own: a pool thread is already
 /// running and its OpenSSL per-thread state is already set up, where a fresh thread per file
-/// pays its start, OpenSSL's thread-local init and its exit on every verification (measured in
-/// benches/README.md). When the caller is itself a pool thread in a batch that keeps every core
+/// pays its start, OpenSSL's thread-local init and its exit on every verification
+/// (benches/README.md compares the two). When the caller is itself a pool thread in a batch that keeps every core
 /// busy, nobody steals the job and the calling thread runs it after its read, having hashed
 /// everything itself: the cheapest order when there is no idle core.
 pub(crate) fn pipelined<T: Send>(
     layout: Layout,
-    algs: &[Algorithm],
+    algs: &[DigestAlgorithm],
     extras: Extras,
     after: impl FnOnce() -> T + Send,
     mut read_at: impl FnMut(u64, &mut [u8]) -> std::io::Result<usize>,
@@ -693,7 +673,7 @@ pub(crate) const ALONE: u64 = 64 << 10;
 /// parse) first, then one read that feeds every stream. The same digests as [`pipelined`].
 pub(crate) fn alone<T>(
     layout: Layout,
-    algs: &[Algorithm],
+    algs: &[DigestAlgorithm],
     extras: Extras,
     len: u64,
     after: impl FnOnce() -> T,
@@ -728,7 +708,7 @@ pub(crate) fn alone<T>(
 /// A second pass for image hashes the first did not guess (a SHA-1 or SHA-384 signature).
 pub(crate) fn image_pass(
     layout: Layout,
-    algs: &[Algorithm],
+    algs: &[DigestAlgorithm],
     mut read_at: impl FnMut(u64, &mut [u8]) -> std::io::Result<usize>,
 ) -> std::io::Result<Digests> {
     let same = layout.windows == layout.linear;
@@ -752,9 +732,15 @@ pub(crate) fn windows_pass(
     view: &PeView<'_>,
     len: u64,
     table_start: u64,
-    alg: Algorithm,
+    alg: DigestAlgorithm,
     mut read_at: impl FnMut(u64, &mut [u8]) -> std::io::Result<usize>,
 ) -> std::io::Result<Vec<u8>> {
+    if !alg.image_hash() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{alg} is not a digest Windows accepts for an Authenticode image hash"),
+        ));
+    }
     let ranges = layout(view, len, table_start).windows;
     let mut stream = Stream::new(ranges, &[alg]);
     for_each_chunk(&mut read_at, len, |pos, chunk| stream.feed(pos, chunk))?;
@@ -859,11 +845,12 @@ mod tests {
             };
             let after = || std::thread::sleep(std::time::Duration::from_millis(parse_ms));
             let read_at = crate::slice_reader(&bytes);
-            let ((), d) = pipelined(layout, &[Algorithm::Sha256], extras, after, read_at).unwrap();
+            let ((), d) =
+                pipelined(layout, &[DigestAlgorithm::Sha256], extras, after, read_at).unwrap();
             let what = format!("{len} bytes, parse {parse_ms} ms, field at {field}");
             assert_eq!(
                 d.windows,
-                vec![(Algorithm::Sha256, sha256_of(&[&bytes[..len - 10]]))],
+                vec![(DigestAlgorithm::Sha256, sha256_of(&[&bytes[..len - 10]]))],
                 "{what}"
             );
             assert_eq!(d.linear, None, "{what}");
@@ -897,19 +884,23 @@ mod tests {
                 file_sha256,
                 ..all()
             };
-            let ((), d) = pipelined(layout, &[Algorithm::Sha256], extras, after, read_at).unwrap();
+            let ((), d) =
+                pipelined(layout, &[DigestAlgorithm::Sha256], extras, after, read_at).unwrap();
             let what = format!("{len} bytes, parse {parse_ms} ms, file hash {file_sha256}");
             assert_eq!(
                 d.windows,
                 vec![(
-                    Algorithm::Sha256,
+                    DigestAlgorithm::Sha256,
                     sha256_of(&[&bytes[..gap.start], &bytes[gap.end..len - 10]])
                 )],
                 "{what}"
             );
             assert_eq!(
                 d.linear,
-                Some(vec![(Algorithm::Sha256, sha256_of(&[&bytes[..len - 10]]))]),
+                Some(vec![(
+                    DigestAlgorithm::Sha256,
+                    sha256_of(&[&bytes[..len - 10]])
+                )]),
                 "{what}"
             );
             assert_eq!(
@@ -937,8 +928,11 @@ mod tests {
                 linear: vec![0..cut],
             };
             for (algs, extras) in [
-                (&[Algorithm::Sha256][..], all()),
-                (&[Algorithm::Sha256, Algorithm::Sha1][..], Extras::default()),
+                (&[DigestAlgorithm::Sha256][..], all()),
+                (
+                    &[DigestAlgorithm::Sha256, DigestAlgorithm::Sha1][..],
+                    Extras::default(),
+                ),
                 (&[][..], all()),
             ] {
                 let (ran, a) = alone(
@@ -968,7 +962,7 @@ mod tests {
         }
         let err = alone(
             whole(10),
-            &[Algorithm::Sha256],
+            &[DigestAlgorithm::Sha256],
             all(),
             10,
             || panic!("parser"),
@@ -1029,7 +1023,7 @@ mod tests {
         let read_at = crate::slice_reader(&bytes);
         let layout = whole(3_000_000);
         let after = || -> () { panic!("parser bug") };
-        let err = pipelined(layout, &[Algorithm::Sha256], all(), after, read_at).unwrap_err();
+        let err = pipelined(layout, &[DigestAlgorithm::Sha256], all(), after, read_at).unwrap_err();
         assert_eq!(err.to_string(), "the signature parser panicked");
     }
 
@@ -1049,12 +1043,12 @@ mod tests {
                     std::thread::sleep(std::time::Duration::from_millis(i % 3));
                     i
                 };
-                pipelined(layout, &[Algorithm::Sha256], all(), after, read_at).unwrap()
+                pipelined(layout, &[DigestAlgorithm::Sha256], all(), after, read_at).unwrap()
             })
             .collect();
         for (i, (got, d)) in results.into_iter().enumerate() {
             assert_eq!(got, i as u64);
-            assert_eq!(d.windows, vec![(Algorithm::Sha256, want.clone())]);
+            assert_eq!(d.windows, vec![(DigestAlgorithm::Sha256, want.clone())]);
             assert_eq!(d.file_sha256.map(|h| h.to_vec()), Some(want.clone()));
             assert_eq!(d.checksum, Some(pegate_pe::pe_checksum(&bytes, 64)));
         }
@@ -1070,7 +1064,7 @@ mod tests {
             buf.fill(1);
             Ok(buf.len())
         };
-        let err = pipelined(layout, &[Algorithm::Sha256], all(), || (), read_at).unwrap_err();
+        let err = pipelined(layout, &[DigestAlgorithm::Sha256], all(), || (), read_at).unwrap_err();
         assert_eq!(err.to_string(), "disk gone");
     }
 }

@@ -37,7 +37,7 @@ use pegate_pe::PeView;
 use serde::Serialize;
 
 pub use der::{CertificateProblem, DerError, ValueProblem};
-pub use digest::Algorithm;
+pub use pegate_facts::{DigestAlgorithm, Recorded};
 pub use problem::{Problem, SignatureProblem};
 pub use table::EntryProblem;
 pub use trust::{TrustError, TrustStore, Trusted};
@@ -147,7 +147,8 @@ pub struct Timestamp {
     /// Signing time, Unix seconds.
     pub time: i64,
     /// Digest algorithm.
-    pub digest_algorithm: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub digest_algorithm: Option<Recorded<DigestAlgorithm>>,
     /// Whether the timestamp's own signature verifies and matches the signature it stamps.
     pub valid: bool,
     /// The timestamping authority's chain.
@@ -257,7 +258,8 @@ pub struct SignatureInfo {
     /// Whether it is nested inside another signature.
     pub nested: bool,
     /// Digest algorithm the signature asks for (`sha256`).
-    pub digest_algorithm: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub digest_algorithm: Option<Recorded<DigestAlgorithm>>,
     /// The digest the signature signs, hex.
     pub signed_digest: Option<String>,
     /// The Authenticode image hash pegate computed with that algorithm, hex (Windows' method).
@@ -391,6 +393,13 @@ fn parse_table(table: &[u8], base: u64, opts: &VerifyOptions) -> Parsed {
     }
 }
 
+/// A signature's digest algorithm when it names one pegate computes the image hash with.
+fn image_algorithm(name: Option<&Recorded<DigestAlgorithm>>) -> Option<DigestAlgorithm> {
+    name.and_then(Recorded::known)
+        .copied()
+        .filter(|a| a.image_hash())
+}
+
 fn verdict(report: &SignatureReport, had_table: bool) -> Status {
     if !had_table {
         return Status::Unsigned;
@@ -399,11 +408,7 @@ fn verdict(report: &SignatureReport, had_table: bool) -> Status {
         return Status::Error;
     }
     let unreadable = report.signatures.iter().any(|s| {
-        s.signed_digest.is_none()
-            || s.digest_algorithm
-                .as_deref()
-                .and_then(Algorithm::from_name)
-                .is_none()
+        s.signed_digest.is_none() || image_algorithm(s.digest_algorithm.as_ref()).is_none()
     });
     if unreadable {
         return Status::Error;
@@ -504,7 +509,11 @@ fn verify_with(
     let methods_differ = layout.windows != layout.linear;
     // Guess SHA-256 for the image hash so it starts with the read; the PKCS#7 parse (and trust
     // check) runs beside it on the helper and says whether the guess was enough.
-    let guess: &[Algorithm] = if had_table { &[Algorithm::Sha256] } else { &[] };
+    let guess: &[DigestAlgorithm] = if had_table {
+        &[DigestAlgorithm::Sha256]
+    } else {
+        &[]
+    };
     let parse = || parse_table(table, base, opts);
     let extras = digest::Extras {
         file_sha256: opts.file_sha256,
@@ -516,10 +525,10 @@ fn verify_with(
     } else {
         digest::pipelined(layout, guess, extras, parse, &mut read_at)?
     };
-    let mut missing: Vec<Algorithm> = parsed
+    let mut missing: Vec<DigestAlgorithm> = parsed
         .signatures
         .iter()
-        .filter_map(|(s, _)| s.digest_algorithm.as_deref().and_then(Algorithm::from_name))
+        .filter_map(|(s, _)| image_algorithm(s.digest_algorithm.as_ref()))
         .filter(|a| !guess.contains(a))
         .collect();
     missing.sort_unstable();
@@ -584,12 +593,13 @@ pub fn verify_file(
 /// The Authenticode image hash (Windows' section order, as [`verify_path`] checks it) of a
 /// file of `len` bytes whose certificate table starts at `table_start` (`len` when it has none),
 /// read through `read_at` (fills the buffer from a file offset, returns the count, 0 at the
-/// end). A signer hashes with this so that what it signs is what pegate verifies.
+/// end). A signer hashes with this so that what it signs is what pegate verifies. An
+/// `algorithm` that is no [image hash](DigestAlgorithm::image_hash) is an `InvalidInput` error.
 pub fn image_digest(
     view: &PeView<'_>,
     len: u64,
     table_start: u64,
-    algorithm: Algorithm,
+    algorithm: DigestAlgorithm,
     read_at: impl FnMut(u64, &mut [u8]) -> std::io::Result<usize>,
 ) -> std::io::Result<Vec<u8>> {
     digest::windows_pass(view, len, table_start, algorithm, read_at)
@@ -739,7 +749,7 @@ fn finish(
     let signatures = signatures
         .into_iter()
         .map(|(mut s, signed)| {
-            let alg = s.digest_algorithm.as_deref().and_then(Algorithm::from_name);
+            let alg = image_algorithm(s.digest_algorithm.as_ref());
             if alg.is_none() && s.error.is_none() {
                 // The verdict is `error` either way; the report says why, not only that.
                 errors.push(match &s.digest_algorithm {

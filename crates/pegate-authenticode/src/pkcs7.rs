@@ -7,6 +7,8 @@ use authenticode_parser::{
     AuthenticodeVerify, Certificate, CounterSignatureVerify, InitializationToken,
 };
 
+use pegate_facts::{DigestAlgorithm, Recorded};
+
 use crate::{CertificateInfo, SignatureProblem, Timestamp};
 
 fn token() -> &'static InitializationToken {
@@ -25,7 +27,7 @@ fn token() -> &'static InitializationToken {
 /// What authenticode-parser read from one signature (outer or nested).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Parsed {
-    pub(crate) digest_algorithm: Option<String>,
+    pub(crate) digest_algorithm: Option<Recorded<DigestAlgorithm>>,
     pub(crate) signed_digest: Option<Vec<u8>>,
     /// `None` when the PKCS#7 signature itself verifies; else why not.
     pub(crate) integrity_error: Option<SignatureProblem>,
@@ -37,6 +39,11 @@ pub(crate) struct Parsed {
 
 fn text(b: Option<&[u8]>) -> Option<String> {
     b.map(|b| String::from_utf8_lossy(b).into_owned())
+}
+
+/// authenticode-parser's digest name (OpenSSL's long name), lowercase.
+fn digest_name(b: Option<&[u8]>) -> Option<Recorded<DigestAlgorithm>> {
+    text(b).map(|a| Recorded::read(&a.to_ascii_lowercase()))
 }
 
 fn cert(c: &Certificate<'_>) -> CertificateInfo {
@@ -85,7 +92,7 @@ pub(crate) fn parse(der: &[u8]) -> Option<Vec<Parsed>> {
             };
             let signer = sig.signer();
             Parsed {
-                digest_algorithm: text(sig.digest_alg()).map(|a| a.to_ascii_lowercase()),
+                digest_algorithm: digest_name(sig.digest_alg()),
                 signed_digest: sig.digest().map(<[u8]>::to_vec),
                 integrity_error,
                 program_name: signer.as_ref().and_then(|s| text(s.program_name())),
@@ -99,7 +106,7 @@ pub(crate) fn parse(der: &[u8]) -> Option<Vec<Parsed>> {
                     .iter()
                     .map(|c| Timestamp {
                         time: c.sign_time(),
-                        digest_algorithm: text(c.digest_alg()).map(|a| a.to_ascii_lowercase()),
+                        digest_algorithm: digest_name(c.digest_alg()),
                         valid: c.verify_flags() == Some(CounterSignatureVerify::Valid),
                         signer_chain: c.certificate_chain().iter().map(cert).collect(),
                     })

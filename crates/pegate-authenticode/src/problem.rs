@@ -69,7 +69,7 @@ pub enum Problem {
         /// Index of the WIN_CERTIFICATE entry.
         entry: usize,
         /// The algorithm's name as the signature gives it.
-        algorithm: String,
+        algorithm: pegate_facts::Recorded<pegate_facts::DigestAlgorithm>,
     },
     /// A signature names no digest algorithm.
     #[error("signature {entry}: no digest algorithm")]

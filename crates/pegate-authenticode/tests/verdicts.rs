@@ -15,7 +15,8 @@ use sha2::Digest as _;
 mod flips;
 
 use pegate_authenticode::{
-    SignatureReport, Status, TrustStore, VerifyOptions, verify_bytes, verify_path,
+    DigestAlgorithm, Recorded, SignatureReport, Status, TrustStore, VerifyOptions, verify_bytes,
+    verify_path,
 };
 
 fn dir() -> PathBuf {
@@ -206,7 +207,10 @@ fn nested_signature_is_found_with_its_own_algorithm() {
         .collect();
     assert_eq!(
         algs,
-        [(false, "sha1".to_owned()), (true, "sha256".to_owned())]
+        [
+            (false, Recorded::Known(DigestAlgorithm::Sha1)),
+            (true, Recorded::Known(DigestAlgorithm::Sha256))
+        ]
     );
     assert!(
         r.signatures

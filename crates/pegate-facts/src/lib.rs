@@ -6,6 +6,8 @@
 //! - [`Flags`] and its sets [`Characteristics`], [`DllCharacteristics`],
 //!   [`SectionCharacteristics`] and [`GuardFlags`], named from `object`'s flag tables;
 //! - [`SignatureStatus`]: the Authenticode verdict;
+//! - [`DigestAlgorithm`]: a signature's hash algorithm, named and identified by OID;
+//! - [`Outcome`]: pass, fail or not applicable, for a policy rule and a Go cross-check alike;
 //! - [`GoArch`], [`GoOs`] and [`GoVersion`]: what Go's build info records;
 //! - [`untrusted::escape`]: text read from a file made safe to show a person (controls, bidi
 //!   overrides escaped), the one helper every human-readable output uses.
@@ -45,18 +47,22 @@
 //! assert_eq!(schemars::schema_for!(DllCharacteristics).get("title"), Some(&"DllCharacteristics".into()));
 //! ```
 
+mod digest;
 pub mod flags;
 mod go;
 mod machine;
+mod outcome;
 mod recorded;
 mod signature;
 pub mod untrusted;
 
+pub use digest::DigestAlgorithm;
 pub use flags::{
     Characteristics, DllCharacteristics, FlagKind, Flags, GuardFlags, SectionCharacteristics,
 };
 pub use go::{GoArch, GoOs, GoVersion};
 pub use machine::{Machine, Subsystem};
+pub use outcome::Outcome;
 pub use recorded::Recorded;
 pub use signature::SignatureStatus;
 

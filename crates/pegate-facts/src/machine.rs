@@ -84,8 +84,8 @@ macro_rules! named_u16 {
             }
         }
 
-        /// Compares the printed form, so `summary.machine == "AMD64"` reads as it did when the
-        /// field was a string.
+        /// Compares the printed form, so `summary.machine == "AMD64"` compares with the name
+        /// as printed.
         impl PartialEq<str> for $ty {
             fn eq(&self, other: &str) -> bool {
                 match self.name() {

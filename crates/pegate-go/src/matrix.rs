@@ -51,6 +51,19 @@ pub fn build(
     spec: &MatrixSpec,
     progress: &(dyn Fn(&CellEvent<'_>) + Sync),
 ) -> Result<MatrixReport> {
+    build_then(tc, spec, progress, &|_| {})
+}
+
+/// [`build`], with `after` called on each cell's result as soon as that cell is finished, on
+/// the thread that built it and before its [`CellEvent::Finished`]: the place to sign each
+/// artifact while the other cells still build (`pegate build --sign`). `after` may change the
+/// result (the signed file's SHA-256 and size, or a failure of kind [`CellErrorKind::Sign`]).
+pub fn build_then(
+    tc: &Toolchain,
+    spec: &MatrixSpec,
+    progress: &(dyn Fn(&CellEvent<'_>) + Sync),
+    after: &(dyn Fn(&mut CellResult) + Sync),
+) -> Result<MatrixReport> {
     let started = Instant::now();
     let source_dir = check_source(&spec.source_dir)?;
     if spec.targets.is_empty() || spec.variants.is_empty() {
@@ -72,7 +85,8 @@ pub fn build(
             .map(|cell| {
                 progress(&CellEvent::Started { cell });
                 let cc = compilers.get(&cell.target());
-                let result = build_cell(tc, spec, &source_dir, &out_dir, &ports, cell, cc);
+                let mut result = build_cell(tc, spec, &source_dir, &out_dir, &ports, cell, cc);
+                after(&mut result);
                 progress(&CellEvent::Finished { result: &result });
                 result
             })

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use pegate_go::buildinfo::{self, BuildInfo};
-use pegate_go::crosscheck::{self, Status};
+use pegate_go::crosscheck::{self, Outcome};
 use pegate_go::matrix::{self, MatrixSpec, Target, Variant};
 use pegate_go::toolchain::{self, Toolchain};
 
@@ -152,7 +152,7 @@ fn check_against_go(version: &'static str) {
         // Every cross-check passes on what Go built by default.
         let summary = pegate_pe::inspect_path(file, &pegate_pe::InspectOptions::default()).unwrap();
         for f in crosscheck::check(&summary, &ours) {
-            assert_ne!(f.status, Status::Fail, "{}: {f:?}", file.display());
+            assert_ne!(f.status, Outcome::Fail, "{}: {f:?}", file.display());
         }
     }
 }
@@ -196,7 +196,7 @@ fn summary_of(fixture: &str) -> pegate_pe::PeSummary {
     .unwrap()
 }
 
-fn status(findings: &[crosscheck::Finding], id: &str) -> Status {
+fn status(findings: &[crosscheck::Finding], id: &str) -> Outcome {
     findings
         .iter()
         .find(|f| f.id == id)
@@ -216,11 +216,11 @@ fn cross_checks_fail_when_header_and_build_info_disagree() {
             ("-ldflags", "-H=windowsgui"),
         ]),
     );
-    assert_eq!(status(&f, "go.goos"), Status::Fail);
-    assert_eq!(status(&f, "go.goarch-machine"), Status::Fail);
-    assert_eq!(status(&f, "go.gui-subsystem"), Status::Fail);
-    assert_eq!(status(&f, "go.aslr"), Status::Fail);
-    assert_eq!(status(&f, "go.high-entropy-va"), Status::Pass);
+    assert_eq!(status(&f, "go.goos"), Outcome::Fail);
+    assert_eq!(status(&f, "go.goarch-machine"), Outcome::Fail);
+    assert_eq!(status(&f, "go.gui-subsystem"), Outcome::Fail);
+    assert_eq!(status(&f, "go.aslr"), Outcome::Fail);
+    assert_eq!(status(&f, "go.high-entropy-va"), Outcome::Pass);
 
     let gui = summary_of("tiny-arm64-gui.exe");
     let f = crosscheck::check(
@@ -231,13 +231,13 @@ fn cross_checks_fail_when_header_and_build_info_disagree() {
             ("-ldflags", "-s -w -H windowsgui"),
         ]),
     );
-    assert_eq!(status(&f, "go.goos"), Status::Pass);
-    assert_eq!(status(&f, "go.goarch-machine"), Status::Pass);
-    assert_eq!(status(&f, "go.gui-subsystem"), Status::Pass);
+    assert_eq!(status(&f, "go.goos"), Outcome::Pass);
+    assert_eq!(status(&f, "go.goarch-machine"), Outcome::Pass);
+    assert_eq!(status(&f, "go.gui-subsystem"), Outcome::Pass);
 
     let f = crosscheck::check(&gui, &info_with(&[("-trimpath", "true")]));
-    assert_eq!(status(&f, "go.gui-subsystem"), Status::NotApplicable);
-    assert_eq!(status(&f, "go.goarch-machine"), Status::NotApplicable);
+    assert_eq!(status(&f, "go.gui-subsystem"), Outcome::NotApplicable);
+    assert_eq!(status(&f, "go.goarch-machine"), Outcome::NotApplicable);
 }
 
 #[test]
@@ -265,8 +265,8 @@ fn buildmode_exe_loses_aslr_and_the_crosscheck_says_so() {
     assert_eq!(info.setting("-buildmode"), Some("exe"));
     let summary = pegate_pe::inspect_path(&out, &Default::default()).unwrap();
     let f = crosscheck::check(&summary, &info);
-    assert_eq!(status(&f, "go.aslr"), Status::Fail, "{f:?}");
-    assert_eq!(status(&f, "go.high-entropy-va"), Status::NotApplicable);
+    assert_eq!(status(&f, "go.aslr"), Outcome::Fail, "{f:?}");
+    assert_eq!(status(&f, "go.high-entropy-va"), Outcome::NotApplicable);
 }
 
 /// A minimal PE32+ whose .data holds `blob` at offset 0.

@@ -224,7 +224,7 @@ fn every_cgo_cell_snapshot() {
             let build_info = pegate_go::buildinfo::read(&view).unwrap();
             let findings = pegate_go::crosscheck::check(&summary, build_info.as_ref().unwrap());
             assert!(
-                findings.iter().all(|f| f.status != pegate_go::crosscheck::Status::Fail),
+                findings.iter().all(|f| f.status != pegate_go::crosscheck::Outcome::Fail),
                 "{findings:#?}"
             );
             let cc = a.c_compiler.as_ref().unwrap();

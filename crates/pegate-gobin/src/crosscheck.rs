@@ -6,31 +6,18 @@
 //! never from the recorded flag.
 //!
 //! ```
-//! use pegate_gobin::crosscheck::{Status, check};
+//! use pegate_gobin::crosscheck::{Outcome, check};
 //! # fn demo(summary: &pegate_pe::PeSummary, info: &pegate_gobin::buildinfo::BuildInfo) {
-//! let failures: Vec<_> = check(summary, info).into_iter().filter(|f| f.status == Status::Fail).collect();
+//! let failures: Vec<_> = check(summary, info).into_iter().filter(|f| f.status == Outcome::Fail).collect();
 //! # let _ = failures; }
 //! ```
 
+pub use pegate_facts::Outcome;
 use pegate_facts::{GoArch, GoOs};
 use pegate_pe::{Characteristics, DllCharacteristics, PeSummary};
 use serde::{Deserialize, Serialize};
 
 use crate::buildinfo::BuildInfo;
-
-/// A cross-check's outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-// `Status` alone would be ambiguous beside the signature status in one schema.
-#[schemars(rename = "FindingStatus")]
-pub enum Status {
-    /// Build info and header agree.
-    Pass,
-    /// They disagree, or a protection the build should have is missing.
-    Fail,
-    /// The check cannot be made (the build info does not record what it needs).
-    NotApplicable,
-}
 
 /// One cross-check result with a stable id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -39,7 +26,7 @@ pub struct Finding {
     /// Stable id: `go.goos`, `go.goarch-machine`, `go.gui-subsystem`, `go.aslr`, `go.high-entropy-va`.
     pub id: String,
     /// Pass, fail or not applicable.
-    pub status: Status,
+    pub status: Outcome,
     /// What was compared.
     pub message: String,
 }
@@ -48,7 +35,7 @@ pub struct Finding {
 const RELOCS_STRIPPED: Characteristics =
     Characteristics::new(object::pe::IMAGE_FILE_RELOCS_STRIPPED.0 as u32);
 
-fn finding(id: &str, status: Status, message: String) -> Finding {
+fn finding(id: &str, status: Outcome, message: String) -> Finding {
     Finding {
         id: id.to_owned(),
         status,
@@ -56,8 +43,8 @@ fn finding(id: &str, status: Status, message: String) -> Finding {
     }
 }
 
-fn verdict(ok: bool) -> Status {
-    if ok { Status::Pass } else { Status::Fail }
+fn verdict(ok: bool) -> Outcome {
+    if ok { Outcome::Pass } else { Outcome::Fail }
 }
 
 /// Runs every cross-check.
@@ -80,7 +67,11 @@ fn goos(info: &BuildInfo) -> Finding {
             verdict(goos.parse() == Ok(GoOs::Windows)),
             format!("build info says GOOS={goos}, the file is a PE for Windows"),
         ),
-        None => finding("go.goos", Status::NotApplicable, "GOOS not recorded".into()),
+        None => finding(
+            "go.goos",
+            Outcome::NotApplicable,
+            "GOOS not recorded".into(),
+        ),
     }
 }
 
@@ -90,7 +81,7 @@ fn goarch_machine(summary: &PeSummary, info: &BuildInfo) -> Finding {
     let Some(goarch) = info.setting("GOARCH") else {
         return finding(
             "go.goarch-machine",
-            Status::NotApplicable,
+            Outcome::NotApplicable,
             "GOARCH not recorded".into(),
         );
     };
@@ -105,7 +96,7 @@ fn goarch_machine(summary: &PeSummary, info: &BuildInfo) -> Finding {
         ),
         None => finding(
             "go.goarch-machine",
-            Status::Fail,
+            Outcome::Fail,
             format!(
                 "GOARCH={goarch} is not a windows port, the header says {}",
                 summary.headers.machine
@@ -129,7 +120,7 @@ fn gui_subsystem(summary: &PeSummary, info: &BuildInfo) -> Finding {
     let Some(ldflags) = info.setting("-ldflags") else {
         return finding(
             "go.gui-subsystem",
-            Status::NotApplicable,
+            Outcome::NotApplicable,
             if info.setting("-trimpath") == Some("true") {
                 "-ldflags is not recorded with -trimpath".into()
             } else {
@@ -190,7 +181,7 @@ fn high_entropy_va(summary: &PeSummary) -> Option<Finding> {
     if !dynamic {
         return Some(finding(
             "go.high-entropy-va",
-            Status::NotApplicable,
+            Outcome::NotApplicable,
             "not a PIE".into(),
         ));
     }

@@ -125,7 +125,7 @@ fn what_serialize_never_writes_is_rejected() {
         assert!(!fv.is_valid(&bad), "accepted {bad}");
     }
     assert_eq!(
-        crosscheck::Status::schema_name(),
+        crosscheck::Outcome::schema_name(),
         "FindingStatus",
         "distinct from the signature status in one schema"
     );

@@ -4,8 +4,8 @@
 use std::fmt::Display;
 
 use pegate_facts::{
-    DllCharacteristics, GoArch, GoOs, GoVersion, GuardFlags, Machine, SectionCharacteristics,
-    SignatureStatus,
+    DllCharacteristics, GoArch, GoOs, GoVersion, GuardFlags, Machine, Recorded,
+    SectionCharacteristics, SignatureStatus,
 };
 use semver::Version;
 
@@ -488,21 +488,21 @@ fn signature_digest(c: &Case<'_>, out: &mut Out<'_>) {
     }
     let mut problems = Vec::new();
     for (i, s) in a.signatures.iter().enumerate() {
-        match s.digest_algorithm.as_deref().map(crate::eval::digest_key) {
+        match &s.digest_algorithm {
             None => problems.push(format!(
                 "{}: digest algorithm unreadable",
                 signature_label(a, i)
             )),
-            Some(d) if forbidden.contains(&d) => {
+            Some(Recorded::Known(d)) if forbidden.contains(d) => {
                 problems.push(format!("{} uses {d}", signature_label(a, i)));
             }
             Some(_) => {}
         }
     }
-    let used: Vec<&str> = a
+    let used: Vec<String> = a
         .signatures
         .iter()
-        .filter_map(|s| s.digest_algorithm.as_deref())
+        .filter_map(|s| s.digest_algorithm.as_ref().map(ToString::to_string))
         .collect();
     out.check(
         RuleId::SignatureDigest,

@@ -4,7 +4,7 @@
 use std::str::FromStr;
 
 use globset::{Glob, GlobMatcher};
-use pegate_facts::{DllCharacteristics, Machine, Subsystem};
+use pegate_facts::{DigestAlgorithm, DllCharacteristics, Machine, Subsystem};
 use semver::VersionReq;
 
 use crate::check::{CHECKS, Case, or_unknown};
@@ -12,15 +12,6 @@ use crate::{
     ArtifactFacts, ArtifactRule, ChecksumList, Context, Error, Outcome, Policy, Report, RuleId,
     RuleResult, Size,
 };
-
-/// Digest algorithm names `forbid_signature_digests` accepts (authenticode-parser's, lowercase).
-const DIGESTS: &[&str] = &["md5", "sha1", "sha224", "sha256", "sha384", "sha512"];
-
-/// A digest name as `forbid_signature_digests` and the signature facts compare it: lowercase,
-/// no dash (`SHA-1` and `sha1` agree).
-pub(crate) fn digest_key(name: &str) -> String {
-    name.to_ascii_lowercase().replace('-', "")
-}
 
 /// An `[[artifact]]` rule with its names turned into values, once, when the policy is built.
 #[derive(Debug, Clone)]
@@ -33,8 +24,8 @@ pub(crate) struct CompiledRule {
     /// Each required and each forbidden DllCharacteristics flag, in the policy's order.
     pub(crate) dll_require: Vec<DllCharacteristics>,
     pub(crate) dll_forbid: Vec<DllCharacteristics>,
-    /// `forbid_signature_digests` as [`digest_key`]s.
-    pub(crate) forbidden_digests: Vec<String>,
+    /// `forbid_signature_digests`, in the policy's order.
+    pub(crate) forbidden_digests: Vec<DigestAlgorithm>,
     /// The `imports` table with its globs compiled.
     pub(crate) imports: Option<crate::imports::CompiledImports>,
 }
@@ -69,19 +60,6 @@ where
             known: other.to_string(),
         },
     })
-}
-
-fn check_name(index: usize, what: &'static str, name: &str, known: &[&str]) -> Result<(), Error> {
-    if known.contains(&name) {
-        Ok(())
-    } else {
-        Err(Error::UnknownName {
-            index,
-            what,
-            name: name.to_owned(),
-            known: known.join(", "),
-        })
-    }
 }
 
 /// Parses `"20 MiB"`, `"512KiB"`, `"3 MB"`, `"1000"`.
@@ -150,14 +128,11 @@ impl CompiledRule {
                 size: t.clone(),
             })?),
         };
-        let forbidden_digests: Vec<String> = rule
+        let forbidden_digests = rule
             .forbid_signature_digests
             .iter()
-            .map(|d| digest_key(d))
-            .collect();
-        for d in &forbidden_digests {
-            check_name(index, "signature digest", d, DIGESTS)?;
-        }
+            .map(|d| parse_name(index, d))
+            .collect::<Result<Vec<DigestAlgorithm>, Error>>()?;
         let imports = rule
             .imports
             .as_ref()

@@ -46,8 +46,8 @@ mod wire;
 pub use checksums::{ChecksumList, parse_checksums};
 pub use eval::Seen;
 pub use pegate_facts::{
-    DllCharacteristics, GoArch, GoOs, GoVersion, GuardFlags, Machine, Recorded,
-    SectionCharacteristics, SignatureStatus, Subsystem,
+    DigestAlgorithm, DllCharacteristics, GoArch, GoOs, GoVersion, GuardFlags, Machine, Outcome,
+    Recorded, SectionCharacteristics, SignatureStatus, Subsystem,
 };
 pub use rules::{RULES, RuleId, RuleInfo};
 
@@ -401,8 +401,9 @@ pub struct SectionFacts {
 pub struct SignatureFacts {
     /// Whether it is nested inside another signature.
     pub nested: bool,
-    /// Its digest algorithm, lowercase (`sha256`, `sha1`, `md5`), when readable.
-    pub digest_algorithm: Option<String>,
+    /// Its digest algorithm (`sha256`, `sha1`, `md5`), when readable; a name outside the
+    /// table is kept as the signature gives it.
+    pub digest_algorithm: Option<Recorded<DigestAlgorithm>>,
     /// The signer (leaf) certificate's subject.
     pub signer_subject: Option<String>,
     /// The signer certificate's `notAfter`, Unix seconds.
@@ -456,18 +457,6 @@ impl Context {
             .collect();
         self
     }
-}
-
-/// The outcome of one rule on one artifact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Outcome {
-    /// The artifact satisfies the rule.
-    Pass,
-    /// It does not.
-    Fail,
-    /// The rule does not apply; the message says why.
-    NotApplicable,
 }
 
 /// One rule's result for one artifact.

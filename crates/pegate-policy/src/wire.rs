@@ -1,5 +1,6 @@
-//! How [`crate::ArtifactFacts`] reads and writes its flag sets: as they were serialised when
-//! they were plain numbers and name lists, so the facts' JSON did not change with their types.
+//! How [`crate::ArtifactFacts`] reads and writes its flag sets: DllCharacteristics as a list of
+//! names, the other flag sets as plain numbers, so the facts' JSON shape does not depend on the
+//! flag types.
 
 use pegate_facts::{FlagKind, Flags};
 use serde::{Deserialize, Deserializer, Serializer};
@@ -87,8 +88,8 @@ mod tests {
 
     use crate::{ArtifactFacts, Recorded, SectionFacts};
 
-    /// The facts serialise as they did when machine, subsystem and status were strings, the
-    /// DllCharacteristics a list of names and the other flag sets numbers; and read back.
+    /// The facts serialise machine, subsystem and status as names, the DllCharacteristics as a
+    /// list of names and the other flag sets as numbers; and read back.
     #[test]
     fn facts_json_keeps_its_shape() {
         let facts = ArtifactFacts {

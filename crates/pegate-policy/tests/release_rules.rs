@@ -53,7 +53,7 @@ fn section(name: &str, characteristics: u32) -> SectionFacts {
 fn signature(digest: &str, nested: bool, not_after: i64, timestamps: &[bool]) -> SignatureFacts {
     SignatureFacts {
         nested,
-        digest_algorithm: Some(digest.into()),
+        digest_algorithm: Some(Recorded::read(digest)),
         signer_subject: Some("CN=leaf".into()),
         signer_not_after: Some(not_after),
         timestamps: timestamps

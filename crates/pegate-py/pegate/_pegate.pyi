@@ -35,13 +35,15 @@ def inspect(
     *,
     signature: bool = True,
     buildinfo: bool = True,
+    imports: bool = False,
     full: bool = False,
     sha256: bool = False,
     checksum: bool = False,
     trust: Optional[StrPath] = None,
     name: Optional[StrPath] = None,
 ) -> JsonObject:
-    """The object ``pegate inspect --format jsonl`` prints for one file (``full``: ``--full``'s).
+    """The object ``pegate inspect --format jsonl`` prints for one file (``full``: ``--full``'s;
+    ``imports``: ``--imports``', with the import and delay-import tables, reading the file in full).
 
     ``source`` is a path or the file's bytes (``name`` then is the report's ``path``). Raises a
     :class:`PeError` subclass when the file cannot be inspected at all.
@@ -53,6 +55,7 @@ def inspect_many(
     threads: Optional[int] = None,
     signature: bool = True,
     buildinfo: bool = True,
+    imports: bool = False,
     full: bool = False,
     sha256: bool = False,
     checksum: bool = False,

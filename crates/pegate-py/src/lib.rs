@@ -147,6 +147,7 @@ fn options(
     full: bool,
     sha256: bool,
     checksum: bool,
+    imports: bool,
     trust: Option<&Path>,
 ) -> PyResult<Options> {
     Ok(Options::default()
@@ -155,21 +156,27 @@ fn options(
         .with_skip_go(!buildinfo)
         .with_sha256(sha256)
         .with_checksum(checksum)
-        // As the CLI: only `--full` shows sections, so only it reads the string table.
-        .with_skip_section_names(!full))
+        .with_imports(imports)
+        // As the CLI: only `--full` shows sections, so only it reads the string table; and the
+        // summary object looks for Go build info only where Go's linkers put it, `--full` in
+        // the whole data section as `go version -m` does.
+        .with_skip_section_names(!full)
+        .with_bounded_go_search(!full))
 }
 
 /// Inspects one file (a path, or bytes with `name` as the report's path) and returns the object
-/// `pegate inspect --format jsonl` prints for it (`full=True`: `--full`'s). Raises a `PeError`
-/// subclass, with the CLI's message, when the file cannot be inspected at all.
+/// `pegate inspect --format jsonl` prints for it (`full=True`: `--full`'s; `imports=True`:
+/// `--imports`', with the import and delay-import tables). Raises a `PeError` subclass, with
+/// the CLI's message, when the file cannot be inspected at all.
 #[pyfunction]
-#[pyo3(signature = (source, *, signature=true, buildinfo=true, full=false, sha256=false, checksum=false, trust=None, name=None))]
+#[pyo3(signature = (source, *, signature=true, buildinfo=true, imports=false, full=false, sha256=false, checksum=false, trust=None, name=None))]
 #[allow(clippy::too_many_arguments, clippy::fn_params_excessive_bools)]
 fn inspect<'py>(
     py: Python<'py>,
     source: &'py Bound<'py, PyAny>,
     signature: bool,
     buildinfo: bool,
+    imports: bool,
     full: bool,
     sha256: bool,
     checksum: bool,
@@ -183,6 +190,7 @@ fn inspect<'py>(
         full,
         sha256,
         checksum,
+        imports,
         trust.as_deref(),
     )?;
     let report = py.detach(|| match (&source, source.bytes()) {
@@ -202,7 +210,7 @@ fn inspect<'py>(
 /// Inspects many files in parallel with the GIL released: one object per path, in input order,
 /// a file that cannot be inspected given as its object with `error` set (as the CLI prints it).
 #[pyfunction]
-#[pyo3(signature = (paths, *, threads=None, signature=true, buildinfo=true, full=false, sha256=false, checksum=false, trust=None))]
+#[pyo3(signature = (paths, *, threads=None, signature=true, buildinfo=true, imports=false, full=false, sha256=false, checksum=false, trust=None))]
 #[allow(clippy::too_many_arguments, clippy::fn_params_excessive_bools)]
 fn inspect_many<'py>(
     py: Python<'py>,
@@ -210,6 +218,7 @@ fn inspect_many<'py>(
     threads: Option<usize>,
     signature: bool,
     buildinfo: bool,
+    imports: bool,
     full: bool,
     sha256: bool,
     checksum: bool,
@@ -221,6 +230,7 @@ fn inspect_many<'py>(
         full,
         sha256,
         checksum,
+        imports,
         trust.as_deref(),
     )?;
     let reports = py.detach(|| -> PyResult<Vec<ArtifactReport>> {
@@ -463,28 +473,45 @@ fn schema(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
 }
 
 /// For benches/python_inspect.py, not part of the API: the mean time in nanoseconds of one
-/// headers-only `artifact::inspect` of each path in Rust (with `serialise`, plus its JSON
-/// line), one thread, so the bench can set the binding's per-call cost against it.
+/// headers-only inspection of each path in Rust, with the options `pegate.inspect(p,
+/// signature=False, buildinfo=False)` uses (`serialise`: plus the brief object written as
+/// JSON), one thread, so the bench can set the binding's per-call cost against it.
 #[pyfunction]
 #[doc(hidden)]
-fn _rust_inspect_ns(py: Python<'_>, paths: Vec<PathBuf>, serialise: bool) -> f64 {
-    let opts = Options::default()
-        .with_skip_signature(true)
-        .with_skip_go(true)
-        .with_skip_section_names(true);
-    py.detach(|| {
-        let start = std::time::Instant::now();
-        let mut bytes = 0usize;
-        for p in &paths {
-            let report = std::hint::black_box(artifact::inspect(p, &opts));
-            if serialise {
-                bytes =
-                    bytes.wrapping_add(serde_json::to_vec(&report.brief()).map_or(0, |v| v.len()));
-            }
+fn _rust_inspect_ns(py: Python<'_>, paths: Vec<PathBuf>, serialise: bool) -> PyResult<f64> {
+    let opts = options(false, false, false, false, false, false, None)?;
+    Ok(py.detach(|| time_each(&paths, serialise, |p| artifact::inspect(p, &opts))))
+}
+
+/// As [`_rust_inspect_ns`], for files held in memory: `artifact::inspect_bytes`, which
+/// `pegate.inspect(data, signature=False, buildinfo=False)` calls (the bytes are copied out of
+/// Python before the clock starts).
+#[pyfunction]
+#[doc(hidden)]
+fn _rust_inspect_bytes_ns(py: Python<'_>, files: Vec<Vec<u8>>, serialise: bool) -> PyResult<f64> {
+    let opts = options(false, false, false, false, false, false, None)?;
+    let name = PathBuf::from("<bytes>");
+    Ok(py.detach(|| {
+        time_each(&files, serialise, |data| {
+            artifact::inspect_bytes(&name, data, &opts)
+        })
+    }))
+}
+
+/// The mean nanoseconds of `inspect` (and, with `serialise`, its brief object's JSON) per item.
+fn time_each<T>(items: &[T], serialise: bool, inspect: impl Fn(&T) -> ArtifactReport) -> f64 {
+    let start = std::time::Instant::now();
+    let mut bytes = 0usize;
+    for item in items {
+        let report = std::hint::black_box(inspect(item));
+        if serialise {
+            bytes = bytes.wrapping_add(serde_json::to_vec(&report.brief()).map_or(0, |v| v.len()));
         }
-        std::hint::black_box(bytes);
-        start.elapsed().as_secs_f64() * 1e9 / paths.len().max(1) as f64
-    })
+    }
+    std::hint::black_box(bytes);
+    #[allow(clippy::cast_precision_loss)]
+    let n = items.len().max(1) as f64;
+    start.elapsed().as_secs_f64() * 1e9 / n
 }
 
 /// The extension module.
@@ -507,5 +534,6 @@ fn _pegate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sbom, m)?)?;
     m.add_function(wrap_pyfunction!(schema, m)?)?;
     m.add_function(wrap_pyfunction!(_rust_inspect_ns, m)?)?;
+    m.add_function(wrap_pyfunction!(_rust_inspect_bytes_ns, m)?)?;
     Ok(())
 }

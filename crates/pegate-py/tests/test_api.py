@@ -41,6 +41,8 @@ def strs(paths: List[Path]) -> List[str]:
         (["--full"], {"full": True}),
         (["--no-signature"], {"signature": False}),
         (["--sha256", "--checksum"], {"sha256": True, "checksum": True}),
+        (["--imports"], {"imports": True}),
+        (["--full", "--imports", "--no-signature"], {"full": True, "imports": True, "signature": False}),
         (["--full", "--trust", str(FIXTURES / "authenticode" / "ca.pem")],
          {"full": True, "trust": FIXTURES / "authenticode" / "ca.pem"}),
     ],
@@ -66,6 +68,22 @@ def test_inspect_is_the_cli_line_byte_for_byte() -> None:
         line = cli("inspect", "--format", "jsonl", str(path)).stdout.rstrip("\n")
         ours = json.dumps(pegate.inspect(str(path)), separators=(",", ":"), ensure_ascii=False)
         assert ours == line
+
+
+def test_imports_are_the_cli_imports() -> None:
+    """`imports=True` is `--imports`: the object gains the import and delay-import tables, the
+    CLI's line byte for byte, from a path or from bytes; without it there is no `imports` key."""
+    dynamic = FIXTURES / "imports" / "threads-dynamic.exe"
+    for path in sorted((FIXTURES / "imports").iterdir()) + [GO_UNSIGNED]:
+        if path.suffix not in (".exe", ".dll"):
+            continue
+        line = cli("inspect", "--format", "jsonl", "--imports", str(path)).stdout.rstrip("\n")
+        ours = pegate.inspect(str(path), imports=True)
+        assert json.dumps(ours, separators=(",", ":"), ensure_ascii=False) == line
+        assert pegate.inspect(path.read_bytes(), name=str(path), imports=True) == ours
+        assert "imports" in ours and "imports" not in pegate.inspect(str(path))
+    dlls = [d["name"].lower() for d in pegate.inspect(str(dynamic), imports=True)["imports"]["dlls"]]
+    assert "libwinpthread-1.dll" in dlls and "kernel32.dll" in dlls
 
 
 def test_corpus_matches_the_cli(corpus: List[Path]) -> None:

@@ -21,7 +21,8 @@ paths = [line for line in open(sys.argv[1], encoding="utf-8").read().splitlines(
 for path in paths:
     data = open(path, "rb").read()
     # A path and the bytes take different readers (positioned reads, one slice): both.
-    for source, kwargs in ((path, {"full": True}), (data, {"full": True, "sha256": True, "checksum": True})):
+    for source, kwargs in ((path, {"full": True, "imports": True}),
+                           (data, {"full": True, "imports": True, "sha256": True, "checksum": True})):
         try:
             pegate.inspect(source, **kwargs)
             ok += 1
@@ -32,7 +33,7 @@ for path in paths:
             call(source)
         except pegate.PeError:
             pass
-results = pegate.inspect_many(paths, full=True, threads=2)
+results = pegate.inspect_many(paths, full=True, imports=True, threads=2)
 assert len(results) == len(paths)
 print(len(paths), ok, failed)
 """

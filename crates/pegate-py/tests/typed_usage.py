@@ -25,7 +25,7 @@ def one(path: str, data: bytes) -> List[Any]:
         return [str(e)]
     except pegate.PeError:
         return []
-    brief = pegate.inspect(data, name="upload.exe", buildinfo=False)
+    brief = pegate.inspect(data, name="upload.exe", buildinfo=False, imports=True)
     info = pegate.buildinfo(data)
     verdict: str = pegate.verify(path, sha256=True)["status"]
     report = pegate.gate([path], "pegate.toml", now="2026-12-01")

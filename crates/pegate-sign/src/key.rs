@@ -9,10 +9,9 @@ use std::path::{Path, PathBuf};
 
 use openssl::pkey::{Id, PKey, Private};
 use openssl::x509::X509;
-use pegate_authenticode::Algorithm;
 use zeroize::Zeroizing;
 
-use crate::{Error, KeyKind, Signer, SignerError};
+use crate::{Algorithm, Error, KeyKind, Signer, SignerError};
 
 /// A password for an encrypted key or a PKCS#12 file, wiped from memory when dropped.
 #[derive(Clone)]
@@ -162,7 +161,9 @@ impl Signer for FileSigner {
 
     fn sign_digest(&self, alg: Algorithm, digest: &[u8]) -> Result<Vec<u8>, SignerError> {
         let md = match alg {
+            Algorithm::Md5 => openssl::md::Md::md5(),
             Algorithm::Sha1 => openssl::md::Md::sha1(),
+            Algorithm::Sha224 => openssl::md::Md::sha224(),
             Algorithm::Sha256 => openssl::md::Md::sha256(),
             Algorithm::Sha384 => openssl::md::Md::sha384(),
             Algorithm::Sha512 => openssl::md::Md::sha512(),

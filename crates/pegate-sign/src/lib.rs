@@ -33,7 +33,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use key::{FileSigner, PASSWORD_ENV, Password};
-pub use pegate_authenticode::Algorithm;
+/// The digest a signature uses: pegate-facts' [`DigestAlgorithm`](pegate_authenticode::DigestAlgorithm).
+/// Only [image-hash](pegate_authenticode::DigestAlgorithm::image_hash) algorithms sign.
+pub use pegate_authenticode::DigestAlgorithm as Algorithm;
 pub use pkcs11::{MODULE_ENV, Pkcs11Signer, is_uri};
 
 /// The kind of key a [`Signer`] holds, which names the signature algorithm in the PKCS#7.

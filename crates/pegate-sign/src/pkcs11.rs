@@ -18,10 +18,9 @@ use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHan
 use cryptoki::session::{Session, UserType};
 use cryptoki::types::AuthPin;
 use openssl::x509::X509;
-use pegate_authenticode::Algorithm;
 use zeroize::Zeroizing;
 
-use crate::{Error, KeyKind, Password, Signer, SignerError, der, pkcs7};
+use crate::{Algorithm, Error, KeyKind, Password, Signer, SignerError, der, pkcs7};
 
 /// The environment variable naming the PKCS#11 module when the URI has no `module-path`.
 pub const MODULE_ENV: &str = "PEGATE_PKCS11_MODULE";

@@ -16,10 +16,8 @@
 //!   `-nest` write); an RFC 3161 timestamp token goes in the unsigned attribute
 //!   1.3.6.1.4.1.311.3.3.1, and it stamps the signer's encryptedDigest.
 
-use pegate_authenticode::Algorithm;
-
 use crate::der::{self, Tlv, tag};
-use crate::{KeyKind, Signer};
+use crate::{Algorithm, KeyKind, Signer};
 
 /// Object identifiers, as arcs.
 pub(crate) mod oids {
@@ -37,11 +35,8 @@ pub(crate) mod oids {
     /// PKCS#9 sequenceNumber, 1.2.840.113549.1.9.25.4.
     pub(crate) const SEQUENCE_NUMBER: &[u32] = &[1, 2, 840, 113_549, 1, 9, 25, 4];
     pub(crate) const RSA_ENCRYPTION: &[u32] = &[1, 2, 840, 113_549, 1, 1, 1];
-    pub(crate) const SHA1: &[u32] = &[1, 3, 14, 3, 2, 26];
-    pub(crate) const SHA256: &[u32] = &[2, 16, 840, 1, 101, 3, 4, 2, 1];
-    pub(crate) const SHA384: &[u32] = &[2, 16, 840, 1, 101, 3, 4, 2, 2];
-    pub(crate) const SHA512: &[u32] = &[2, 16, 840, 1, 101, 3, 4, 2, 3];
     pub(crate) const ECDSA_SHA1: &[u32] = &[1, 2, 840, 10_045, 4, 1];
+    pub(crate) const ECDSA_SHA224: &[u32] = &[1, 2, 840, 10_045, 4, 3, 1];
     pub(crate) const ECDSA_SHA256: &[u32] = &[1, 2, 840, 10_045, 4, 3, 2];
     pub(crate) const ECDSA_SHA384: &[u32] = &[1, 2, 840, 10_045, 4, 3, 3];
     pub(crate) const ECDSA_SHA512: &[u32] = &[1, 2, 840, 10_045, 4, 3, 4];
@@ -49,34 +44,34 @@ pub(crate) mod oids {
 
 /// The digest's AlgorithmIdentifier (with NULL parameters, as signtool and OpenSSL write).
 pub(crate) fn digest_algorithm(alg: Algorithm) -> Vec<u8> {
-    let arcs = match alg {
-        Algorithm::Sha1 => oids::SHA1,
-        Algorithm::Sha256 => oids::SHA256,
-        Algorithm::Sha384 => oids::SHA384,
-        Algorithm::Sha512 => oids::SHA512,
-    };
-    der::seq(&[&der::oid(arcs), &der::null()])
+    der::seq(&[&der::tlv(tag::OID, alg.oid()), &der::null()])
 }
 
 /// The signature's AlgorithmIdentifier: rsaEncryption (NULL parameters) for RSA, as PKCS#7
 /// and every Authenticode signer write it; ecdsa-with-SHA* (no parameters, RFC 5758 §3.2) for
-/// ECDSA, as OpenSSL's PKCS#7 code writes it.
-fn signature_algorithm(kind: KeyKind, alg: Algorithm) -> Vec<u8> {
-    match kind {
+/// ECDSA, as OpenSSL's PKCS#7 code writes it. ECDSA has no identifier with MD5.
+fn signature_algorithm(kind: KeyKind, alg: Algorithm) -> Result<Vec<u8>, BuildError> {
+    Ok(match kind {
         KeyKind::Rsa => der::seq(&[&der::oid(oids::RSA_ENCRYPTION), &der::null()]),
         KeyKind::Ecdsa => der::seq(&[&der::oid(match alg {
             Algorithm::Sha1 => oids::ECDSA_SHA1,
+            Algorithm::Sha224 => oids::ECDSA_SHA224,
             Algorithm::Sha256 => oids::ECDSA_SHA256,
             Algorithm::Sha384 => oids::ECDSA_SHA384,
             Algorithm::Sha512 => oids::ECDSA_SHA512,
+            Algorithm::Md5 => {
+                return Err(BuildError::Signer(format!("ECDSA cannot sign with {alg}")));
+            }
         })]),
-    }
+    })
 }
 
 /// Hashes `data` with `alg` (the attribute digests; the image hash is pegate-authenticode's).
 pub(crate) fn hash(alg: Algorithm, data: &[u8]) -> Result<Vec<u8>, openssl::error::ErrorStack> {
     let md = match alg {
+        Algorithm::Md5 => openssl::hash::MessageDigest::md5(),
         Algorithm::Sha1 => openssl::hash::MessageDigest::sha1(),
+        Algorithm::Sha224 => openssl::hash::MessageDigest::sha224(),
         Algorithm::Sha256 => openssl::hash::MessageDigest::sha256(),
         Algorithm::Sha384 => openssl::hash::MessageDigest::sha384(),
         Algorithm::Sha512 => openssl::hash::MessageDigest::sha512(),
@@ -209,7 +204,7 @@ pub(crate) fn signed_data(
         &issuer_and_serial(leaf).map_err(BuildError::Signer)?,
         &digest_algorithm(req.alg),
         &attrs_implicit,
-        &signature_algorithm(signer.key_kind(), req.alg),
+        &signature_algorithm(signer.key_kind(), req.alg)?,
         &der::octets(&signature),
         &unsigned,
     ]);

@@ -12,8 +12,7 @@ use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
-use pegate_authenticode::Algorithm;
-
+use crate::Algorithm;
 use crate::der::{self, tag};
 use crate::pkcs7;
 

@@ -145,7 +145,7 @@ fn nested_signatures() {
     let algs: Vec<_> = r
         .signatures
         .iter()
-        .map(|s| (s.nested, s.digest_algorithm.clone().unwrap()))
+        .map(|s| (s.nested, s.digest_algorithm.as_ref().unwrap().to_string()))
         .collect();
     assert_eq!(
         algs,
@@ -309,8 +309,17 @@ fn rfc3161_timestamps_from_a_local_tsa() {
     support::osslsigncode_ok(&files[0], &pki.ca_pem(), Some(&pki.ca_pem()));
     let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
     support::signify_ok(&refs, &pki.ca_pem());
+}
 
-    // When every TSA fails, the error lists each one and nothing is written.
+/// When every TSA fails (one answers garbage, one HTTP 500), signing is an error that lists
+/// each one, and nothing is written. No `openssl ts` is needed: this runs in the Windows suite.
+#[test]
+fn every_tsa_failing_is_an_error_naming_each() {
+    let pki = Pki::new();
+    let garbage = support::tsa(&pki, support::Tsa::Garbage);
+    let fails = support::tsa(&pki, support::Tsa::Fails);
+    let out = tempfile::tempdir().unwrap();
+    let s = signer(&pki, "leaf", Kind::Rsa(2048));
     let target = out.path().join("none.exe");
     let opts = SignOptions::default().with_timestamp(
         vec![garbage.clone(), fails.clone()],

@@ -59,6 +59,9 @@ pub enum CellErrorKind {
     NoCCompiler,
     /// pegate could not prepare or collect the build (temp dir, hashing, moving).
     Io,
+    /// Signing the built artifact failed (see [`build_then`](super::build_then)); the unsigned
+    /// file was removed.
+    Sign,
 }
 
 /// A cell's failure, with everything needed to reproduce it.

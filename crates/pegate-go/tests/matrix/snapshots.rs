@@ -38,7 +38,7 @@ fn snapshot_of(built: &Built, artifact: &Artifact) -> CellSnapshot {
     assert!(
         findings
             .iter()
-            .all(|f| f.status != crosscheck::Status::Fail),
+            .all(|f| f.status != crosscheck::Outcome::Fail),
         "{findings:#?}"
     );
     CellSnapshot {

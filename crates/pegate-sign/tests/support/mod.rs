@@ -389,6 +389,9 @@ pub enum Tsa {
     Garbage,
     /// HTTP 500.
     Fails,
+    /// [`Tsa::Good`] for the first request, then [`Tsa::Fails`]: one file of a batch cannot be
+    /// timestamped.
+    GoodOnce,
 }
 
 /// A local RFC 3161 TSA on 127.0.0.1 (a thread answering HTTP POSTs with `openssl ts -reply`
@@ -438,8 +441,13 @@ pub fn tsa(pki: &Pki, mode: Tsa) -> String {
                 }
             };
             let Some(body) = body else { continue };
+            let mode = match mode {
+                Tsa::GoodOnce if n == 0 => Tsa::Good,
+                Tsa::GoodOnce => Tsa::Fails,
+                other => other,
+            };
             let (status, reply) = match mode {
-                Tsa::Fails => ("500 Internal Server Error", b"no".to_vec()),
+                Tsa::Fails | Tsa::GoodOnce => ("500 Internal Server Error", b"no".to_vec()),
                 Tsa::Garbage => ("200 OK", b"\x30\x03garbage".to_vec()),
                 Tsa::Good => {
                     let q = dir.join(format!("q{n}-{}.tsq", std::process::id()));
