@@ -579,7 +579,9 @@ ls -A "$mnt"
             );
             // The input is named once, and the output too when it is elsewhere; not the
             // temporary file, which never came to exist.
-            let named = output.map(|o| format!(" {}", o.display())).unwrap_or_default();
+            let named = output
+                .map(|o| format!(" {}", o.display()))
+                .unwrap_or_default();
             assert_eq!(
                 stderr,
                 format!(

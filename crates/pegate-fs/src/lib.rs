@@ -140,16 +140,16 @@ pub fn write_with(
     sync_dir(dir, path)
 }
 
-/// The operating system's error inside one of `tempfile`'s, whose text adds ` at path "…"`: the
-/// temporary file's name, which never came to exist. The message names the destination instead.
+/// The operating system's error inside one of `tempfile`'s, without the ` at path "…"` its text
+/// adds: that is the temporary file's name, which never came to exist, and the message names the
+/// destination instead. (`tempfile` keeps the OS error private: its text and kind are what is
+/// left to rebuild it from.)
 fn os_error(e: io::Error) -> io::Error {
-    let code = e
-        .get_ref()
-        .and_then(|wrapped| std::error::Error::source(wrapped))
-        .and_then(|inner| inner.downcast_ref::<io::Error>())
-        .and_then(io::Error::raw_os_error);
-    match code {
-        Some(code) => io::Error::from_raw_os_error(code),
+    let Some(wrapped) = e.get_ref() else {
+        return e;
+    };
+    match wrapped.to_string().rsplit_once(" at path \"") {
+        Some((cause, _)) => io::Error::new(e.kind(), cause.to_owned()),
         None => e,
     }
 }
