@@ -359,19 +359,18 @@ fn millis(d: Duration) -> u64 {
 /// Runs `exe` with `runner`: no stdin, stdout/stderr captured up to `opts.max_output` bytes each,
 /// killed at `opts.timeout`. Never panics; a process that cannot start is a failed result.
 ///
-/// Under Wine, a run that Wine itself did not survive (see [`crate::wine::loader_crashed`]) is
+/// Under Wine, a run that Wine itself did not survive (see [`crate::wine::wine_failed`]) is
 /// made once more; the second result stands, its stderr saying what happened to the first.
 pub fn run_artifact(runner: &Runner, exe: &Path, opts: &RunOptions) -> RunResult {
     let first = run_once(runner, exe, opts);
-    if !crate::wine::loader_crashed(runner, &first) {
+    let Some(why) = crate::wine::wine_failed(runner, &first) else {
         return first;
-    }
+    };
     let mut again = run_once(runner, exe, opts);
     again.stderr.insert_str(
         0,
         &format!(
-            "pegate: the first run ended with Wine itself {} (not a Windows exit status); ran it again\n",
-            first.reason.as_deref().unwrap_or("terminated")
+            "pegate: the first run ended with {why} (not a Windows exit status); ran it again\n"
         ),
     );
     again
@@ -775,6 +774,31 @@ echo ok"#;
         );
         assert_eq!(exits.exit_code, Some(3), "not retried: {exits:?}");
         assert!(exits.stderr.is_empty(), "{exits:?}");
+    }
+
+    /// Wine's client losing its server (its own ntdll message, exit 1) is Wine's failure: one
+    /// more run. The same text from a run that passed, or no such line, changes nothing.
+    #[cfg(unix)]
+    #[test]
+    fn a_run_whose_wine_client_lost_its_server_is_made_once_more() {
+        let flaky = r#"d=$(dirname "$0"); echo x >> "$d/starts"
+if [ ! -e "$d/lost" ]; then : > "$d/lost"; echo 'wine client error:0: recvmsg: Connection reset by peer' >&2; exit 1; fi
+echo ok"#;
+        let r = run_script(flaky, 10_000, 1024);
+        assert_eq!(r.status, RunStatus::Passed, "{r:?}");
+        assert_eq!(r.stdout, "ok\n");
+        assert_eq!(
+            r.stderr,
+            "pegate: the first run ended with Wine's client losing its server (wine client \
+             error:0: recvmsg: Connection reset by peer) (not a Windows exit status); ran it again\n"
+        );
+
+        let fails = run_script(
+            r#"d=$(dirname "$0"); echo x >> "$d/starts"; n=$(wc -l < "$d/starts"); echo "client error $n" >&2; exit 1"#,
+            10_000,
+            1024,
+        );
+        assert_eq!(fails.stderr, "client error 1\n", "not retried: {fails:?}");
     }
 
     #[cfg(unix)]

@@ -65,7 +65,10 @@
 //!    with the 32-bit loader killed by SIGSEGV, while other Wine prefixes were busy on the same
 //!    machine; 70 runs of the same file afterwards, 40 of them four at a time, all passed. A
 //!    crashing Windows program exits with its status; only Wine's own failure kills the Linux
-//!    process, so [`loader_crashed`] tells such a run apart and `run_artifact` makes it once more.
+//!    process, so [`wine_failed`] tells such a run apart and `run_artifact` makes it once more.
+//!    Wine's client can also lose its wineserver (`wine client error:0: recvmsg: Connection reset
+//!    by peer`, exit 1: seen once in a clean-clone CI run, on a windows/386 cgo cell that passes
+//!    otherwise); [`wine_failed`] counts that as Wine's failure too.
 //!
 //! ## What a passing run under Wine proves
 //!
@@ -327,21 +330,44 @@ fn is_command_of(cmdline: &[u8], wine_path: &str) -> bool {
             .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '"']))
 }
 
-/// Whether a run under Wine ended with the Wine process itself killed by a signal (e.g.
-/// SIGSEGV in the 32-bit loader, seen once in many runs of a windows/386 program that passes
-/// every other time). A Windows program that crashes makes Wine exit with the program's status
-/// (0xC0000005 and the like); only Wine's own failure kills the Linux process, so such a run
-/// says nothing about the program and is worth one more try. A timeout is not one of these: the
-/// run's own deadline killed it.
-pub(crate) fn loader_crashed(runner: &crate::run::Runner, result: &crate::run::RunResult) -> bool {
-    matches!(runner, crate::run::Runner::Wine { .. })
-        && result.status == crate::run::RunStatus::Failed
-        && result.exit_code.is_none()
-        && result
+/// Why a run under Wine says nothing about the program, if it does not: Wine itself failed.
+/// Two ways are known:
+/// - the Wine process was killed by a signal (e.g. SIGSEGV in the 32-bit loader, seen once in
+///   many runs of a windows/386 program that passes every other time). A Windows program that
+///   crashes makes Wine exit with the program's status (0xC0000005 and the like); only Wine's
+///   own failure kills the Linux process;
+/// - Wine's client lost its wineserver (`wine client error:0: recvmsg: Connection reset by
+///   peer`, seen once when a run started as the previous run's wineserver shut down): Wine
+///   prints that from its own ntdll and exits 1 before or instead of the program's status.
+///
+/// Such a run is worth one more try. A timeout is not one of these: the run's own deadline
+/// killed it.
+pub(crate) fn wine_failed(
+    runner: &crate::run::Runner,
+    result: &crate::run::RunResult,
+) -> Option<String> {
+    if !matches!(runner, crate::run::Runner::Wine { .. })
+        || result.status != crate::run::RunStatus::Failed
+    {
+        return None;
+    }
+    if result.exit_code.is_none()
+        && let Some(reason) = result
             .reason
             .as_deref()
-            .is_some_and(|r| r.starts_with("terminated: "))
+            .filter(|r| r.starts_with("terminated: "))
+    {
+        return Some(format!("Wine itself {reason}"));
+    }
+    result
+        .stderr
+        .lines()
+        .find(|l| l.starts_with(WINE_CLIENT_ERROR))
+        .map(|line| format!("Wine's client losing its server ({})", line.trim_end()))
 }
+
+/// How Wine's ntdll starts the message it prints when its connection to the wineserver fails.
+pub(crate) const WINE_CLIENT_ERROR: &str = "wine client error:";
 
 #[cfg(test)]
 mod tests {
