@@ -29,13 +29,7 @@ fn build_cgo_records_each_cell_s_compiler_and_links_the_runtime_statically() {
     let out_dir = tempfile::tempdir().unwrap();
     // An explicit compiler for the target: no zig download, and the override is what the
     // report must name. MinGW-w64 is what `.ci/setup` installs.
-    let on_path = std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .map(|dir| dir.join("x86_64-w64-mingw32-gcc"))
-            .find(|gcc| gcc.is_file())
-    });
-    let Some(gcc) = on_path else {
-        eprintln!("skipped: no x86_64-w64-mingw32-gcc (apt-get install gcc-mingw-w64-x86-64)");
+    let Some(gcc) = mingw_gcc() else {
         return;
     };
     let out = build_cgo(out_dir.path())
@@ -114,13 +108,7 @@ fn build_cgo_takes_the_compiler_from_the_config_file_and_cc_wins_over_it() {
     if super::go_build_fails_here() {
         return;
     }
-    let on_path = std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .map(|dir| dir.join("x86_64-w64-mingw32-gcc"))
-            .find(|gcc| gcc.is_file())
-    });
-    let Some(gcc) = on_path else {
-        eprintln!("skipped: no x86_64-w64-mingw32-gcc (apt-get install gcc-mingw-w64-x86-64)");
+    let Some(gcc) = mingw_gcc() else {
         return;
     };
     let out_dir = tempfile::tempdir().unwrap();
@@ -203,4 +191,24 @@ fn build_refuses_a_bad_config_file_naming_it() {
         assert!(stderr.contains(&config.display().to_string()), "{stderr}");
         assert!(stderr.contains(want), "{text}: {stderr}");
     }
+}
+
+/// MinGW-w64's gcc for windows/amd64 on PATH. Linux/x86_64 is where `.ci/setup` installs it,
+/// so there its absence fails the test rather than skipping it (a CI that lost the package
+/// would otherwise pass without a cgo build); elsewhere the test says why it skips.
+fn mingw_gcc() -> Option<std::path::PathBuf> {
+    let on_path = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join("x86_64-w64-mingw32-gcc"))
+            .find(|gcc| gcc.is_file())
+    });
+    if on_path.is_none() {
+        if cfg!(target_os = "linux") && cfg!(target_arch = "x86_64") {
+            panic!(
+                "no x86_64-w64-mingw32-gcc on PATH: run .ci/setup (apt-get install gcc-mingw-w64-x86-64)"
+            );
+        }
+        eprintln!("skipped: no x86_64-w64-mingw32-gcc (apt-get install gcc-mingw-w64-x86-64)");
+    }
+    on_path
 }

@@ -285,15 +285,19 @@ fn wine_prefix() -> Option<PathBuf> {
 /// stderr) when the amd64 cell cannot run here.
 fn run_options() -> Option<RunOptions> {
     let mut opts = RunOptions::detect();
+    // Linux/x86_64 is where `.ci/setup` installs Wine and `.ci/run` makes the prefix: there a
+    // missing one fails the test, so a CI that lost it cannot pass without running the cell.
+    let required = cfg!(target_os = "linux") && cfg!(target_arch = "x86_64");
     if let Err(reason) = run::select_runner(&opts.host, &Target::windows("amd64")) {
+        assert!(!required, "{reason}: run .ci/setup");
         eprintln!("skipped: {reason}");
         return None;
     }
     if cfg!(unix) {
         let Some(prefix) = wine_prefix() else {
-            eprintln!(
-                "skipped: no Wine prefix with the bcryptprimitives stub; run `cargo xtask wine-prefix` or set WINEPREFIX"
-            );
+            let why = "no Wine prefix with the bcryptprimitives stub; run `cargo xtask wine-prefix` or set WINEPREFIX";
+            assert!(!required, "{why}");
+            eprintln!("skipped: {why}");
             return None;
         };
         opts.env
@@ -330,6 +334,9 @@ fn a_dynamically_linked_cell_fails_at_start_naming_the_missing_dll() {
         return;
     }
     if !mingw_installed("amd64") {
+        if cfg!(target_os = "linux") && cfg!(target_arch = "x86_64") {
+            panic!("Debian's MinGW-w64 (g++-mingw-w64-x86-64) is missing: run .ci/setup");
+        }
         eprintln!(
             "skipped: needs Debian's MinGW-w64 (g++-mingw-w64-x86-64), whose libstdc++-6.dll a dynamic link imports"
         );
