@@ -451,16 +451,19 @@ cat "$mnt/keep.txt" "$mnt/checksums.txt"
         // build's artifacts, none here, so it is rewritten empty.
         let (after, stdout, stderr) = build_into_tmpfs(&mnt, 2 + artifact_pages / 2);
         assert_eq!(after, "exit=1\nchecksums.txt\nkeep.txt\nkeep", "{stderr}");
+        // The FAIL line names the cell once and says go failed; go's own message, which names
+        // the cell's file and the cause, follows it once, indented.
         assert!(
             stdout.contains(
-                "FAIL  go1.27.3-windows-amd64-console: cell go1.27.3-windows-amd64-console: go build failed"
+                "FAIL  go1.27.3-windows-amd64-console: go build failed (exit status: 1)\n"
             ),
             "{stdout}"
         );
-        // go's message names the cell's file and the cause. pegate prints go's error on the
-        // FAIL line and again, indented, below it: the cause appears twice (left as found).
-        assert!(
-            stdout.contains(&format!("{artifact}: no space left on device")),
+        assert_eq!(
+            stdout
+                .matches(&format!("{artifact}: no space left on device"))
+                .count(),
+            1,
             "{stdout}"
         );
 

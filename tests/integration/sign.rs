@@ -735,7 +735,7 @@ fn build_sign_fails_only_the_cell_it_cannot_sign() {
     let stdout = String::from_utf8_lossy(&run.stdout);
     let fails: Vec<&str> = stdout.lines().filter(|l| l.starts_with("FAIL")).collect();
     assert_eq!(fails.len(), 1, "{shown}");
-    // `FAIL  <cell>: cell <cell>: not signed: <file>: <cause>; the unsigned file was removed`
+    // `FAIL  <cell>: not signed: <file>: <cause>; the unsigned file was removed`
     let cell = fails[0]
         .strip_prefix("FAIL  ")
         .and_then(|l| l.split_once(':'))
