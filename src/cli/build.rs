@@ -144,9 +144,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
 
     let total = spec.targets.len().saturating_mul(spec.variants.len());
     eprintln!(
-        "pegate: {} at {}: building {total} cells",
+        "pegate: {} at {}: building {total} cell{}",
         tc.version,
-        tc.goroot.display()
+        tc.goroot.display(),
+        if total == 1 { "" } else { "s" }
     );
     let progress = progress_bar(total, output::stderr_is_terminal());
     // With --sign, each cell is signed as soon as it is built, before anything reads its
