@@ -130,6 +130,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     // So is the signer: a key that cannot sign stops the build before it starts.
     let signing =
         super::sign::BuildSigning::open(&args.sign, config.as_ref().map(|(c, p)| (&c.sign, *p)))?;
+    // And the output directory: one that cannot take a file is one error naming it, before
+    // Go is fetched or any cell runs.
+    check_out_dir(&args.out)?;
     let mut req = ToolchainRequest::new(&cache);
     req.explicit = args.go.as_deref().map(absolute_go).transpose()?;
     req.project_dir = Some(args.source.clone());
@@ -194,6 +197,42 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     } else {
         EXIT_FINDINGS
     })
+}
+
+/// Creates `out` if need be and checks that a file can be created in it (a temporary one,
+/// removed at once); the error names the directory and the cause.
+fn check_out_dir(out: &Path) -> anyhow::Result<()> {
+    let cannot = |e: std::io::Error| {
+        anyhow::anyhow!(
+            "cannot write into the output directory {}: {e}",
+            output::shown(out)
+        )
+    };
+    std::fs::create_dir_all(out)
+        .map_err(|e| anyhow::anyhow!("create directory {}: {e}", output::shown(out)))?;
+    // Named as pegate-fs names its temporary files, so a run killed right here leaves nothing
+    // the next run's debris removal does not know.
+    let probe = out.join(format!(
+        "{}probe",
+        pegate::fs::work_prefix(pegate::fs::TEMP_PREFIX.trim_end_matches('-'))
+    ));
+    let create = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&probe)
+    };
+    match create() {
+        // Left by a dead run that had this process id: this run's name, so this run's file.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::fs::remove_file(&probe).map_err(cannot)?;
+            create().map_err(cannot)?;
+        }
+        other => {
+            other.map_err(cannot)?;
+        }
+    }
+    std::fs::remove_file(&probe).map_err(cannot)
 }
 
 /// `--run`'s options (`None` without it): the timeout checked, Wine kept quiet.

@@ -658,7 +658,8 @@ ls -A "$mnt"
     }
 
     /// No permission under `pegate build`, as `nobody`: an output directory it cannot write
-    /// (nothing is built; one error naming `checksums.txt`'s directory entry and the cause), and
+    /// (checked before Go is resolved: nothing is built; one error naming the directory and the
+    /// cause), and
     /// a sticky output directory whose `checksums.txt` is root's (the artifact is written, the
     /// rename over root's `checksums.txt` is refused: one error naming it; the old file stays).
     #[test]
@@ -700,8 +701,8 @@ ls -A "$mnt"
         assert_eq!(run.status.code(), Some(2), "{}", transcript(&run));
         assert!(
             stderr.contains(&format!(
-                "pegate: error: create a temporary file beside {}: Permission denied (os error 13)",
-                out.join("checksums.txt").display()
+                "pegate: error: cannot write into the output directory {}: Permission denied (os error 13)",
+                out.display()
             )),
             "{stderr}"
         );
