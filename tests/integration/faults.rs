@@ -274,10 +274,70 @@ cat "$mnt/sbom/keep.cdx.json"
         assert_unchanged(&out);
     }
 
-    /// A file rewritten in place, over and over, between two Go binaries (different machines,
-    /// sizes and hashes) while `pegate inspect --sha256` reads it: every report is one version
-    /// (its machine, from the headers, and its SHA-256, from a later whole-file read, belong to
-    /// the same bytes) or says the file changed while it was read; none mixes the two.
+    /// How the rewriting tests' writer writes: truncate, then this much at a time.
+    const WRITE: usize = 64 << 10;
+
+    /// The two versions the rewriting tests alternate between (different machines, sizes and
+    /// hashes), with the machine each one's headers name.
+    fn two_versions() -> Vec<(Vec<u8>, &'static str)> {
+        [(GO_BINARY, "AMD64"), (OTHER_GO_BINARY, "ARM64")]
+            .into_iter()
+            .map(|(f, m)| (std::fs::read(root().join(f)).unwrap(), m))
+            .collect()
+    }
+
+    fn sha256_of(bytes: &[u8]) -> String {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(bytes)
+            .iter()
+            .map(|x| format!("{x:02x}"))
+            .collect()
+    }
+
+    /// Runs `body` while another thread rewrites `file` in place, over and over, with each of
+    /// `versions` in turn (truncated, then [`WRITE`] bytes at a time, as a copy or a linker
+    /// writes; then a `pause`, so that some reads see one version from start to end). The
+    /// writer stops however `body` ends: a failed assertion unwinds through the scope, which
+    /// joins the writer before it lets the panic go on (without the guard, a failure hung).
+    fn while_rewritten<R>(
+        file: &Path,
+        versions: &[(Vec<u8>, &str)],
+        pause: std::time::Duration,
+        body: impl FnOnce() -> R,
+    ) -> R {
+        use std::io::Write as _;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        struct StopOnDrop<'a>(&'a AtomicBool);
+        impl Drop for StopOnDrop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
+        std::fs::write(file, &versions[0].0).unwrap();
+        let stop = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                for (bytes, _) in versions.iter().cycle() {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let mut f = std::fs::File::create(file).unwrap();
+                    for chunk in bytes.chunks(WRITE) {
+                        f.write_all(chunk).unwrap();
+                    }
+                    drop(f);
+                    std::thread::sleep(pause);
+                }
+            });
+            let _stop = StopOnDrop(&stop);
+            body()
+        })
+    }
+
+    /// A file rewritten in place between two Go binaries while `pegate inspect --sha256` reads
+    /// it: every report is one version (its machine, from the headers, and its SHA-256, from a
+    /// later whole-file read, belong to the same bytes) or says the file changed while it was
+    /// read; none mixes the two.
     ///
     /// One version includes a file caught half written and left alone while it was read: a
     /// prefix of one binary, whose headers (in its first 64 KiB) are whole. pegate reports what
@@ -286,13 +346,7 @@ cat "$mnt/sbom/keep.cdx.json"
     #[test]
     fn a_file_rewritten_while_read_is_one_version_or_reported_changed() {
         use sha2::Digest as _;
-        use std::io::Write as _;
-        use std::sync::atomic::{AtomicBool, Ordering};
-        const WRITE: usize = 64 << 10;
-        let versions: Vec<(Vec<u8>, &str)> = [(GO_BINARY, "AMD64"), (OTHER_GO_BINARY, "ARM64")]
-            .into_iter()
-            .map(|(f, m)| (std::fs::read(root().join(f)).unwrap(), m))
-            .collect();
+        let versions = two_versions();
         // Every state the writer leaves between two writes: each version's prefixes, one
         // write longer each time, up to the whole file; with the machine its headers name and
         // whether it is the whole file.
@@ -314,34 +368,9 @@ cat "$mnt/sbom/keep.cdx.json"
         }
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("moving.exe");
-        std::fs::write(&file, &versions[0].0).unwrap();
-        let stop = AtomicBool::new(false);
         let (mut changed, mut whole, mut partial) = (0, 0, 0);
-        std::thread::scope(|scope| {
-            scope.spawn(|| {
-                for (bytes, _) in versions.iter().cycle() {
-                    if stop.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    // In place (truncate, then 64 KiB at a time), as a copy or a linker writes.
-                    let mut f = std::fs::File::create(&file).unwrap();
-                    for chunk in bytes.chunks(WRITE) {
-                        f.write_all(chunk).unwrap();
-                    }
-                    drop(f);
-                    // A pause whole, so that some reads see one version from start to end.
-                    std::thread::sleep(std::time::Duration::from_millis(5));
-                }
-            });
-            // Stops the writer however this loop ends: a failed assertion unwinds through the
-            // scope, which joins the writer before it lets the panic go on.
-            struct StopOnDrop<'a>(&'a AtomicBool);
-            impl Drop for StopOnDrop<'_> {
-                fn drop(&mut self) {
-                    self.0.store(true, Ordering::Relaxed);
-                }
-            }
-            let _stop = StopOnDrop(&stop);
+        let pause = std::time::Duration::from_millis(5);
+        while_rewritten(&file, &versions, pause, || {
             for _ in 0..40 {
                 let out = Command::new(pegate_bin())
                     .args(["inspect", "--format", "jsonl", "--sha256"])
@@ -381,6 +410,91 @@ cat "$mnt/sbom/keep.cdx.json"
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    }
+
+    /// `pegate gate` of a file rewritten in place between the amd64 and the arm64 binary, with
+    /// a policy that wants AMD64 and the amd64 binary's SHA-256 in its checksums file: a run
+    /// judges one version or reports the file changed while it was read. The mix this can see
+    /// is the one that matters: the checksum of the amd64 bytes passing while the headers read
+    /// were the arm64 binary's (a release gate passing a file it never read whole).
+    #[test]
+    fn gate_judges_one_version_of_a_file_rewritten_while_read() {
+        let versions = two_versions();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("moving.exe");
+        let sums = dir.path().join("checksums.txt");
+        std::fs::write(
+            &sums,
+            format!("{}  moving.exe\n", sha256_of(&versions[0].0)),
+        )
+        .unwrap();
+        let policy = dir.path().join("policy.toml");
+        std::fs::write(
+            &policy,
+            format!(
+                "checksums = '{}'\n[[artifact]]\nglob = \"*.exe\"\nmachine = \"AMD64\"\n",
+                sums.display()
+            ),
+        )
+        .unwrap();
+        let (mut changed, mut amd64_whole, mut other) = (0, 0, 0);
+        // A gate takes longer than an inspect: a longer pause lets some runs read one version.
+        let pause = std::time::Duration::from_millis(40);
+        while_rewritten(&file, &versions, pause, || {
+            for _ in 0..40 {
+                let out = Command::new(pegate_bin())
+                    .args(["gate", "--format", "json", "--policy"])
+                    .arg(&policy)
+                    .arg(&file)
+                    .output()
+                    .unwrap();
+                let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+                    .unwrap_or_else(|e| panic!("not one JSON report ({e}): {}", transcript(&out)));
+                let outcome = |rule: &str| {
+                    report["results"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .find(|r| r["rule"] == rule)
+                        .map(|r| {
+                            (
+                                r["outcome"].as_str().unwrap().to_owned(),
+                                r["message"].clone(),
+                            )
+                        })
+                };
+                let readable = outcome("artifact.readable").unwrap();
+                if readable.0 == "fail" {
+                    if readable
+                        .1
+                        .as_str()
+                        .unwrap()
+                        .contains("changed while it was read")
+                    {
+                        changed += 1;
+                    }
+                    continue;
+                }
+                let machine = outcome("machine").unwrap();
+                let checksum = outcome("checksum.match").unwrap();
+                if checksum.0 == "pass" {
+                    assert_eq!(
+                        machine.0,
+                        "pass",
+                        "the amd64 checksum passed with other headers: {}",
+                        transcript(&out)
+                    );
+                    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+                    amd64_whole += 1;
+                } else {
+                    assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
+                    other += 1;
+                }
+            }
+        });
+        eprintln!(
+            "{amd64_whole} whole amd64 reads passed, {other} other versions failed, {changed} reported as changed"
+        );
     }
 
     /// `pegate build` of the reference hello (one cell) with the shared cache into a tmpfs of
