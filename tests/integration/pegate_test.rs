@@ -353,6 +353,86 @@ fn runs_amd64() -> bool {
     ok
 }
 
+/// SIGTERM while a test binary runs under Wine (the fixture's test sleeps for ten minutes):
+/// pegate stops the binary with the rest of its children, exits 143, and leaves nothing of
+/// it running. The run goes through the same tracked spawn as `go` and pip.
+#[cfg(unix)]
+#[test]
+fn a_signal_stops_the_running_test_binary() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    if super::go_build_fails_here() || !runs_amd64() {
+        return;
+    }
+    let out_dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pegate"));
+    cmd.current_dir(root())
+        .env("NO_COLOR", "1")
+        .args([
+            "test",
+            "--source",
+            "fixtures/hang",
+            "--go",
+            "1.27.3",
+            "--target",
+            "windows/amd64",
+            "--timeout",
+            "20m",
+            "--cache",
+        ])
+        .arg(root().join("target").join("pegate-go"))
+        .arg("--out")
+        .arg(out_dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(prefix) = wine_prefix() {
+        cmd.env("WINEPREFIX", prefix);
+    }
+    let child = cmd.spawn().unwrap();
+    let binary = out_dir
+        .path()
+        .join("windows_amd64")
+        .join("example.com_hang.test.exe");
+    let binary = binary.to_string_lossy();
+    // The test binary itself (started with go test's flags), not `go test -c -o` making it.
+    let running_under_wine = || {
+        processes_running(&binary)
+            .iter()
+            .any(|c| c.contains("-test.v=test2json"))
+    };
+    let started = Instant::now();
+    while !running_under_wine() {
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "the test binary never ran: {:#?}",
+            processes_running(&binary)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(143), "{}", transcript(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("pegate: interrupted by SIGTERM"),
+        "{}",
+        transcript(&out)
+    );
+    let stopped = Instant::now();
+    while running_under_wine() && stopped.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        !running_under_wine(),
+        "still running: {:#?}",
+        processes_running(&binary)
+    );
+}
+
 /// `--timeout` (go test's own `-test.timeout`, which pegate passes): a test sleeping past it
 /// ends the binary with Go's timeout panic; the package/target is reported as timed out (not a
 /// mere failure), the test it cut off is failed, the run exits 1, and nothing is left running.

@@ -407,8 +407,10 @@ fn run_once(runner: &Runner, exe: &Path, opts: &RunOptions) -> RunResult {
         reason: None,
         truncated: false,
     };
-    let mut child = match cmd.spawn() {
-        Ok(child) => child,
+    // Tracked like `go` and pip: a signal to pegate stops the program (and under Wine the
+    // loader's process group) too, and no program starts once the run is being stopped.
+    let (mut child, _tracked) = match crate::children::spawn(&mut cmd) {
+        Ok(spawned) => spawned,
         Err(e) => {
             result.reason = Some(format!(
                 "could not start {}: {e}",
