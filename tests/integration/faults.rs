@@ -1001,29 +1001,8 @@ ls -A "$mnt"
             let out = dir.path().join("dist");
             std::fs::create_dir(&out).unwrap();
             std::fs::write(out.join("keep.txt"), b"keep").unwrap();
-            let run = Command::new(pegate_bin())
-                .args(["build", "--go", pin.version, "--source", "fixtures/hello"])
-                .args([
-                    "--target",
-                    "windows/amd64",
-                    "--variant",
-                    "console",
-                    "--cache",
-                ])
-                .arg(&cache)
-                .arg("--out")
-                .arg(&out)
-                .current_dir(root())
-                .env("NO_COLOR", "1")
-                // pegate runs `python3` from PATH: the offline one comes first.
-                .env(
-                    "PATH",
-                    format!(
-                        "{}:{}",
-                        dir.path().display(),
-                        std::env::var("PATH").unwrap_or_default()
-                    ),
-                )
+            // pegate runs `python3` from PATH: the offline one comes first.
+            let run = crate::build_one_cell_with_path_first(pin.version, &cache, &out, dir.path())
                 .output()
                 .unwrap();
             let stderr = String::from_utf8_lossy(&run.stderr);

@@ -61,6 +61,36 @@ pub(crate) fn build_hello(out: &std::path::Path) -> assert_cmd::Command {
     cmd
 }
 
+/// `pegate build` of fixtures/hello's windows/amd64 console cell with Go `go` (a version, to
+/// be provisioned), into `cache` and `out`, with `first` ahead of PATH: where a test puts the
+/// `python3` that provisioning runs. A plain `std::process::Command`, so a test can spawn it.
+#[cfg(unix)]
+pub(crate) fn build_one_cell_with_path_first(
+    go: &str,
+    cache: &std::path::Path,
+    out: &std::path::Path,
+    first: &std::path::Path,
+) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_pegate"));
+    cmd.args(["build", "--go", go, "--source", "fixtures/hello"])
+        .args(["--target", "windows/amd64", "--variant", "console"])
+        .arg("--cache")
+        .arg(cache)
+        .arg("--out")
+        .arg(out)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                first.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        );
+    cmd
+}
+
 /// Exit code, stdout and stderr of a run, as one text to snapshot. On Windows the host's words
 /// are put the Linux way (`\` separators, `pegate.exe`, the OS's text for a missing file) so that
 /// one snapshot holds for both.

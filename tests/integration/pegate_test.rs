@@ -286,11 +286,9 @@ fn pegate_test_fail_fast_stops_after_the_first_failure() {
     }
 }
 
-/// `pegate test` of `fixtures/hang` for windows/amd64 with a 2 s `--timeout` and `extra` args,
-/// as JSON: (exit code, the one package's result, the whole output).
-fn run_hang(extra: &[&str]) -> (Option<i32>, serde_json::Value, std::process::Output) {
-    let mut cmd = pegate();
-    cmd.args([
+/// `pegate test`'s arguments for `fixtures/hang` on windows/amd64, with `timeout`.
+fn hang_args(timeout: &str) -> [&str; 9] {
+    [
         "test",
         "--source",
         "fixtures/hang",
@@ -299,13 +297,19 @@ fn run_hang(extra: &[&str]) -> (Option<i32>, serde_json::Value, std::process::Ou
         "--target",
         "windows/amd64",
         "--timeout",
-        "2s",
-        "--format",
-        "json",
-    ])
-    .args(extra)
-    .arg("--cache")
-    .arg(root().join("target").join("pegate-go"));
+        timeout,
+    ]
+}
+
+/// `pegate test` of `fixtures/hang` for windows/amd64 with a 2 s `--timeout` and `extra` args,
+/// as JSON: (exit code, the one package's result, the whole output).
+fn run_hang(extra: &[&str]) -> (Option<i32>, serde_json::Value, std::process::Output) {
+    let mut cmd = pegate();
+    cmd.args(hang_args("2s"))
+        .args(["--format", "json"])
+        .args(extra)
+        .arg("--cache")
+        .arg(root().join("target").join("pegate-go"));
     if let Some(prefix) = wine_prefix() {
         cmd.env("WINEPREFIX", prefix);
     }
@@ -368,18 +372,8 @@ fn a_signal_stops_the_running_test_binary() {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pegate"));
     cmd.current_dir(root())
         .env("NO_COLOR", "1")
-        .args([
-            "test",
-            "--source",
-            "fixtures/hang",
-            "--go",
-            "1.27.3",
-            "--target",
-            "windows/amd64",
-            "--timeout",
-            "20m",
-            "--cache",
-        ])
+        .args(hang_args("20m"))
+        .arg("--cache")
         .arg(root().join("target").join("pegate-go"))
         .arg("--out")
         .arg(out_dir.path())

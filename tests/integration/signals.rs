@@ -117,6 +117,17 @@ mod unix {
             .collect()
     }
 
+    /// Waits up to five seconds for the processes marked `mark` to be gone, then asserts that
+    /// none is left: a signalled child is gone within moments, not its sleep's five minutes.
+    #[track_caller]
+    fn assert_stopped(mark: &str, what: &str) {
+        let stopped = Instant::now();
+        while !marked(mark).is_empty() && stopped.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert_eq!(marked(mark), Vec::<u32>::new(), "{what}");
+    }
+
     fn kill(pid: u32, signal: &str) {
         let ok = Command::new("kill")
             .args([format!("-{signal}"), pid.to_string()])
@@ -174,16 +185,7 @@ mod unix {
             );
             // Well before the wrapper's sleep would have ended: the children were stopped.
             assert!(started.elapsed() < Duration::from_secs(60));
-            // A signalled process is gone within moments, not the sleep's five minutes.
-            let stopped = Instant::now();
-            while !marked(MARK_SIGNALS).is_empty() && stopped.elapsed() < Duration::from_secs(5) {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            assert_eq!(
-                marked(MARK_SIGNALS),
-                Vec::<u32>::new(),
-                "children left running"
-            );
+            assert_stopped(MARK_SIGNALS, "children left running");
             let exes = assert_consistent(&out);
             assert_eq!(exes.len(), 1, "{exes:?}");
             assert!(exes[0].ends_with("windows-amd64-console.exe"), "{exes:?}");
@@ -248,29 +250,8 @@ mod unix {
             .unwrap();
             std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
             let (cache, out) = (dir.path().join("cache"), dir.path().join("dist"));
-            let child = Command::new(env!("CARGO_BIN_EXE_pegate"))
-                .current_dir(root())
-                .env("NO_COLOR", "1")
-                .env(
-                    "PATH",
-                    format!(
-                        "{}:{}",
-                        dir.path().display(),
-                        std::env::var("PATH").unwrap_or_default()
-                    ),
-                )
-                .args(["build", "--source", "fixtures/hello", "--go"])
-                .arg(pegate::go::toolchain::DEFAULT_GO_VERSION)
-                .args([
-                    "--target",
-                    "windows/amd64",
-                    "--variant",
-                    "console",
-                    "--cache",
-                ])
-                .arg(&cache)
-                .arg("--out")
-                .arg(&out)
+            let go = pegate::go::toolchain::DEFAULT_GO_VERSION;
+            let child = crate::build_one_cell_with_path_first(go, &cache, &out, dir.path())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -291,15 +272,7 @@ mod unix {
                 format!("pegate: interrupted by SIG{signal}\n"),
                 "SIG{signal}: {text}"
             );
-            let stopped = Instant::now();
-            while !marked(MARK_PIP).is_empty() && stopped.elapsed() < Duration::from_secs(5) {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            assert_eq!(
-                marked(MARK_PIP),
-                Vec::<u32>::new(),
-                "SIG{signal}: pip left running"
-            );
+            assert_stopped(MARK_PIP, &format!("SIG{signal}: pip left running"));
             assert_eq!(
                 entries(&downloads),
                 Vec::<String>::new(),
