@@ -219,22 +219,9 @@ fn check_out_dir(out: &Path) -> anyhow::Result<()> {
         "{}probe",
         pegate::fs::work_prefix(pegate::fs::TEMP_PREFIX.trim_end_matches('-'))
     ));
-    let create = || {
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&probe)
-    };
-    match create() {
-        // Left by a dead run that had this process id: this run's name, so this run's file.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            std::fs::remove_file(&probe).map_err(cannot)?;
-            create().map_err(cannot)?;
-        }
-        other => {
-            other.map_err(cannot)?;
-        }
-    }
+    // Not `create_new`: a file by this name was left by a dead run with this process id, and
+    // is this run's to replace.
+    std::fs::File::create(&probe).map_err(cannot)?;
     std::fs::remove_file(&probe).map_err(cannot)
 }
 

