@@ -43,5 +43,6 @@ pub use pegate_sign as sign;
 
 pub mod artifact;
 pub mod gate;
+pub mod interrupt;
 pub mod release;
 pub mod sbom;

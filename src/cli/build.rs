@@ -140,7 +140,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         Ok(tc) => tc,
         // Stopped by a signal (pip killed mid-download): `main` says so; "no go toolchain
         // found" and a fix for pip would send the user after a problem they do not have.
-        Err(_) if super::interrupt::received().is_some() => return Ok(EXIT_ERROR),
+        Err(_) if pegate::interrupt::received().is_some() => return Ok(EXIT_ERROR),
         Err(e) => {
             eprintln!("pegate: error: {}", output::lines(&e.to_string()));
             return Ok(EXIT_ERROR);
@@ -184,7 +184,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     let sums_path = write_checksums(
         &report,
         &args.out,
-        super::interrupt::received().is_some(),
+        pegate::interrupt::received().is_some(),
         &removed,
     )?;
     let mut out = std::io::stdout().lock();

@@ -5,7 +5,6 @@ mod debris;
 mod doctor;
 mod gate;
 mod inspect;
-mod interrupt;
 mod names;
 mod output;
 mod sbom;
@@ -16,6 +15,7 @@ mod walk;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use pegate::interrupt;
 
 /// Exit code: every check passed.
 pub(crate) const EXIT_OK: u8 = 0;
@@ -69,10 +69,13 @@ pub(crate) fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    interrupt::install(match cli.command {
-        Command::Build(_) => interrupt::Mode::Finish,
-        _ => interrupt::Mode::Exit,
-    });
+    interrupt::install(
+        "pegate",
+        match cli.command {
+            Command::Build(_) => interrupt::Mode::Finish,
+            _ => interrupt::Mode::Exit,
+        },
+    );
     let result = match cli.command {
         Command::Inspect(args) => inspect::run(args),
         Command::Gate(args) => gate::run(args),
@@ -82,10 +85,8 @@ pub(crate) fn main() -> ExitCode {
         Command::Test(args) => test::run(args),
         Command::Sign(args) => sign::run(args),
     };
-    if let Some(signal) = interrupt::received() {
-        // What failed after the signal failed because of it: say that, not the children's errors.
-        eprintln!("pegate: interrupted by {}", interrupt::name(signal));
-        return ExitCode::from(interrupt::exit_code(signal));
+    if let Some(code) = interrupt::interrupted("pegate") {
+        return ExitCode::from(code);
     }
     match result {
         Ok(code) => ExitCode::from(code),

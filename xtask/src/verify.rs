@@ -34,7 +34,9 @@
 //! (see `sign_test.rs`); a `signature` column and each cell's `signature` in the report say so.
 //!
 //! Exit codes: 0 every cell passed, 1 a cell failed to build or a check failed, 2 nothing could be
-//! evaluated (no Go and provisioning impossible, bad arguments).
+//! evaluated (no Go and provisioning impossible, bad arguments), 130 / 143 stopped by Ctrl-C /
+//! SIGTERM (`pegate::interrupt`: the children stop, the cells remove their staging directories,
+//! no report is written).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -142,8 +144,18 @@ fn parse_args(args: &[String]) -> anyhow::Result<Options> {
     Ok(opts)
 }
 
+/// How the messages of an interrupted run start.
+const PROGRAM: &str = "cargo xtask verify";
+
 pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
-    let code = match verify(args) {
+    // Ctrl-C / SIGTERM: the children (go, the C compiler, Wine) stop, the cells fail fast and
+    // remove their staging directories, and the run stops before its tests and report.
+    pegate::interrupt::install(PROGRAM, pegate::interrupt::Mode::Finish);
+    let result = verify(args);
+    if let Some(code) = pegate::interrupt::interrupted(PROGRAM) {
+        std::process::exit(i32::from(code));
+    }
+    let code = match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -151,6 +163,14 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         }
     };
     std::process::exit(code)
+}
+
+/// Fails once a signal came: what follows would only report the stopped children's errors.
+fn stop_if_interrupted() -> anyhow::Result<()> {
+    match pegate::interrupt::received() {
+        Some(signal) => bail!("interrupted by {}", pegate::interrupt::name(signal)),
+        None => Ok(()),
+    }
 }
 
 /// Runs the whole verification; `Ok(exit code)`, `Err` when nothing could be evaluated.
@@ -197,6 +217,7 @@ fn verify(args: &[String]) -> anyhow::Result<i32> {
         );
         let mut report = matrix::build(tc, &spec, &progress)
             .with_context(|| format!("build the reference matrix of {}", hello.display()))?;
+        stop_if_interrupted()?;
         elapsed_ms = elapsed_ms.saturating_add(report.elapsed_ms);
         match &signing {
             Some(signing) => rows.extend(signed_rows(signing, &mut report, &mut image_hashes)?),
@@ -206,7 +227,7 @@ fn verify(args: &[String]) -> anyhow::Result<i32> {
 
     if signing.is_some() {
         let path = opts.out.join("checksums.authenticode.txt");
-        std::fs::write(&path, &image_hashes)
+        pegate::fs::write(&path, image_hashes.as_bytes())
             .with_context(|| format!("write {}", path.display()))?;
     }
     print!("{}", table(&rows));
@@ -220,6 +241,7 @@ fn verify(args: &[String]) -> anyhow::Result<i32> {
     } else {
         None
     };
+    stop_if_interrupted()?;
     let ok =
         rows.iter().all(|r| r.ok) && tests.iter().flatten().all(|t| !t.failed() && !t.errored());
     let json = Report {
@@ -231,7 +253,7 @@ fn verify(args: &[String]) -> anyhow::Result<i32> {
     };
     let path = opts.out.join("report.json");
     std::fs::create_dir_all(&opts.out).with_context(|| format!("create {}", opts.out.display()))?;
-    std::fs::write(&path, serde_json::to_vec_pretty(&json)?)
+    pegate::fs::write(&path, &serde_json::to_vec_pretty(&json)?)
         .with_context(|| format!("write {}", path.display()))?;
     let failed = rows.iter().filter(|r| !r.ok).count();
     println!(
