@@ -7,6 +7,8 @@
 //! Windows has no SIGINT/SIGTERM to send to one process (a console's Ctrl-C reaches every
 //! process attached to it, which ends the children too).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[cfg(unix)]
 mod unix {
     use std::path::{Path, PathBuf};
@@ -88,8 +90,9 @@ mod unix {
             .unwrap();
         // A cold Go build cache compiles the standard library per target first: minutes.
         let start = Instant::now();
-        while !(entries(&artifacts).iter().any(|n| n.ends_with(".exe")) && !marked(mark).is_empty())
-        {
+        let ready =
+            || entries(&artifacts).iter().any(|n| n.ends_with(".exe")) && !marked(mark).is_empty();
+        while !ready() {
             if start.elapsed() > Duration::from_secs(600) || child.try_wait().unwrap().is_some() {
                 let _ = child.kill();
                 let out = child.wait_with_output().unwrap();
