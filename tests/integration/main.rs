@@ -10,6 +10,7 @@ mod cgo;
 mod cli;
 mod differential;
 mod differential_imports;
+mod docs;
 mod faults;
 mod fuzz_regressions;
 mod gate_matrix;
