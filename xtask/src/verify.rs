@@ -177,59 +177,7 @@ fn stop_if_interrupted() -> anyhow::Result<()> {
 fn verify(args: &[String]) -> anyhow::Result<i32> {
     let opts = parse_args(args)?;
     let toolchains = resolve_go(&opts)?;
-    // `--cgo`: the cgo fixture (C, C++, the Windows API) with a C cross compiler per cell.
-    let fixture = if opts.cgo { "hello-cgo" } else { "hello" };
-    let hello = workspace().join("fixtures").join(fixture);
-    let artifacts = opts.out.join("artifacts");
-    // Start from an empty artifact directory so the report describes only this run.
-    if artifacts.exists() {
-        std::fs::remove_dir_all(&artifacts)
-            .with_context(|| format!("remove {}", artifacts.display()))?;
-    }
-    let spec = matrix_spec(&opts, &hello, &artifacts)?;
-    let total = spec
-        .targets
-        .len()
-        .saturating_mul(spec.variants.len())
-        .saturating_mul(toolchains.len());
-    let done = AtomicUsize::new(0);
-    let progress = |event: &CellEvent<'_>| print_progress(event, &done, total);
-    // Made before the build: a run without `openssl` fails before minutes of compiling.
-    let signing = if opts.sign_test {
-        let signing = crate::sign_test::SignTest::new(&opts.out.join("sign-test"))?;
-        eprintln!(
-            "sign-test: throwaway CA {}",
-            signing.dir.join("ca.pem").display()
-        );
-        Some(signing)
-    } else {
-        None
-    };
-    let mut image_hashes = String::new();
-    let mut rows = Vec::new();
-    let mut elapsed_ms = 0u64;
-    for tc in &toolchains {
-        eprintln!(
-            "go: {} at {} (cache {})",
-            tc.version,
-            tc.goroot.display(),
-            opts.cache.display()
-        );
-        let mut report = matrix::build(tc, &spec, &progress)
-            .with_context(|| format!("build the reference matrix of {}", hello.display()))?;
-        stop_if_interrupted()?;
-        elapsed_ms = elapsed_ms.saturating_add(report.elapsed_ms);
-        match &signing {
-            Some(signing) => rows.extend(signed_rows(signing, &mut report, &mut image_hashes)?),
-            None => rows.extend(check_all(&report)),
-        }
-    }
-
-    if signing.is_some() {
-        let path = opts.out.join("checksums.authenticode.txt");
-        pegate::fs::write(&path, image_hashes.as_bytes())
-            .with_context(|| format!("write {}", path.display()))?;
-    }
+    let (rows, elapsed_ms) = build_and_check(&opts, &toolchains)?;
     print!("{}", table(&rows));
     print_compilers_and_imports(&rows);
     let tests = if opts.test {
@@ -264,6 +212,65 @@ fn verify(args: &[String]) -> anyhow::Result<i32> {
         path.display()
     );
     Ok(if ok { 0 } else { 1 })
+}
+
+/// Builds the matrix with each toolchain (signing it with `--sign-test`), checks every cell
+/// and returns the rows with the matrices' total build time in milliseconds.
+fn build_and_check(opts: &Options, toolchains: &[Toolchain]) -> anyhow::Result<(Vec<Row>, u64)> {
+    // `--cgo`: the cgo fixture (C, C++, the Windows API) with a C cross compiler per cell.
+    let fixture = if opts.cgo { "hello-cgo" } else { "hello" };
+    let hello = workspace().join("fixtures").join(fixture);
+    let artifacts = opts.out.join("artifacts");
+    // Start from an empty artifact directory so the report describes only this run.
+    if artifacts.exists() {
+        std::fs::remove_dir_all(&artifacts)
+            .with_context(|| format!("remove {}", artifacts.display()))?;
+    }
+    let spec = matrix_spec(opts, &hello, &artifacts)?;
+    let total = spec
+        .targets
+        .len()
+        .saturating_mul(spec.variants.len())
+        .saturating_mul(toolchains.len());
+    let done = AtomicUsize::new(0);
+    let progress = |event: &CellEvent<'_>| print_progress(event, &done, total);
+    // Made before the build: a run without `openssl` fails before minutes of compiling.
+    let signing = if opts.sign_test {
+        let signing = crate::sign_test::SignTest::new(&opts.out.join("sign-test"))?;
+        eprintln!(
+            "sign-test: throwaway CA {}",
+            signing.dir.join("ca.pem").display()
+        );
+        Some(signing)
+    } else {
+        None
+    };
+    let mut image_hashes = String::new();
+    let mut rows = Vec::new();
+    let mut elapsed_ms = 0u64;
+    for tc in toolchains {
+        eprintln!(
+            "go: {} at {} (cache {})",
+            tc.version,
+            tc.goroot.display(),
+            opts.cache.display()
+        );
+        let mut report = matrix::build(tc, &spec, &progress)
+            .with_context(|| format!("build the reference matrix of {}", hello.display()))?;
+        stop_if_interrupted()?;
+        elapsed_ms = elapsed_ms.saturating_add(report.elapsed_ms);
+        match &signing {
+            Some(signing) => rows.extend(signed_rows(signing, &mut report, &mut image_hashes)?),
+            None => rows.extend(check_all(&report)),
+        }
+    }
+
+    if signing.is_some() {
+        let path = opts.out.join("checksums.authenticode.txt");
+        pegate::fs::write(&path, image_hashes.as_bytes())
+            .with_context(|| format!("write {}", path.display()))?;
+    }
+    Ok((rows, elapsed_ms))
 }
 
 /// One progress line on stderr: a cell starts, or the `done`-th of `total` finished.
