@@ -120,7 +120,7 @@ impl From<VariantArg> for Variant {
 pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     // Checked before anything is resolved or built.
     let run = run_options(&args)?;
-    let cache = cache_dir(&args)?;
+    let cache = cache_dir(args.cache.as_deref())?;
     let config = match &args.config {
         Some(path) => Some((read_config(path)?, path.as_path())),
         None => None,
@@ -252,8 +252,11 @@ fn run_options(args: &Args) -> anyhow::Result<Option<RunOptions>> {
 
 /// The cache directory, absolute: go runs in the source directory and refuses a relative
 /// GOPATH, so the paths given here are made absolute against pegate's own working directory.
-fn cache_dir(args: &Args) -> anyhow::Result<PathBuf> {
-    match args.cache.clone().or_else(toolchain::user_cache_dir) {
+pub(crate) fn cache_dir(cache: Option<&Path>) -> anyhow::Result<PathBuf> {
+    match cache
+        .map(Path::to_path_buf)
+        .or_else(toolchain::user_cache_dir)
+    {
         Some(c) => std::path::absolute(&c).with_context(|| format!("--cache {}", c.display())),
         None => {
             anyhow::bail!("no cache directory: set HOME or XDG_CACHE_HOME, or pass --cache DIR")

@@ -156,27 +156,14 @@ fn gate_fn(path: &Path) -> anyhow::Result<impl Fn(&Path) -> Result<(), String> +
 
 pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     let timeout = parse_duration(&args.timeout).context("--timeout")?;
-    let env: Vec<(String, String)> = args
-        .env
-        .iter()
-        .map(|e| match e.split_once('=') {
-            Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
-            _ => anyhow::bail!("--env {e}: expected NAME=VALUE"),
-        })
-        .collect::<anyhow::Result<_>>()?;
+    let env = parse_env(&args.env)?;
     let targets: Vec<Target> = args
         .targets
         .iter()
         .map(|t| Target::parse(t).with_context(|| format!("--target {t}")))
         .collect::<anyhow::Result<_>>()?;
     let gate = args.gate.as_deref().map(gate_fn).transpose()?;
-
-    let cache = match args.cache.clone().or_else(toolchain::user_cache_dir) {
-        Some(c) => std::path::absolute(&c).with_context(|| format!("--cache {}", c.display()))?,
-        None => {
-            anyhow::bail!("no cache directory: set HOME or XDG_CACHE_HOME, or pass --cache DIR")
-        }
-    };
+    let cache = super::build::cache_dir(args.cache.as_deref())?;
     let mut req = ToolchainRequest::new(&cache);
     req.explicit = args
         .go
@@ -203,27 +190,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         .unwrap_or_default();
     let source = std::path::absolute(&args.source)
         .with_context(|| format!("--source {}", args.source.display()))?;
-    let mut spec = TestSpec::new(&source, &out, &cache);
-    spec.packages = args.packages.clone();
-    if !targets.is_empty() {
-        spec.targets = targets;
-    }
-    spec.tags = args
-        .tags
-        .iter()
-        .flat_map(|t| t.split(','))
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
-        .collect();
-    spec.run = args.run.clone();
-    spec.skip = args.skip.clone();
+    let mut spec = test_spec(&args, TestSpec::new(&source, &out, &cache), targets);
     spec.timeout = timeout;
-    spec.jobs = args.jobs.max(1);
-    spec.fail_fast = args.fail_fast;
-    // Wine's fixme/err chatter would otherwise land in every test's output.
-    if std::env::var_os("WINEDEBUG").is_none() {
-        spec.env.push(("WINEDEBUG".to_owned(), "-all".to_owned()));
-    }
     spec.env.extend(env);
 
     let progress = |p: &gotest::PackageResult| {
@@ -244,20 +212,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         let _ = std::fs::remove_dir_all(dir);
     }
     let report = report?;
-
-    let doc = match args.format {
-        Format::Table => render::table(&report),
-        Format::Json => render::json(&report),
-        Format::Junit => render::junit(&report),
-        Format::Sarif => render::sarif(&report),
-        Format::Github => render::github(&report),
-    };
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(doc.as_bytes())?;
-    if !doc.ends_with('\n') {
-        stdout.write_all(b"\n")?;
-    }
-    stdout.flush()?;
+    print_report(args.format, &report)?;
     Ok(if report.errored() {
         EXIT_ERROR
     } else if report.failed() {
@@ -265,6 +220,59 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     } else {
         EXIT_OK
     })
+}
+
+/// `--env NAME=VALUE` arguments as pairs.
+fn parse_env(args: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    args.iter()
+        .map(|e| match e.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+            _ => anyhow::bail!("--env {e}: expected NAME=VALUE"),
+        })
+        .collect()
+}
+
+/// `spec` with what the arguments ask for: packages, targets (when given), tags, `-run` and
+/// `-skip` patterns, jobs, `--fail-fast`, and quiet Wine unless `WINEDEBUG` says otherwise.
+fn test_spec(args: &Args, mut spec: TestSpec, targets: Vec<Target>) -> TestSpec {
+    spec.packages = args.packages.clone();
+    if !targets.is_empty() {
+        spec.targets = targets;
+    }
+    spec.tags = args
+        .tags
+        .iter()
+        .flat_map(|t| t.split(','))
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect();
+    spec.run = args.run.clone();
+    spec.skip = args.skip.clone();
+    spec.jobs = args.jobs.max(1);
+    spec.fail_fast = args.fail_fast;
+    // Wine's fixme/err chatter would otherwise land in every test's output.
+    if std::env::var_os("WINEDEBUG").is_none() {
+        spec.env.push(("WINEDEBUG".to_owned(), "-all".to_owned()));
+    }
+    spec
+}
+
+/// The report in `format` on stdout, ending with a newline.
+fn print_report(format: Format, report: &gotest::TestReport) -> anyhow::Result<()> {
+    let doc = match format {
+        Format::Table => render::table(report),
+        Format::Json => render::json(report),
+        Format::Junit => render::junit(report),
+        Format::Sarif => render::sarif(report),
+        Format::Github => render::github(report),
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(doc.as_bytes())?;
+    if !doc.ends_with('\n') {
+        stdout.write_all(b"\n")?;
+    }
+    stdout.flush()?;
+    Ok(())
 }
 
 #[cfg(test)]
