@@ -166,14 +166,7 @@ impl KeyArgs {
             Some(p) => anyhow::anyhow!("{} [sign] {key}: {why}", p.display()),
             None => anyhow::anyhow!("[sign] {key}: {why}"),
         };
-        if file.password.is_some() {
-            return Err(bad(
-                "password",
-                "a password is never read from the build configuration; name a file holding it \
-                 with password-file = \"...\" (or --password-file), or set PEGATE_SIGN_PASSWORD"
-                    .to_owned(),
-            ));
-        }
+        check_config(file, &bad)?;
         // Relative paths in the file are relative to the file.
         let base = from.and_then(Path::parent).unwrap_or(Path::new(""));
         let path = |key: &str, value: &str| -> anyhow::Result<PathBuf> {
@@ -182,22 +175,6 @@ impl KeyArgs {
             }
             Ok(base.join(value))
         };
-        for url in &file.timestamp {
-            if !url.starts_with("http://") {
-                return Err(bad(
-                    "timestamp",
-                    format!(
-                        "{url:?} is not an http:// URL (RFC 3161 tokens are signed; pegate's TSA client speaks http:// only)"
-                    ),
-                ));
-            }
-        }
-        if file.timestamp_timeout == Some(0) {
-            return Err(bad(
-                "timestamp-timeout",
-                "must be at least 1 second".to_owned(),
-            ));
-        }
         let key = match (&self.key, &file.key) {
             (Some(k), _) => k.clone(),
             // A pkcs11: URI is no path.
@@ -243,6 +220,40 @@ impl KeyArgs {
                 .or_else(|| file.description.clone()),
         }))
     }
+}
+
+/// The build configuration's `[sign]` values that are wrong whatever the command line says:
+/// a password in the file, a timestamp URL that is not `http://`, a zero timeout. `bad` makes
+/// the error naming the file and key.
+fn check_config(
+    file: &SignConfig,
+    bad: &dyn Fn(&str, String) -> anyhow::Error,
+) -> anyhow::Result<()> {
+    if file.password.is_some() {
+        return Err(bad(
+            "password",
+            "a password is never read from the build configuration; name a file holding it \
+             with password-file = \"...\" (or --password-file), or set PEGATE_SIGN_PASSWORD"
+                .to_owned(),
+        ));
+    }
+    for url in &file.timestamp {
+        if !url.starts_with("http://") {
+            return Err(bad(
+                "timestamp",
+                format!(
+                    "{url:?} is not an http:// URL (RFC 3161 tokens are signed; pegate's TSA client speaks http:// only)"
+                ),
+            ));
+        }
+    }
+    if file.timestamp_timeout == Some(0) {
+        return Err(bad(
+            "timestamp-timeout",
+            "must be at least 1 second".to_owned(),
+        ));
+    }
+    Ok(())
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
