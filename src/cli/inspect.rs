@@ -175,52 +175,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     // Block-buffered: stdout's own line buffering would make one write per JSON line. Not
     // locked: the JSON lines are written from a pool thread.
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
-    let mut problems = walk_errors.len();
-    let mut shown_count = 0usize;
-    match args.format {
-        Format::Jsonl => {
-            // Streamed in order, chunk by chunk, so a long walk prints as it goes. Each line is
-            // rendered by the worker that inspected its file, and one chunk is written while the
-            // next is inspected: the writing thread only copies bytes.
-            pipeline(
-                &inputs,
-                |_, block| Lines::render(block, &opts, args.full),
-                |blocks| {
-                    for lines in blocks {
-                        let lines = lines?;
-                        shown_count = shown_count.saturating_add(lines.shown);
-                        problems = problems.saturating_add(lines.failed);
-                        out.write_all(&lines.json)?;
-                    }
-                    Ok(out.flush()?)
-                },
-            )?;
-        }
-        Format::Json => {
-            let reports: Vec<_> = inputs
-                .par_iter()
-                .map(|i| (i, artifact::inspect(&i.path, &opts)))
-                .filter(|(i, r)| shown(i, r))
-                .map(|(_, r)| r)
-                .collect();
-            shown_count = reports.len();
-            problems =
-                problems.saturating_add(reports.iter().filter(|r| r.result.is_err()).count());
-            if args.full {
-                let all: Vec<_> = reports.iter().map(ArtifactReport::record).collect();
-                serde_json::to_writer_pretty(&mut out, &all)?;
-            } else {
-                let all: Vec<_> = reports.iter().map(ArtifactReport::brief).collect();
-                serde_json::to_writer_pretty(&mut out, &all)?;
-            }
-            out.write_all(b"\n")?;
-        }
-        Format::Table => {
-            let (shown, failed) = write_table(&mut out, &inputs, &opts)?;
-            shown_count = shown;
-            problems = problems.saturating_add(failed);
-        }
-    }
+    let (shown_count, failed) = match args.format {
+        Format::Jsonl => write_jsonl(&mut out, &inputs, &opts, args.full)?,
+        Format::Json => write_json(&mut out, &inputs, &opts, args.full)?,
+        Format::Table => write_table(&mut out, &inputs, &opts)?,
+    };
+    let problems = walk_errors.len().saturating_add(failed);
     out.flush()?;
     if shown_count == 0 && problems == 0 {
         // Everything walked was skipped as not PE: say so rather than print nothing at all.
@@ -237,6 +197,59 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     } else {
         EXIT_OK
     })
+}
+
+/// `--format jsonl`: one line per file, streamed in order, chunk by chunk, so a long walk prints
+/// as it goes. Each line is rendered by the worker that inspected its file, and one chunk is
+/// written while the next is inspected: the writing thread only copies bytes. Returns how many
+/// files were shown and how many failed.
+fn write_jsonl(
+    out: &mut (impl std::io::Write + Send),
+    inputs: &[Input],
+    opts: &Options,
+    full: bool,
+) -> anyhow::Result<(usize, usize)> {
+    let (mut shown, mut failed) = (0usize, 0usize);
+    pipeline(
+        inputs,
+        |_, block| Lines::render(block, opts, full),
+        |blocks| {
+            for lines in blocks {
+                let lines = lines?;
+                shown = shown.saturating_add(lines.shown);
+                failed = failed.saturating_add(lines.failed);
+                out.write_all(&lines.json)?;
+            }
+            Ok(out.flush()?)
+        },
+    )?;
+    Ok((shown, failed))
+}
+
+/// `--format json`: one array of every file's object (`--full`: the whole record). Returns how
+/// many files were shown and how many failed.
+fn write_json(
+    out: &mut impl std::io::Write,
+    inputs: &[Input],
+    opts: &Options,
+    full: bool,
+) -> anyhow::Result<(usize, usize)> {
+    let reports: Vec<_> = inputs
+        .par_iter()
+        .map(|i| (i, artifact::inspect(&i.path, opts)))
+        .filter(|(i, r)| shown(i, r))
+        .map(|(_, r)| r)
+        .collect();
+    let failed = reports.iter().filter(|r| r.result.is_err()).count();
+    if full {
+        let all: Vec<_> = reports.iter().map(ArtifactReport::record).collect();
+        serde_json::to_writer_pretty(&mut *out, &all)?;
+    } else {
+        let all: Vec<_> = reports.iter().map(ArtifactReport::brief).collect();
+        serde_json::to_writer_pretty(&mut *out, &all)?;
+    }
+    out.write_all(b"\n")?;
+    Ok((reports.len(), failed))
 }
 
 /// The table's header.
