@@ -12,7 +12,7 @@ use pegate::go::matrix::{
     Variant,
 };
 use pegate::go::run::{RunOptions, RunResult};
-use pegate::go::toolchain::{self, ToolchainRequest};
+use pegate::go::toolchain::{self, Toolchain, ToolchainRequest};
 
 use super::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, output};
 
@@ -133,18 +133,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     // And the output directory: one that cannot take a file is one error naming it, before
     // Go is fetched or any cell runs.
     check_out_dir(&args.out)?;
-    let mut req = ToolchainRequest::new(&cache);
-    req.explicit = args.go.as_deref().map(absolute_go).transpose()?;
-    req.project_dir = Some(args.source.clone());
-    let tc = match toolchain::resolve(&req) {
-        Ok(tc) => tc,
-        // Stopped by a signal (pip killed mid-download): `main` says so; "no go toolchain
-        // found" and a fix for pip would send the user after a problem they do not have.
-        Err(_) if pegate::interrupt::received().is_some() => return Ok(EXIT_ERROR),
-        Err(e) => {
-            eprintln!("pegate: error: {}", output::lines(&e.to_string()));
-            return Ok(EXIT_ERROR);
-        }
+    let Some(tc) = resolve_go(args.go.as_deref(), &args.source, &cache)? else {
+        return Ok(EXIT_ERROR);
     };
     super::debris::remove_stale(&args.out)?;
 
@@ -159,15 +149,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     // With --sign, each cell is signed as soon as it is built, before anything reads its
     // SHA-256: the checksums below are the signed files'. A cell that cannot be signed fails
     // (its unsigned file removed), so it is not listed.
-    let (report, signed) = match &signing {
-        None => (matrix::build(&tc, &spec, &progress), None),
-        Some(signing) => {
-            let signer = signing.cell_signer();
-            let report = matrix::build_then(&tc, &spec, &progress, &|cell| signer.sign_cell(cell));
-            let done = report.as_ref().ok().map(|r| signer.finish(r));
-            (report, done)
-        }
-    };
+    let (report, signed) = build_and_sign(&tc, &spec, &progress, signing.as_ref());
     let report = report.with_context(|| format!("build {}", args.source.display()))?;
     if let Some(done) = &signed {
         super::sign::report_signing(done);
@@ -200,6 +182,50 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     } else {
         EXIT_FINDINGS
     })
+}
+
+/// The Go toolchain for `--go` (a path or version), the project's `go.mod` and the cache,
+/// fetched if need be; `None` once the error is printed (exit 2).
+pub(crate) fn resolve_go(
+    go: Option<&str>,
+    source: &Path,
+    cache: &Path,
+) -> anyhow::Result<Option<Toolchain>> {
+    let mut req = ToolchainRequest::new(cache);
+    req.explicit = go.map(absolute_go).transpose()?;
+    req.project_dir = Some(source.to_path_buf());
+    match toolchain::resolve(&req) {
+        Ok(tc) => Ok(Some(tc)),
+        // Stopped by a signal (pip killed mid-download): `main` says so; "no go toolchain
+        // found" and a fix for pip would send the user after a problem they do not have.
+        Err(_) if pegate::interrupt::received().is_some() => Ok(None),
+        Err(e) => {
+            eprintln!("pegate: error: {}", output::lines(&e.to_string()));
+            Ok(None)
+        }
+    }
+}
+
+/// Builds the matrix; with `--sign`, each cell is signed as soon as it is built, and what was
+/// signed comes back beside the report.
+fn build_and_sign(
+    tc: &Toolchain,
+    spec: &MatrixSpec,
+    progress: &(dyn Fn(&CellEvent<'_>) + Sync),
+    signing: Option<&super::sign::BuildSigning>,
+) -> (
+    pegate::go::error::Result<MatrixReport>,
+    Option<pegate::release::MatrixSigning>,
+) {
+    match signing {
+        None => (matrix::build(tc, spec, progress), None),
+        Some(signing) => {
+            let signer = signing.cell_signer();
+            let report = matrix::build_then(tc, spec, progress, &|cell| signer.sign_cell(cell));
+            let done = report.as_ref().ok().map(|r| signer.finish(r));
+            (report, done)
+        }
+    }
 }
 
 /// Creates `out` if need be and checks that a file can be created in it (a temporary one,

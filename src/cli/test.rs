@@ -10,7 +10,6 @@ use anyhow::Context;
 use pegate::artifact;
 use pegate::go::gotest::{self, TestSpec, render};
 use pegate::go::matrix::Target;
-use pegate::go::toolchain::{self, ToolchainRequest};
 use pegate::policy::Policy;
 
 use super::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
@@ -164,19 +163,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         .collect::<anyhow::Result<_>>()?;
     let gate = args.gate.as_deref().map(gate_fn).transpose()?;
     let cache = super::build::cache_dir(args.cache.as_deref())?;
-    let mut req = ToolchainRequest::new(&cache);
-    req.explicit = args
-        .go
-        .as_deref()
-        .map(super::build::absolute_go)
-        .transpose()?;
-    req.project_dir = Some(args.source.clone());
-    let tc = match toolchain::resolve(&req) {
-        Ok(tc) => tc,
-        Err(e) => {
-            eprintln!("pegate: error: {e}");
-            return Ok(EXIT_ERROR);
-        }
+    let Some(tc) = super::build::resolve_go(args.go.as_deref(), &args.source, &cache)? else {
+        return Ok(EXIT_ERROR);
     };
     // Without --out the binaries go to a directory of this run's own, removed at the end.
     let scratch = args
