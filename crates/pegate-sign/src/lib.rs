@@ -404,13 +404,34 @@ fn sign_bytes(
         source,
     })?;
     let layout = pe::layout(path, data, &view)?;
-    let outer = match (layout.signature, opts.existing) {
-        (None, _) | (Some(_), Existing::Replace) => None,
-        (Some(_), Existing::Refuse) => {
-            return Err(Error::AlreadySigned {
-                path: path.to_path_buf(),
-            });
-        }
+    let outer = outer_signature(path, &layout, opts.existing)?;
+    let table_start = layout.keep.checked_add(layout.pad).ok_or(Error::TooLarge)?;
+    let image_digest = digest_image(path, data, &view, &layout, opts.digest)?;
+    let der = signature(path, signer, opts, &image_digest, outer)?;
+    let entry = pe::entry(&der)?;
+    let table_offset = u32::try_from(table_start).map_err(|_| Error::TooLarge)?;
+    let table_size = u32::try_from(entry.len()).map_err(|_| Error::TooLarge)?;
+    table_offset
+        .checked_add(table_size)
+        .ok_or(Error::TooLarge)?;
+    Ok((
+        parts(data, &layout, table_offset, table_size, entry),
+        image_digest,
+    ))
+}
+
+/// The signature a new one is nested into (`--append`), `None` for an unsigned input or with
+/// `--replace`; an error for a signed input without either.
+fn outer_signature<'a>(
+    path: &Path,
+    layout: &pe::Layout<'a>,
+    existing: Existing,
+) -> Result<Option<&'a [u8]>, Error> {
+    match (layout.signature, existing) {
+        (None, _) | (Some(_), Existing::Replace) => Ok(None),
+        (Some(_), Existing::Refuse) => Err(Error::AlreadySigned {
+            path: path.to_path_buf(),
+        }),
         (Some(sig), Existing::Append) => {
             if layout.pad != 0 {
                 return Err(Error::BadInput {
@@ -418,12 +439,22 @@ fn sign_bytes(
                     reason: "the certificate table does not start on an 8-byte boundary; a nested signature would not match the existing one (use --replace)".to_owned(),
                 });
             }
-            Some(sig)
+            Ok(Some(sig))
         }
-    };
-    let table_start = layout.keep.checked_add(layout.pad).ok_or(Error::TooLarge)?;
+    }
+}
+
+/// The Authenticode image digest of the output: the input's bytes up to the table, then the
+/// alignment zeros, as the output will hold them.
+fn digest_image(
+    path: &Path,
+    data: &[u8],
+    view: &pegate_pe::PeView<'_>,
+    layout: &pe::Layout<'_>,
+    alg: Algorithm,
+) -> Result<Vec<u8>, Error> {
+    let table_start = layout.keep.saturating_add(layout.pad);
     let kept = data.get(..layout.keep).unwrap_or_default();
-    // The input's bytes up to the table, then the alignment zeros, as the output will hold them.
     let read_at = |pos: u64, buf: &mut [u8]| -> std::io::Result<usize> {
         let pos = usize::try_from(pos).unwrap_or(usize::MAX);
         let avail = table_start.saturating_sub(pos).min(buf.len());
@@ -435,29 +466,35 @@ fn sign_bytes(
         zeros.fill(0);
         Ok(avail)
     };
-    let image_digest = pegate_authenticode::image_digest(
-        &view,
-        table_start as u64,
-        table_start as u64,
-        opts.digest,
-        read_at,
-    )
-    .map_err(|source| Error::Io {
+    pegate_authenticode::image_digest(view, table_start as u64, table_start as u64, alg, read_at)
+        .map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// The PKCS#7 SignedData over `image_digest`, timestamped when URLs are given, nested into
+/// `outer` when appending.
+fn signature(
+    path: &Path,
+    signer: &dyn Signer,
+    opts: &SignOptions,
+    image_digest: &[u8],
+    outer: Option<&[u8]>,
+) -> Result<Vec<u8>, Error> {
+    let bad = |e: &dyn std::fmt::Display| Error::BadInput {
         path: path.to_path_buf(),
-        source,
-    })?;
+        reason: e.to_string(),
+    };
     let req = pkcs7::Request {
         alg: opts.digest,
-        image_digest: &image_digest,
+        image_digest,
         signing_time: opts.signing_time.unwrap_or_else(now),
         description: opts.description.as_deref(),
         sequence: match outer {
             Some(o) => Some(
                 pkcs7::nested_count(o)
-                    .map_err(|e| Error::BadInput {
-                        path: path.to_path_buf(),
-                        reason: e.to_string(),
-                    })?
+                    .map_err(|e| bad(&e))?
                     .saturating_add(1) as u64,
             ),
             None => None,
@@ -480,20 +517,21 @@ fn sign_bytes(
             source,
         },
     })?;
-    let der = match outer {
-        Some(outer) => pkcs7::nest(outer, &new).map_err(|e| Error::BadInput {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?,
-        None => new,
-    };
-    let entry = pe::entry(&der)?;
-    let table_offset = u32::try_from(table_start).map_err(|_| Error::TooLarge)?;
-    let table_size = u32::try_from(entry.len()).map_err(|_| Error::TooLarge)?;
-    table_offset
-        .checked_add(table_size)
-        .ok_or(Error::TooLarge)?;
+    match outer {
+        Some(outer) => pkcs7::nest(outer, &new).map_err(|e| bad(&e)),
+        None => Ok(new),
+    }
+}
 
+/// The output as parts: the headers with the security directory entry and the checksum
+/// patched, the input's bytes up to the old table, the alignment zeros, the new table.
+fn parts(
+    data: &[u8],
+    layout: &pe::Layout<'_>,
+    table_offset: u32,
+    table_size: u32,
+    entry: Vec<u8>,
+) -> Vec<Part> {
     let head_len = layout
         .security_entry
         .saturating_add(8)
@@ -523,15 +561,12 @@ fn sign_bytes(
     sum.update(&entry);
     let checksum = sum.finish();
     patch(&mut head, layout.checksum_field, &checksum.to_le_bytes());
-    Ok((
-        vec![
-            Part::New(head),
-            Part::Input(body),
-            Part::New(pad),
-            Part::New(entry),
-        ],
-        image_digest,
-    ))
+    vec![
+        Part::New(head),
+        Part::Input(body),
+        Part::New(pad),
+        Part::New(entry),
+    ]
 }
 
 /// ` OUT` when the signed file goes to a path other than the input's (`--output`), else nothing:
