@@ -196,30 +196,9 @@ fn build_cell(
             run,
         }
     };
-    if !ports
-        .iter()
-        .any(|p| p.goos == target.goos && p.goarch == target.goarch)
-    {
-        let error = CellError {
-            kind: CellErrorKind::UnknownTarget,
-            message: unknown_target_message(tc, &target, cell),
-            stderr: String::new(),
-            command: Vec::new(),
-        };
-        return finish(CellOutcome::Failed(error), None);
-    }
-    let cc = match cc {
-        Some(Ok(cc)) => Some(cc),
-        Some(Err(why)) => {
-            let error = CellError {
-                kind: CellErrorKind::NoCCompiler,
-                message: format!("cell {cell}: {why}"),
-                stderr: String::new(),
-                command: Vec::new(),
-            };
-            return finish(CellOutcome::Failed(error), None);
-        }
-        None => None,
+    let cc = match prerequisites(tc, ports, cell, &target, cc) {
+        Ok(cc) => cc,
+        Err(error) => return finish(CellOutcome::Failed(error), None),
     };
     let exe_name = format!("{}-{}.exe", spec.binary_name, cell.name());
     let final_path = out_dir.join(&exe_name);
@@ -234,27 +213,73 @@ fn build_cell(
                 reproduce(tc, spec, source_dir, out_dir, cell, &exe_name, cc)
                     .is_ok_and(|other| other == sha256)
             });
-            let artifact = Artifact {
-                cell: cell.clone(),
-                command: std::iter::once(tc.go.display().to_string())
-                    .chain(spec.go_args(cell, &final_path))
-                    .collect(),
-                env: spec
-                    .go_env(cell)
-                    .into_iter()
-                    .take(3)
-                    .chain(cc.iter().flat_map(|cc| cc.cell_env().into_iter().take(2)))
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect(),
-                path: final_path,
-                sha256,
-                size,
-                go_version: tc.version.clone(),
-                c_compiler: cc.cloned().map(Box::new),
-            };
+            let artifact = artifact(tc, spec, cell, cc, final_path, sha256, size);
             finish(CellOutcome::Built(artifact), reproducible)
         }
         Err(error) => finish(CellOutcome::Failed(error), None),
+    }
+}
+
+/// What a cell needs before go runs: a target this Go can build, and for a cgo cell its C
+/// compiler. The error is the cell's failure.
+fn prerequisites<'a>(
+    tc: &Toolchain,
+    ports: &[crate::toolchain::Port],
+    cell: &Cell,
+    target: &Target,
+    cc: Option<&'a Result<CCompiler, String>>,
+) -> Result<Option<&'a CCompiler>, CellError> {
+    if !ports
+        .iter()
+        .any(|p| p.goos == target.goos && p.goarch == target.goarch)
+    {
+        return Err(CellError {
+            kind: CellErrorKind::UnknownTarget,
+            message: unknown_target_message(tc, target, cell),
+            stderr: String::new(),
+            command: Vec::new(),
+        });
+    }
+    match cc {
+        Some(Ok(cc)) => Ok(Some(cc)),
+        Some(Err(why)) => Err(CellError {
+            kind: CellErrorKind::NoCCompiler,
+            message: format!("cell {cell}: {why}"),
+            stderr: String::new(),
+            command: Vec::new(),
+        }),
+        None => Ok(None),
+    }
+}
+
+/// The record of a built cell: the command and the environment that built it (GOOS, GOARCH,
+/// CGO_ENABLED and a cgo cell's CC and CXX), where it is, its SHA-256 and size.
+fn artifact(
+    tc: &Toolchain,
+    spec: &MatrixSpec,
+    cell: &Cell,
+    cc: Option<&CCompiler>,
+    path: PathBuf,
+    sha256: String,
+    size: u64,
+) -> Artifact {
+    Artifact {
+        cell: cell.clone(),
+        command: std::iter::once(tc.go.display().to_string())
+            .chain(spec.go_args(cell, &path))
+            .collect(),
+        env: spec
+            .go_env(cell)
+            .into_iter()
+            .take(3)
+            .chain(cc.iter().flat_map(|cc| cc.cell_env().into_iter().take(2)))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect(),
+        path,
+        sha256,
+        size,
+        go_version: tc.version.clone(),
+        c_compiler: cc.cloned().map(Box::new),
     }
 }
 
