@@ -3,6 +3,7 @@
 //! a later build removes what a killed run left, saying so. SIGINT / SIGTERM while `pegate
 //! sign` writes its signed copy: the temporary file is removed, the input is unchanged. SIGINT /
 //! SIGTERM while Go is provisioned: pip stops, its download directory goes, nothing is installed.
+//! SIGINT / SIGTERM while `pegate sbom --out` writes: no temporary file, only whole SBOMs.
 //!
 //! The signal must land while a cell is building. `go` is the pinned toolchain behind a wrapper
 //! script that, for the cells of one GOARCH, runs a long `sleep` (marked by its odd duration, so
@@ -291,6 +292,62 @@ mod unix {
                 "SIG{signal}: {:?}",
                 entries(&out)
             );
+        }
+    }
+
+    /// SIGINT / SIGTERM while `pegate sbom --out` writes one SBOM per input (each write
+    /// fsynced, ~10 ms): the run stops between or inside writes, the exit code is 130 / 143, no
+    /// temporary file is left, and every SBOM in the directory is a whole document.
+    #[test]
+    fn a_signal_mid_sbom_leaves_only_whole_sboms() {
+        const INPUTS: usize = 400;
+        for (signal, code) in [("INT", 130), ("TERM", 143)] {
+            let dir = tempfile::tempdir().unwrap();
+            let inputs = dir.path().join("in");
+            std::fs::create_dir(&inputs).unwrap();
+            let go_exe = root().join("fixtures/authenticode/amd64-unsigned.exe");
+            let paths: Vec<PathBuf> = (0..INPUTS)
+                .map(|i| {
+                    let p = inputs.join(format!("tool{i}.exe"));
+                    std::fs::hard_link(&go_exe, &p).unwrap();
+                    p
+                })
+                .collect();
+            let out = dir.path().join("sboms");
+            let child = Command::new(env!("CARGO_BIN_EXE_pegate"))
+                .arg("sbom")
+                .arg("--out")
+                .arg(&out)
+                .args(&paths)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            wait_for(&out, "a few SBOMs written", |names| names.len() >= 20);
+            kill(child.id(), signal);
+            let result = child.wait_with_output().unwrap();
+            let stderr = String::from_utf8_lossy(&result.stderr);
+            assert_eq!(result.status.code(), Some(code), "SIG{signal}: {stderr}");
+            assert!(
+                stderr.contains(&format!("pegate: interrupted by SIG{signal}")),
+                "{stderr}"
+            );
+            let names = entries(&out);
+            assert!(
+                names.iter().all(|n| !n.starts_with('.')),
+                "temporary entries left: {names:?}"
+            );
+            // The signal landed mid-run, or this test proved nothing.
+            assert!(
+                names.len() < INPUTS,
+                "all {INPUTS} written before the signal"
+            );
+            for name in &names {
+                let text = std::fs::read(out.join(name)).unwrap();
+                let doc: serde_json::Value = serde_json::from_slice(&text)
+                    .unwrap_or_else(|e| panic!("{name} is not a whole SBOM: {e}"));
+                assert_eq!(doc["bomFormat"], "CycloneDX", "{name}");
+            }
         }
     }
 
