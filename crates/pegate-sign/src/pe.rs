@@ -42,29 +42,7 @@ pub(crate) fn layout<'a>(
         bad("the optional header has no security directory entry (NumberOfRvaAndSizes < 5)".into())
     })?;
     let checksum_field = view.checksum_field_offset();
-    let headers_end = security_entry
-        .saturating_add(8)
-        .max(checksum_field.saturating_add(4));
-    if headers_end > len {
-        return Err(bad(format!(
-            "the file ends at {len:#x}, inside its headers (they run to {headers_end:#x})"
-        )));
-    }
-    // The raw data the section table declares, unrounded: a file shorter than that was cut.
-    let declared_end = view
-        .sections()
-        .iter()
-        .filter(|s| s.size_of_raw_data.get(LE) != 0)
-        .map(|s| {
-            u64::from(s.pointer_to_raw_data.get(LE))
-                .saturating_add(u64::from(s.size_of_raw_data.get(LE)))
-        })
-        .fold(u64::from(view.size_of_headers()), u64::max);
-    if declared_end > len as u64 {
-        return Err(bad(format!(
-            "truncated: the headers and sections declare data up to {declared_end:#x}, the file ends at {len:#x}"
-        )));
-    }
+    check_extent(view, len, security_entry, checksum_field).map_err(bad)?;
     let end_of_sections = view.end_of_sections();
     let Some(sd) = view.security_directory() else {
         return Ok(Layout {
@@ -93,8 +71,56 @@ pub(crate) fn layout<'a>(
         )));
     }
     let table_bytes = data.get(start..end).unwrap_or_default();
+    let signature = outer_pkcs7(table_bytes, start)
+        .map_err(|why| bad(format!("the certificate table is damaged: {why}")))?;
+    Ok(Layout {
+        keep: start,
+        pad: pad8(start),
+        signature: Some(signature),
+        security_entry,
+        checksum_field,
+    })
+}
+
+/// Whether the file holds what its headers declare: the fields signing patches (the security
+/// directory entry, the checksum) and every section's raw data, unrounded (a file shorter than
+/// that was cut).
+fn check_extent(
+    view: &PeView<'_>,
+    len: usize,
+    security_entry: usize,
+    checksum_field: usize,
+) -> Result<(), String> {
+    let headers_end = security_entry
+        .saturating_add(8)
+        .max(checksum_field.saturating_add(4));
+    if headers_end > len {
+        return Err(format!(
+            "the file ends at {len:#x}, inside its headers (they run to {headers_end:#x})"
+        ));
+    }
+    let declared_end = view
+        .sections()
+        .iter()
+        .filter(|s| s.size_of_raw_data.get(LE) != 0)
+        .map(|s| {
+            u64::from(s.pointer_to_raw_data.get(LE))
+                .saturating_add(u64::from(s.size_of_raw_data.get(LE)))
+        })
+        .fold(u64::from(view.size_of_headers()), u64::max);
+    if declared_end > len as u64 {
+        return Err(format!(
+            "truncated: the headers and sections declare data up to {declared_end:#x}, the file ends at {len:#x}"
+        ));
+    }
+    Ok(())
+}
+
+/// The DER of the first PKCS#7 entry of the certificate table at file offset `start`, or why
+/// there is none (the table walk's first problem).
+fn outer_pkcs7(table_bytes: &[u8], start: usize) -> Result<&[u8], String> {
     let (entries, problems) = table::walk(table_bytes, start as u64);
-    let signature = entries
+    entries
         .iter()
         .find(|e| e.cert_type == table::PKCS_SIGNED_DATA)
         .and_then(|e| {
@@ -105,21 +131,13 @@ pub(crate) fn layout<'a>(
             let body =
                 table_bytes.get(off..off.checked_add((e.length as usize).checked_sub(8)?)?)?;
             crate::der::read(body).map(|(t, _)| t.whole)
-        });
-    if signature.is_none() {
-        let why = problems
-            .first()
-            .map(ToString::to_string)
-            .unwrap_or_else(|| "no PKCS#7 entry".to_owned());
-        return Err(bad(format!("the certificate table is damaged: {why}")));
-    }
-    Ok(Layout {
-        keep: start,
-        pad: pad8(start),
-        signature,
-        security_entry,
-        checksum_field,
-    })
+        })
+        .ok_or_else(|| {
+            problems
+                .first()
+                .map(ToString::to_string)
+                .unwrap_or_else(|| "no PKCS#7 entry".to_owned())
+        })
 }
 
 fn pad8(n: usize) -> usize {
