@@ -161,52 +161,8 @@ impl Pkcs11Signer {
         let session = ctx
             .open_ro_session(slot)
             .map_err(|e| err(format!("C_OpenSession: {e}")))?;
-        let pin: Option<Zeroizing<Vec<u8>>> = match (&u.pin_value, &u.pin_source, password) {
-            (Some(v), _, _) => Some(v.clone()),
-            (None, Some(p), _) => Some(Zeroizing::new(Password::from_file(p)?.bytes().to_vec())),
-            (None, None, Some(p)) => Some(Zeroizing::new(p.bytes().to_vec())),
-            (None, None, None) => None,
-        };
-        if let Some(pin) = pin {
-            let pin =
-                String::from_utf8(pin.to_vec()).map_err(|_| err("the PIN is not UTF-8".into()))?;
-            session
-                .login(UserType::User, Some(&AuthPin::from(pin)))
-                .map_err(|e| err(format!("login failed (wrong PIN?): {e}")))?;
-        }
-        let mut template = vec![Attribute::Class(ObjectClass::PRIVATE_KEY)];
-        if let Some(l) = &u.object {
-            template.push(Attribute::Label(l.clone()));
-        }
-        if let Some(id) = &u.id {
-            template.push(Attribute::Id(id.clone()));
-        }
-        let keys = session
-            .find_objects(&template)
-            .map_err(|e| err(format!("C_FindObjects: {e}")))?;
-        let key = match keys.as_slice() {
-            [k] => *k,
-            [] => {
-                return Err(err(
-                    "no private key on the token matches the URI (is the PIN given?)".into(),
-                ));
-            }
-            _ => {
-                return Err(err(format!(
-                    "{} private keys match the URI: add object= or id=",
-                    keys.len()
-                )));
-            }
-        };
-        let kind = match session
-            .get_attributes(key, &[AttributeType::KeyType])
-            .map_err(|e| err(format!("C_GetAttributeValue: {e}")))?
-            .first()
-        {
-            Some(Attribute::KeyType(t)) if *t == KeyType::RSA => KeyKind::Rsa,
-            Some(Attribute::KeyType(t)) if *t == KeyType::EC => KeyKind::Ecdsa,
-            other => return Err(err(format!("the key is neither RSA nor EC ({other:?})"))),
-        };
+        login(&session, &u, password, &err)?;
+        let (key, kind) = find_key(&session, &u).map_err(err)?;
         let mut signer = Pkcs11Signer {
             session: Mutex::new(session),
             key,
@@ -283,6 +239,65 @@ fn verifies(cert: &X509, digest: &[u8], sig: &[u8]) -> bool {
         ctx.verify(digest, sig)
     };
     check().unwrap_or(false)
+}
+
+/// Logs in with the URI's PIN (`pin-value`, `pin-source`) or the password given, if any.
+fn login(
+    session: &Session,
+    u: &Uri,
+    password: Option<&Password>,
+    err: &dyn Fn(String) -> Error,
+) -> Result<(), Error> {
+    let pin: Option<Zeroizing<Vec<u8>>> = match (&u.pin_value, &u.pin_source, password) {
+        (Some(v), _, _) => Some(v.clone()),
+        (None, Some(p), _) => Some(Zeroizing::new(Password::from_file(p)?.bytes().to_vec())),
+        (None, None, Some(p)) => Some(Zeroizing::new(p.bytes().to_vec())),
+        (None, None, None) => None,
+    };
+    if let Some(pin) = pin {
+        let pin =
+            String::from_utf8(pin.to_vec()).map_err(|_| err("the PIN is not UTF-8".into()))?;
+        session
+            .login(UserType::User, Some(&AuthPin::from(pin)))
+            .map_err(|e| err(format!("login failed (wrong PIN?): {e}")))?;
+    }
+    Ok(())
+}
+
+/// The one private key the URI's `object` and `id` select, and its kind (RSA or EC).
+fn find_key(session: &Session, u: &Uri) -> Result<(ObjectHandle, KeyKind), String> {
+    let mut template = vec![Attribute::Class(ObjectClass::PRIVATE_KEY)];
+    if let Some(l) = &u.object {
+        template.push(Attribute::Label(l.clone()));
+    }
+    if let Some(id) = &u.id {
+        template.push(Attribute::Id(id.clone()));
+    }
+    let keys = session
+        .find_objects(&template)
+        .map_err(|e| format!("C_FindObjects: {e}"))?;
+    let key = match keys.as_slice() {
+        [k] => *k,
+        [] => {
+            return Err("no private key on the token matches the URI (is the PIN given?)".into());
+        }
+        _ => {
+            return Err(format!(
+                "{} private keys match the URI: add object= or id=",
+                keys.len()
+            ));
+        }
+    };
+    let kind = match session
+        .get_attributes(key, &[AttributeType::KeyType])
+        .map_err(|e| format!("C_GetAttributeValue: {e}"))?
+        .first()
+    {
+        Some(Attribute::KeyType(t)) if *t == KeyType::RSA => KeyKind::Rsa,
+        Some(Attribute::KeyType(t)) if *t == KeyType::EC => KeyKind::Ecdsa,
+        other => return Err(format!("the key is neither RSA nor EC ({other:?})")),
+    };
+    Ok((key, kind))
 }
 
 fn find_slot(ctx: &Pkcs11, u: &Uri) -> Result<cryptoki::slot::Slot, String> {
