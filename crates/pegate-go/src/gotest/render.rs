@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use pegate_policy::render::{gh_data, gh_property, slash_path, uri, xml};
 use serde_json::json;
 
-use super::{PackageResult, PackageStatus, TestReport, TestStatus};
+use super::{PackageResult, PackageStatus, TestCase, TestReport, TestStatus};
 
 fn secs(ms: u64) -> String {
     format!("{}.{:03}", ms / 1000, ms % 1000)
@@ -141,13 +141,6 @@ fn suite_name(p: &PackageResult) -> String {
 /// case `<skipped>` with the reason.
 pub fn junit(report: &TestReport) -> String {
     let (passed, failed, skipped) = totals(report);
-    fn package_case(p: &PackageResult) -> Option<&PackageResult> {
-        match p.status {
-            PackageStatus::Passed | PackageStatus::NoTestFiles => None,
-            PackageStatus::Failed if p.count(TestStatus::Failed) > 0 && p.reason.is_none() => None,
-            _ => Some(p),
-        }
-    }
     let extra: Vec<&PackageResult> = report
         .packages
         .iter()
@@ -170,100 +163,125 @@ pub fn junit(report: &TestReport) -> String {
         secs(report.elapsed_ms)
     );
     for p in &report.packages {
-        if p.status == PackageStatus::NoTestFiles {
-            continue;
+        if p.status != PackageStatus::NoTestFiles {
+            junit_suite(&mut s, report, p);
         }
-        let case = package_case(p);
-        let is_error = case
-            .is_some_and(|p| !matches!(p.status, PackageStatus::Skipped | PackageStatus::NotRun));
-        let _ = writeln!(
-            s,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{}\">",
-            xml(&suite_name(p)),
-            p.tests.len().saturating_add(usize::from(case.is_some())),
-            p.count(TestStatus::Failed),
-            usize::from(is_error),
-            p.count(TestStatus::Skipped)
-                .saturating_add(usize::from(case.is_some() && !is_error)),
-            secs(p.elapsed_ms)
-        );
-        let _ = writeln!(s, "    <properties>");
-        let _ = writeln!(
-            s,
-            "      <property name=\"target\" value=\"{}\"/>",
-            xml(&p.target.to_string())
-        );
-        let _ = writeln!(
-            s,
-            "      <property name=\"runner\" value=\"{}\"/>",
-            xml(p.runner.as_deref().unwrap_or("none"))
-        );
-        let _ = writeln!(
-            s,
-            "      <property name=\"go\" value=\"{}\"/>",
-            xml(&report.go_version)
-        );
-        let _ = writeln!(s, "    </properties>");
-        for t in &p.tests {
-            let head = format!(
-                "    <testcase classname=\"{}\" name=\"{}\" time=\"{}\"",
-                xml(&suite_name(p)),
-                xml(&t.name),
-                secs(t.elapsed_ms)
-            );
-            match t.status {
-                TestStatus::Passed => {
-                    let _ = writeln!(s, "{head}/>");
-                }
-                TestStatus::Failed => {
-                    let _ = writeln!(
-                        s,
-                        "{head}>\n      <failure message=\"{} failed\" type=\"go test\">{}</failure>\n    </testcase>",
-                        xml(&t.name),
-                        xml(&t.output)
-                    );
-                }
-                TestStatus::Skipped => {
-                    let _ = writeln!(
-                        s,
-                        "{head}>\n      <skipped message=\"{}\"/>\n    </testcase>",
-                        xml(t
-                            .output
-                            .lines()
-                            .rfind(|l| !l.starts_with("---") && !l.starts_with("==="))
-                            .unwrap_or("skipped")
-                            .trim())
-                    );
-                }
-            }
-        }
-        if let Some(p) = case {
-            let head = format!(
-                "    <testcase classname=\"{}\" name=\"(package)\" time=\"{}\"",
-                xml(&suite_name(p)),
-                secs(p.elapsed_ms)
-            );
-            let reason = p.reason.as_deref().unwrap_or(p.status.word());
-            if is_error {
-                let _ = writeln!(
-                    s,
-                    "{head}>\n      <error message=\"{}\" type=\"{}\">{}</error>\n    </testcase>",
-                    xml(reason.lines().next().unwrap_or(reason)),
-                    xml(p.status.word()),
-                    xml(format!("{reason}\n{}", p.output).trim())
-                );
-            } else {
-                let _ = writeln!(
-                    s,
-                    "{head}>\n      <skipped message=\"{}\"/>\n    </testcase>",
-                    xml(reason)
-                );
-            }
-        }
-        s.push_str("  </testsuite>\n");
     }
     s.push_str("</testsuites>\n");
     s
+}
+
+/// A package that gets a `(package)` test case of its own: one that errored, was skipped or
+/// not run, or failed without a failed test (a build failure, a timeout, a crash).
+fn package_case(p: &PackageResult) -> Option<&PackageResult> {
+    match p.status {
+        PackageStatus::Passed | PackageStatus::NoTestFiles => None,
+        PackageStatus::Failed if p.count(TestStatus::Failed) > 0 && p.reason.is_none() => None,
+        _ => Some(p),
+    }
+}
+
+/// One package × target as a `<testsuite>`: its properties (target, runner, Go), its tests,
+/// and its `(package)` case if it has one.
+fn junit_suite(s: &mut String, report: &TestReport, p: &PackageResult) {
+    let case = package_case(p);
+    let is_error =
+        case.is_some_and(|p| !matches!(p.status, PackageStatus::Skipped | PackageStatus::NotRun));
+    let _ = writeln!(
+        s,
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{}\">",
+        xml(&suite_name(p)),
+        p.tests.len().saturating_add(usize::from(case.is_some())),
+        p.count(TestStatus::Failed),
+        usize::from(is_error),
+        p.count(TestStatus::Skipped)
+            .saturating_add(usize::from(case.is_some() && !is_error)),
+        secs(p.elapsed_ms)
+    );
+    let _ = writeln!(s, "    <properties>");
+    let _ = writeln!(
+        s,
+        "      <property name=\"target\" value=\"{}\"/>",
+        xml(&p.target.to_string())
+    );
+    let _ = writeln!(
+        s,
+        "      <property name=\"runner\" value=\"{}\"/>",
+        xml(p.runner.as_deref().unwrap_or("none"))
+    );
+    let _ = writeln!(
+        s,
+        "      <property name=\"go\" value=\"{}\"/>",
+        xml(&report.go_version)
+    );
+    let _ = writeln!(s, "    </properties>");
+    for t in &p.tests {
+        junit_test(s, p, t);
+    }
+    if let Some(p) = case {
+        junit_package_case(s, p, is_error);
+    }
+    s.push_str("  </testsuite>\n");
+}
+
+/// One test as a `<testcase>`: passed, failed with its output, or skipped with its reason.
+fn junit_test(s: &mut String, p: &PackageResult, t: &TestCase) {
+    let head = format!(
+        "    <testcase classname=\"{}\" name=\"{}\" time=\"{}\"",
+        xml(&suite_name(p)),
+        xml(&t.name),
+        secs(t.elapsed_ms)
+    );
+    match t.status {
+        TestStatus::Passed => {
+            let _ = writeln!(s, "{head}/>");
+        }
+        TestStatus::Failed => {
+            let _ = writeln!(
+                s,
+                "{head}>\n      <failure message=\"{} failed\" type=\"go test\">{}</failure>\n    </testcase>",
+                xml(&t.name),
+                xml(&t.output)
+            );
+        }
+        TestStatus::Skipped => {
+            let _ = writeln!(
+                s,
+                "{head}>\n      <skipped message=\"{}\"/>\n    </testcase>",
+                xml(t
+                    .output
+                    .lines()
+                    .rfind(|l| !l.starts_with("---") && !l.starts_with("==="))
+                    .unwrap_or("skipped")
+                    .trim())
+            );
+        }
+    }
+}
+
+/// The `(package)` case: an `<error>` with the reason and output, or `<skipped>`.
+fn junit_package_case(s: &mut String, p: &PackageResult, is_error: bool) {
+    let head = format!(
+        "    <testcase classname=\"{}\" name=\"(package)\" time=\"{}\"",
+        xml(&suite_name(p)),
+        secs(p.elapsed_ms)
+    );
+    let reason = p.reason.as_deref().unwrap_or(p.status.word());
+    if is_error {
+        let _ = writeln!(
+            s,
+            "{head}>\n      <error message=\"{}\" type=\"{}\">{}</error>\n    </testcase>",
+            xml(reason.lines().next().unwrap_or(reason)),
+            xml(p.status.word()),
+            xml(format!("{reason}\n{}", p.output).trim())
+        );
+    } else {
+        let _ = writeln!(
+            s,
+            "{head}>\n      <skipped message=\"{}\"/>\n    </testcase>",
+            xml(reason)
+        );
+    }
 }
 
 /// The first `file_test.go:LINE` a failed test's output names, for annotations.
