@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 use std::sync::{LazyLock, Mutex};
 
-/// OID contents (no tag or length), for this walk and for the fast path (`fast.rs`).
+/// OID contents (no tag or length), for this walk and for the fast path (`fast/`).
 pub(crate) mod oid {
     /// 1.2.840.113549.1.7.1 data.
     pub(crate) const DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01];

@@ -119,7 +119,7 @@ pub(crate) fn parse(der: &[u8]) -> Option<Vec<Parsed>> {
 
 /// authenticode-parser's summary of one certificate (DER): the parser is given a SignedData
 /// that carries only this certificate, and its certificate list is read back. The fast path
-/// (`fast.rs`) summarises each certificate this way once, so its summaries are the parser's.
+/// (`fast/cert.rs`) summarises each certificate this way once, so its summaries are the parser's.
 pub(crate) fn certificate_info(der: &[u8]) -> Option<CertificateInfo> {
     fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
         let len = content.len();
