@@ -118,46 +118,10 @@ fn oh_end(nt: usize, pe32_plus: bool) -> usize {
 
 fn build(spec: &Spec) -> Vec<u8> {
     let mut sections = spec.sections.clone();
-    // Long names go to the COFF string table as "/N".
-    let mut strtab: Vec<u8> = vec![0; 4];
-    let mut short_names = Vec::new();
-    for s in &sections {
-        if s.name.len() > 8 {
-            let off = strtab.len();
-            strtab.extend_from_slice(s.name.as_bytes());
-            strtab.push(0);
-            short_names.push(format!("/{off}"));
-        } else {
-            short_names.push(s.name.to_owned());
-        }
-    }
-    let strtab_len = strtab.len() as u32;
-    put32(&mut strtab, 0, strtab_len);
-
+    let (strtab, short_names) = string_table(&sections);
     let lc_size: usize = if spec.pe32_plus { 0x140 } else { 0xc0 };
-    let mut lc_rva = 0u32;
-    if let Some((guard, chpe)) = spec.load_config {
-        let rdata = sections
-            .iter_mut()
-            .find(|s| s.name == ".rdata")
-            .expect(".rdata");
-        let at = align(rdata.data.len(), 8);
-        rdata.data.resize(at + lc_size, 0);
-        let lc = &mut rdata.data[at..];
-        put32(lc, 0, lc_size as u32);
-        let (guard_at, chpe_at) = if spec.pe32_plus {
-            (0x90, 0xc8)
-        } else {
-            (0x58, 0x78)
-        };
-        put32(lc, guard_at, guard);
-        if spec.pe32_plus {
-            put64(lc, chpe_at, chpe);
-        } else {
-            put32(lc, chpe_at, chpe as u32);
-        }
-        lc_rva = at as u32; // fixed up with the section VA below
-    }
+    // Fixed up with the section VA below.
+    let lc_rva = add_load_config(spec, &mut sections, lc_size);
 
     let opt_size: usize = spec
         .size_of_optional
@@ -197,30 +161,8 @@ fn build(spec: &Spec) -> Vec<u8> {
     put16(&mut out, fh + 16, opt_size as u16);
     put16(&mut out, fh + 18, spec.characteristics);
     let oh = fh + 20;
-    put16(&mut out, oh, if spec.pe32_plus { 0x20b } else { 0x10b });
-    out[oh + 2] = 3; // linker 3.0, like Go
-    put32(&mut out, oh + 16, layout.first().map(|l| l.0).unwrap_or(0)); // entry point
-    let dirs;
-    if spec.pe32_plus {
-        put64(&mut out, oh + 24, 0x1_4000_0000);
-        dirs = oh + 112;
-        put32(&mut out, oh + 108, 16);
-    } else {
-        put32(&mut out, oh + 28, 0x40_0000);
-        dirs = oh + 96;
-        put32(&mut out, oh + 92, 16);
-    }
-    put32(&mut out, oh + 32, SECTION_ALIGN);
-    put32(&mut out, oh + 36, FILE_ALIGN as u32);
-    put16(&mut out, oh + 40, 6); // OS 6.1
-    put16(&mut out, oh + 42, 1);
-    put16(&mut out, oh + 44, 1); // image 1.0
-    put16(&mut out, oh + 48, 6); // subsystem 6.1
-    put16(&mut out, oh + 50, 1);
-    put32(&mut out, oh + 56, size_of_image);
-    put32(&mut out, oh + 60, headers as u32);
-    put16(&mut out, oh + 68, spec.subsystem);
-    put16(&mut out, oh + 70, spec.dll);
+    let entry = layout.first().map(|l| l.0).unwrap_or(0);
+    let dirs = optional_header(&mut out, oh, spec, entry, size_of_image, headers);
     for (i, (s, (va, raw, raw_size))) in sections.iter().zip(&layout).enumerate() {
         let h = sec_table + 40 * i;
         let name = short_names[i].as_bytes();
@@ -260,6 +202,91 @@ fn build(spec: &Spec) -> Vec<u8> {
         put32(&mut out, oh + 64, sum);
     }
     out
+}
+
+/// The COFF string table (its size first) and each section's header name: a name longer than
+/// 8 bytes goes to the table and the header says "/N", its offset there.
+fn string_table(sections: &[Sec]) -> (Vec<u8>, Vec<String>) {
+    let mut strtab: Vec<u8> = vec![0; 4];
+    let mut short_names = Vec::new();
+    for s in sections {
+        if s.name.len() > 8 {
+            let off = strtab.len();
+            strtab.extend_from_slice(s.name.as_bytes());
+            strtab.push(0);
+            short_names.push(format!("/{off}"));
+        } else {
+            short_names.push(s.name.to_owned());
+        }
+    }
+    let strtab_len = strtab.len() as u32;
+    put32(&mut strtab, 0, strtab_len);
+    (strtab, short_names)
+}
+
+/// Appends the spec's load config (GuardFlags, CHPE pointer) to `.rdata`, 8-aligned, and
+/// returns its offset in that section (0 without one).
+fn add_load_config(spec: &Spec, sections: &mut [Sec], lc_size: usize) -> u32 {
+    let Some((guard, chpe)) = spec.load_config else {
+        return 0;
+    };
+    let rdata = sections
+        .iter_mut()
+        .find(|s| s.name == ".rdata")
+        .expect(".rdata");
+    let at = align(rdata.data.len(), 8);
+    rdata.data.resize(at + lc_size, 0);
+    let lc = &mut rdata.data[at..];
+    put32(lc, 0, lc_size as u32);
+    let (guard_at, chpe_at) = if spec.pe32_plus {
+        (0x90, 0xc8)
+    } else {
+        (0x58, 0x78)
+    };
+    put32(lc, guard_at, guard);
+    if spec.pe32_plus {
+        put64(lc, chpe_at, chpe);
+    } else {
+        put32(lc, chpe_at, chpe as u32);
+    }
+    at as u32
+}
+
+/// Writes the optional header at `oh` (PE32 or PE32+, Go's linker version, 16 data
+/// directories) and returns the offset of its data directories.
+fn optional_header(
+    out: &mut [u8],
+    oh: usize,
+    spec: &Spec,
+    entry: u32,
+    size_of_image: u32,
+    headers: usize,
+) -> usize {
+    put16(out, oh, if spec.pe32_plus { 0x20b } else { 0x10b });
+    out[oh + 2] = 3; // linker 3.0, like Go
+    put32(out, oh + 16, entry);
+    let dirs;
+    if spec.pe32_plus {
+        put64(out, oh + 24, 0x1_4000_0000);
+        dirs = oh + 112;
+        put32(out, oh + 108, 16);
+    } else {
+        put32(out, oh + 28, 0x40_0000);
+        dirs = oh + 96;
+        put32(out, oh + 92, 16);
+    }
+    put32(out, oh + 32, SECTION_ALIGN);
+    put32(out, oh + 36, FILE_ALIGN as u32);
+    put16(out, oh + 40, 6); // OS 6.1
+    put16(out, oh + 42, 1);
+    put16(out, oh + 44, 1); // image 1.0
+    put16(out, oh + 48, 6); // subsystem 6.1
+    put16(out, oh + 50, 1);
+    put32(out, oh + 56, size_of_image);
+    put32(out, oh + 60, headers as u32);
+    put16(out, oh + 68, spec.subsystem);
+    put16(out, oh + 70, spec.dll);
+    dirs
 }
 
 fn ok_fixtures() -> Vec<(&'static str, Vec<u8>)> {
