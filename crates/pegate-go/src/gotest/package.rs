@@ -1,0 +1,226 @@
+//! One package × target: the packages `go list` finds for a target, then compiling one package's
+//! tests with `go test -c`, gating the binary and running it under the target's runner. The
+//! scheduling in [`super`] only orders these jobs and runs them in parallel.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+use super::output::{collect, go_timed_out, test2json, unfinished};
+use super::{MAX_OUTPUT, PackageResult, PackageStatus, TargetRunner, TestSpec, TestStatus, millis};
+use crate::error::{Error, Result};
+use crate::matrix::Target;
+use crate::run::{self, RunOptions, RunStatus, Runner};
+use crate::toolchain::{Toolchain, tail};
+
+/// A package as `go list -e -json` describes it for one target.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(super) struct ListedPackage {
+    #[serde(rename = "ImportPath")]
+    pub(super) import_path: String,
+    #[serde(rename = "Dir", default)]
+    pub(super) dir: PathBuf,
+    #[serde(rename = "TestGoFiles", default)]
+    test_go_files: Vec<String>,
+    #[serde(rename = "XTestGoFiles", default)]
+    xtest_go_files: Vec<String>,
+    #[serde(rename = "Error", default)]
+    error: Option<ListError>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+struct ListError {
+    #[serde(rename = "Err", default)]
+    err: String,
+}
+
+/// Lists the packages of `spec` for `target`.
+pub(super) fn list(tc: &Toolchain, spec: &TestSpec, target: &Target) -> Result<Vec<ListedPackage>> {
+    let mut cmd = tc.command();
+    cmd.current_dir(&spec.source_dir)
+        .envs(spec.go_env(target))
+        .args([
+            "list",
+            "-e",
+            "-json=ImportPath,Dir,TestGoFiles,XTestGoFiles,Error",
+        ]);
+    if !spec.tags.is_empty() {
+        cmd.arg(format!("-tags={}", spec.tags.join(",")));
+    }
+    cmd.args(&spec.packages);
+    let out = crate::toolchain::run_captured(&mut cmd)?;
+    serde_json::Deserializer::from_str(&out)
+        .into_iter::<ListedPackage>()
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::BadOutput {
+            command: "go list -e -json".to_owned(),
+            reason: e.to_string(),
+        })
+}
+
+/// `example.com/a/b` → `example.com_a_b`: a file name for the package's test binary.
+pub(super) fn binary_name(import_path: &str) -> String {
+    let name: String = import_path
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{name}.test.exe")
+}
+
+/// One package × target to do.
+#[derive(Debug, Clone)]
+pub(super) struct Job {
+    pub(super) package: ListedPackage,
+    pub(super) target: Target,
+}
+
+/// Compiles and runs one package × target.
+pub(super) fn one(
+    tc: &Toolchain,
+    spec: &TestSpec,
+    out_dir: &Path,
+    job: &Job,
+    runner: &TargetRunner,
+    gate: &(dyn Fn(&Path) -> std::result::Result<(), String> + Sync),
+) -> PackageResult {
+    let started = Instant::now();
+    let (package, target) = (&job.package, &job.target);
+    let mut result = PackageResult::new(package, target, PackageStatus::Error);
+    let finish = |mut r: PackageResult| {
+        r.elapsed_ms = millis(started.elapsed());
+        r
+    };
+    if let Some(e) = &package.error {
+        result.status = PackageStatus::BuildFailed;
+        result.reason = Some(e.err.clone());
+        return finish(result);
+    }
+    if package.test_go_files.is_empty() && package.xtest_go_files.is_empty() {
+        result.status = PackageStatus::NoTestFiles;
+        return finish(result);
+    }
+    let dir = out_dir.join(format!("{}_{}", target.goos, target.goarch));
+    if let Err(e) = fs::create_dir_all(&dir) {
+        result.reason = Some(format!("create directory {}: {e}", dir.display()));
+        return finish(result);
+    }
+    let binary = dir.join(binary_name(&package.import_path));
+    let mut cmd = tc.command();
+    cmd.current_dir(&spec.source_dir)
+        .envs(spec.go_env(target))
+        // vet is `go test`'s lint step, not a Windows run: off, as with `go test -vet=off`.
+        .args(["test", "-c", "-vet=off", "-buildvcs=false"]);
+    if spec.trimpath {
+        cmd.arg("-trimpath");
+    }
+    if !spec.tags.is_empty() {
+        cmd.arg(format!("-tags={}", spec.tags.join(",")));
+    }
+    cmd.arg("-o").arg(&binary).arg(&package.import_path);
+    match cmd.output() {
+        Err(e) => {
+            result.reason = Some(format!("could not run go test -c: {e}"));
+            return finish(result);
+        }
+        Ok(out) if !out.status.success() => {
+            result.status = PackageStatus::BuildFailed;
+            result.reason = Some(tail(&String::from_utf8_lossy(&out.stderr), 4000));
+            return finish(result);
+        }
+        Ok(_) => {}
+    }
+    if !binary.is_file() {
+        result.status = PackageStatus::NoTestFiles;
+        return finish(result);
+    }
+    result.binary = Some(binary.clone());
+    if let Err(reason) = gate(&binary) {
+        result.status = PackageStatus::Failed;
+        result.reason = Some(format!("gate: {reason}"));
+        return finish(result);
+    }
+    let Some(program) = runner.runner.as_ref().map(|_| runner.program.clone()) else {
+        result.status = PackageStatus::Skipped;
+        result.reason.clone_from(&runner.reason);
+        return finish(result);
+    };
+    result.runner.clone_from(&runner.runner);
+    let run_runner = match program {
+        Some(program) => Runner::Wine { program },
+        None => Runner::Native,
+    };
+    let mut opts = RunOptions::for_host(spec.host.clone());
+    opts.timeout = spec.timeout.saturating_add(KILL_GRACE);
+    opts.max_output = MAX_OUTPUT;
+    opts.env = spec.env.clone();
+    opts.args = spec.binary_args();
+    opts.dir = Some(package.dir.clone());
+    let ran = run::run_artifact(&run_runner, &binary, &opts);
+    result.exit_code = ran.exit_code;
+    let events = match test2json(tc, &package.import_path, &ran.stdout) {
+        Ok(events) => events,
+        Err(e) => {
+            result.reason = Some(e);
+            return finish(result);
+        }
+    };
+    let (tests, output) = collect(&events);
+    result.tests = tests;
+    result.output = tail(&format!("{output}\n{}", ran.stderr), 8000);
+    let go_timeout = go_timed_out(&ran.stdout).or_else(|| go_timed_out(&ran.stderr));
+    result.status = match ran.status {
+        // The binary's own -test.timeout ended it (it panics and exits 2).
+        RunStatus::Failed if ran.exit_code.is_some() && go_timeout.is_some() => {
+            result.reason = go_timeout;
+            PackageStatus::TimedOut
+        }
+        RunStatus::Passed if result.count(TestStatus::Failed) == 0 => PackageStatus::Passed,
+        RunStatus::Passed | RunStatus::Failed if ran.exit_code.is_some() => PackageStatus::Failed,
+        // Still running KILL_GRACE after -test.timeout: pegate killed it.
+        RunStatus::TimedOut => {
+            result.reason = Some(format!(
+                "killed: still running {} after the timeout of {} (-test.timeout did not stop it)",
+                go_duration(KILL_GRACE),
+                go_duration(spec.timeout)
+            ));
+            PackageStatus::TimedOut
+        }
+        _ => {
+            result.reason = ran.reason.clone();
+            PackageStatus::Error
+        }
+    };
+    if result.status == PackageStatus::TimedOut {
+        // The tests the timeout cut off never reported an end: they are the ones that failed.
+        result.tests.extend(unfinished(&events));
+    }
+    if result.status == PackageStatus::Failed && ran.truncated {
+        result.reason = Some(format!(
+            "output cut at {MAX_OUTPUT} bytes; the results after that are missing"
+        ));
+    }
+    finish(result)
+}
+
+/// How long a test binary may run past its `-test.timeout` before pegate kills it: Go's own
+/// timeout normally ends it first (a panic with every goroutine's stack, exit 2), and the grace
+/// lets that report get written.
+const KILL_GRACE: Duration = Duration::from_secs(30);
+
+/// A duration as Go writes one (`2s`, `10m0s` is written `600s` here: whole seconds, or
+/// milliseconds below a second).
+pub(super) fn go_duration(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
