@@ -130,6 +130,7 @@ pub fn interrupted(program: &str) -> Option<u8> {
     Some(exit_code(signal))
 }
 
+#[cfg(unix)]
 fn program() -> &'static str {
     PROGRAM.get().copied().unwrap_or("pegate")
 }
