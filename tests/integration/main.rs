@@ -18,6 +18,8 @@ mod imports;
 mod native_paths;
 mod outputs;
 mod pegate_test;
+#[cfg(unix)]
+mod procs;
 mod release;
 mod sbom_syft;
 mod sign;

@@ -26,6 +26,7 @@ mod unix {
 
     use sha2::{Digest, Sha256};
 
+    use crate::procs::{assert_stopped, entries, interrupt, kill, marked};
     use crate::root;
 
     /// The `sleep` arguments that mark the wrapper's hanging children, one per test (they run
@@ -82,17 +83,6 @@ mod unix {
         cmd.spawn().unwrap()
     }
 
-    fn entries(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(dir)
-            .map(|d| {
-                d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        names.sort();
-        names
-    }
-
     /// Waits until `ready` holds for `out`'s entries (at most two minutes).
     fn wait_for(out: &Path, what: &str, ready: impl Fn(&[String]) -> bool) {
         let start = Instant::now();
@@ -104,38 +94,6 @@ mod unix {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-    }
-
-    /// The processes whose command line holds `mark`.
-    fn marked(mark: &str) -> Vec<u32> {
-        std::fs::read_dir("/proc")
-            .unwrap()
-            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-            .filter(|pid| {
-                std::fs::read(format!("/proc/{pid}/cmdline"))
-                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains(mark))
-            })
-            .collect()
-    }
-
-    /// Waits up to five seconds for the processes marked `mark` to be gone, then asserts that
-    /// none is left: a signalled child is gone within moments, not its sleep's five minutes.
-    #[track_caller]
-    fn assert_stopped(mark: &str, what: &str) {
-        let stopped = Instant::now();
-        while !marked(mark).is_empty() && stopped.elapsed() < Duration::from_secs(5) {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        assert_eq!(marked(mark), Vec::<u32>::new(), "{what}");
-    }
-
-    fn kill(pid: u32, signal: &str) {
-        let ok = Command::new("kill")
-            .args([format!("-{signal}"), pid.to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill -{signal} {pid}");
     }
 
     fn sha256(path: &Path) -> String {
@@ -176,14 +134,7 @@ mod unix {
                     && names.iter().any(|n| n.starts_with(".cell-"))
             });
             let started = Instant::now();
-            kill(child.id(), signal);
-            let result = child.wait_with_output().unwrap();
-            let stderr = String::from_utf8_lossy(&result.stderr);
-            assert_eq!(result.status.code(), Some(code), "SIG{signal}: {stderr}");
-            assert!(
-                stderr.contains(&format!("pegate: interrupted by SIG{signal}")),
-                "{stderr}"
-            );
+            interrupt(child, signal, "pegate", code);
             // Well before the wrapper's sleep would have ended: the children were stopped.
             assert!(started.elapsed() < Duration::from_secs(60));
             assert_stopped(MARK_SIGNALS, "children left running");
@@ -324,14 +275,7 @@ mod unix {
                 .spawn()
                 .unwrap();
             wait_for(&out, "a few SBOMs written", |names| names.len() >= 20);
-            kill(child.id(), signal);
-            let result = child.wait_with_output().unwrap();
-            let stderr = String::from_utf8_lossy(&result.stderr);
-            assert_eq!(result.status.code(), Some(code), "SIG{signal}: {stderr}");
-            assert!(
-                stderr.contains(&format!("pegate: interrupted by SIG{signal}")),
-                "{stderr}"
-            );
+            interrupt(child, signal, "pegate", code);
             let names = entries(&out);
             assert!(
                 names.iter().all(|n| !n.starts_with('.')),

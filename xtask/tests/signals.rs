@@ -10,7 +10,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[cfg(unix)]
+#[path = "../../tests/integration/procs.rs"]
+mod procs;
+
+#[cfg(unix)]
 mod unix {
+    use crate::procs::{assert_stopped, entries, interrupt, marked};
     use std::path::{Path, PathBuf};
     use std::process::{Command, Stdio};
     use std::time::{Duration, Instant};
@@ -42,29 +47,6 @@ mod unix {
         .unwrap();
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
         script
-    }
-
-    fn entries(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(dir)
-            .map(|d| {
-                d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        names.sort();
-        names
-    }
-
-    /// The processes whose command line holds `mark`.
-    fn marked(mark: &str) -> Vec<u32> {
-        std::fs::read_dir("/proc")
-            .unwrap()
-            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-            .filter(|pid| {
-                std::fs::read(format!("/proc/{pid}/cmdline"))
-                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains(mark))
-            })
-            .collect()
     }
 
     /// Runs `cargo xtask verify` with the slow `go`, sends `signal` once a cell has finished and
@@ -104,25 +86,9 @@ mod unix {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let sent = Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(child.id().to_string())
-            .status()
-            .unwrap();
-        assert!(sent.success(), "kill -{signal}");
-        let output = child.wait_with_output().unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(code), "{stderr}");
-        assert!(
-            stderr.contains(&format!("cargo xtask verify: interrupted by SIG{signal}")),
-            "{stderr}"
-        );
+        interrupt(child, signal, "cargo xtask verify", code);
         // The hanging children were stopped with the run, not left to their sleep's minutes.
-        let stopped = Instant::now();
-        while !marked(mark).is_empty() && stopped.elapsed() < Duration::from_secs(5) {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        assert_eq!(marked(mark), Vec::<u32>::new(), "sleeps left running");
+        assert_stopped(mark, "sleeps left running");
         let left = entries(&artifacts);
         assert!(
             left.iter().all(|n| !n.starts_with('.')),
