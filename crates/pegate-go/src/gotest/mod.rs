@@ -185,50 +185,14 @@ pub fn test_gated(
     done: &(dyn Fn(&PackageResult) + Sync),
 ) -> Result<TestReport> {
     let started = Instant::now();
-    if !spec.source_dir.join("go.mod").is_file() {
-        return Err(Error::InvalidMatrix {
-            reason: format!("{} has no go.mod", spec.source_dir.display()),
-        });
-    }
-    if spec.targets.is_empty() {
-        return Err(Error::InvalidMatrix {
-            reason: "no targets".to_owned(),
-        });
-    }
-    fs::create_dir_all(&spec.out_dir)
-        .map_err(|e| Error::io("create directory", &spec.out_dir, e))?;
-    let out_dir =
-        fs::canonicalize(&spec.out_dir).map_err(|e| Error::io("resolve", &spec.out_dir, e))?;
-
+    let out_dir = prepare(spec)?;
     let runners: Vec<TargetRunner> = spec
         .targets
         .iter()
         .map(|t| target_runner(&spec.host, t))
         .collect();
-    // Packages outer, targets inner: the table reads one package at a time.
-    let mut per_target = Vec::new();
-    for target in &spec.targets {
-        per_target.push(list(tc, spec, target)?);
-    }
-    let mut jobs = Vec::new();
-    let mut order: BTreeMap<String, usize> = BTreeMap::new();
-    for (t, packages) in spec.targets.iter().zip(&per_target) {
-        for p in packages {
-            let next = order.len();
-            order.entry(p.import_path.clone()).or_insert(next);
-            jobs.push(Job {
-                package: p.clone(),
-                target: t.clone(),
-            });
-        }
-    }
+    let jobs = jobs(tc, spec)?;
     let target_index = |t: &Target| spec.targets.iter().position(|x| x == t).unwrap_or(0);
-    jobs.sort_by_key(|j| {
-        (
-            order.get(&j.package.import_path).copied().unwrap_or(0),
-            target_index(&j.target),
-        )
-    });
 
     let stop = AtomicBool::new(false);
     let work = || {
@@ -267,6 +231,53 @@ pub fn test_gated(
         packages,
         elapsed_ms: millis(started.elapsed()),
     })
+}
+
+/// Checks the spec (a module, some targets) and makes its output directory; returns that
+/// directory, resolved.
+fn prepare(spec: &TestSpec) -> Result<PathBuf> {
+    if !spec.source_dir.join("go.mod").is_file() {
+        return Err(Error::InvalidMatrix {
+            reason: format!("{} has no go.mod", spec.source_dir.display()),
+        });
+    }
+    if spec.targets.is_empty() {
+        return Err(Error::InvalidMatrix {
+            reason: "no targets".to_owned(),
+        });
+    }
+    fs::create_dir_all(&spec.out_dir)
+        .map_err(|e| Error::io("create directory", &spec.out_dir, e))?;
+    fs::canonicalize(&spec.out_dir).map_err(|e| Error::io("resolve", &spec.out_dir, e))
+}
+
+/// One job per package × target, packages outer (in `go list`'s first order), targets inner:
+/// the table reads one package at a time.
+fn jobs(tc: &Toolchain, spec: &TestSpec) -> Result<Vec<Job>> {
+    let mut per_target = Vec::new();
+    for target in &spec.targets {
+        per_target.push(list(tc, spec, target)?);
+    }
+    let mut jobs = Vec::new();
+    let mut order: BTreeMap<String, usize> = BTreeMap::new();
+    for (t, packages) in spec.targets.iter().zip(&per_target) {
+        for p in packages {
+            let next = order.len();
+            order.entry(p.import_path.clone()).or_insert(next);
+            jobs.push(Job {
+                package: p.clone(),
+                target: t.clone(),
+            });
+        }
+    }
+    let target_index = |t: &Target| spec.targets.iter().position(|x| x == t).unwrap_or(0);
+    jobs.sort_by_key(|j| {
+        (
+            order.get(&j.package.import_path).copied().unwrap_or(0),
+            target_index(&j.target),
+        )
+    });
+    Ok(jobs)
 }
 
 fn millis(d: Duration) -> u64 {

@@ -12,7 +12,7 @@ use super::output::{collect, go_timed_out, test2json, unfinished};
 use super::{MAX_OUTPUT, PackageResult, PackageStatus, TargetRunner, TestSpec, TestStatus, millis};
 use crate::error::{Error, Result};
 use crate::matrix::Target;
-use crate::run::{self, RunOptions, RunStatus, Runner};
+use crate::run::{self, RunOptions, RunResult, RunStatus, Runner};
 use crate::toolchain::{Toolchain, tail};
 
 /// A package as `go list -e -json` describes it for one target.
@@ -92,25 +92,38 @@ pub(super) fn one(
     gate: &(dyn Fn(&Path) -> std::result::Result<(), String> + Sync),
 ) -> PackageResult {
     let started = Instant::now();
+    let mut result = PackageResult::new(&job.package, &job.target, PackageStatus::Error);
+    if let Some(binary) = compile(tc, spec, out_dir, job, gate, &mut result) {
+        run_and_judge(tc, spec, job, runner, &binary, &mut result);
+    }
+    result.elapsed_ms = millis(started.elapsed());
+    result
+}
+
+/// `go test -c` of the job's package for its target, then the gate: the test binary, or `None`
+/// with `result`'s status and reason saying why there is none to run.
+fn compile(
+    tc: &Toolchain,
+    spec: &TestSpec,
+    out_dir: &Path,
+    job: &Job,
+    gate: &(dyn Fn(&Path) -> std::result::Result<(), String> + Sync),
+    result: &mut PackageResult,
+) -> Option<PathBuf> {
     let (package, target) = (&job.package, &job.target);
-    let mut result = PackageResult::new(package, target, PackageStatus::Error);
-    let finish = |mut r: PackageResult| {
-        r.elapsed_ms = millis(started.elapsed());
-        r
-    };
     if let Some(e) = &package.error {
         result.status = PackageStatus::BuildFailed;
         result.reason = Some(e.err.clone());
-        return finish(result);
+        return None;
     }
     if package.test_go_files.is_empty() && package.xtest_go_files.is_empty() {
         result.status = PackageStatus::NoTestFiles;
-        return finish(result);
+        return None;
     }
     let dir = out_dir.join(format!("{}_{}", target.goos, target.goarch));
     if let Err(e) = fs::create_dir_all(&dir) {
         result.reason = Some(format!("create directory {}: {e}", dir.display()));
-        return finish(result);
+        return None;
     }
     let binary = dir.join(binary_name(&package.import_path));
     let mut cmd = tc.command();
@@ -128,29 +141,43 @@ pub(super) fn one(
     match cmd.output() {
         Err(e) => {
             result.reason = Some(format!("could not run go test -c: {e}"));
-            return finish(result);
+            return None;
         }
         Ok(out) if !out.status.success() => {
             result.status = PackageStatus::BuildFailed;
             result.reason = Some(tail(&String::from_utf8_lossy(&out.stderr), 4000));
-            return finish(result);
+            return None;
         }
         Ok(_) => {}
     }
     if !binary.is_file() {
         result.status = PackageStatus::NoTestFiles;
-        return finish(result);
+        return None;
     }
     result.binary = Some(binary.clone());
     if let Err(reason) = gate(&binary) {
         result.status = PackageStatus::Failed;
         result.reason = Some(format!("gate: {reason}"));
-        return finish(result);
+        return None;
     }
+    Some(binary)
+}
+
+/// Runs the test binary where the target's runner can (skipped where none can), turns its
+/// output into per-test results through test2json, and sets the package's status.
+fn run_and_judge(
+    tc: &Toolchain,
+    spec: &TestSpec,
+    job: &Job,
+    runner: &TargetRunner,
+    binary: &Path,
+    result: &mut PackageResult,
+) {
+    let package = &job.package;
     let Some(program) = runner.runner.as_ref().map(|_| runner.program.clone()) else {
         result.status = PackageStatus::Skipped;
         result.reason.clone_from(&runner.reason);
-        return finish(result);
+        return;
     };
     result.runner.clone_from(&runner.runner);
     let run_runner = match program {
@@ -163,20 +190,35 @@ pub(super) fn one(
     opts.env = spec.env.clone();
     opts.args = spec.binary_args();
     opts.dir = Some(package.dir.clone());
-    let ran = run::run_artifact(&run_runner, &binary, &opts);
+    let ran = run::run_artifact(&run_runner, binary, &opts);
     result.exit_code = ran.exit_code;
     let events = match test2json(tc, &package.import_path, &ran.stdout) {
         Ok(events) => events,
         Err(e) => {
             result.reason = Some(e);
-            return finish(result);
+            return;
         }
     };
     let (tests, output) = collect(&events);
     result.tests = tests;
     result.output = tail(&format!("{output}\n{}", ran.stderr), 8000);
+    result.status = status(spec, &ran, result);
+    if result.status == PackageStatus::TimedOut {
+        // The tests the timeout cut off never reported an end: they are the ones that failed.
+        result.tests.extend(unfinished(&events));
+    }
+    if result.status == PackageStatus::Failed && ran.truncated {
+        result.reason = Some(format!(
+            "output cut at {MAX_OUTPUT} bytes; the results after that are missing"
+        ));
+    }
+}
+
+/// The package's status from how its test binary ended and what its tests reported; a
+/// timeout's or an error's reason goes into `result`.
+fn status(spec: &TestSpec, ran: &RunResult, result: &mut PackageResult) -> PackageStatus {
     let go_timeout = go_timed_out(&ran.stdout).or_else(|| go_timed_out(&ran.stderr));
-    result.status = match ran.status {
+    match ran.status {
         // The binary's own -test.timeout ended it (it panics and exits 2).
         RunStatus::Failed if ran.exit_code.is_some() && go_timeout.is_some() => {
             result.reason = go_timeout;
@@ -197,17 +239,7 @@ pub(super) fn one(
             result.reason = ran.reason.clone();
             PackageStatus::Error
         }
-    };
-    if result.status == PackageStatus::TimedOut {
-        // The tests the timeout cut off never reported an end: they are the ones that failed.
-        result.tests.extend(unfinished(&events));
     }
-    if result.status == PackageStatus::Failed && ran.truncated {
-        result.reason = Some(format!(
-            "output cut at {MAX_OUTPUT} bytes; the results after that are missing"
-        ));
-    }
-    finish(result)
 }
 
 /// How long a test binary may run past its `-test.timeout` before pegate kills it: Go's own
