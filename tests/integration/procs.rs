@@ -8,7 +8,7 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 /// The names in `dir`, sorted (none when it does not exist).
-pub fn entries(dir: &Path) -> Vec<String> {
+pub(crate) fn entries(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .map(|d| {
             d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -20,7 +20,7 @@ pub fn entries(dir: &Path) -> Vec<String> {
 }
 
 /// The processes whose command line holds `mark`.
-pub fn marked(mark: &str) -> Vec<u32> {
+pub(crate) fn marked(mark: &str) -> Vec<u32> {
     std::fs::read_dir("/proc")
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
@@ -32,7 +32,7 @@ pub fn marked(mark: &str) -> Vec<u32> {
 }
 
 /// Sends `kill -<signal>` to `pid`.
-pub fn kill(pid: u32, signal: &str) {
+pub(crate) fn kill(pid: u32, signal: &str) {
     let ok = Command::new("kill")
         .args([format!("-{signal}"), pid.to_string()])
         .status()
@@ -44,7 +44,7 @@ pub fn kill(pid: u32, signal: &str) {
 /// Sends SIG`signal` to `child` and waits for it: it must exit with `code` (130 / 143) and say
 /// `<program>: interrupted by SIG<signal>`. Returns its standard error.
 #[track_caller]
-pub fn interrupt(child: Child, signal: &str, program: &str, code: i32) -> String {
+pub(crate) fn interrupt(child: Child, signal: &str, program: &str, code: i32) -> String {
     kill(child.id(), signal);
     let result = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&result.stderr).into_owned();
@@ -59,7 +59,7 @@ pub fn interrupt(child: Child, signal: &str, program: &str, code: i32) -> String
 /// Waits up to five seconds for the processes marked `mark` to be gone, then asserts that none
 /// is left: a signalled child is gone within moments, not its sleep's minutes.
 #[track_caller]
-pub fn assert_stopped(mark: &str, what: &str) {
+pub(crate) fn assert_stopped(mark: &str, what: &str) {
     let stopped = Instant::now();
     while !marked(mark).is_empty() && stopped.elapsed() < Duration::from_secs(5) {
         std::thread::sleep(Duration::from_millis(50));
