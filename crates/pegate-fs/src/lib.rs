@@ -45,8 +45,25 @@ use std::time::{Duration, SystemTime};
 /// The start of every temporary file name pegate-fs creates.
 pub const TEMP_PREFIX: &str = ".pegate-tmp-";
 
-/// The temporary files of the writes in flight.
-static IN_FLIGHT: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+/// The temporary files of the writes in flight, and whether the process is ending.
+static IN_FLIGHT: Mutex<InFlightList> = Mutex::new(InFlightList {
+    paths: Vec::new(),
+    ending: false,
+});
+
+/// What [`IN_FLIGHT`] guards. A temporary file is created and listed under the lock, and
+/// [`remove_in_flight`] removes the listed ones and sets `ending` under it too, so no file can
+/// be created after the removal and left behind by the exit that follows.
+struct InFlightList {
+    paths: Vec<PathBuf>,
+    ending: bool,
+}
+
+fn in_flight() -> std::sync::MutexGuard<'static, InFlightList> {
+    IN_FLIGHT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// The name prefix of this run's temporary entries of one kind: `<kind>-<pid>-` (`.cell` gives
 /// `.cell-4242-`), which [`remove_stale`] knows to belong to process 4242.
@@ -126,10 +143,19 @@ pub fn write_with(
             .unwrap_or(0o666);
         builder.permissions(std::fs::Permissions::from_mode(mode));
     }
-    let mut tmp = builder
-        .tempfile_in(dir)
-        .map_err(|e| Error::io("create a temporary file beside", path)(os_error(e)))?;
-    let listed = InFlight::new(tmp.path());
+    let (mut tmp, listed) = {
+        let mut list = in_flight();
+        if list.ending {
+            let stopped = io::Error::new(io::ErrorKind::Interrupted, "the run is being stopped");
+            return Err(Error::io("create a temporary file beside", path)(stopped));
+        }
+        let tmp = builder
+            .tempfile_in(dir)
+            .map_err(|e| Error::io("create a temporary file beside", path)(os_error(e)))?;
+        list.paths.push(tmp.path().to_path_buf());
+        let listed = InFlight(tmp.path().to_path_buf());
+        (tmp, listed)
+    };
     fill(tmp.as_file_mut()).map_err(Error::io("write", path))?;
     tmp.as_file()
         .sync_all()
@@ -157,34 +183,23 @@ fn os_error(e: io::Error) -> io::Error {
 /// A temporary file listed in [`IN_FLIGHT`] while it lives.
 struct InFlight(PathBuf);
 
-impl InFlight {
-    fn new(path: &Path) -> InFlight {
-        if let Ok(mut list) = IN_FLIGHT.lock() {
-            list.push(path.to_path_buf());
-        }
-        InFlight(path.to_path_buf())
-    }
-}
-
 impl Drop for InFlight {
     fn drop(&mut self) {
-        if let Ok(mut list) = IN_FLIGHT.lock()
-            && let Some(at) = list.iter().position(|p| *p == self.0)
-        {
-            list.swap_remove(at);
+        let mut list = in_flight();
+        if let Some(at) = list.paths.iter().position(|p| *p == self.0) {
+            list.paths.swap_remove(at);
         }
     }
 }
 
 /// Removes the temporary files of the writes in flight, for a signal handler that is about to
-/// end the process: their destinations keep their old content (or stay absent). Returns how
-/// many were removed.
+/// end the process: their destinations keep their old content (or stay absent). From then on
+/// no write starts (it fails as interrupted). Returns how many were removed.
 pub fn remove_in_flight() -> usize {
-    let list = match IN_FLIGHT.lock() {
-        Ok(list) => list.clone(),
-        Err(poisoned) => poisoned.into_inner().clone(),
-    };
-    list.iter()
+    let mut list = in_flight();
+    list.ending = true;
+    list.paths
+        .iter()
         .filter(|p| std::fs::remove_file(p).is_ok())
         .count()
 }

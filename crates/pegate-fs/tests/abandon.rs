@@ -14,7 +14,7 @@ fn entries(dir: &Path) -> Vec<String> {
 }
 
 /// A signal handler's view: the temporary file of a write in flight is listed and removed,
-/// the destination keeps its old content.
+/// the destination keeps its old content, and no write starts afterwards.
 #[test]
 fn a_write_in_flight_can_be_abandoned() {
     let dir = tempfile::tempdir().unwrap();
@@ -40,5 +40,22 @@ fn a_write_in_flight_can_be_abandoned() {
         entries(dir.path())
             .iter()
             .all(|n| !n.starts_with(".pegate-tmp-"))
+    );
+    // The process is ending: a write that starts now (another thread's next file) creates no
+    // temporary file for the exit to leave behind, and fails as interrupted.
+    let next = dir.path().join("b.spdx.json");
+    let err = pegate_fs::write(&next, b"new").unwrap_err();
+    assert_eq!(
+        err.io_error().kind(),
+        std::io::ErrorKind::Interrupted,
+        "{err}"
+    );
+    assert!(!next.exists());
+    assert!(
+        entries(dir.path())
+            .iter()
+            .all(|n| !n.starts_with(".pegate-tmp-")),
+        "{:?}",
+        entries(dir.path())
     );
 }
