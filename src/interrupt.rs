@@ -18,7 +18,7 @@
 //!
 //! interrupt::install("mytool", Mode::Finish);
 //! // ... build a matrix with pegate::go::matrix::build ...
-//! if let Some(code) = interrupt::interrupted("mytool") {
+//! if let Some(code) = interrupt::interrupted() {
 //!     std::process::exit(i32::from(code)); // 130 after Ctrl-C, 143 after SIGTERM
 //! }
 //! ```
@@ -121,16 +121,16 @@ fn exit_now(signal: i32) -> ! {
     std::process::exit(i32::from(exit_code(signal)));
 }
 
-/// After a signal: says so on stderr (`<program>: interrupted by SIGINT`) and returns the exit
-/// code (130 / 143). What failed after the signal failed because of it, so a caller reports
-/// this instead of its children's errors. `None` when no signal came.
-pub fn interrupted(program: &str) -> Option<u8> {
+/// After a signal: says so on stderr (`<program>: interrupted by SIGINT`, with the name given
+/// to [`install`]) and returns the exit code (130 / 143). What failed after the signal failed
+/// because of it, so a caller reports this instead of its children's errors. `None` when no
+/// signal came.
+pub fn interrupted() -> Option<u8> {
     let signal = received()?;
-    eprintln!("{program}: interrupted by {}", name(signal));
+    eprintln!("{}: interrupted by {}", program(), name(signal));
     Some(exit_code(signal))
 }
 
-#[cfg(unix)]
 fn program() -> &'static str {
     PROGRAM.get().copied().unwrap_or("pegate")
 }

@@ -85,7 +85,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Test(args) => test::run(args),
         Command::Sign(args) => sign::run(args),
     };
-    if let Some(code) = interrupt::interrupted("pegate") {
+    if let Some(code) = interrupt::interrupted() {
         return ExitCode::from(code);
     }
     match result {

@@ -152,7 +152,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     // remove their staging directories, and the run stops before its tests and report.
     pegate::interrupt::install(PROGRAM, pegate::interrupt::Mode::Finish);
     let result = verify(args);
-    if let Some(code) = pegate::interrupt::interrupted(PROGRAM) {
+    if let Some(code) = pegate::interrupt::interrupted() {
         std::process::exit(i32::from(code));
     }
     let code = match result {
