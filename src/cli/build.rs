@@ -133,6 +133,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     // And the output directory: one that cannot take a file is one error naming it, before
     // Go is fetched or any cell runs.
     check_out_dir(&args.out)?;
+    // And the cache, where every cell's GOCACHE lives (and the toolchain, unless `--go`).
+    check_writable(&cache, "cache directory")?;
     let Some(tc) = resolve_go(args.go.as_deref(), &args.source, &cache)? else {
         return Ok(EXIT_ERROR);
     };
@@ -229,19 +231,25 @@ fn build_and_sign(
 }
 
 /// Creates `out` if need be and checks that a file can be created in it (a temporary one,
-/// removed at once); the error names the directory and the cause.
+/// removed at once) and that its `checksums.txt` may be replaced; the error names the
+/// directory and the cause.
 fn check_out_dir(out: &Path) -> anyhow::Result<()> {
+    check_writable(out, "output directory")?;
+    check_replaceable(&out.join(CHECKSUMS))
+}
+
+/// Creates `dir` if need be and checks that a file can be created in it (a temporary one,
+/// removed at once): one error naming the directory (`what` says which) and the cause, instead
+/// of one failure per cell later.
+pub(crate) fn check_writable(dir: &Path, what: &str) -> anyhow::Result<()> {
     let cannot = |e: std::io::Error| {
-        anyhow::anyhow!(
-            "cannot write into the output directory {}: {e}",
-            output::shown(out)
-        )
+        anyhow::anyhow!("cannot write into the {what} {}: {e}", output::shown(dir))
     };
-    std::fs::create_dir_all(out)
-        .map_err(|e| anyhow::anyhow!("create directory {}: {e}", output::shown(out)))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| anyhow::anyhow!("create directory {}: {e}", output::shown(dir)))?;
     // Named as pegate-fs names its temporary files, so a run killed right here leaves nothing
     // the next run's debris removal does not know.
-    let probe = out.join(format!(
+    let probe = dir.join(format!(
         "{}probe",
         pegate::fs::work_prefix(pegate::fs::TEMP_PREFIX.trim_end_matches('-'))
     ));
@@ -249,6 +257,42 @@ fn check_out_dir(out: &Path) -> anyhow::Result<()> {
     // is this run's to replace.
     std::fs::File::create(&probe).map_err(cannot)?;
     std::fs::remove_file(&probe).map_err(cannot)
+}
+
+/// The file every build writes last, listing the artifacts' SHA-256.
+const CHECKSUMS: &str = "checksums.txt";
+
+/// Refuses, before anything is built, a `checksums.txt` the kernel will not let this process
+/// replace: in a sticky directory (`/tmp`, a shared `dist/`), an entry may be renamed over
+/// only by its owner, the directory's owner or a privileged process (Linux `may_delete`, the
+/// same on the BSDs and macOS). Found only at the end, that refusal would leave the new
+/// artifacts in place without their checksum lines. Any other refusal still surfaces when the
+/// file is written, naming it.
+#[cfg(unix)]
+fn check_replaceable(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::MetadataExt as _;
+    let (Some(dir), Ok(file)) = (path.parent(), std::fs::symlink_metadata(path)) else {
+        return Ok(());
+    };
+    let Ok(dir) = std::fs::metadata(dir) else {
+        return Ok(());
+    };
+    let me = rustix::process::geteuid().as_raw();
+    let sticky = dir.mode() & 0o1000 != 0;
+    if sticky && me != 0 && file.uid() != me && dir.uid() != me {
+        anyhow::bail!(
+            "cannot replace {}: it belongs to user {} in a sticky directory, so only that user \
+             or the directory's owner may; nothing was built",
+            output::shown(path),
+            file.uid()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_replaceable(_: &Path) -> anyhow::Result<()> {
+    Ok(())
 }
 
 /// `--run`'s options (`None` without it): the timeout checked, Wine kept quiet.
@@ -393,7 +437,7 @@ fn write_checksums(
     merge: bool,
     removed: &[String],
 ) -> anyhow::Result<PathBuf> {
-    let sums_path = out_dir.join("checksums.txt");
+    let sums_path = out_dir.join(CHECKSUMS);
     let built: Vec<(String, &str)> = report
         .artifacts()
         .map(|a| {

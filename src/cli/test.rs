@@ -163,6 +163,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         .collect::<anyhow::Result<_>>()?;
     let gate = args.gate.as_deref().map(gate_fn).transpose()?;
     let cache = super::build::cache_dir(args.cache.as_deref())?;
+    // The cache holds GOCACHE for every package's build: one error naming it, up front.
+    super::build::check_writable(&cache, "cache directory")?;
     let Some(tc) = super::build::resolve_go(args.go.as_deref(), &args.source, &cache)? else {
         return Ok(EXIT_ERROR);
     };

@@ -774,8 +774,10 @@ ls -A "$mnt"
     /// No permission under `pegate build`, as `nobody`: an output directory it cannot write
     /// (checked before Go is resolved: nothing is built; one error naming the directory and the
     /// cause), and
-    /// a sticky output directory whose `checksums.txt` is root's (the artifact is written, the
-    /// rename over root's `checksums.txt` is refused: one error naming it; the old file stays).
+    /// a sticky output directory whose `checksums.txt` is root's (the kernel would refuse the
+    /// rename over it, so the build refuses first: one error naming it, nothing built, the old
+    /// file unchanged), and a cache directory it cannot write (one error naming it, the cache
+    /// unchanged).
     #[test]
     fn no_permission_fails_the_build_and_its_checksums_cleanly() {
         if !is_root() {
@@ -834,20 +836,40 @@ ls -A "$mnt"
         assert_eq!(run.status.code(), Some(2), "{}", transcript(&run));
         assert!(
             stderr.contains(&format!(
-                "pegate: error: rename into place {}: Operation not permitted (os error 1)",
+                "pegate: error: cannot replace {}: it belongs to user 0 in a sticky directory, \
+                 so only that user or the directory's owner may; nothing was built",
                 out.join("checksums.txt").display()
             )),
             "{stderr}"
         );
-        assert_one_cause(&stderr, "Operation not permitted");
-        assert_eq!(
-            entries(&out),
-            ["checksums.txt", "hello-go1.27.3-windows-amd64-console.exe"]
-        );
+        assert_eq!(stderr.matches("cannot replace").count(), 1, "{stderr}");
+        // No artifact without its checksum line: nothing was built.
+        assert_eq!(entries(&out), ["checksums.txt"]);
         assert_eq!(
             std::fs::read(out.join("checksums.txt")).unwrap(),
             b"old  old.exe\n"
         );
+
+        // A cache directory nobody cannot write (root's, 0755), into an output directory it can.
+        let root_cache = dir.path().join("root-cache");
+        std::fs::create_dir(&root_cache).unwrap();
+        std::fs::write(root_cache.join("keep.txt"), b"keep").unwrap();
+        let out = dir.path().join("mine");
+        std::fs::create_dir(&out).unwrap();
+        std::os::unix::fs::chown(&out, Some(65534), Some(65534)).unwrap();
+        let run = build_as_nobody(&root_cache, &out);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{}", transcript(&run));
+        assert!(
+            stderr.contains(&format!(
+                "pegate: error: cannot write into the cache directory {}: Permission denied (os error 13)",
+                root_cache.display()
+            )),
+            "{stderr}"
+        );
+        assert_one_cause(&stderr, "Permission denied");
+        assert_eq!(entries(&root_cache), ["keep.txt"]);
+        assert_eq!(entries(&out), Vec::<String>::new());
     }
 
     /// How a cached or downloaded wheel is spoiled.
