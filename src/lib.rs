@@ -44,5 +44,6 @@ pub use pegate_sign as sign;
 pub mod artifact;
 pub mod gate;
 pub mod interrupt;
+pub mod progress;
 pub mod release;
 pub mod sbom;

@@ -196,7 +196,9 @@ pub(crate) fn resolve_go(
     let mut req = ToolchainRequest::new(cache);
     req.explicit = go.map(absolute_go).transpose()?;
     req.project_dir = Some(source.to_path_buf());
-    match toolchain::resolve(&req) {
+    // Provisioning a toolchain is a 70 MB download: its steps are shown as they happen.
+    let reporter = pegate::progress::Reporter::stderr();
+    match toolchain::resolve_reporting(&req, &|step| reporter.report(step)) {
         Ok(tc) => Ok(Some(tc)),
         // Stopped by a signal (pip killed mid-download): `main` says so; "no go toolchain
         // found" and a fix for pip would send the user after a problem they do not have.

@@ -984,9 +984,12 @@ ls -A "$mnt"
             // Checked, found wrong, fetched again: the cached file's check comes before the fetch.
             let verifying_cached = format!("Verifying {{ archive: {cached:?} }}");
             let checked = events.iter().position(|e| *e == verifying_cached);
+            // The user is told the cached copy was spoiled, before it is fetched again.
+            let spoiled_cached = format!("Spoiled {{ archive: {cached:?} }}");
+            let spoiled = events.iter().position(|e| *e == spoiled_cached);
             let fetched = events.iter().position(|e| e.starts_with("Fetching"));
             assert!(
-                checked.is_some() && fetched.is_some() && checked < fetched,
+                checked.is_some() && checked < spoiled && spoiled < fetched,
                 "{spoil:?}: {events:#?}"
             );
             assert_eq!(

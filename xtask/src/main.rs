@@ -12,7 +12,6 @@
 mod corpus;
 mod import_fixtures;
 mod pe_fixtures;
-mod progress;
 mod schema;
 mod sign_fixtures;
 mod sign_test;

@@ -390,7 +390,7 @@ fn resolve_go(opts: &Options) -> anyhow::Result<Vec<Toolchain>> {
             // The reference matrix uses the pinned Go, not whatever `go` is on PATH.
             req.explicit = Some(go.clone());
             req.python = opts.python.clone();
-            let reporter = crate::progress::Reporter::stderr();
+            let reporter = pegate::progress::Reporter::stderr();
             Ok(toolchain::resolve_reporting(&req, &|e| reporter.report(e))?)
         })
         .collect()

@@ -65,6 +65,7 @@ pub(super) fn download_wheel(
         if sha256_file(&target)? == pin.sha256 {
             return Ok(target);
         }
+        report(Provision::Spoiled { archive: &target });
     }
     let tmp = tempfile::Builder::new()
         .prefix(".pip-")

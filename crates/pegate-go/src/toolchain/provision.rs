@@ -56,6 +56,12 @@ pub enum Provision<'a> {
         /// The archive.
         archive: &'a Path,
     },
+    /// The archive already in the cache does not match its pinned SHA-256 (a download cut
+    /// short, a damaged disk): it is downloaded again.
+    Spoiled {
+        /// The cached archive.
+        archive: &'a Path,
+    },
     /// Unpacking the verified archive into the cache.
     Unpacking {
         /// The archive.

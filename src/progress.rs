@@ -1,27 +1,31 @@
-//! What `cargo xtask verify` shows while the pinned Go is provisioned: a progress bar on a
-//! terminal, one line per step otherwise (CI logs), all on stderr.
+//! What a program built on pegate (the `pegate` CLI, `cargo xtask verify`) shows while a pinned
+//! Go is provisioned: a progress bar on a terminal, one line per step otherwise (CI logs), all on
+//! stderr. The library crates print nothing; they report [`Provision`] steps to a callback like
+//! [`Reporter::report`].
 
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 
-use pegate::go::toolchain::Provision;
+use crate::go::toolchain::Provision;
 
 /// Prints provisioning steps on stderr; the bar redraws one line in place on a terminal.
-pub(crate) struct Reporter {
+pub struct Reporter {
     terminal: bool,
     /// Whether a bar line is on screen (it must be ended before the next step's line).
     bar: Mutex<bool>,
 }
 
 impl Reporter {
-    pub(crate) fn stderr() -> Reporter {
+    /// A reporter on stderr, drawing the bar only when stderr is a terminal.
+    pub fn stderr() -> Reporter {
         Reporter {
             terminal: std::io::stderr().is_terminal(),
             bar: Mutex::new(false),
         }
     }
 
-    pub(crate) fn report(&self, event: Provision<'_>) {
+    /// Shows one provisioning step.
+    pub fn report(&self, event: Provision<'_>) {
         let mut bar = self.bar.lock().unwrap_or_else(|e| e.into_inner());
         let mut err = std::io::stderr().lock();
         let line = match event {
@@ -40,9 +44,16 @@ impl Reporter {
                 }
                 return;
             }
-            Provision::Verifying { archive } => {
-                format!("  checking the SHA-256 of {}", archive.display())
-            }
+            // The file's name: a fresh download is checked in a staging directory that is
+            // gone a moment later.
+            Provision::Verifying { archive } => format!(
+                "  checking the SHA-256 of {}",
+                archive.file_name().unwrap_or(archive.as_os_str()).display()
+            ),
+            Provision::Spoiled { archive } => format!(
+                "  {} does not match its pinned SHA-256 (cut short or damaged); downloading it again",
+                archive.display()
+            ),
             Provision::Unpacking { .. } => "  unpacking".to_owned(),
             Provision::Installed { goroot } => format!("  installed at {}", goroot.display()),
             _ => return,
