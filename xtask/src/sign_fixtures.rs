@@ -45,8 +45,27 @@ fn write(dir: &Path, name: &str, text: &str) -> anyhow::Result<()> {
     std::fs::write(dir.join(name), text).with_context(|| format!("write {name}"))
 }
 
+/// How long the test certificates are valid, in days: twenty years, so the committed fixtures
+/// do not expire under the tests that read them.
+const DAYS: &str = "7300";
+
 /// Root CA, code-signing leaf, self-signed leaf and TSA, as PEM files in `dir`.
 pub(crate) fn make_pki(dir: &Path) -> anyhow::Result<()> {
+    write_extensions(dir)?;
+    make_root_ca(dir)?;
+    for (name, cn, ext) in [
+        ("leaf", "pegate test code signing", "leaf"),
+        ("tsa", "pegate test TSA", "tsa"),
+    ] {
+        make_ca_signed(dir, name, cn, ext)?;
+    }
+    make_self_signed(dir)?;
+    write_tsa_chain(dir)
+}
+
+/// `ext.cnf`: the X.509 extensions of each kind of certificate (`ca`, `leaf` with the
+/// codeSigning EKU, `tsa` with the critical timeStamping EKU), named by the `openssl` calls.
+fn write_extensions(dir: &Path) -> anyhow::Result<()> {
     write(
         dir,
         "ext.cnf",
@@ -55,8 +74,11 @@ pub(crate) fn make_pki(dir: &Path) -> anyhow::Result<()> {
          subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n\
          [tsa]\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,timeStamping\n\
          subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
-    )?;
-    let days = "7300";
+    )
+}
+
+/// The self-signed root CA: `ca.key` and `ca.pem`, which the other certificates chain to.
+fn make_root_ca(dir: &Path) -> anyhow::Result<()> {
     openssl(
         dir,
         &[
@@ -70,7 +92,7 @@ pub(crate) fn make_pki(dir: &Path) -> anyhow::Result<()> {
             "-out",
             "ca.pem",
             "-days",
-            days,
+            DAYS,
             "-subj",
             "/CN=pegate test root CA/O=pegate",
             "-extensions",
@@ -78,49 +100,54 @@ pub(crate) fn make_pki(dir: &Path) -> anyhow::Result<()> {
             "-config",
             "ext.cnf",
         ],
+    )
+}
+
+/// A certificate the root CA issues: a key and request `<name>.key` / `<name>.csr`, then
+/// `<name>.pem` signed by the CA with the `ext` section of `ext.cnf`.
+fn make_ca_signed(dir: &Path, name: &str, cn: &str, ext: &str) -> anyhow::Result<()> {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.csr"),
+            "-subj",
+            &format!("/CN={cn}/O=pegate"),
+        ],
     )?;
-    for (name, cn, ext) in [
-        ("leaf", "pegate test code signing", "leaf"),
-        ("tsa", "pegate test TSA", "tsa"),
-    ] {
-        openssl(
-            dir,
-            &[
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                &format!("{name}.key"),
-                "-out",
-                &format!("{name}.csr"),
-                "-subj",
-                &format!("/CN={cn}/O=pegate"),
-            ],
-        )?;
-        openssl(
-            dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &format!("{name}.csr"),
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-out",
-                &format!("{name}.pem"),
-                "-days",
-                days,
-                "-extfile",
-                "ext.cnf",
-                "-extensions",
-                ext,
-            ],
-        )?;
-    }
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &format!("{name}.csr"),
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            &format!("{name}.pem"),
+            "-days",
+            DAYS,
+            "-extfile",
+            "ext.cnf",
+            "-extensions",
+            ext,
+        ],
+    )
+}
+
+/// A self-signed code-signing certificate, `self.key` and `self.pem`: a signature no trust
+/// anchor vouches for.
+fn make_self_signed(dir: &Path) -> anyhow::Result<()> {
     openssl(
         dir,
         &[
@@ -134,14 +161,18 @@ pub(crate) fn make_pki(dir: &Path) -> anyhow::Result<()> {
             "-out",
             "self.pem",
             "-days",
-            days,
+            DAYS,
             "-subj",
             "/CN=pegate self-signed/O=pegate",
             "-addext",
             "extendedKeyUsage=codeSigning",
         ],
-    )?;
-    // The TSA signs with its certificate followed by the CA (osslsigncode wants the chain).
+    )
+}
+
+/// `tsa-chain.pem`: the TSA signs with its certificate followed by the CA (osslsigncode wants
+/// the chain).
+fn write_tsa_chain(dir: &Path) -> anyhow::Result<()> {
     let chain = std::fs::read_to_string(dir.join("tsa.pem"))?
         + &std::fs::read_to_string(dir.join("ca.pem"))?;
     write(dir, "tsa-chain.pem", &chain)?;
@@ -217,26 +248,43 @@ fn cert_table(bytes: &[u8]) -> anyhow::Result<(usize, usize)> {
 pub(crate) fn run(_args: &[String]) -> anyhow::Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let out_dir = root.join("fixtures").join("authenticode");
-    std::fs::create_dir_all(&out_dir)?;
-    // osslsigncode refuses to overwrite its output.
-    for entry in std::fs::read_dir(&out_dir)? {
-        let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "exe") {
-            std::fs::remove_file(&path)?;
-        }
-    }
+    remove_executables(&out_dir)?;
     let work = std::env::temp_dir().join(format!("pegate-sign-{}", std::process::id()));
     std::fs::create_dir_all(&work)?;
     make_pki(&work)?;
     for pem in ["ca.pem", "self.pem", "leaf.pem", "tsa.pem"] {
         std::fs::copy(work.join(pem), out_dir.join(pem))?;
     }
+    sign_reference_arches(&work, &out_dir)?;
+    sign_amd64_variants(&work, &out_dir)?;
+    write_broken_variants(&out_dir)?;
+    std::fs::remove_dir_all(&work).ok();
+    println!("wrote fixtures to {}", out_dir.display());
+    Ok(())
+}
+
+/// Creates `out_dir` and removes the executables in it: osslsigncode refuses to overwrite its
+/// output.
+fn remove_executables(out_dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out_dir)?;
+    for entry in std::fs::read_dir(out_dir)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "exe") {
+            std::fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
+/// For each reference GOARCH, the tiny program as `<arch>-unsigned.exe` and signed with the
+/// CA-issued leaf and SHA-256 as `<arch>-signed.exe`.
+fn sign_reference_arches(work: &Path, out_dir: &Path) -> anyhow::Result<()> {
     let out = |name: &str| out_dir.join(name);
     for arch in pegate::go::matrix::REFERENCE_GOARCHES.map(|a| a.as_str()) {
-        let exe = go_build(&work, arch)?;
+        let exe = go_build(work, arch)?;
         std::fs::copy(&exe, out(&format!("{arch}-unsigned.exe")))?;
         sign(
-            &work,
+            work,
             "leaf.pem",
             "leaf.key",
             "sha256",
@@ -245,9 +293,15 @@ pub(crate) fn run(_args: &[String]) -> anyhow::Result<()> {
             false,
         )?;
     }
+    Ok(())
+}
+
+/// The other valid signatures of the amd64 program: self-signed, SHA-384, and nested.
+fn sign_amd64_variants(work: &Path, out_dir: &Path) -> anyhow::Result<()> {
+    let out = |name: &str| out_dir.join(name);
     let amd64 = out("amd64-unsigned.exe");
     sign(
-        &work,
+        work,
         "self.pem",
         "self.key",
         "sha256",
@@ -256,7 +310,7 @@ pub(crate) fn run(_args: &[String]) -> anyhow::Result<()> {
         false,
     )?;
     sign(
-        &work,
+        work,
         "leaf.pem",
         "leaf.key",
         "sha384",
@@ -266,7 +320,7 @@ pub(crate) fn run(_args: &[String]) -> anyhow::Result<()> {
     )?;
     // Nested: a SHA-1 signature with a SHA-256 signature nested in it (the classic dual signing).
     sign(
-        &work,
+        work,
         "leaf.pem",
         "leaf.key",
         "sha1",
@@ -275,15 +329,19 @@ pub(crate) fn run(_args: &[String]) -> anyhow::Result<()> {
         false,
     )?;
     sign(
-        &work,
+        work,
         "leaf.pem",
         "leaf.key",
         "sha256",
         &work.join("sha1.exe"),
         &out("amd64-nested.exe"),
         true,
-    )?;
+    )
+}
 
+/// The broken variants of `amd64-signed.exe`, each damaged in one way a verifier must catch.
+fn write_broken_variants(out_dir: &Path) -> anyhow::Result<()> {
+    let out = |name: &str| out_dir.join(name);
     let signed = std::fs::read(out("amd64-signed.exe"))?;
     let (table, size) = cert_table(&signed)?;
     // Tampered: one byte inside .text (file offset 0x1000 is well inside it for Go binaries).
@@ -305,7 +363,5 @@ pub(crate) fn run(_args: &[String]) -> anyhow::Result<()> {
         *b = (i as u8).wrapping_mul(31).wrapping_add(7);
     }
     std::fs::write(out("amd64-garbage-pkcs7.exe"), &garbage)?;
-    std::fs::remove_dir_all(&work).ok();
-    println!("wrote fixtures to {}", out_dir.display());
     Ok(())
 }
