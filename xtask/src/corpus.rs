@@ -128,11 +128,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         .parent()
         .context("xtask has no parent directory")?
         .to_path_buf();
-    let manifest_text =
-        std::fs::read_to_string(root.join(MANIFEST)).with_context(|| format!("read {MANIFEST}"))?;
-    let manifest: Manifest =
-        toml::from_str(&manifest_text).with_context(|| format!("parse {MANIFEST}"))?;
-    let manifest_sha256 = hex::encode(Sha256::digest(manifest_text.as_bytes()));
+    let (manifest, manifest_sha256) = read_manifest(&root)?;
     let dir = corpus_dir(&root);
     let started = std::time::Instant::now();
 
@@ -143,77 +139,115 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
 
     std::fs::create_dir_all(dir.join("downloads"))
         .with_context(|| format!("create {}", dir.display()))?;
-    let mut seen = HashSet::new();
-    let mut files = Vec::new();
-    let mut anchors = Vec::new();
+    let mut taken = Taken::default();
     for pkg in &manifest.package {
-        let archive = fetch(pkg, &dir.join("downloads"))?;
-        let out = dir.join("files").join(pkg.id());
-        if out.exists() {
-            std::fs::remove_dir_all(&out).with_context(|| format!("clear {}", out.display()))?;
-        }
-        let (before, anchors_before) = (files.len(), anchors.len());
-        for_each_entry(&archive, &mut |inner, data| {
-            if let Some(wanted) = &pkg.anchors {
-                if wanted.iter().any(|w| w == inner) {
-                    let name = Path::new(inner)
-                        .file_name()
-                        .context("anchor path has no file name")?;
-                    let rel = Path::new("anchors").join(name);
-                    write(&dir.join(&rel), data)?;
-                    anchors.push(rel.to_string_lossy().into_owned());
-                }
-                return Ok(());
-            }
-            if !is_pe(data) || pkg.max_size.is_some_and(|m| data.len() as u64 > m) {
-                return Ok(());
-            }
-            let sha256 = hex::encode(Sha256::digest(data));
-            if !seen.insert(sha256.clone()) {
-                return Ok(()); // the same bytes from another package or platform
-            }
-            let rel = Path::new("files")
-                .join(pkg.id())
-                .join(safe_relative(inner)?);
-            write(&dir.join(&rel), data)?;
-            files.push(IndexedFile {
-                path: rel.to_string_lossy().into_owned(),
-                package: pkg.id(),
-                registry: pkg.registry,
-                licence: pkg.licence.clone(),
-                sha256,
-                size: data.len() as u64,
-            });
-            Ok(())
-        })
-        .with_context(|| format!("extract {}", archive.display()))?;
-        if let Some(wanted) = &pkg.anchors {
-            ensure!(
-                anchors.len() - anchors_before == wanted.len(),
-                "{}: not every anchor in {wanted:?} is in the package",
-                pkg.id()
-            );
-        } else {
-            ensure!(
-                files.len() > before,
-                "{}: no new PE file in the package",
-                pkg.id()
-            );
-        }
+        take_package(pkg, &dir, &mut taken)?;
     }
     ensure!(
-        files.len() >= MIN_FILES,
+        taken.files.len() >= MIN_FILES,
         "the corpus has {} PE files, fewer than {MIN_FILES}: add packages to {MANIFEST}",
-        files.len()
+        taken.files.len()
     );
     let index = Index {
         manifest_sha256,
-        files,
-        anchors,
+        files: taken.files,
+        anchors: taken.anchors,
     };
     let json = serde_json::to_string_pretty(&index)?;
     write(&dir.join("index.json"), json.as_bytes())?;
     report(&dir, &index, started, "fetched");
+    Ok(())
+}
+
+/// The parsed manifest and the SHA-256 of its text, which `index.json` records so a changed
+/// manifest is fetched again.
+fn read_manifest(root: &Path) -> anyhow::Result<(Manifest, String)> {
+    let manifest_text =
+        std::fs::read_to_string(root.join(MANIFEST)).with_context(|| format!("read {MANIFEST}"))?;
+    let manifest: Manifest =
+        toml::from_str(&manifest_text).with_context(|| format!("parse {MANIFEST}"))?;
+    let manifest_sha256 = hex::encode(Sha256::digest(manifest_text.as_bytes()));
+    Ok((manifest, manifest_sha256))
+}
+
+/// What the packages gave so far: the distinct PE files and the trust anchors, with the
+/// SHA-256 of every file taken so the same bytes are taken once.
+#[derive(Default)]
+struct Taken {
+    seen: HashSet<String>,
+    files: Vec<IndexedFile>,
+    anchors: Vec<String>,
+}
+
+/// Fetches one package, replaces its files in the corpus with what its archive holds now, and
+/// fails when it gave nothing: not every anchor it names, or no PE file not already taken.
+fn take_package(pkg: &Package, dir: &Path, taken: &mut Taken) -> anyhow::Result<()> {
+    let archive = fetch(pkg, &dir.join("downloads"))?;
+    let out = dir.join("files").join(pkg.id());
+    if out.exists() {
+        std::fs::remove_dir_all(&out).with_context(|| format!("clear {}", out.display()))?;
+    }
+    let (before, anchors_before) = (taken.files.len(), taken.anchors.len());
+    for_each_entry(&archive, &mut |inner, data| {
+        take_entry(pkg, dir, inner, data, taken)
+    })
+    .with_context(|| format!("extract {}", archive.display()))?;
+    if let Some(wanted) = &pkg.anchors {
+        ensure!(
+            taken.anchors.len() - anchors_before == wanted.len(),
+            "{}: not every anchor in {wanted:?} is in the package",
+            pkg.id()
+        );
+    } else {
+        ensure!(
+            taken.files.len() > before,
+            "{}: no new PE file in the package",
+            pkg.id()
+        );
+    }
+    Ok(())
+}
+
+/// One file of a package's archive, at `inner` in it: a package that names anchors gives only
+/// those (under `anchors/`); any other gives its PE files within its `max_size`, each under
+/// `files/<package id>/` unless the same bytes were taken before.
+fn take_entry(
+    pkg: &Package,
+    dir: &Path,
+    inner: &str,
+    data: &[u8],
+    taken: &mut Taken,
+) -> anyhow::Result<()> {
+    if let Some(wanted) = &pkg.anchors {
+        if wanted.iter().any(|w| w == inner) {
+            let name = Path::new(inner)
+                .file_name()
+                .context("anchor path has no file name")?;
+            let rel = Path::new("anchors").join(name);
+            write(&dir.join(&rel), data)?;
+            taken.anchors.push(rel.to_string_lossy().into_owned());
+        }
+        return Ok(());
+    }
+    if !is_pe(data) || pkg.max_size.is_some_and(|m| data.len() as u64 > m) {
+        return Ok(());
+    }
+    let sha256 = hex::encode(Sha256::digest(data));
+    if !taken.seen.insert(sha256.clone()) {
+        return Ok(()); // the same bytes from another package or platform
+    }
+    let rel = Path::new("files")
+        .join(pkg.id())
+        .join(safe_relative(inner)?);
+    write(&dir.join(&rel), data)?;
+    taken.files.push(IndexedFile {
+        path: rel.to_string_lossy().into_owned(),
+        package: pkg.id(),
+        registry: pkg.registry,
+        licence: pkg.licence.clone(),
+        sha256,
+        size: data.len() as u64,
+    });
     Ok(())
 }
 
@@ -323,12 +357,32 @@ fn fetch(pkg: &Package, downloads: &Path) -> anyhow::Result<PathBuf> {
         std::fs::remove_dir_all(&tmp).with_context(|| format!("clear {}", tmp.display()))?;
     }
     std::fs::create_dir_all(&tmp).with_context(|| format!("create {}", tmp.display()))?;
-    let mut cmd = match pkg.registry {
+    let shown = download(pkg, &tmp)?;
+    let fetched = downloaded_file(&tmp, ext, &shown)?;
+    let actual = sha256_file(&fetched)?;
+    if actual != pkg.sha256 {
+        bail!(
+            "{}: SHA-256 mismatch for {}: expected {}, got {actual}; the registry serves other bytes than the pin in {MANIFEST}",
+            pkg.id(),
+            fetched.display(),
+            pkg.sha256
+        );
+    }
+    std::fs::rename(&fetched, &target)
+        .with_context(|| format!("move {} to {}", fetched.display(), target.display()))?;
+    std::fs::remove_dir_all(&tmp).with_context(|| format!("remove {}", tmp.display()))?;
+    Ok(target)
+}
+
+/// The registry's own client downloading the pinned package into `tmp`: `pip download` of the
+/// wheel for the package's platform, `npm pack`, or `apt-get download name=version`.
+fn download_command(pkg: &Package, tmp: &Path) -> Command {
+    match pkg.registry {
         Registry::Pypi => {
             let mut cmd = Command::new("python3");
             cmd.args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
                 .args(["--disable-pip-version-check", "--quiet", "--dest"])
-                .arg(&tmp);
+                .arg(tmp);
             if let Some(platform) = &pkg.platform {
                 cmd.args(["--platform", platform, "--implementation", "cp"]);
                 cmd.args(["--python-version", pkg.python.as_deref().unwrap_or("3.12")]);
@@ -339,7 +393,7 @@ fn fetch(pkg: &Package, downloads: &Path) -> anyhow::Result<PathBuf> {
         Registry::Npm => {
             let mut cmd = Command::new("npm");
             cmd.args(["pack", "--silent", "--pack-destination"])
-                .arg(&tmp)
+                .arg(tmp)
                 .arg(format!("{}@{}", pkg.name, pkg.version));
             cmd
         }
@@ -347,10 +401,16 @@ fn fetch(pkg: &Package, downloads: &Path) -> anyhow::Result<PathBuf> {
             let mut cmd = Command::new("apt-get");
             cmd.args(["download", "-q"])
                 .arg(format!("{}={}", pkg.name, pkg.version))
-                .current_dir(&tmp);
+                .current_dir(tmp);
             cmd
         }
-    };
+    }
+}
+
+/// Runs the package's download into `tmp` and returns the command as shown in messages; a
+/// failed download is an error with the client's output (and, for Debian, what to do).
+fn download(pkg: &Package, tmp: &Path) -> anyhow::Result<String> {
+    let mut cmd = download_command(pkg, tmp);
     let shown = format!("{cmd:?}");
     let out = cmd
         .stdin(Stdio::null())
@@ -369,7 +429,13 @@ fn fetch(pkg: &Package, downloads: &Path) -> anyhow::Result<PathBuf> {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let fetched: Vec<PathBuf> = std::fs::read_dir(&tmp)?
+    Ok(shown)
+}
+
+/// The one archive (a `.<ext>` or `.zip` file) the download `shown` left in `tmp`; none or
+/// several is an error.
+fn downloaded_file(tmp: &Path, ext: &str, shown: &str) -> anyhow::Result<PathBuf> {
+    let fetched: Vec<PathBuf> = std::fs::read_dir(tmp)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == ext || e == "zip"))
         .collect();
@@ -380,19 +446,7 @@ fn fetch(pkg: &Package, downloads: &Path) -> anyhow::Result<PathBuf> {
             tmp.display()
         );
     };
-    let actual = sha256_file(fetched)?;
-    if actual != pkg.sha256 {
-        bail!(
-            "{}: SHA-256 mismatch for {}: expected {}, got {actual}; the registry serves other bytes than the pin in {MANIFEST}",
-            pkg.id(),
-            fetched.display(),
-            pkg.sha256
-        );
-    }
-    std::fs::rename(fetched, &target)
-        .with_context(|| format!("move {} to {}", fetched.display(), target.display()))?;
-    std::fs::remove_dir_all(&tmp).with_context(|| format!("remove {}", tmp.display()))?;
-    Ok(target)
+    Ok(fetched.clone())
 }
 
 /// Calls `f(path inside the archive, bytes)` for every regular file of a wheel, npm tarball or
