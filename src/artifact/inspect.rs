@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use pegate_authenticode::{SignatureReport, TrustStore, VerifyOptions};
+use pegate_gobin::buildinfo::BuildInfo;
 use pegate_gobin::crosscheck;
+use pegate_pe::PeSummary;
 use rayon::prelude::*;
 
 use super::{ArtifactReport, FailureKind, Inspection};
@@ -93,13 +95,7 @@ impl Options {
 /// file), the Go build info (the `.data` section only), and the whole-file hash and checksum.
 pub fn inspect(path: &Path, opts: &Options) -> ArtifactReport {
     // One open and one header parse for the summary, the signature and the build info.
-    let verify = VerifyOptions::default()
-        .with_file_sha256(opts.sha256)
-        .with_checksum(opts.checksum);
-    let verify = match &opts.trust {
-        Some(t) => verify.with_trust(t.clone()),
-        None => verify,
-    };
+    let verify = verify_options(opts);
     // Stamped before the open and after the last read: a file written meanwhile (a build still
     // running, a copy in progress) is reported as changed, never judged on bytes of two versions.
     let before = std::fs::metadata(path).ok().map(|m| Stamp::of(&m));
@@ -109,36 +105,14 @@ pub fn inspect(path: &Path, opts: &Options) -> ArtifactReport {
             .with_raw_long_names(opts.skip_section_names)
             .with_imports(opts.imports),
         |file, view, summary| {
-            // Without a signature check, the hash and checksum asked for take a read of their own.
-            let signature = if opts.skip_signature {
-                (opts.sha256 || opts.checksum).then(|| {
-                    pegate_authenticode::file_digests(file, view, &verify).map(Digested::Only)
-                })
-            } else {
-                Some(pegate_authenticode::verify_file(file, view, &verify).map(Digested::Verified))
-            };
-            let search = if opts.bounded_go_search {
-                pegate_gobin::buildinfo::Search::Bounded
-            } else {
-                pegate_gobin::buildinfo::Search::Exact
-            };
-            let go = (!opts.skip_go)
-                .then(|| pegate_gobin::buildinfo::read_file_with(file, view, search));
+            let signature = read_signature(file, view, opts, &verify);
+            let go = read_go(file, view, opts);
             let after = file.metadata().ok().map(|m| Stamp::of(&m));
             (summary, signature, go, after)
         },
     ) {
         Ok(s) => s,
-        Err(e) => {
-            let kind = if e.is_io() {
-                FailureKind::Io
-            } else if e.is_not_pe() {
-                FailureKind::NotPe
-            } else {
-                FailureKind::Malformed
-            };
-            return ArtifactReport::failed(path, kind, e.to_string());
-        }
+        Err(e) => return ArtifactReport::failed(path, failure_kind(&e), e.to_string()),
     };
     if let (Some(before), Some(after)) = (before, after)
         && before != after
@@ -153,6 +127,72 @@ pub fn inspect(path: &Path, opts: &Options) -> ArtifactReport {
             ),
         );
     }
+    inspected(path, summary, signature, go)
+}
+
+/// How the signature check reads: the hash and checksum asked for, and the trust to judge
+/// chains against.
+fn verify_options(opts: &Options) -> VerifyOptions {
+    let verify = VerifyOptions::default()
+        .with_file_sha256(opts.sha256)
+        .with_checksum(opts.checksum);
+    match &opts.trust {
+        Some(t) => verify.with_trust(t.clone()),
+        None => verify,
+    }
+}
+
+/// The whole-file read of an open file, if any is asked for: the signature check, or without
+/// it the hash and checksum asked for, which then take a read of their own.
+fn read_signature(
+    file: &std::fs::File,
+    view: &pegate_pe::PeView<'_>,
+    opts: &Options,
+    verify: &VerifyOptions,
+) -> Option<std::io::Result<Digested>> {
+    if opts.skip_signature {
+        (opts.sha256 || opts.checksum)
+            .then(|| pegate_authenticode::file_digests(file, view, verify).map(Digested::Only))
+    } else {
+        Some(pegate_authenticode::verify_file(file, view, verify).map(Digested::Verified))
+    }
+}
+
+/// The Go build info of an open file unless skipped, searched for as the options say.
+fn read_go(
+    file: &std::fs::File,
+    view: &pegate_pe::PeView<'_>,
+    opts: &Options,
+) -> Option<pegate_gobin::error::Result<Option<BuildInfo>>> {
+    let search = if opts.bounded_go_search {
+        pegate_gobin::buildinfo::Search::Bounded
+    } else {
+        pegate_gobin::buildinfo::Search::Exact
+    };
+    (!opts.skip_go).then(|| pegate_gobin::buildinfo::read_file_with(file, view, search))
+}
+
+/// How a file that could not be inspected failed: it could not be read, it is no PE file, or
+/// its headers are broken.
+fn failure_kind(e: &pegate_pe::Error) -> FailureKind {
+    if e.is_io() {
+        FailureKind::Io
+    } else if e.is_not_pe() {
+        FailureKind::NotPe
+    } else {
+        FailureKind::Malformed
+    }
+}
+
+/// The report of a file read through one open: the signature's hash and checksum go into the
+/// inspection, the build info is cross-checked against the headers, and a signature or build
+/// info that could not be read is the inspection's error while the rest still stands.
+fn inspected(
+    path: &Path,
+    mut summary: PeSummary,
+    signature: Option<std::io::Result<Digested>>,
+    go: Option<pegate_gobin::error::Result<Option<BuildInfo>>>,
+) -> ArtifactReport {
     let mut errors: Vec<String> = Vec::new();
     let (signature, sha256, checksum) = match signature {
         Some(Ok(Digested::Verified(report))) => {
@@ -178,7 +218,6 @@ pub fn inspect(path: &Path, opts: &Options) -> ArtifactReport {
         .as_ref()
         .map(|info| crosscheck::check(&summary, info))
         .unwrap_or_default();
-    let mut summary = summary;
     if let Some(sum) = checksum {
         summary.set_computed_checksum(sum);
     }
@@ -251,13 +290,7 @@ pub fn inspect_bytes(name: &Path, data: &[u8], opts: &Options) -> ArtifactReport
             return ArtifactReport::failed(name, kind, e.to_string());
         }
     };
-    let verify = VerifyOptions::default()
-        .with_file_sha256(opts.sha256)
-        .with_checksum(opts.checksum);
-    let verify = match &opts.trust {
-        Some(t) => verify.with_trust(t.clone()),
-        None => verify,
-    };
+    let verify = verify_options(opts);
     let mut summary = pegate_pe::summarize_with(
         &view,
         pegate_pe::Extra {
