@@ -49,65 +49,81 @@ pub(crate) fn assign(
     // The first occurrence of each path is named; a repeat gets `None`.
     let mut seen: HashSet<&Path> = HashSet::new();
     let first: Vec<bool> = abs.iter().map(|p| seen.insert(p.as_path())).collect();
-    let unique = || abs.iter().zip(&first).filter(|(_, f)| **f).map(|(p, _)| p);
-    let common = common_folder(unique().map(PathBuf::as_path));
-    let fill = |p: &Path, pattern: &str| {
-        let name = p
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let stem = p
-            .file_stem()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        pattern
-            .replace("{name}", &safe(&name))
-            .replace("{stem}", &safe(&stem))
-            .replace("{path}", &relative(p, &common))
-            .replace("{digest}", &digest(p))
-            .replace("{ext}", ext)
-    };
+    let unique = abs.iter().zip(&first).filter(|(_, f)| **f).map(|(p, _)| p);
+    let common = common_folder(unique.map(PathBuf::as_path));
     let names: Vec<Option<String>> = match pattern {
         Some(pattern) => abs
             .iter()
             .zip(&first)
-            .map(|(p, f)| f.then(|| fill(p, pattern)))
+            .map(|(p, f)| f.then(|| fill(p, pattern, &common, ext)))
             .collect(),
-        None => {
-            let plain = |p: &Path| fill(p, "{name}.{ext}");
-            let counts = count(unique().map(|p| plain(p)));
-            let named: Vec<Option<String>> = abs
-                .iter()
-                .zip(&first)
-                .map(|(p, f)| {
-                    f.then(|| {
-                        let n = plain(p);
-                        if counts.get(&n.to_lowercase()).copied().unwrap_or(0) > 1 {
-                            fill(p, "{path}.{ext}")
-                        } else {
-                            n
-                        }
-                    })
-                })
-                .collect();
-            // A path made safe can meet another input's own name (`a/b.exe` and `a_b.exe`).
-            let counts = count(named.iter().flatten().cloned());
-            abs.iter()
-                .zip(named)
-                .map(|(p, n)| {
-                    n.map(|n| {
-                        if counts.get(&n.to_lowercase()).copied().unwrap_or(0) > 1 {
-                            fill(p, "{path}-{digest}.{ext}")
-                        } else {
-                            n
-                        }
-                    })
-                })
-                .collect()
-        }
+        None => default_names(&abs, &first, &common, ext),
     };
+    no_collision(inputs, &names)?;
+    Ok(names)
+}
+
+/// `pattern` with its placeholders filled in for the input `p`: `{name}` and `{stem}` made
+/// safe, `{path}` relative to `common`, `{digest}` of the path, and `{ext}`.
+fn fill(p: &Path, pattern: &str, common: &Path, ext: &str) -> String {
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = p
+        .file_stem()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    pattern
+        .replace("{name}", &safe(&name))
+        .replace("{stem}", &safe(&stem))
+        .replace("{path}", &relative(p, common))
+        .replace("{digest}", &digest(p))
+        .replace("{ext}", ext)
+}
+
+/// The names without a pattern, for the inputs `first` marks as first occurrences: the file
+/// name where no other input has it, else the path relative to `common` made safe, and that
+/// with a digest of the path where it is still shared. Names are counted without case.
+fn default_names(abs: &[PathBuf], first: &[bool], common: &Path, ext: &str) -> Vec<Option<String>> {
+    let plain = |p: &Path| fill(p, "{name}.{ext}", common, ext);
+    let unique = abs.iter().zip(first).filter(|(_, f)| **f).map(|(p, _)| p);
+    let counts = count(unique.map(|p| plain(p)));
+    let named: Vec<Option<String>> = abs
+        .iter()
+        .zip(first)
+        .map(|(p, f)| {
+            f.then(|| {
+                let n = plain(p);
+                if counts.get(&n.to_lowercase()).copied().unwrap_or(0) > 1 {
+                    fill(p, "{path}.{ext}", common, ext)
+                } else {
+                    n
+                }
+            })
+        })
+        .collect();
+    // A path made safe can meet another input's own name (`a/b.exe` and `a_b.exe`).
+    let counts = count(named.iter().flatten().cloned());
+    abs.iter()
+        .zip(named)
+        .map(|(p, n)| {
+            n.map(|n| {
+                if counts.get(&n.to_lowercase()).copied().unwrap_or(0) > 1 {
+                    fill(p, "{path}-{digest}.{ext}", common, ext)
+                } else {
+                    n
+                }
+            })
+        })
+        .collect()
+}
+
+/// Fails on the first name two inputs share (without case): a user's pattern is used as
+/// given, never changed to make the names unique.
+fn no_collision(inputs: &[&Path], names: &[Option<String>]) -> Result<(), Collision> {
     let mut owner: HashMap<String, &Path> = HashMap::new();
-    for (input, name) in inputs.iter().zip(&names) {
+    for (input, name) in inputs.iter().zip(names) {
         let Some(name) = name else { continue };
         if let Some(first) = owner.insert(name.to_lowercase(), input) {
             return Err(Collision {
@@ -117,7 +133,7 @@ pub(crate) fn assign(
             });
         }
     }
-    Ok(names)
+    Ok(())
 }
 
 fn count(names: impl Iterator<Item = String>) -> HashMap<String, usize> {
