@@ -42,6 +42,16 @@ pub fn summary_line(report: &TestReport) -> String {
 pub fn table(report: &TestReport) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "go: {}", report.go_version);
+    write_runners(&mut s, report);
+    write_rows(&mut s, report);
+    write_failures(&mut s, report);
+    let _ = writeln!(s, "\n{}", summary_line(report));
+    s
+}
+
+/// One line per target: the runner that ran its tests (and the program it runs them with), or
+/// why none could.
+fn write_runners(s: &mut String, report: &TestReport) {
     for r in &report.runners {
         match (&r.runner, &r.program) {
             (Some(name), Some(program)) => {
@@ -60,6 +70,11 @@ pub fn table(report: &TestReport) -> String {
             }
         }
     }
+}
+
+/// The header and one row per package × target, the package and target columns as wide as
+/// their longest entry (at least their header's width).
+fn write_rows(s: &mut String, report: &TestReport) {
     let width = report
         .packages
         .iter()
@@ -92,6 +107,11 @@ pub fn table(report: &TestReport) -> String {
             secs(p.elapsed_ms)
         );
     }
+}
+
+/// For each package × target: every failed test with its output (without its `=== ` lines),
+/// then the package's own note when it has one.
+fn write_failures(s: &mut String, report: &TestReport) {
     for p in &report.packages {
         for t in p.tests.iter().filter(|t| t.status == TestStatus::Failed) {
             let _ = writeln!(s, "\n--- FAIL {} ({}, {})", t.name, p.package, p.target);
@@ -99,26 +119,29 @@ pub fn table(report: &TestReport) -> String {
                 let _ = writeln!(s, "    {line}");
             }
         }
-        let note = match p.status {
-            PackageStatus::Skipped | PackageStatus::NotRun | PackageStatus::NoTestFiles => None,
-            _ => p
-                .reason
-                .as_deref()
-                .or(if p.status.failed() && !p.output.is_empty() {
-                    Some(p.output.as_str())
-                } else {
-                    None
-                }),
-        };
-        if let Some(note) = note {
+        if let Some(note) = package_note(p) {
             let _ = writeln!(s, "\n--- {} {} ({})", p.status.word(), p.package, p.target);
             for line in note.lines() {
                 let _ = writeln!(s, "    {line}");
             }
         }
     }
-    let _ = writeln!(s, "\n{}", summary_line(report));
-    s
+}
+
+/// The note the table prints under a package × target: its reason, or a failed one's output;
+/// none for one that was skipped, not run or has no test files.
+fn package_note(p: &PackageResult) -> Option<&str> {
+    match p.status {
+        PackageStatus::Skipped | PackageStatus::NotRun | PackageStatus::NoTestFiles => None,
+        _ => p
+            .reason
+            .as_deref()
+            .or(if p.status.failed() && !p.output.is_empty() {
+                Some(p.output.as_str())
+            } else {
+                None
+            }),
+    }
 }
 
 /// The report as pretty JSON (the [`TestReport`] itself, plus `passed`).
