@@ -129,16 +129,7 @@ fn build(spec: &Spec) -> Vec<u8> {
     let nt = 0x40usize;
     let sec_table = nt + 4 + 20 + opt_size;
     let headers = align(sec_table + 40 * sections.len(), FILE_ALIGN);
-    let mut raw = headers;
-    let mut va = SECTION_ALIGN;
-    let mut layout = Vec::new();
-    for s in &sections {
-        let raw_size = align(s.data.len(), FILE_ALIGN);
-        layout.push((va, raw, raw_size));
-        raw += raw_size;
-        va += align(s.data.len().max(1), SECTION_ALIGN as usize) as u32;
-    }
-    let size_of_image = va;
+    let (layout, raw, size_of_image) = lay_out(&sections, headers);
     let strtab_at = if strtab.len() > 4 { raw } else { 0 };
     // The section table may overlap the optional header (SizeOfOptionalHeader below its
     // size); the headers still cover the whole optional header.
@@ -148,60 +139,120 @@ fn build(spec: &Spec) -> Vec<u8> {
     }
     out.extend(std::iter::repeat_n(0xee, spec.overlay));
 
-    // DOS header.
-    out[0] = b'M';
-    out[1] = b'Z';
-    put16(&mut out, 0x18, 0x40); // e_lfarlc: a "new" executable
-    put32(&mut out, 0x3c, nt as u32);
-    out[nt..nt + 4].copy_from_slice(b"PE\0\0");
-    let fh = nt + 4;
-    put16(&mut out, fh, spec.machine);
-    put16(&mut out, fh + 2, sections.len() as u16);
-    put32(&mut out, fh + 8, strtab_at as u32); // PointerToSymbolTable, 0 symbols
-    put16(&mut out, fh + 16, opt_size as u16);
-    put16(&mut out, fh + 18, spec.characteristics);
+    let fh = file_header(&mut out, spec, nt, sections.len(), strtab_at, opt_size);
     let oh = fh + 20;
     let entry = layout.first().map(|l| l.0).unwrap_or(0);
     let dirs = optional_header(&mut out, oh, spec, entry, size_of_image, headers);
-    for (i, (s, (va, raw, raw_size))) in sections.iter().zip(&layout).enumerate() {
-        let h = sec_table + 40 * i;
-        let name = short_names[i].as_bytes();
-        out[h..h + name.len()].copy_from_slice(name);
-        put32(&mut out, h + 8, s.data.len() as u32);
-        put32(&mut out, h + 12, *va);
-        put32(&mut out, h + 16, *raw_size as u32);
-        put32(&mut out, h + 20, *raw as u32);
-        put32(&mut out, h + 36, s.characteristics);
-        out[*raw..*raw + s.data.len()].copy_from_slice(&s.data);
-        if s.name == ".rdata" && spec.load_config.is_some() {
-            put32(&mut out, dirs + 8 * 10, va + lc_rva);
-            put32(
-                &mut out,
-                dirs + 8 * 10 + 4,
-                spec.lc_dir_size.unwrap_or(lc_size as u32),
-            );
-        }
-    }
+    let lc_dir = spec
+        .load_config
+        .map(|_| (lc_rva, spec.lc_dir_size.unwrap_or(lc_size as u32)));
+    section_table(
+        &mut out,
+        &sections,
+        &layout,
+        &short_names,
+        sec_table,
+        dirs,
+        lc_dir,
+    );
     if spec.bad_load_config {
         put32(&mut out, dirs + 8 * 10, 0x7fff_0000);
         put32(&mut out, dirs + 8 * 10 + 4, 0x40);
     }
     if let Some(cert) = &spec.cert {
-        let at = align(out.len(), 8);
-        out.resize(at, 0);
-        out.extend_from_slice(cert);
-        put32(&mut out, dirs + 8 * 4, at as u32);
-        put32(
-            &mut out,
-            dirs + 8 * 4 + 4,
-            spec.cert_size_override.unwrap_or(cert.len() as u32),
-        );
+        append_certificate(&mut out, cert, spec.cert_size_override, dirs);
     }
     if spec.checksum {
         let sum = pegate::pe::pe_checksum(&out, oh + 64);
         put32(&mut out, oh + 64, sum);
     }
     out
+}
+
+/// Where the sections go when the headers take `headers` bytes: each section's
+/// (VirtualAddress, PointerToRawData, SizeOfRawData), the file offset after the last one's
+/// raw data, and SizeOfImage.
+fn lay_out(sections: &[Sec], headers: usize) -> (Vec<(u32, usize, usize)>, usize, u32) {
+    let mut raw = headers;
+    let mut va = SECTION_ALIGN;
+    let mut layout = Vec::new();
+    for s in sections {
+        let raw_size = align(s.data.len(), FILE_ALIGN);
+        layout.push((va, raw, raw_size));
+        raw += raw_size;
+        va += align(s.data.len().max(1), SECTION_ALIGN as usize) as u32;
+    }
+    (layout, raw, va)
+}
+
+/// The DOS header, the `PE\0\0` signature at `nt` and the COFF file header after it, whose
+/// offset it returns.
+fn file_header(
+    out: &mut [u8],
+    spec: &Spec,
+    nt: usize,
+    sections: usize,
+    strtab_at: usize,
+    opt_size: usize,
+) -> usize {
+    // DOS header.
+    out[0] = b'M';
+    out[1] = b'Z';
+    put16(out, 0x18, 0x40); // e_lfarlc: a "new" executable
+    put32(out, 0x3c, nt as u32);
+    out[nt..nt + 4].copy_from_slice(b"PE\0\0");
+    let fh = nt + 4;
+    put16(out, fh, spec.machine);
+    put16(out, fh + 2, sections as u16);
+    put32(out, fh + 8, strtab_at as u32); // PointerToSymbolTable, 0 symbols
+    put16(out, fh + 16, opt_size as u16);
+    put16(out, fh + 18, spec.characteristics);
+    fh
+}
+
+/// The section headers at `sec_table` and each section's data at its raw offset. With a load
+/// config (`lc_dir`: its RVA within `.rdata` and the directory's size) the LOAD_CONFIG
+/// directory entry is written right after `.rdata`'s header and data, where its VA is known:
+/// a section table that overlaps the optional header makes the order of these writes matter.
+fn section_table(
+    out: &mut [u8],
+    sections: &[Sec],
+    layout: &[(u32, usize, usize)],
+    short_names: &[String],
+    sec_table: usize,
+    dirs: usize,
+    lc_dir: Option<(u32, u32)>,
+) {
+    for (i, (s, (va, raw, raw_size))) in sections.iter().zip(layout).enumerate() {
+        let h = sec_table + 40 * i;
+        let name = short_names[i].as_bytes();
+        out[h..h + name.len()].copy_from_slice(name);
+        put32(out, h + 8, s.data.len() as u32);
+        put32(out, h + 12, *va);
+        put32(out, h + 16, *raw_size as u32);
+        put32(out, h + 20, *raw as u32);
+        put32(out, h + 36, s.characteristics);
+        out[*raw..*raw + s.data.len()].copy_from_slice(&s.data);
+        if let (".rdata", Some((lc_rva, lc_dir_size))) = (s.name, lc_dir) {
+            put32(out, dirs + 8 * 10, va + lc_rva);
+            put32(out, dirs + 8 * 10 + 4, lc_dir_size);
+        }
+    }
+}
+
+/// Appends the certificate table `cert` at the next 8-aligned offset and points the SECURITY
+/// directory (whose offset is a file offset, not an RVA) at it, with `size_override` as its
+/// size when the fixture lies about it.
+fn append_certificate(out: &mut Vec<u8>, cert: &[u8], size_override: Option<u32>, dirs: usize) {
+    let at = align(out.len(), 8);
+    out.resize(at, 0);
+    out.extend_from_slice(cert);
+    put32(out, dirs + 8 * 4, at as u32);
+    put32(
+        out,
+        dirs + 8 * 4 + 4,
+        size_override.unwrap_or(cert.len() as u32),
+    );
 }
 
 /// The COFF string table (its size first) and each section's header name: a name longer than
