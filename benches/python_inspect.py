@@ -28,7 +28,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Callable, List, Sequence
+from typing import Callable, List, Optional, Sequence
 
 import pegate
 from pegate import _pegate
@@ -186,7 +186,8 @@ def signatures(paths: List[str]) -> None:
 def overheads(paths: List[str]) -> None:
     # Per-call overhead of the binding, one thread, headers only: the same call timed from
     # Python and inside Rust, rounds interleaved (a loaded machine hits both alike).
-    def overhead(label: str, python_call: Callable[[], None], rust_ns: Callable[[bool], float], n: int) -> None:
+    def overhead(label: str, python_call: Callable[[], None], rust_ns: Callable[[bool], float], n: int,
+                 convert_ns: Optional[Callable[[], float]] = None) -> None:
         py_us, rust_us, rust_json_us = [], [], []
         for _ in range(max(ROUNDS, 7)):
             start = time.perf_counter()
@@ -201,11 +202,15 @@ def overheads(paths: List[str]) -> None:
         print(f"{'the same call + brief object to JSON in Rust':<44} {rust_json:8.2f} us")
         print(f"  binding overhead: {py - rust:.2f} us over the Rust call, "
               f"{py - rust_json:.2f} us over the call + JSON (medians of {len(py_us)} interleaved rounds)")
+        if convert_ns is not None:
+            convert = statistics.median(convert_ns() / 1e3 for _ in range(max(ROUNDS, 7)))
+            print(f"  of which turning the brief object into Python objects (pythonize): {convert:.2f} us")
 
     sample = paths[: min(len(paths), 500)]
     overhead(f"pegate.inspect(path), {len(sample)} files",
              loop(lambda p: pegate.inspect(p, signature=False, buildinfo=False), sample),
-             lambda ser: _pegate._rust_inspect_ns(sample, ser), len(sample))
+             lambda ser: _pegate._rust_inspect_ns(sample, ser), len(sample),
+             lambda: _pegate._rust_convert_ns(sample))
     # In memory, small files (the whole-file work of inspect_bytes is then small, so the
     # difference is not lost in it).
     small = sorted({Path(p).read_bytes() for p in paths if Path(p).stat().st_size <= 65536}, key=len)

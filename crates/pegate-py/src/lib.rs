@@ -498,6 +498,24 @@ fn _rust_inspect_bytes_ns(py: Python<'_>, files: Vec<Vec<u8>>, serialise: bool) 
     }))
 }
 
+/// For benches/python_inspect.py, not part of the API: the mean nanoseconds of turning each
+/// path's brief object (headers only, inspected before the clock starts) into Python objects,
+/// the conversion `pegate.inspect` ends with, so the bench can say how much of the binding's
+/// per-call cost it is.
+#[pyfunction]
+#[doc(hidden)]
+fn _rust_convert_ns(py: Python<'_>, paths: Vec<PathBuf>) -> PyResult<f64> {
+    let opts = options(false, false, false, false, false, false, None)?;
+    let reports: Vec<ArtifactReport> = paths.iter().map(|p| artifact::inspect(p, &opts)).collect();
+    let start = std::time::Instant::now();
+    for report in &reports {
+        std::hint::black_box(to_python(py, report, false)?);
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let n = reports.len().max(1) as f64;
+    Ok(start.elapsed().as_secs_f64() * 1e9 / n)
+}
+
 /// The mean nanoseconds of `inspect` (and, with `serialise`, its brief object's JSON) per item.
 fn time_each<T>(items: &[T], serialise: bool, inspect: impl Fn(&T) -> ArtifactReport) -> f64 {
     let start = std::time::Instant::now();
@@ -535,5 +553,6 @@ fn _pegate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(schema, m)?)?;
     m.add_function(wrap_pyfunction!(_rust_inspect_ns, m)?)?;
     m.add_function(wrap_pyfunction!(_rust_inspect_bytes_ns, m)?)?;
+    m.add_function(wrap_pyfunction!(_rust_convert_ns, m)?)?;
     Ok(())
 }
