@@ -121,22 +121,8 @@ pub(crate) fn parse(der: &[u8]) -> Option<Vec<Parsed>> {
 /// that carries only this certificate, and its certificate list is read back. The fast path
 /// (`fast/cert.rs`) summarises each certificate this way once, so its summaries are the parser's.
 pub(crate) fn certificate_info(der: &[u8]) -> Option<CertificateInfo> {
-    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-        let len = content.len();
-        let mut out = vec![tag];
-        if len < 0x80 {
-            out.push(len as u8);
-        } else {
-            let bytes = len.to_be_bytes();
-            let skip = bytes.iter().take_while(|&&b| b == 0).count();
-            let bytes = bytes.get(skip..).unwrap_or_default();
-            out.push(0x80 | bytes.len() as u8);
-            out.extend_from_slice(bytes);
-        }
-        out.extend_from_slice(content);
-        out
-    }
     use crate::der::oid::{DATA, SIGNED_DATA};
+    use crate::der::tlv::encode as tlv;
     let signed = [
         tlv(0x02, &[1]),
         tlv(0x31, &[]),

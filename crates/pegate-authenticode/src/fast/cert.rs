@@ -15,8 +15,8 @@ use openssl::x509::store::{X509Store, X509StoreBuilder};
 use openssl::x509::{X509, X509StoreContext};
 
 use super::signed_data::Signer;
-use super::tlv::{Tlv, items, next};
 use crate::CertificateInfo;
+use crate::der::tlv::{Tlv, items, single};
 use crate::pkcs7;
 
 /// A certificate as this path uses it, decoded once per run.
@@ -79,8 +79,8 @@ fn certificate(der: &[u8]) -> Option<Arc<Cert>> {
 
 fn load(der: &[u8]) -> Option<Cert> {
     // Certificate { TBSCertificate { [0] version OPTIONAL, serial, signature, issuer, ... } }
-    let (c, rest) = next(der)?;
-    if c.tag != 0x30 || !rest.is_empty() {
+    let c = single(der)?;
+    if c.tag != 0x30 {
         return None;
     }
     let mut tbs = items(items(c).take(0x30)?);

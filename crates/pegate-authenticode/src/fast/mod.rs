@@ -19,15 +19,14 @@
 mod cert;
 mod signed_data;
 mod timestamp;
-mod tlv;
 
 use cert::{chain, find_signer};
-use signed_data::{signed_data, signer_verifies};
+use signed_data::{digest_algorithm, signed_data, signer_verifies};
 use timestamp::ms_countersignature;
-use tlv::{Tlv, any_ok, digest_algorithm, first_value, items, next, oid_ok};
 
 use crate::CertificateInfo;
 use crate::der::oid;
+use crate::der::tlv::{Tlv, first_value, items, oid_ok, single};
 use crate::pkcs7::Parsed;
 
 /// authenticode-parser's limit on the values of one nested-signature or countersignature
@@ -56,13 +55,8 @@ fn signature(der: &[u8], depth: usize, out: &mut Vec<Parsed>) -> Option<()> {
     // SpcIndirectDataContent { SpcAttributeTypeAndOptionalValue, DigestInfo }
     let mut indirect = items(sd.content);
     let mut data = items(indirect.take(0x30)?);
-    if !oid_ok(data.take(0x06)?) {
+    if !oid_ok(data.take(0x06)?) || !data.rest_is_optional_any() {
         return None;
-    }
-    match next(data.0) {
-        None if data.done() => {}
-        Some((v, rest)) if rest.is_empty() && any_ok(v) => {}
-        _ => return None,
     }
     let mut digest_info = items(indirect.take(0x30)?);
     let image_md = digest_algorithm(digest_info.take(0x30)?)?;
@@ -127,8 +121,7 @@ fn program_name(v: Tlv<'_>) -> Option<Option<String>> {
     let name = it.optional(0xa0);
     if let Some(link) = it.optional(0xa1) {
         // SpcLink: only the url form, `[0] IMPLICIT IA5String`, is read here.
-        let (l, rest) = next(link.content)?;
-        if l.tag != 0x80 || !rest.is_empty() {
+        if single(link.content)?.tag != 0x80 {
             return None;
         }
     }
@@ -138,10 +131,7 @@ fn program_name(v: Tlv<'_>) -> Option<Option<String>> {
     let Some(name) = name else {
         return Some(None);
     };
-    let (s, rest) = next(name.content)?;
-    if !rest.is_empty() {
-        return None;
-    }
+    let s = single(name.content)?;
     let text = match s.tag {
         // unicode: BMPString, UTF-16BE without surrogates or NUL (OpenSSL converts each unit).
         0x80 => {

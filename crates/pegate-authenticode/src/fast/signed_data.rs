@@ -13,10 +13,28 @@ use openssl::sign::Verifier;
 use pegate_facts::DigestAlgorithm;
 
 use super::cert::{Cert, certificates};
-use super::tlv::{
-    Tlv, algorithm, attributes, digest_algorithm, digest_set, integer_ok, items, next, oid_ok,
-};
 use crate::der::oid;
+use crate::der::tlv::{Tlv, algorithm, attributes, integer_ok, items, next, oid_ok, single};
+
+/// The digest algorithm of a digest OID, when it is one this path computes: every algorithm of
+/// the table but SHA-224, which no Authenticode signer writes; a signature using it takes
+/// authenticode-parser's path.
+pub(super) fn md_of_oid(oid: &[u8]) -> Option<DigestAlgorithm> {
+    DigestAlgorithm::from_oid(oid).filter(|&md| md != DigestAlgorithm::Sha224)
+}
+
+/// AlgorithmIdentifier of a digest this path computes.
+pub(super) fn digest_algorithm(t: Tlv<'_>) -> Option<DigestAlgorithm> {
+    md_of_oid(algorithm(t)?)
+}
+
+/// SET OF AlgorithmIdentifier: every one a digest OpenSSL's `PKCS7_dataInit` can start.
+fn digest_set(t: Tlv<'_>) -> Option<Vec<DigestAlgorithm>> {
+    if t.tag != 0x31 {
+        return None;
+    }
+    items(t).all()?.into_iter().map(digest_algorithm).collect()
+}
 
 /// OpenSSL's implementation of `md`.
 fn openssl_md(md: DigestAlgorithm) -> MessageDigest {
@@ -176,8 +194,8 @@ pub(super) fn signed_data(der: &[u8]) -> Option<(u8, SignedData<'_>)> {
     if !ci.done() {
         return None;
     }
-    let (sd, rest) = next(explicit.content)?;
-    if sd.tag != 0x30 || !rest.is_empty() {
+    let sd = single(explicit.content)?;
+    if sd.tag != 0x30 {
         return None;
     }
     let mut sd = items(sd);
@@ -189,8 +207,8 @@ pub(super) fn signed_data(der: &[u8]) -> Option<(u8, SignedData<'_>)> {
     let md_algs = digest_set(sd.take(0x31)?)?;
     let mut inner = items(sd.take(0x30)?);
     let content_type = inner.take(0x06)?;
-    let (content, rest) = next(inner.take(0xa0)?.content)?;
-    if !inner.done() || !rest.is_empty() || !oid_ok(content_type) {
+    let content = single(inner.take(0xa0)?.content)?;
+    if !inner.done() || !oid_ok(content_type) {
         return None;
     }
     let (certs, cms) = certificates(sd.take(0xa0)?)?;

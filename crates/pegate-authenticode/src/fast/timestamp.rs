@@ -10,10 +10,10 @@ use std::sync::Arc;
 use pegate_facts::DigestAlgorithm;
 
 use super::cert::{Cert, chain, find_signer};
-use super::signed_data::{digest_matches, hash, signed_data, signer_verifies};
-use super::tlv::{Tlv, any_ok, integer_ok, items, md_of_oid, next, oid_ok};
+use super::signed_data::{digest_matches, hash, md_of_oid, signed_data, signer_verifies};
 use crate::Timestamp;
 use crate::der::oid;
+use crate::der::tlv::{Tlv, integer_ok, items, oid_ok, single};
 
 /// An RFC 3161 timestamp (`1.3.6.1.4.1.311.3.3.1`): a PKCS#7 SignedData over a TSTInfo whose
 /// message imprint is the digest of the signature it stamps. Returns the timestamp and the
@@ -65,8 +65,8 @@ struct TstInfo<'a> {
 /// TSTInfo { version 1, policy, messageImprint, serialNumber, genTime, accuracy OPTIONAL,
 /// ordering DEFAULT FALSE, nonce OPTIONAL, tsa [0] OPTIONAL } (no extensions).
 fn tst_info(b: &[u8]) -> Option<TstInfo<'_>> {
-    let (t, rest) = next(b)?;
-    if t.tag != 0x30 || !rest.is_empty() {
+    let t = single(b)?;
+    if t.tag != 0x30 {
         return None;
     }
     let mut it = items(t);
@@ -117,20 +117,15 @@ fn tst_info(b: &[u8]) -> Option<TstInfo<'_>> {
 fn imprint_algorithm(t: Tlv<'_>) -> Option<&[u8]> {
     let mut it = items(t);
     let o = it.take(0x06)?;
-    match next(it.0) {
-        None if it.done() => {}
-        Some((p, rest)) if any_ok(p) && rest.is_empty() => {}
-        _ => return None,
-    }
-    oid_ok(o).then_some(o.content)
+    (it.rest_is_optional_any() && oid_ok(o)).then_some(o.content)
 }
 
 /// `[0] EXPLICIT GeneralName` holding a directoryName whose values are plain ASCII strings (what
 /// OpenSSL's name decoding surely accepts).
 fn directory_name(t: Tlv<'_>) -> Option<()> {
-    let (dn, rest) = next(t.content)?;
-    let (name, after) = next(dn.content)?;
-    if dn.tag != 0xa4 || name.tag != 0x30 || !rest.is_empty() || !after.is_empty() {
+    let dn = single(t.content)?;
+    let name = single(dn.content)?;
+    if dn.tag != 0xa4 || name.tag != 0x30 {
         return None;
     }
     for rdn in items(name).all()? {
@@ -140,9 +135,9 @@ fn directory_name(t: Tlv<'_>) -> Option<()> {
         for atv in items(rdn).all()? {
             let mut atv = items(atv);
             let o = atv.take(0x06)?;
-            let (v, rest) = next(atv.0)?;
+            let v = single(atv.0)?;
             let ascii = v.content.iter().all(|&b| (0x20..0x7f).contains(&b));
-            if !oid_ok(o) || !rest.is_empty() || !matches!(v.tag, 0x0c | 0x13 | 0x16) || !ascii {
+            if !oid_ok(o) || !matches!(v.tag, 0x0c | 0x13 | 0x16) || !ascii {
                 return None;
             }
         }

@@ -1,11 +1,17 @@
-//! Just enough DER to find nested Authenticode signatures: the values of the unsigned
-//! attribute `1.3.6.1.4.1.311.2.4.1` (`SPC_NESTED_SIGNATURE`), each a PKCS#7 ContentInfo.
+//! The crate's DER: one reader ([`tlv`]) for the precheck and the fast path (`fast/`), the OIDs
+//! they look for, the precheck every signature passes before authenticode-parser reads it, and
+//! the nested Authenticode signatures found in a signature: the values of the unsigned attribute
+//! `1.3.6.1.4.1.311.2.4.1` (`SPC_NESTED_SIGNATURE`), each a PKCS#7 ContentInfo.
 //!
-//! Bounded: every length is checked against the bytes present, nesting is not followed
-//! recursively here (the caller recurses with a depth limit).
+//! Bounded: every length is checked against the bytes present, nested signatures are not
+//! followed recursively here (the caller recurses with a depth limit).
+
+pub(crate) mod tlv;
 
 use std::collections::HashSet;
 use std::sync::{LazyLock, Mutex};
+
+use tlv::{Tlv, next_lenient};
 
 /// OID contents (no tag or length), for this walk and for the fast path (`fast/`).
 pub(crate) mod oid {
@@ -39,7 +45,7 @@ pub(crate) mod oid {
         &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x03, 0x03, 0x01];
 }
 
-/// DER of the OID 1.3.6.1.4.1.311.2.4.1, tag and length included.
+/// DER of the OID [`oid::NESTED_SIGNATURE`], tag and length included.
 const NESTED_OID: &[u8] = &[
     0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x04, 0x01,
 ];
@@ -144,27 +150,6 @@ impl std::fmt::Display for Tags<'_> {
     }
 }
 
-/// Reads one TLV at the start of `b`: (tag, whole TLV length, header length).
-pub(crate) fn tlv(b: &[u8]) -> Option<(u8, usize, usize)> {
-    let tag = *b.first()?;
-    let first = *b.get(1)?;
-    let (len, header) = if first < 0x80 {
-        (usize::from(first), 2usize)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 {
-            return None;
-        }
-        let mut len = 0usize;
-        for i in 0..n {
-            len = (len << 8) | usize::from(*b.get(2usize.checked_add(i)?)?);
-        }
-        (len, 2usize.checked_add(n)?)
-    };
-    let total = header.checked_add(len)?;
-    (total <= b.len()).then_some((tag, total, header))
-}
-
 /// The nested ContentInfo blobs directly inside `der` (one PKCS#7 signature).
 pub(crate) fn nested_signatures(der: &[u8]) -> Vec<&[u8]> {
     let mut out = Vec::new();
@@ -174,15 +159,13 @@ pub(crate) fn nested_signatures(der: &[u8]) -> Vec<&[u8]> {
             continue;
         };
         // SET OF ContentInfo
-        let Some((0x31, set_len, set_header)) = tlv(after) else {
+        let Some((set @ Tlv { tag: 0x31, .. }, _)) = next_lenient(after) else {
             continue;
         };
-        let mut inner = after.get(set_header..set_len).unwrap_or_default();
-        while let Some((0x30, len, _)) = tlv(inner) {
-            if let Some(ci) = inner.get(..len) {
-                out.push(ci);
-            }
-            inner = inner.get(len..).unwrap_or_default();
+        let mut inner = set.content;
+        while let Some((ci @ Tlv { tag: 0x30, .. }, rest)) = next_lenient(inner) {
+            out.push(ci.whole);
+            inner = rest;
         }
     }
     out
@@ -203,8 +186,7 @@ pub(crate) fn precheck(der: &[u8]) -> Result<(), DerError> {
 
 /// The first DER element of `b` (a WIN_CERTIFICATE's data may end in alignment padding).
 pub(crate) fn first_element(b: &[u8]) -> Option<&[u8]> {
-    let (_, total, _) = tlv(b)?;
-    b.get(..total)
+    next_lenient(b).map(|(t, _)| t.whole)
 }
 
 /// Attributes whose values authenticode-parser reads as a string or SEQUENCE without checking
@@ -225,17 +207,16 @@ const TYPED: &[(&[u8], &str, &[u8])] = &[
 /// For a SEQUENCE's content: an Attribute { OID, SET OF value } from [`TYPED`] whose values have
 /// another type, or a ContentInfo { SPC_INDIRECT_DATA, [0] content } without its SEQUENCE.
 fn check_typed(content: &[u8]) -> Result<(), ValueProblem> {
-    let Some((0x06, oid_len, oid_header)) = tlv(content) else {
+    let Some((id @ Tlv { tag: 0x06, .. }, next)) = next_lenient(content) else {
         return Ok(());
     };
-    let oid = content.get(oid_header..oid_len).unwrap_or_default();
-    let next = content.get(oid_len..).unwrap_or_default();
+    let oid = id.content;
     // A ContentInfo of type SPC_INDIRECT_DATA must carry its content, a SEQUENCE, in `[0]` (the
     // parser reads it without checking that it is there).
     if oid == self::oid::SPC_INDIRECT_DATA {
-        return match tlv(next) {
-            Some((0xa0, len, header)) => match tlv(next.get(header..len).unwrap_or_default()) {
-                Some((0x30, ..)) => Ok(()),
+        return match next_lenient(next) {
+            Some((tagged @ Tlv { tag: 0xa0, .. }, _)) => match next_lenient(tagged.content) {
+                Some((Tlv { tag: 0x30, .. }, _)) => Ok(()),
                 _ => Err(ValueProblem::IndirectDataNotSequence),
             },
             None if next.is_empty() => Err(ValueProblem::IndirectDataMissing),
@@ -245,11 +226,11 @@ fn check_typed(content: &[u8]) -> Result<(), ValueProblem> {
     let Some(&(_, attribute, allowed)) = TYPED.iter().find(|(o, ..)| *o == oid) else {
         return Ok(());
     };
-    let Some((0x31, set_len, set_header)) = tlv(next) else {
+    let Some((set @ Tlv { tag: 0x31, .. }, _)) = next_lenient(next) else {
         return Ok(());
     };
-    let mut values = next.get(set_header..set_len).unwrap_or_default();
-    while let Some((tag, len, _)) = tlv(values) {
+    let mut values = set.content;
+    while let Some((Tlv { tag, .. }, rest)) = next_lenient(values) {
         if !allowed.contains(&tag) {
             return Err(ValueProblem::WrongTag {
                 attribute,
@@ -257,7 +238,7 @@ fn check_typed(content: &[u8]) -> Result<(), ValueProblem> {
                 allowed,
             });
         }
-        values = values.get(len..).unwrap_or_default();
+        values = rest;
     }
     Ok(())
 }
@@ -277,35 +258,34 @@ fn walk(b: &[u8], base: usize, depth: usize, nodes: &mut usize) -> Result<(), De
         }
         let rest = b.get(at..).unwrap_or_default();
         let offset = base.saturating_add(at);
-        let (tag, total, header) = tlv(rest).ok_or(DerError::Malformed { offset })?;
-        let node = rest.get(..total).unwrap_or_default();
-        if tag & 0x20 != 0 {
-            let content = node.get(header..).unwrap_or_default();
-            if tag == 0x30 && looks_like_certificate(content) {
-                check_certificate(node)
+        let (node, _) = next_lenient(rest).ok_or(DerError::Malformed { offset })?;
+        if node.tag & 0x20 != 0 {
+            if node.tag == 0x30 && looks_like_certificate(node.content) {
+                check_certificate(node.whole)
                     .map_err(|problem| DerError::Certificate { offset, problem })?;
             }
-            if tag == 0x30 {
-                check_typed(content).map_err(|problem| DerError::Value { offset, problem })?;
+            if node.tag == 0x30 {
+                check_typed(node.content).map_err(|problem| DerError::Value { offset, problem })?;
             }
             walk(
-                content,
-                offset.saturating_add(header),
+                node.content,
+                offset.saturating_add(node.header_len()),
                 depth.saturating_add(1),
                 nodes,
             )?;
         }
-        at = at.saturating_add(total);
+        at = at.saturating_add(node.whole.len());
     }
     Ok(())
 }
 
 /// SEQUENCE { SEQUENCE { [0] { INTEGER version } ... } ... }: an X.509 certificate.
 fn looks_like_certificate(content: &[u8]) -> bool {
-    let Some((0x30, _, tbs_header)) = tlv(content) else {
-        return false;
-    };
-    content.get(tbs_header) == Some(&0xa0)
+    match next_lenient(content) {
+        // The byte after the TBSCertificate's header, read even when its content is empty.
+        Some((tbs @ Tlv { tag: 0x30, .. }, _)) => content.get(tbs.header_len()) == Some(&0xa0),
+        _ => false,
+    }
 }
 
 /// Certificates that loaded, by their DER: the files of a release share their signer and
@@ -351,19 +331,48 @@ mod tests {
     )]
     use super::*;
 
+    /// (tag, whole length, header length) of the first element, under each set of rules.
+    fn read(b: &[u8]) -> [Option<(u8, usize, usize)>; 2] {
+        let shape = |(t, _): (Tlv<'_>, &[u8])| (t.tag, t.whole.len(), t.header_len());
+        [tlv::next(b).map(shape), next_lenient(b).map(shape)]
+    }
+
+    /// The precheck reads what OpenSSL decodes (any definite length); the fast path only DER.
     #[test]
     fn tlv_lengths() {
-        assert_eq!(tlv(&[0x30, 0x03, 1, 2, 3]), Some((0x30, 5, 2)));
-        assert_eq!(tlv(&[0x30, 0x82, 0x00, 0x01, 9]), Some((0x30, 5, 4)));
-        assert_eq!(tlv(&[0x30, 0x82, 0xff, 0xff]), None, "length past the end");
-        assert_eq!(tlv(&[0x30, 0x85, 1, 1, 1, 1, 1]), None, "5-byte length");
-        assert_eq!(tlv(&[0x30]), None);
+        let both = |x| [x, x];
+        assert_eq!(read(&[0x30, 0x03, 1, 2, 3]), both(Some((0x30, 5, 2))));
+        assert_eq!(read(&[0x30, 0x81, 0x80]), both(None), "length past the end");
+        assert_eq!(
+            read(&[0x30, 0x85, 1, 1, 1, 1, 1]),
+            both(None),
+            "5-byte length"
+        );
+        assert_eq!(read(&[0x30, 0x80, 0, 0]), both(None), "indefinite length");
+        assert_eq!(read(&[0x30]), both(None));
+        assert_eq!(
+            read(&[0x30, 0x82, 0x00, 0x01, 9]),
+            [None, Some((0x30, 5, 4))],
+            "a padded length"
+        );
+        assert_eq!(
+            read(&[0x30, 0x81, 0x01, 9]),
+            [None, Some((0x30, 4, 3))],
+            "a long form for a short length"
+        );
+        assert_eq!(
+            read(&[0x3f, 0x01, 9]),
+            [None, Some((0x3f, 3, 2))],
+            "a high tag number: its next byte taken for the length"
+        );
+        let long = vec![7u8; 0x1234];
+        let der = tlv::encode(0x04, &long);
+        assert_eq!(read(&der), both(Some((0x04, 0x1238, 4))));
+        assert_eq!(tlv::single(&der).map(|t| t.content), Some(&long[..]));
     }
 
     fn oid(content: &[u8]) -> Vec<u8> {
-        let mut v = vec![0x06, content.len() as u8];
-        v.extend_from_slice(content);
-        v
+        tlv::encode(0x06, content)
     }
 
     #[test]
@@ -424,14 +433,7 @@ mod tests {
 
     /// A SEQUENCE holding `content`, its length in the shortest form.
     fn seq(content: &[u8]) -> Vec<u8> {
-        let n = content.len();
-        let mut v = match n {
-            0..0x80 => vec![0x30, n as u8],
-            0x80..0x100 => vec![0x30, 0x81, n as u8],
-            _ => vec![0x30, 0x82, (n >> 8) as u8, n as u8],
-        };
-        v.extend_from_slice(content);
-        v
+        tlv::encode(0x30, content)
     }
 
     /// Each way the walk refuses DER, as the variant and as the words the report prints.
@@ -502,6 +504,11 @@ mod tests {
     /// `nested_signatures` relies on memmem's non-overlapping matches being all of them.
     #[test]
     fn the_nested_oid_cannot_overlap_itself() {
+        assert_eq!(
+            NESTED_OID,
+            oid(super::oid::NESTED_SIGNATURE),
+            "the table's OID"
+        );
         let n = NESTED_OID.len();
         for k in 1..n {
             assert_ne!(NESTED_OID[..k], NESTED_OID[n - k..], "border of {k} bytes");
