@@ -22,6 +22,7 @@
 //! assert!(report.file_sha256.is_some() && report.checksum.is_some());
 //! ```
 
+mod cert;
 mod der;
 mod digest;
 mod fast;

@@ -8,9 +8,6 @@
 
 pub(crate) mod tlv;
 
-use std::collections::HashSet;
-use std::sync::{LazyLock, Mutex};
-
 use tlv::{Tlv, next_lenient};
 
 /// OID contents (no tag or length), for this walk and for the fast path (`fast/`).
@@ -261,7 +258,7 @@ fn walk(b: &[u8], base: usize, depth: usize, nodes: &mut usize) -> Result<(), De
         let (node, _) = next_lenient(rest).ok_or(DerError::Malformed { offset })?;
         if node.tag & 0x20 != 0 {
             if node.tag == 0x30 && looks_like_certificate(node.content) {
-                check_certificate(node.whole)
+                crate::cert::load(node.whole)
                     .map_err(|problem| DerError::Certificate { offset, problem })?;
             }
             if node.tag == 0x30 {
@@ -286,40 +283,6 @@ fn looks_like_certificate(content: &[u8]) -> bool {
         Some((tbs @ Tlv { tag: 0x30, .. }, _)) => content.get(tbs.header_len()) == Some(&0xa0),
         _ => false,
     }
-}
-
-/// Certificates that loaded, by their DER: the files of a release share their signer and
-/// timestamping chains, so each is loaded once per run rather than once per file. Bounded:
-/// emptied when full.
-static LOADED: LazyLock<Mutex<HashSet<Box<[u8]>>>> = LazyLock::new(Mutex::default);
-const MAX_LOADED: usize = 256;
-
-/// Whether OpenSSL loads the certificate and its public key (authenticode-parser assumes both).
-/// The answer depends on the bytes alone, so a certificate that loaded once is not loaded again.
-fn check_certificate(der: &[u8]) -> Result<(), CertificateProblem> {
-    // A poisoned lock (a panic elsewhere while holding it) only costs the cache.
-    if LOADED.lock().is_ok_and(|loaded| loaded.contains(der)) {
-        return Ok(());
-    }
-    load_certificate(der)?;
-    if let Ok(mut loaded) = LOADED.lock() {
-        if loaded.len() >= MAX_LOADED {
-            loaded.clear();
-        }
-        loaded.insert(der.into());
-    }
-    Ok(())
-}
-
-fn load_certificate(der: &[u8]) -> Result<(), CertificateProblem> {
-    let cert = openssl::x509::X509::from_der(der).map_err(|e| CertificateProblem::Unloadable {
-        reason: e.to_string(),
-    })?;
-    cert.public_key()
-        .map_err(|e| CertificateProblem::UnusablePublicKey {
-            reason: e.to_string(),
-        })?;
-    Ok(())
 }
 
 #[cfg(test)]

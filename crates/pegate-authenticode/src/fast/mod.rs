@@ -68,7 +68,7 @@ fn signature(der: &[u8], depth: usize, out: &mut Vec<Parsed>) -> Option<()> {
     let s = &sd.signer;
     let leaf = find_signer(&sd.certs, s)?;
     // Version 1: the digest covers the SEQUENCE's content, not its tag and length.
-    if !signer_verifies(s, &sd.md_algs, sd.content.content, &leaf.key) {
+    if !signer_verifies(s, &sd.md_algs, sd.content.content, leaf.key()) {
         return None;
     }
     let program_name = match first_value(&s.attributes, oid::SPC_SP_OPUS_INFO) {

@@ -5,8 +5,6 @@
 //! The Authenticode signature and its RFC 3161 timestamp token are both this structure; they
 //! differ only in their content, which the callers read.
 
-use std::sync::Arc;
-
 use openssl::hash::{Hasher as Digester, MessageDigest};
 use openssl::pkey::{Id, PKey, Public};
 use openssl::sign::Verifier;
@@ -173,7 +171,7 @@ pub(super) struct SignedData<'a> {
     pub(super) content_type: &'a [u8],
     /// The `[0]` content's one element.
     pub(super) content: Tlv<'a>,
-    pub(super) certs: Vec<Arc<Cert>>,
+    pub(super) certs: Vec<Cert<'a>>,
     /// Whether the certificate set holds other choices than X.509 (CMS only).
     pub(super) cms: bool,
     pub(super) signer: Signer<'a>,

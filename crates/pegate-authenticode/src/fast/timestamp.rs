@@ -5,8 +5,6 @@
 //! Separate from the signature itself because the token has its own content (TSTInfo, a
 //! GeneralizedTime, a TSA name) and its own verification rule (CMS tokens).
 
-use std::sync::Arc;
-
 use pegate_facts::DigestAlgorithm;
 
 use super::cert::{Cert, chain, find_signer};
@@ -18,10 +16,10 @@ use crate::der::tlv::{Tlv, integer_ok, items, oid_ok, single};
 /// An RFC 3161 timestamp (`1.3.6.1.4.1.311.3.3.1`): a PKCS#7 SignedData over a TSTInfo whose
 /// message imprint is the digest of the signature it stamps. Returns the timestamp and the
 /// token's certificates (authenticode-parser lists them with the outer signature's).
-pub(super) fn ms_countersignature(
-    der: &[u8],
+pub(super) fn ms_countersignature<'a>(
+    der: &'a [u8],
     stamped: &[u8],
-) -> Option<(Timestamp, Vec<Arc<Cert>>)> {
+) -> Option<(Timestamp, Vec<Cert<'a>>)> {
     let (_, sd) = signed_data(der)?;
     if sd.content_type != oid::TST_INFO || sd.content.tag != 0x04 {
         return None;
@@ -39,7 +37,7 @@ pub(super) fn ms_countersignature(
     let verified = if sd.cms {
         digest_matches(s, &sd.md_algs, sd.content.content)
     } else {
-        signer_verifies(s, &sd.md_algs, sd.content.content, &leaf.key)
+        signer_verifies(s, &sd.md_algs, sd.content.content, leaf.key())
     };
     if !verified {
         return None;
