@@ -87,3 +87,12 @@ def sbom(
 
 def schema() -> JsonObject:
     """The JSON Schema of ``pegate inspect``'s output."""
+
+def _scan_columns(
+    sources: Sequence[Source],
+    pointers: Sequence[str],
+    counted: Sequence[bool],
+    *,
+    names: Optional[Sequence[StrPath]] = None,
+) -> List[List[Any]]:
+    """For ``pegate.spark``, not part of the API: the scan's columns for one batch of files."""

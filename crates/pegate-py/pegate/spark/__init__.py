@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple, Union
 
 import pegate
 
@@ -155,36 +155,18 @@ def _arrow_schema(types: Sequence[Tuple[str, str]]) -> "pyarrow.Schema":
     return pa.schema([pa.field(name, arrow(ddl)) for name, ddl in types])
 
 
-def _pick(record: Dict[str, Any], col: Column) -> Any:
-    value: Any = record
-    for part in col.pointer.strip("/").split("/"):
-        if value is None:
-            return None
-        if part.isdigit():
-            index = int(part)
-            value = value[index] if isinstance(value, list) and index < len(value) else None
-        else:
-            value = value.get(part) if isinstance(value, dict) else None
-    if col.counted:
-        return len(value) if isinstance(value, list) else None
-    return value
-
-
-def rows(records: Iterable[Dict[str, Any]], sizes: Iterable[Optional[int]]) -> Dict[str, List[Any]]:
-    """The columns of these inspection records (``pegate inspect --full`` objects), with each
+def _columns(sources: List[Any], sizes: List[Optional[int]], names: Optional[List[str]] = None) -> Dict[str, List[Any]]:
+    """The table's columns for one batch: pegate inspects the files in parallel (``pegate
+    inspect --full --sha256``) and hands back only the fields of :data:`COLUMNS`, with each
     file's length as ``size``."""
-    out: Dict[str, List[Any]] = {c.name: [] for c in COLUMNS}
-    for record, size in zip(records, sizes):
-        for col in COLUMNS:
-            out[col.name].append(size if col.name == "size" else _pick(record, col))
+    from pegate import _pegate
+
+    values = _pegate._scan_columns(
+        sources, [c.pointer for c in COLUMNS], [c.counted for c in COLUMNS], names=names
+    )
+    out = {c.name: column for c, column in zip(COLUMNS, values)}
+    out["size"] = sizes
     return out
-
-
-def _record_of_bytes(path: str, data: bytes) -> Dict[str, Any]:
-    try:
-        return pegate.inspect(data, name=path, full=True, sha256=True)
-    except pegate.PeError as e:
-        return {"path": path, "error": str(e)}
 
 
 def _inspect_contents(batches: Iterator["pyarrow.RecordBatch"]) -> Iterator["pyarrow.RecordBatch"]:
@@ -194,10 +176,9 @@ def _inspect_contents(batches: Iterator["pyarrow.RecordBatch"]) -> Iterator["pya
     schema = _arrow_schema(_column_types())
     for batch in batches:
         paths = batch.column("path").to_pylist()
-        contents = batch.column("content")
+        contents = batch.column("content").to_pylist()
         lengths = batch.column("length").to_pylist()
-        records = [_record_of_bytes(p, contents[i].as_py()) for i, p in enumerate(paths)]
-        yield pa.RecordBatch.from_pydict(rows(records, lengths), schema=schema)
+        yield pa.RecordBatch.from_pydict(_columns(contents, lengths, names=paths), schema=schema)
 
 
 def _inspect_paths(batches: Iterator["pyarrow.RecordBatch"]) -> Iterator["pyarrow.RecordBatch"]:
@@ -209,14 +190,13 @@ def _inspect_paths(batches: Iterator["pyarrow.RecordBatch"]) -> Iterator["pyarro
     schema = _arrow_schema(_column_types())
     for batch in batches:
         paths = batch.column("path").to_pylist()
-        records = pegate.inspect_many(paths, full=True, sha256=True)
         sizes: List[Optional[int]] = []
         for p in paths:
             try:
                 sizes.append(os.stat(p).st_size)
             except OSError:
                 sizes.append(None)
-        yield pa.RecordBatch.from_pydict(rows(records, sizes), schema=schema)
+        yield pa.RecordBatch.from_pydict(_columns(paths, sizes), schema=schema)
 
 
 def scan(
