@@ -4,7 +4,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use pegate::artifact::{self, ArtifactReport};
+use pegate::artifact::{self, ArtifactReport, FailureKind};
 use pegate::sbom::{self, Subject};
 use rayon::prelude::*;
 
@@ -45,7 +45,8 @@ file renamed into place) and `wrote <sbom> (<input>)` printed; same-named files 
 folders get their relative path as name, never one SBOM for two files. Exit 2 when a file could
 not be read or two files would get one name.")]
 pub(crate) struct Args {
-    /// Go binaries (PE files).
+    /// Go binaries (PE files), or directories to search for them (files that are not PE are
+    /// skipped there, as `inspect` and `gate` skip them).
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
     /// SBOM format.
@@ -224,31 +225,63 @@ fn document(subject: &Subject, format: sbom::Format, created: i64) -> String {
 pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     let created = time(args.created.as_deref())?;
     let format = sbom::Format::from(args.format);
-    if args.out.is_none() && args.files.len() > 1 {
+    let (inputs, walk_errors) = super::walk::expand(&args.files);
+    for e in &walk_errors {
+        eprintln!(
+            "pegate: {}: {}",
+            super::output::shown(&e.path),
+            super::output::text(&e.message)
+        );
+    }
+    // Checked before any file is read in full, when the files were named one by one.
+    if args.out.is_none() && inputs.len() > 1 && inputs.iter().all(|i| i.explicit) {
         anyhow::bail!(
             "{} files given: pass --out DIR for one SBOM each",
-            args.files.len()
+            inputs.len()
         );
     }
     // The SBOM names the artifact by its SHA-256, which reads each file in full.
     let opts = artifact::Options::default().with_sha256(true);
-    let reports: Vec<ArtifactReport> = args
-        .files
+    let mut reports: Vec<ArtifactReport> = inputs
         .par_iter()
-        .map(|f| artifact::inspect(f, &opts))
+        .map(|i| artifact::inspect(&i.path, &opts))
         .collect();
-    let mut code = EXIT_OK;
+    // Below a directory, only PE files count; a file named on the command line always does.
+    let mut skipped = 0usize;
+    let mut kept = inputs.iter();
+    reports.retain(|r| {
+        let explicit = kept.next().is_some_and(|i| i.explicit);
+        let not_pe = r.failure().is_some_and(|f| f.kind == FailureKind::NotPe);
+        let keep = explicit || !not_pe;
+        skipped = skipped.saturating_add(usize::from(!keep));
+        keep
+    });
+    if args.out.is_none() && reports.len() > 1 {
+        anyhow::bail!(
+            "{} PE files found: pass --out DIR for one SBOM each",
+            reports.len()
+        );
+    }
+    let mut code = if walk_errors.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_ERROR
+    };
+    if reports.is_empty() && walk_errors.is_empty() {
+        eprintln!("pegate: no PE files found ({skipped} skipped: not PE)");
+        return Ok(EXIT_ERROR);
+    }
     for r in &reports {
-        let Ok(i) = &r.result else {
-            eprintln!(
-                "pegate: {}: {}",
-                super::output::shown(&r.path),
-                super::output::text(r.error().unwrap_or_default())
-            );
+        if let Some(failure) = r.failure() {
+            // An I/O failure's message names the file already (`<path>: <cause>`).
+            let message = super::output::text(&failure.message);
+            if failure.kind == FailureKind::Io {
+                eprintln!("pegate: {message}");
+            } else {
+                eprintln!("pegate: {}: {message}", super::output::shown(&r.path));
+            }
             code = EXIT_ERROR;
-            continue;
-        };
-        if i.go.is_none() {
+        } else if r.inspection().is_some_and(|i| i.go.is_none()) {
             eprintln!(
                 "pegate: {}: no Go build info; the SBOM lists the file only",
                 super::output::shown(&r.path)

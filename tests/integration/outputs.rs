@@ -109,6 +109,74 @@ fn same_named_inputs_get_one_sbom_each() {
     );
 }
 
+/// `sbom --out DIR` given a directory, as its help shows: one SBOM per PE file below it (named
+/// as `gate --sbom` names them), the files that are not PE skipped; a missing path is one error
+/// naming it once, exit 2; without `--out`, a directory of several PE files is refused.
+#[test]
+fn sbom_of_a_directory_documents_its_pe_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = place(
+        dir.path(),
+        &[
+            ("dist/bin/gofmt.exe", "tiny-amd64-console.exe"),
+            ("dist/tool/gofmt.exe", "tiny-amd64-cfg.exe"),
+        ],
+    );
+    std::fs::write(dir.path().join("dist/README.txt"), "not a PE file").unwrap();
+    let out_dir = dir.path().join("sbom");
+    let out = pegate()
+        .args(["sbom", "--created", "2026-12-01", "--out"])
+        .arg(&out_dir)
+        .arg(dir.path().join("dist"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    let names = ["bin_gofmt.exe.cdx.json", "tool_gofmt.exe.cdx.json"];
+    assert_eq!(listing(&out_dir), names);
+    for (input, name) in inputs.iter().zip(names) {
+        assert_eq!(
+            recorded_sha256(&out_dir.join(name)),
+            sha256(input),
+            "{name}"
+        );
+    }
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("README"),
+        "{}",
+        transcript(&out)
+    );
+
+    let missing = dir.path().join("no-such.exe");
+    let out = pegate()
+        .args(["sbom", "--out"])
+        .arg(&out_dir)
+        .arg(&missing)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{}", transcript(&out));
+    assert_eq!(
+        stderr.matches(&*missing.to_string_lossy()).count(),
+        1,
+        "{stderr}"
+    );
+    assert_eq!(listing(&out_dir), names);
+
+    let out = pegate()
+        .arg("sbom")
+        .arg(dir.path().join("dist"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", transcript(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("2 PE files found: pass --out DIR for one SBOM each"),
+        "{}",
+        transcript(&out)
+    );
+    assert!(out.stdout.is_empty());
+}
+
 /// A user's pattern that gives two inputs one name is refused before anything is written:
 /// exit 2, both inputs named.
 #[test]
