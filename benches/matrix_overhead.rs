@@ -15,6 +15,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use pegate::facts::GoArch;
 use pegate::go::matrix::{self, MatrixSpec, Target};
 use pegate::go::toolchain::{self, Toolchain};
 use rayon::prelude::*;
@@ -32,7 +33,10 @@ fn spec(out: &Path, jobs: usize) -> MatrixSpec {
         out,
         root.join("target").join("pegate-go"),
     );
-    spec.targets = vec![Target::windows("amd64"), Target::windows("arm64")];
+    spec.targets = vec![
+        Target::windows(GoArch::Amd64),
+        Target::windows(GoArch::Arm64),
+    ];
     spec.jobs = Some(jobs);
     spec
 }

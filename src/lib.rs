@@ -25,8 +25,7 @@
 //!
 //! for artifact in report.artifacts() {
 //!     let summary = pegate::pe::inspect_path(&artifact.path, &Default::default())?;
-//!     let goarch: pegate::facts::GoArch = artifact.cell.goarch.parse()?;
-//!     assert_eq!(goarch.machine(), Some(summary.headers.machine));
+//!     assert_eq!(artifact.cell.goarch.machine(), Some(summary.headers.machine));
 //!     println!("{} {} {}", artifact.cell, &artifact.sha256[..12], pegate::pe::describe(&summary));
 //! }
 //! # Ok(()) }

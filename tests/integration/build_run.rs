@@ -1,6 +1,7 @@
 //! `pegate build --run`: a cell this host cannot run is skipped with the reason and passes; a bad
 //! timeout is refused before anything is built.
 
+use pegate::facts::GoArch;
 use pegate::go::matrix::Target;
 use pegate::go::run::{Host, select_runner};
 
@@ -26,7 +27,7 @@ fn build_run_skips_what_this_host_cannot_run_and_says_why() {
     assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let run = &report["cells"][0]["run"];
-    match select_runner(&Host::detect(), &Target::windows("arm64")) {
+    match select_runner(&Host::detect(), &Target::windows(GoArch::Arm64)) {
         // An Arm64 Windows host runs it natively.
         Ok(_) => assert_eq!(run["stdout"], "Hello, Windows!\n", "{run}"),
         Err(reason) => {

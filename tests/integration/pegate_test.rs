@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 
+use pegate::facts::GoArch;
 use pegate::go::matrix::Target;
 use pegate::go::run::{Host, select_runner};
 
@@ -60,8 +61,8 @@ fn run(format: &str) -> std::process::Output {
 /// Windows); says why not otherwise.
 fn runs_both_x86_targets() -> bool {
     let host = Host::detect();
-    let ok = ["amd64", "386"]
-        .iter()
+    let ok = [GoArch::Amd64, GoArch::I386]
+        .into_iter()
         .all(|a| select_runner(&host, &Target::windows(a)).is_ok());
     if !ok {
         eprintln!(
@@ -346,7 +347,7 @@ fn processes_running(binary: &str) -> Vec<String> {
 /// Whether this host can run the windows/amd64 test binaries (says why not otherwise).
 fn runs_amd64() -> bool {
     let host = Host::detect();
-    let ok = select_runner(&host, &Target::windows("amd64")).is_ok();
+    let ok = select_runner(&host, &Target::windows(GoArch::Amd64)).is_ok();
     if !ok {
         eprintln!("skipped: this host cannot run windows/amd64 (.ci/setup installs wine64)");
         assert!(

@@ -25,6 +25,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use pegate_facts::{GoArch, GoOs};
 use serde::{Deserialize, Serialize};
 
 use crate::matrix::Target;
@@ -284,8 +285,8 @@ pub fn override_env_var(target: &Target, what: &str) -> String {
     };
     format!(
         "PEGATE_{what}_{}_{}",
-        clean(&target.goos),
-        clean(&target.goarch)
+        clean(target.goos.as_str()),
+        clean(target.goarch.as_str())
     )
 }
 
@@ -301,20 +302,20 @@ fn env_override(target: &Target, env: &dyn Fn(&str) -> Option<String>) -> Option
 }
 
 /// Zig's target triple for a Windows GOARCH.
-pub fn zig_triple(goarch: &str) -> Option<&'static str> {
+pub fn zig_triple(goarch: GoArch) -> Option<&'static str> {
     match goarch {
-        "amd64" => Some("x86_64-windows-gnu"),
-        "386" => Some("x86-windows-gnu"),
-        "arm64" => Some("aarch64-windows-gnu"),
+        GoArch::Amd64 => Some("x86_64-windows-gnu"),
+        GoArch::I386 => Some("x86-windows-gnu"),
+        GoArch::Arm64 => Some("aarch64-windows-gnu"),
         _ => None,
     }
 }
 
 /// Debian's MinGW-w64 tool prefix and package suffix for a Windows GOARCH.
-fn mingw_prefix(goarch: &str) -> Option<(&'static str, &'static str)> {
+fn mingw_prefix(goarch: GoArch) -> Option<(&'static str, &'static str)> {
     match goarch {
-        "amd64" => Some(("x86_64-w64-mingw32", "x86-64")),
-        "386" => Some(("i686-w64-mingw32", "i686")),
+        GoArch::Amd64 => Some(("x86_64-w64-mingw32", "x86-64")),
+        GoArch::I386 => Some(("i686-w64-mingw32", "i686")),
         _ => None,
     }
 }
@@ -325,7 +326,7 @@ fn install_hint(target: &Target) -> String {
         "let pegate fetch zig (needs python3 with pip and PyPI), install the pinned ziglang wheel offline, \
          or set {PEGATE_ZIG_ENV} to a zig executable"
     );
-    match mingw_prefix(&target.goarch) {
+    match mingw_prefix(target.goarch) {
         Some((_, pkg)) => format!(
             "no C compiler for {target}: install MinGW-w64 (apt-get install gcc-mingw-w64-{pkg} g++-mingw-w64-{pkg}), {zig}, or pass --cc {target}=COMPILER"
         ),
@@ -356,21 +357,21 @@ pub(crate) fn plan_in(
     if let Some(o) = opts.configured.get(target) {
         return Plan::Override(o.clone());
     }
-    if target.goos != "windows" {
+    if target.goos != GoOs::Windows {
         return Plan::Missing(format!(
             "{target}: pegate chooses C compilers for Windows targets only; pass --cc {target}=COMPILER"
         ));
     }
     let path = opts.search_path();
     if opts.mingw
-        && let Some((prefix, _)) = mingw_prefix(&target.goarch)
+        && let Some((prefix, _)) = mingw_prefix(target.goarch)
         && let Some(gcc) = find_on_path(&path, &format!("{prefix}-gcc"))
     {
         let gxx = find_on_path(&path, &format!("{prefix}-g++"));
         return Plan::Mingw { gcc, gxx };
     }
     if opts.zig
-        && let Some(triple) = zig_triple(&target.goarch)
+        && let Some(triple) = zig_triple(target.goarch)
     {
         let env_zig = std::env::var_os(PEGATE_ZIG_ENV)
             .filter(|v| !v.is_empty())
@@ -565,11 +566,11 @@ mod tests {
     #[test]
     fn the_override_variables_are_named_after_the_target() {
         assert_eq!(
-            override_env_var(&Target::windows("arm64"), "CC"),
+            override_env_var(&Target::windows(GoArch::Arm64), "CC"),
             "PEGATE_CC_WINDOWS_ARM64"
         );
         assert_eq!(
-            override_env_var(&Target::windows("386"), "CXX"),
+            override_env_var(&Target::windows(GoArch::I386), "CXX"),
             "PEGATE_CXX_WINDOWS_386"
         );
     }
@@ -592,7 +593,7 @@ mod tests {
         let mut opts = CgoOptions::default();
         opts.add_override("windows/arm64=clang --target=aarch64-w64-mingw32", "--cc")
             .unwrap();
-        let arm = Target::windows("arm64");
+        let arm = Target::windows(GoArch::Arm64);
         let cache = Path::new("/nonexistent/pegate-cache");
         match plan(&arm, &opts, cache) {
             Plan::Override(o) => {
@@ -624,7 +625,7 @@ mod tests {
             std::fs::set_permissions(&gcc, std::fs::Permissions::from_mode(0o755)).unwrap();
         }
         let cache = dir.path().join("cache");
-        let amd64 = Target::windows("amd64");
+        let amd64 = Target::windows(GoArch::Amd64);
         let config: CgoConfig = serde_json::from_value(serde_json::json!({
             "cc": { "windows/amd64": "config-cc", "windows/arm64": "clang --target=aarch64-w64-mingw32" },
             "cxx": { "windows/amd64": "config-cxx" },
@@ -685,7 +686,7 @@ mod tests {
         }
         // The configured arm64 compiler wins over zig, its CXX derived from its CC, and the
         // report says where it came from.
-        let arm64 = Target::windows("arm64");
+        let arm64 = Target::windows(GoArch::Arm64);
         let cc = choose(&arm64, &opts, &cache, &|| unreachable!()).unwrap();
         assert_eq!(cc.kind, CompilerKind::Override);
         assert_eq!(cc.cxx, "clang++ --target=aarch64-w64-mingw32");
@@ -751,7 +752,7 @@ mod tests {
             ..CgoOptions::default()
         };
         let cache = dir.path().join("cache");
-        match plan(&Target::windows("amd64"), &opts, &cache) {
+        match plan(&Target::windows(GoArch::Amd64), &opts, &cache) {
             Plan::Mingw { gcc, gxx } => {
                 assert!(gcc.starts_with(&bin));
                 assert!(gxx.is_some());
@@ -759,7 +760,10 @@ mod tests {
             other => panic!("{other:?}"),
         }
         // No i686 MinGW in that PATH: 386 goes to zig, as arm64 always does.
-        for (arch, triple) in [("386", "x86-windows-gnu"), ("arm64", "aarch64-windows-gnu")] {
+        for (arch, triple) in [
+            (GoArch::I386, "x86-windows-gnu"),
+            (GoArch::Arm64, "aarch64-windows-gnu"),
+        ] {
             match plan(&Target::windows(arch), &opts, &cache) {
                 Plan::Zig { triple: t, .. } => assert_eq!(t, triple),
                 Plan::Missing(why)
@@ -775,7 +779,7 @@ mod tests {
             zig: false,
             ..opts.clone()
         };
-        match plan(&Target::windows("386"), &no_zig, &cache) {
+        match plan(&Target::windows(GoArch::I386), &no_zig, &cache) {
             Plan::Missing(why) => {
                 assert!(
                     why.contains("apt-get install gcc-mingw-w64-i686 g++-mingw-w64-i686"),
@@ -786,7 +790,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let err = choose(
-            &Target::windows("arm64"),
+            &Target::windows(GoArch::Arm64),
             &no_zig,
             &cache,
             &|| unreachable!(),
@@ -794,7 +798,7 @@ mod tests {
         .unwrap_err();
         assert!(err.starts_with("no C compiler for windows/arm64"), "{err}");
         // A zig that cannot be fetched fails the cell with both the hint and the reason.
-        let err = choose(&Target::windows("arm64"), &opts, &cache, &|| {
+        let err = choose(&Target::windows(GoArch::Arm64), &opts, &cache, &|| {
             Err("pip: no network".to_owned())
         });
         if zig_pin_for_platform(DEFAULT_ZIG_VERSION, &host_platform()).is_some()

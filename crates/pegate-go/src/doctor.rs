@@ -87,7 +87,7 @@ pub struct DoctorEnv {
     /// The project directory (`.go-version` is looked for here and above).
     pub project_dir: PathBuf,
     /// GOOS/GOARCH targets to check (default windows/amd64, windows/arm64, windows/386).
-    pub targets: Vec<(String, String)>,
+    pub targets: Vec<crate::matrix::Target>,
     /// Where system root certificates may live (bundle files or directories).
     pub cert_locations: Vec<PathBuf>,
     /// The directory a Windows runner puts the module cache in, for the path-length estimate.
@@ -110,10 +110,7 @@ impl DoctorEnv {
     pub fn empty(project_dir: impl Into<PathBuf>) -> DoctorEnv {
         DoctorEnv {
             project_dir: project_dir.into(),
-            targets: crate::matrix::reference_targets()
-                .into_iter()
-                .map(|t| (t.goos, t.goarch))
-                .collect(),
+            targets: crate::matrix::reference_targets(),
             cert_locations: [
                 "/etc/ssl/certs/ca-certificates.crt",
                 "/etc/pki/tls/certs/ca-bundle.crt",

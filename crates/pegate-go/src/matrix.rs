@@ -32,6 +32,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use pegate_facts::GoArch;
 use rayon::prelude::*;
 
 pub use report::{
@@ -121,12 +122,7 @@ fn c_compilers(spec: &MatrixSpec) -> std::collections::BTreeMap<Target, Result<C
     };
     spec.targets
         .iter()
-        .map(|t| {
-            (
-                t.clone(),
-                cgo::choose(t, &spec.cgo_options, &spec.cache, &provide),
-            )
-        })
+        .map(|t| (*t, cgo::choose(t, &spec.cgo_options, &spec.cache, &provide)))
         .collect()
 }
 
@@ -151,8 +147,7 @@ fn check_source(dir: &Path) -> Result<PathBuf> {
 
 /// Explains why the toolchain cannot build `target` (it is not in `go tool dist list`).
 fn unknown_target_message(tc: &Toolchain, target: &Target, cell: &Cell) -> String {
-    let removed_arm = target.goos == "windows"
-        && target.goarch == "arm"
+    let removed_arm = *target == Target::windows(GoArch::Arm)
         && tc.go_version().as_ref().and_then(windows_arm) == Some(WindowsArm::Removed);
     if removed_arm {
         format!(
@@ -231,7 +226,7 @@ fn prerequisites<'a>(
 ) -> Result<Option<&'a CCompiler>, CellError> {
     if !ports
         .iter()
-        .any(|p| p.goos == target.goos && p.goarch == target.goarch)
+        .any(|p| p.goos == target.goos.as_str() && p.goarch == target.goarch.as_str())
     {
         return Err(CellError {
             kind: CellErrorKind::UnknownTarget,

@@ -18,13 +18,14 @@
 //! `WINEPREFIX` and `WINEDEBUG` pass through from the caller's environment.
 //!
 //! ```
+//! use pegate_facts::GoArch;
 //! use pegate_go::matrix::Target;
 //! use pegate_go::run::{select_runner, Host, Runner};
 //!
 //! let host = Host { goos: "linux".into(), goarch: "amd64".into(), wine64: Some("/usr/lib/wine/wine64".into()), wine32: None };
-//! assert!(matches!(select_runner(&host, &Target::windows("amd64")), Ok(Runner::Wine { .. })));
-//! assert_eq!(select_runner(&host, &Target::windows("arm64")).unwrap_err().to_string(), "arm64: no runner on this host");
-//! assert_eq!(select_runner(&host, &Target::windows("386")).unwrap_err().to_string(), "386: no 32-bit Wine on this host");
+//! assert!(matches!(select_runner(&host, &Target::windows(GoArch::Amd64)), Ok(Runner::Wine { .. })));
+//! assert_eq!(select_runner(&host, &Target::windows(GoArch::Arm64)).unwrap_err().to_string(), "arm64: no runner on this host");
+//! assert_eq!(select_runner(&host, &Target::windows(GoArch::I386)).unwrap_err().to_string(), "386: no 32-bit Wine on this host");
 //! ```
 
 use std::io::Read;
@@ -33,6 +34,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
+use pegate_facts::GoOs;
 use serde::{Deserialize, Serialize};
 
 use crate::matrix::Target;
@@ -142,13 +144,11 @@ pub fn select_runner(host: &Host, target: &Target) -> Result<Runner, NoRunner> {
     let no_runner = || NoRunner::ForeignCpu {
         goarch: arch.to_owned(),
     };
-    if target.goos != "windows" {
-        return if target.goos == host.goos && arch == host.goarch {
+    if target.goos != GoOs::Windows {
+        return if target.goos.as_str() == host.goos && arch == host.goarch {
             Ok(Runner::Native)
         } else {
-            Err(NoRunner::ForeignOs {
-                target: target.clone(),
-            })
+            Err(NoRunner::ForeignOs { target: *target })
         };
     }
     if host.goos == "windows" {
@@ -605,6 +605,7 @@ mod missing_dll_tests {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use pegate_facts::GoArch;
 
     fn host(goos: &str, goarch: &str, wine64: bool, wine32: bool) -> Host {
         Host {
@@ -711,7 +712,7 @@ mod tests {
     fn a_skipped_run_is_not_a_failure_and_says_why() {
         let r = run_target(
             Path::new("hello.exe"),
-            &Target::windows("arm64"),
+            &Target::windows(GoArch::Arm64),
             &RunOptions::for_host(host("linux", "amd64", true, false)),
         );
         assert_eq!(r.status, RunStatus::Skipped);

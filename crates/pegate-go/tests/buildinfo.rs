@@ -60,7 +60,7 @@ fn built(version: &'static str) -> &'static Built {
         let dir = tempfile::tempdir().unwrap();
         let mut spec =
             MatrixSpec::reference(workspace().join("fixtures/hello"), dir.path(), cache());
-        spec.targets = ["amd64", "arm64", "386"].map(Target::windows).to_vec();
+        spec.targets = matrix::REFERENCE_GOARCHES.map(Target::windows).to_vec();
         spec.variants = Variant::ALL.to_vec();
         let report = matrix::build(&tc, &spec, &|_| {}).unwrap();
         assert!(report.all_ok(), "{report:#?}");

@@ -17,6 +17,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use pegate_facts::{GoArch, GoOs};
 use pegate_go::cgo::{CompilerKind, Plan, plan};
 use pegate_go::matrix::{self, Artifact, CellErrorKind, MatrixReport, MatrixSpec, Target, Variant};
 use pegate_go::run::{self, RunOptions, RunStatus};
@@ -90,7 +91,7 @@ fn built() -> &'static Built {
     })
 }
 
-fn artifact(goarch: &str) -> &'static Artifact {
+fn artifact(goarch: GoArch) -> &'static Artifact {
     built()
         .report
         .artifacts()
@@ -98,7 +99,7 @@ fn artifact(goarch: &str) -> &'static Artifact {
         .unwrap()
 }
 
-fn mingw_installed(goarch: &str) -> bool {
+fn mingw_installed(goarch: GoArch) -> bool {
     matches!(
         plan(
             &Target::windows(goarch),
@@ -156,10 +157,10 @@ fn every_cgo_cell_builds_with_the_compiler_pegate_chose_and_needs_no_runtime_dll
     if go_build_fails_here() {
         return;
     }
-    for goarch in ["amd64", "386", "arm64"] {
+    for goarch in [GoArch::Amd64, GoArch::I386, GoArch::Arm64] {
         let a = artifact(goarch);
         let cc = a.c_compiler.as_ref().unwrap();
-        let want = if goarch != "arm64" && mingw_installed(goarch) {
+        let want = if goarch != GoArch::Arm64 && mingw_installed(goarch) {
             CompilerKind::Mingw
         } else {
             CompilerKind::Zig
@@ -288,7 +289,7 @@ fn run_options() -> Option<RunOptions> {
     // Linux/x86_64 is where `.ci/setup` installs Wine and `.ci/run` makes the prefix: there a
     // missing one fails the test, so a CI that lost it cannot pass without running the cell.
     let required = cfg!(target_os = "linux") && cfg!(target_arch = "x86_64");
-    if let Err(reason) = run::select_runner(&opts.host, &Target::windows("amd64")) {
+    if let Err(reason) = run::select_runner(&opts.host, &Target::windows(GoArch::Amd64)) {
         assert!(!required, "{reason}: run .ci/setup");
         eprintln!("skipped: {reason}");
         return None;
@@ -314,8 +315,8 @@ fn the_amd64_cgo_cell_starts_and_its_c_and_cxx_parts_answer() {
         return;
     }
     let Some(opts) = run_options() else { return };
-    let a = artifact("amd64");
-    let result = run::run_target(&a.path, &Target::windows("amd64"), &opts);
+    let a = artifact(GoArch::Amd64);
+    let result = run::run_target(&a.path, &Target::windows(GoArch::Amd64), &opts);
     assert_eq!(result.status, RunStatus::Passed, "{result:#?}");
     assert_eq!(
         result.stdout.replace("\r\n", "\n"),
@@ -333,7 +334,7 @@ fn a_dynamically_linked_cell_fails_at_start_naming_the_missing_dll() {
     if go_build_fails_here() {
         return;
     }
-    if !mingw_installed("amd64") {
+    if !mingw_installed(GoArch::Amd64) {
         if cfg!(target_os = "linux") && cfg!(target_arch = "x86_64") {
             panic!("Debian's MinGW-w64 (g++-mingw-w64-x86-64) is missing: run .ci/setup");
         }
@@ -345,7 +346,7 @@ fn a_dynamically_linked_cell_fails_at_start_naming_the_missing_dll() {
     let tc = go();
     let out = tempfile::tempdir().unwrap();
     let mut spec = spec(out.path());
-    spec.targets = vec![Target::windows("amd64")];
+    spec.targets = vec![Target::windows(GoArch::Amd64)];
     spec.cgo_options.static_runtime = false;
     // An explicit compiler, as `--cc windows/amd64=x86_64-w64-mingw32-gcc` gives it.
     spec.cgo_options
@@ -390,7 +391,10 @@ fn a_target_no_compiler_serves_fails_its_cell_saying_what_to_install() {
     let tc = go();
     let out = tempfile::tempdir().unwrap();
     let mut spec = spec(out.path());
-    spec.targets = vec![Target::windows("arm64"), Target::windows("386")];
+    spec.targets = vec![
+        Target::windows(GoArch::Arm64),
+        Target::windows(GoArch::I386),
+    ];
     spec.cgo_options.zig = false;
     spec.cgo_options.mingw = false;
     let report = matrix::build(&tc, &spec, &|_| {}).unwrap();
@@ -409,7 +413,7 @@ fn a_target_no_compiler_serves_fails_its_cell_saying_what_to_install() {
     let i686 = report
         .cells
         .iter()
-        .find(|c| c.cell.goarch == "386")
+        .find(|c| c.cell.goarch == GoArch::I386)
         .unwrap();
     assert!(
         i686.error()
@@ -430,8 +434,8 @@ fn cgo_cells_pass_static_and_the_gui_subsystem_to_the_external_linker() {
     let out = Path::new("/out/x.exe");
     let cell = |variant| pegate_go::matrix::Cell {
         go_version: "go1.27.3".to_owned(),
-        goos: "windows".to_owned(),
-        goarch: "arm64".to_owned(),
+        goos: GoOs::Windows,
+        goarch: GoArch::Arm64,
         variant,
     };
     let ldflags = |spec: &MatrixSpec, variant| {

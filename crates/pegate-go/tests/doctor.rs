@@ -8,7 +8,9 @@
 
 use std::path::{Path, PathBuf};
 
+use pegate_facts::{GoArch, GoOs};
 use pegate_go::doctor::{self, Check, DoctorEnv, Platform, RegString, Status, WindowsFacts};
+use pegate_go::matrix::Target;
 use pegate_go::toolchain::Port;
 
 /// The go command's file name on this OS (what goroot.layout looks for).
@@ -238,7 +240,7 @@ fn goflags_surprises() {
 #[test]
 fn targets_must_be_ports_of_this_go() {
     let mut f = healthy();
-    f.env.targets.push(("windows".into(), "arm".into()));
+    f.env.targets.push(Target::windows(GoArch::Arm));
     assert_check(
         &f.env,
         "targets.supported",
@@ -787,7 +789,10 @@ fn the_doctor_names_the_c_compiler_pegate_build_cgo_uses_per_target() {
         "{c:?}"
     );
     // A target pegate picks no compiler for is a warning naming what to do.
-    f.env.targets.push(("linux".into(), "amd64".into()));
+    f.env.targets.push(Target {
+        goos: GoOs::Linux,
+        goarch: GoArch::Amd64,
+    });
     let c = get(&f.env, "cgo.pegate-compiler");
     assert_eq!(c.status, Status::Warn, "{c:?}");
     assert!(

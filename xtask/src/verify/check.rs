@@ -217,11 +217,10 @@ pub(super) fn expectations(artifact: &Artifact, seen: &PeSummary) -> Vec<Check> 
     // The machine Go's linker writes for the GOARCH (pegate-facts' one table); a 64-bit
     // target is PE32+ with high-entropy VA. A GOARCH with no Windows port expects its own name
     // as the machine, which no header has.
-    let arch = cell.goarch.parse::<GoArch>().ok();
-    let wide = matches!(arch, Some(GoArch::Amd64 | GoArch::Arm64));
-    let (machine, format) = match arch.and_then(GoArch::machine) {
+    let wide = matches!(cell.goarch, GoArch::Amd64 | GoArch::Arm64);
+    let (machine, format) = match cell.goarch.machine() {
         Some(m) => (m.to_string(), if wide { "PE32+" } else { "PE32" }),
-        None => (cell.goarch.clone(), "?"),
+        None => (cell.goarch.to_string(), "?"),
     };
     let subsystem = if cell.variant == Variant::Gui {
         Subsystem::WINDOWS_GUI
@@ -289,8 +288,8 @@ pub(super) fn build_info_checks(artifact: &Artifact, info: Option<&BuildInfo>) -
     let setting = |key: &str| info.setting(key).unwrap_or("(not recorded)");
     vec![
         Check::new("go version", &artifact.go_version, &info.go_version),
-        Check::new("GOOS", &cell.goos, setting("GOOS")),
-        Check::new("GOARCH", &cell.goarch, setting("GOARCH")),
+        Check::new("GOOS", cell.goos, setting("GOOS")),
+        Check::new("GOARCH", cell.goarch, setting("GOARCH")),
         Check::new(
             "CGO_ENABLED",
             if cgo { "1" } else { "0" },

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
-use pegate::facts::Subsystem;
+use pegate::facts::{GoArch, Subsystem};
 use pegate::go::buildinfo::BuildInfo;
 use pegate::go::matrix::{Artifact, Variant};
 use pegate::go::run::RunResult;
@@ -20,7 +20,7 @@ fn gui_amd64() -> (Artifact, PeSummary, BuildInfo) {
     let tc = toolchain::provision(toolchain::DEFAULT_GO_VERSION, &cache).unwrap();
     let out = tempfile_dir();
     let mut spec = MatrixSpec::reference(root.join("fixtures").join("hello"), &out, &cache);
-    spec.targets = vec![matrix::Target::windows("amd64")];
+    spec.targets = vec![matrix::Target::windows(GoArch::Amd64)];
     spec.variants = vec![Variant::Gui];
     let report = matrix::build(&tc, &spec, &|_| {}).unwrap();
     let artifact = report.artifacts().next().unwrap().clone();
@@ -87,7 +87,7 @@ fn a_good_gui_cell_passes_and_classic_failures_are_caught() {
     );
     // An arm64 stripped cell that got this amd64 GUI binary with DWARF and symbols.
     let mut arm64 = gui.clone();
-    arm64.cell.goarch = "arm64".to_owned();
+    arm64.cell.goarch = GoArch::Arm64;
     arm64.cell.variant = Variant::Stripped;
     assert_eq!(
         failed(&expectations(&arm64, &good)),
@@ -106,7 +106,7 @@ fn the_cgo_import_gate_passes_a_static_cell_and_fails_a_dynamic_one() {
     }
     let root = workspace();
     let cache = root.join("target").join("pegate-go");
-    let amd64 = matrix::Target::windows("amd64");
+    let amd64 = matrix::Target::windows(GoArch::Amd64);
     if !matches!(
         plan(&amd64, &CgoOptions::default(), &cache),
         Plan::Mingw { .. }
@@ -121,7 +121,7 @@ fn the_cgo_import_gate_passes_a_static_cell_and_fails_a_dynamic_one() {
         let out = tempfile_dir();
         let mut spec = MatrixSpec::reference(root.join("fixtures").join("hello-cgo"), &out, &cache);
         spec.cgo = true;
-        spec.targets = vec![amd64.clone()];
+        spec.targets = vec![amd64];
         spec.variants = vec![Variant::Console];
         spec.cgo_options.static_runtime = static_runtime;
         let report = matrix::build(&tc, &spec, &|_| {}).unwrap();
@@ -323,7 +323,11 @@ fn verify_run_runs_what_this_host_can_and_says_why_for_the_rest() {
     let mut ran = 0;
     for cell in cells {
         let target = pegate::go::matrix::Target::windows(
-            cell["artifact"]["cell"]["goarch"].as_str().unwrap(),
+            cell["artifact"]["cell"]["goarch"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap(),
         );
         let run = &cell["run"];
         assert_eq!(cell["ok"], true, "{cell}");

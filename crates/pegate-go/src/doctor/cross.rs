@@ -3,6 +3,9 @@
 
 use std::ffi::{OsStr, OsString};
 
+use pegate_facts::{GoArch, GoOs};
+
+use crate::matrix::Target;
 use crate::toolchain::{self, WindowsArm};
 
 use super::go_env::go_version;
@@ -19,12 +22,11 @@ pub(super) fn targets(env: &DoctorEnv) -> Check {
     };
     let have = go_version(env);
     let mut missing = Vec::new();
-    for (goos, goarch) in &env.targets {
-        if !ports
-            .iter()
-            .any(|p| &p.goos == goos && &p.goarch == goarch && !p.broken)
-        {
-            let arm = (goos == "windows" && goarch == "arm")
+    for target in &env.targets {
+        if !ports.iter().any(|p| {
+            p.goos == target.goos.as_str() && p.goarch == target.goarch.as_str() && !p.broken
+        }) {
+            let arm = (*target == Target::windows(GoArch::Arm))
                 .then(|| have.as_ref().and_then(toolchain::windows_arm))
                 .flatten();
             let why = match arm {
@@ -32,14 +34,10 @@ pub(super) fn targets(env: &DoctorEnv) -> Check {
                 Some(WindowsArm::Broken) => " (marked broken since Go 1.24)",
                 None => "",
             };
-            missing.push(format!("{goos}/{goarch}{why}"));
+            missing.push(format!("{target}{why}"));
         }
     }
-    let list: Vec<String> = env
-        .targets
-        .iter()
-        .map(|(o, a)| format!("{o}/{a}"))
-        .collect();
+    let list: Vec<String> = env.targets.iter().map(Target::to_string).collect();
     if missing.is_empty() {
         check(
             CheckId::TargetsSupported,
@@ -62,11 +60,11 @@ pub(super) fn targets(env: &DoctorEnv) -> Check {
 }
 
 /// C cross compilers that can serve a windows GOARCH.
-fn compilers_for(goarch: &str) -> &'static [&'static str] {
+fn compilers_for(goarch: GoArch) -> &'static [&'static str] {
     match goarch {
-        "amd64" => &["x86_64-w64-mingw32-gcc", "zig", "clang"],
-        "386" => &["i686-w64-mingw32-gcc", "zig", "clang"],
-        "arm64" => &[
+        GoArch::Amd64 => &["x86_64-w64-mingw32-gcc", "zig", "clang"],
+        GoArch::I386 => &["i686-w64-mingw32-gcc", "zig", "clang"],
+        GoArch::Arm64 => &[
             "aarch64-w64-mingw32-gcc",
             "aarch64-w64-mingw32-clang",
             "zig",
@@ -101,9 +99,9 @@ pub(super) fn cgo(env: &DoctorEnv) -> Check {
     let missing: Vec<String> = env
         .targets
         .iter()
-        .filter(|(goos, _)| goos == "windows")
-        .filter(|(_, arch)| !compilers_for(arch).iter().any(|c| on_path(c)))
-        .map(|(_, arch)| format!("windows/{arch} (tried {})", compilers_for(arch).join(", ")))
+        .filter(|t| t.goos == GoOs::Windows)
+        .filter(|t| !compilers_for(t.goarch).iter().any(|c| on_path(c)))
+        .map(|t| format!("{t} (tried {})", compilers_for(t.goarch).join(", ")))
         .collect();
     if missing.is_empty() {
         check(
@@ -130,7 +128,6 @@ pub(super) fn cgo(env: &DoctorEnv) -> Check {
 /// (cgo is opt-in), naming what to install.
 pub(super) fn pegate_cgo(env: &DoctorEnv) -> Check {
     use crate::cgo::{CgoOptions, Plan, plan_in};
-    use crate::matrix::Target;
     let opts = CgoOptions {
         path_var: Some(OsString::from(
             env.vars.get("PATH").map(String::as_str).unwrap_or_default(),
@@ -141,13 +138,9 @@ pub(super) fn pegate_cgo(env: &DoctorEnv) -> Check {
     let cache = env.cache.clone().unwrap_or_default();
     let mut lines = Vec::new();
     let mut missing = Vec::new();
-    for (goos, goarch) in &env.targets {
-        let target = Target {
-            goos: goos.clone(),
-            goarch: goarch.clone(),
-        };
+    for target in &env.targets {
         // PEGATE_CC_* from the gathered variables, like PATH.
-        let plan = plan_in(&target, &opts, &cache, &|var| env.vars.get(var).cloned());
+        let plan = plan_in(target, &opts, &cache, &|var| env.vars.get(var).cloned());
         if let Plan::Missing(_) = plan {
             missing.push(target.to_string());
         }

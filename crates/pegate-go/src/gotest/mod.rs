@@ -130,8 +130,8 @@ impl TestSpec {
     fn go_env(&self, target: &Target) -> Vec<(String, String)> {
         let gopath = self.cache.join("gopath");
         vec![
-            ("GOOS".to_owned(), target.goos.clone()),
-            ("GOARCH".to_owned(), target.goarch.clone()),
+            ("GOOS".to_owned(), target.goos.to_string()),
+            ("GOARCH".to_owned(), target.goarch.to_string()),
             ("CGO_ENABLED".to_owned(), "0".to_owned()),
             (
                 "GOCACHE".to_owned(),
@@ -266,7 +266,7 @@ fn jobs(tc: &Toolchain, spec: &TestSpec) -> Result<Vec<Job>> {
             order.entry(p.import_path.clone()).or_insert(next);
             jobs.push(Job {
                 package: p.clone(),
-                target: t.clone(),
+                target: *t,
             });
         }
     }
@@ -288,19 +288,19 @@ fn millis(d: Duration) -> u64 {
 fn target_runner(host: &Host, target: &Target) -> TargetRunner {
     match run::select_runner(host, target) {
         Ok(Runner::Wine { program }) => TargetRunner {
-            target: target.clone(),
+            target: *target,
             runner: Some(crate::wine::version(&program).unwrap_or_else(|| "wine".to_owned())),
             program: Some(program),
             reason: None,
         },
         Ok(_) => TargetRunner {
-            target: target.clone(),
+            target: *target,
             runner: Some("native".to_owned()),
             program: None,
             reason: None,
         },
         Err(reason) => TargetRunner {
-            target: target.clone(),
+            target: *target,
             runner: None,
             program: None,
             reason: Some(reason.to_string()),

@@ -458,6 +458,7 @@ mod tests {
 
     use crate::gotest::{PackageResult, TargetRunner, TestCase};
     use crate::matrix::Target;
+    use pegate_facts::GoArch;
 
     /// A failed test, a package that did not compile and one whose target has no runner.
     fn report() -> TestReport {
@@ -496,7 +497,7 @@ mod tests {
         TestReport {
             go_version: "go1.27.3".to_owned(),
             runners: vec![TargetRunner {
-                target: Target::windows("amd64"),
+                target: Target::windows(GoArch::Amd64),
                 runner: Some("wine 8.0".to_owned()),
                 program: Some("/usr/lib/wine/wine64".into()),
                 reason: None,

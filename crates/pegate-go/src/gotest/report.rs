@@ -119,7 +119,7 @@ impl PackageResult {
         PackageResult {
             package: package.import_path.clone(),
             dir: package.dir.clone(),
-            target: target.clone(),
+            target: *target,
             status,
             runner: None,
             binary: None,

@@ -217,12 +217,13 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::matrix::Variant;
+    use pegate_facts::{GoArch, GoOs};
 
     fn cell() -> Cell {
         Cell {
             go_version: "go1.27.3".to_owned(),
-            goos: "windows".to_owned(),
-            goarch: "amd64".to_owned(),
+            goos: GoOs::Windows,
+            goarch: GoArch::Amd64,
             variant: Variant::Console,
         }
     }

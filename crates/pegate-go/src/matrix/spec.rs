@@ -1,10 +1,11 @@
 //! What a matrix is: its cells' variants and targets, and the spec that lists them and says how
 //! each cell's `go build` is invoked.
 
+use std::cmp::Ordering;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use pegate_facts::GoArch;
+use pegate_facts::{GoArch, GoOs};
 use serde::{Deserialize, Serialize};
 
 use crate::cgo::CgoOptions;
@@ -54,38 +55,58 @@ impl fmt::Display for Variant {
 }
 
 /// A GOOS/GOARCH pair.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+///
+/// Targets order by their Go names (`windows/386` < `windows/amd64`), as the text they are
+/// written as: maps keyed by target list them in that order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Target {
     /// Target operating system (`windows`).
-    pub goos: String,
+    pub goos: GoOs,
     /// Target architecture (`amd64`).
-    pub goarch: String,
+    pub goarch: GoArch,
 }
 
 impl Target {
     /// `windows/<goarch>`.
-    pub fn windows(goarch: &str) -> Target {
+    pub fn windows(goarch: GoArch) -> Target {
         Target {
-            goos: "windows".to_owned(),
-            goarch: goarch.to_owned(),
+            goos: GoOs::Windows,
+            goarch,
         }
     }
 
-    /// Parses `goos/goarch`.
+    /// Parses `goos/goarch`; a GOOS or GOARCH Go does not name is an error that lists the
+    /// names it knows.
     pub fn parse(text: &str) -> Result<Target> {
+        let invalid = |why: String| Error::InvalidMatrix {
+            reason: format!("target `{text}`{why}"),
+        };
         match text.split_once('/') {
             Some((goos, goarch))
                 if !goos.is_empty() && !goarch.is_empty() && !goarch.contains('/') =>
             {
                 Ok(Target {
-                    goos: goos.to_owned(),
-                    goarch: goarch.to_owned(),
+                    goos: goos.parse().map_err(|e| invalid(format!(": {e}")))?,
+                    goarch: goarch.parse().map_err(|e| invalid(format!(": {e}")))?,
                 })
             }
-            _ => Err(Error::InvalidMatrix {
-                reason: format!("target `{text}` is not GOOS/GOARCH (e.g. windows/amd64)"),
-            }),
+            _ => Err(invalid(
+                " is not GOOS/GOARCH (e.g. windows/amd64)".to_owned(),
+            )),
         }
+    }
+}
+
+impl Ord for Target {
+    fn cmp(&self, other: &Target) -> Ordering {
+        (self.goos.as_str(), self.goarch.as_str())
+            .cmp(&(other.goos.as_str(), other.goarch.as_str()))
+    }
+}
+
+impl PartialOrd for Target {
+    fn partial_cmp(&self, other: &Target) -> Option<Ordering> {
+        Some(self.cmp(other))
     }
 }
 
@@ -103,7 +124,7 @@ pub const REFERENCE_GOARCHES: [GoArch; 3] = [GoArch::Amd64, GoArch::Arm64, GoArc
 pub fn reference_targets() -> Vec<Target> {
     REFERENCE_GOARCHES
         .into_iter()
-        .map(|arch| Target::windows(arch.as_str()))
+        .map(Target::windows)
         .collect()
 }
 
@@ -113,9 +134,9 @@ pub struct Cell {
     /// The toolchain version (`go1.27.3`).
     pub go_version: String,
     /// Target operating system.
-    pub goos: String,
+    pub goos: GoOs,
     /// Target architecture.
-    pub goarch: String,
+    pub goarch: GoArch,
     /// How the binary is linked.
     pub variant: Variant,
 }
@@ -132,8 +153,8 @@ impl Cell {
     /// The cell's GOOS/GOARCH.
     pub fn target(&self) -> Target {
         Target {
-            goos: self.goos.clone(),
-            goarch: self.goarch.clone(),
+            goos: self.goos,
+            goarch: self.goarch,
         }
     }
 }
@@ -215,8 +236,8 @@ impl MatrixSpec {
             .flat_map(|t| {
                 self.variants.iter().map(move |&variant| Cell {
                     go_version: tc.version.clone(),
-                    goos: t.goos.clone(),
-                    goarch: t.goarch.clone(),
+                    goos: t.goos,
+                    goarch: t.goarch,
                     variant,
                 })
             })
@@ -264,8 +285,8 @@ impl MatrixSpec {
     pub fn go_env(&self, cell: &Cell) -> Vec<(String, String)> {
         let gopath = self.cache.join("gopath");
         vec![
-            ("GOOS".to_owned(), cell.goos.clone()),
-            ("GOARCH".to_owned(), cell.goarch.clone()),
+            ("GOOS".to_owned(), cell.goos.to_string()),
+            ("GOARCH".to_owned(), cell.goarch.to_string()),
             (
                 "CGO_ENABLED".to_owned(),
                 if self.cgo { "1" } else { "0" }.to_owned(),
@@ -280,5 +301,69 @@ impl MatrixSpec {
             ),
             ("GOPATH".to_owned(), gopath.display().to_string()),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn targets_read_write_and_order_by_their_go_names() {
+        let t = Target::parse("windows/386").unwrap();
+        assert_eq!(t, Target::windows(GoArch::I386));
+        assert_eq!(t.to_string(), "windows/386");
+        assert_eq!(
+            serde_json::to_string(&t).unwrap(),
+            r#"{"goos":"windows","goarch":"386"}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<Target>(r#"{"goos":"windows","goarch":"386"}"#).unwrap(),
+            t
+        );
+        let mut sorted = reference_targets();
+        sorted.sort();
+        let names: Vec<String> = sorted.iter().map(Target::to_string).collect();
+        assert_eq!(names, ["windows/386", "windows/amd64", "windows/arm64"]);
+        let cell = Cell {
+            go_version: "go1.27.3".to_owned(),
+            goos: GoOs::Windows,
+            goarch: GoArch::Arm64,
+            variant: Variant::Gui,
+        };
+        assert_eq!(cell.name(), "go1.27.3-windows-arm64-gui");
+        assert_eq!(
+            serde_json::to_string(&cell).unwrap(),
+            r#"{"go_version":"go1.27.3","goos":"windows","goarch":"arm64","variant":"gui"}"#
+        );
+    }
+
+    #[test]
+    fn an_unknown_goos_or_goarch_is_named_with_the_known_ones() {
+        for (text, want) in [
+            (
+                "windows/foo",
+                "invalid matrix: target `windows/foo`: unknown GOARCH `foo`; expected one of: \
+                 amd64, arm64, 386, arm, loong64, mips, mipsle, mips64, mips64le, ppc64, ppc64le, \
+                 riscv64, s390x, wasm",
+            ),
+            (
+                "win/amd64",
+                "invalid matrix: target `win/amd64`: unknown GOOS `win`; expected one of: \
+                 windows, aix, android, darwin, dragonfly, freebsd, illumos, ios, js, linux, \
+                 netbsd, openbsd, plan9, solaris, wasip1",
+            ),
+            (
+                "windows",
+                "invalid matrix: target `windows` is not GOOS/GOARCH (e.g. windows/amd64)",
+            ),
+            (
+                "windows/amd64/x",
+                "invalid matrix: target `windows/amd64/x` is not GOOS/GOARCH (e.g. windows/amd64)",
+            ),
+        ] {
+            assert_eq!(Target::parse(text).unwrap_err().to_string(), want);
+        }
     }
 }
