@@ -24,7 +24,7 @@ fn hello(dir: &Path) -> PathBuf {
         .unwrap();
     let exe = dir.join("hello.exe");
     let out = tc
-        .windows_build("amd64", &cache.join("gocache"))
+        .windows_build(pegate::facts::GoArch::Amd64, &cache.join("gocache"))
         .current_dir(root.join("fixtures/hello"))
         .arg("-o")
         .arg(&exe)

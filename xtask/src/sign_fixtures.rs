@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, bail};
+use pegate::facts::GoArch;
 
 /// The time of the test timestamps: a minute after the certificates are made (they are valid
 /// from the moment `openssl` creates them, and a chain is judged at the timestamp's time).
@@ -218,7 +219,7 @@ fn sign(
     exec(&mut cmd)
 }
 
-fn go_build(workdir: &Path, goarch: &str) -> anyhow::Result<PathBuf> {
+fn go_build(workdir: &Path, goarch: GoArch) -> anyhow::Result<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let cache = root.join("target").join("pegate-go");
     let tc = pegate::go::toolchain::provision(pegate::go::toolchain::DEFAULT_GO_VERSION, &cache)
@@ -280,7 +281,7 @@ fn remove_executables(out_dir: &Path) -> anyhow::Result<()> {
 /// CA-issued leaf and SHA-256 as `<arch>-signed.exe`.
 fn sign_reference_arches(work: &Path, out_dir: &Path) -> anyhow::Result<()> {
     let out = |name: &str| out_dir.join(name);
-    for arch in pegate::go::matrix::REFERENCE_GOARCHES.map(|a| a.as_str()) {
+    for arch in pegate::go::matrix::REFERENCE_GOARCHES {
         let exe = go_build(work, arch)?;
         std::fs::copy(&exe, out(&format!("{arch}-unsigned.exe")))?;
         sign(

@@ -34,7 +34,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use pegate_facts::GoOs;
+use pegate_facts::{GoArch, GoOs};
 use serde::{Deserialize, Serialize};
 
 use crate::matrix::Target;
@@ -48,9 +48,11 @@ pub const DEFAULT_MAX_OUTPUT: usize = 64 * 1024;
 /// What this machine is and which Wine loaders it has: the whole input of [`select_runner`].
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Host {
-    /// The host OS as a GOOS (`linux`, `windows`, `darwin`).
+    /// The host OS as a GOOS (`linux`, `windows`, `darwin`). Text, not a [`GoOs`]: it is
+    /// Rust's name for the OS, and an OS Go has no port for keeps that name.
     pub goos: String,
-    /// The host CPU as a GOARCH (`amd64`, `arm64`, `386`).
+    /// The host CPU as a GOARCH (`amd64`, `arm64`, `386`). Text, not a [`GoArch`]: a CPU
+    /// [`GoArch::RUST_ARCHES`] does not map keeps Rust's name (`riscv64`, `powerpc64`).
     pub goarch: String,
     /// Wine's 64-bit loader, if installed.
     pub wine64: Option<PathBuf>,
@@ -121,42 +123,42 @@ pub enum NoRunner {
     #[error("{goarch}: no runner on this host")]
     ForeignCpu {
         /// The target's GOARCH.
-        goarch: String,
+        goarch: GoArch,
     },
     /// windows/386 on a Linux host without Wine's 32-bit loader.
     #[error("{goarch}: no 32-bit Wine on this host")]
     NoWine32 {
         /// The target's GOARCH.
-        goarch: String,
+        goarch: GoArch,
     },
     /// windows/amd64 on a Linux host without Wine's 64-bit loader.
     #[error("{goarch}: no wine64 on this host (apt-get install wine64)")]
     NoWine64 {
         /// The target's GOARCH.
-        goarch: String,
+        goarch: GoArch,
     },
 }
 
 /// Picks how `target`'s artifacts run on `host`, or says why they cannot (`arm64: no runner on
 /// this host`). Pure: everything it knows is in its arguments.
 pub fn select_runner(host: &Host, target: &Target) -> Result<Runner, NoRunner> {
-    let arch = target.goarch.as_str();
-    let no_runner = || NoRunner::ForeignCpu {
-        goarch: arch.to_owned(),
-    };
+    let arch = target.goarch;
+    let no_runner = || NoRunner::ForeignCpu { goarch: arch };
     if target.goos != GoOs::Windows {
-        return if target.goos.as_str() == host.goos && arch == host.goarch {
+        return if target.goos.as_str() == host.goos && arch.as_str() == host.goarch {
             Ok(Runner::Native)
         } else {
             Err(NoRunner::ForeignOs { target: *target })
         };
     }
-    if host.goos == "windows" {
-        let runs = match host.goarch.as_str() {
+    // `None` for a host CPU Go has no name for: it runs no Windows program.
+    let host_arch = host.goarch.parse::<GoArch>().ok();
+    if host.goos == GoOs::Windows.as_str() {
+        let runs = match host_arch {
             // x64 Windows runs x86 programs through WOW64.
-            "amd64" => matches!(arch, "amd64" | "386"),
-            "arm64" => matches!(arch, "arm64" | "amd64" | "386"),
-            "386" => arch == "386",
+            Some(GoArch::Amd64) => matches!(arch, GoArch::Amd64 | GoArch::I386),
+            Some(GoArch::Arm64) => matches!(arch, GoArch::Arm64 | GoArch::Amd64 | GoArch::I386),
+            Some(GoArch::I386) => arch == GoArch::I386,
             _ => false,
         };
         return if runs {
@@ -167,15 +169,15 @@ pub fn select_runner(host: &Host, target: &Target) -> Result<Runner, NoRunner> {
     }
     // Wine translates system calls, not instructions: the PE's CPU must be the host's.
     let same_cpu_family = match arch {
-        "amd64" => host.goarch == "amd64",
-        "386" => matches!(host.goarch.as_str(), "amd64" | "386"),
+        GoArch::Amd64 => host_arch == Some(GoArch::Amd64),
+        GoArch::I386 => matches!(host_arch, Some(GoArch::Amd64 | GoArch::I386)),
         _ => false,
     };
     if !same_cpu_family {
         return Err(no_runner());
     }
-    let goarch = arch.to_owned();
-    let loader = if arch == "386" {
+    let goarch = arch;
+    let loader = if arch == GoArch::I386 {
         host.wine32.clone().ok_or(NoRunner::NoWine32 { goarch })?
     } else {
         host.wine64.clone().ok_or(NoRunner::NoWine64 { goarch })?
@@ -605,7 +607,6 @@ mod missing_dll_tests {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use pegate_facts::GoArch;
 
     fn host(goos: &str, goarch: &str, wine64: bool, wine32: bool) -> Host {
         Host {

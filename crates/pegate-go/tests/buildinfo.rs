@@ -249,7 +249,7 @@ fn buildmode_exe_loses_aslr_and_the_crosscheck_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("exe.exe");
     let run =
-        b.tc.windows_build("amd64", &cache().join("gocache"))
+        b.tc.windows_build(pegate_facts::GoArch::Amd64, &cache().join("gocache"))
             .current_dir(workspace().join("fixtures/hello"))
             .args(["-buildmode=exe", "-o"])
             .arg(&out)

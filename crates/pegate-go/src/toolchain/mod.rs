@@ -44,7 +44,7 @@ mod zig;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use pegate_facts::GoVersion;
+use pegate_facts::{GoArch, GoOs, GoVersion};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -144,10 +144,10 @@ impl Toolchain {
     /// `go build -trimpath -buildvcs=false` for windows/`goarch` without cgo, sharing the build
     /// cache at `gocache`; callers add their flags, `-o` and the package. The one-off builds of
     /// tests, fixtures and benchmarks; the matrix sets its cells' environment itself.
-    pub fn windows_build(&self, goarch: &str, gocache: &Path) -> Command {
+    pub fn windows_build(&self, goarch: GoArch, gocache: &Path) -> Command {
         let mut cmd = self.command();
-        cmd.env("GOOS", "windows")
-            .env("GOARCH", goarch)
+        cmd.env("GOOS", GoOs::Windows.as_str())
+            .env("GOARCH", goarch.as_str())
             .env("CGO_ENABLED", "0")
             .env("GOCACHE", gocache)
             .args(["build", "-trimpath", "-buildvcs=false"]);
