@@ -337,7 +337,18 @@ fn verify_run_runs_what_this_host_can_and_says_why_for_the_rest() {
                 assert_eq!(run["status"], "passed", "{run}");
                 assert_eq!(run["exit_code"], 0, "{run}");
                 assert_eq!(run["stdout"], "Hello, Windows!\n", "{run}");
-                assert_eq!(run["stderr"], "", "{run}");
+                // Nothing on stderr, but for the one line that says Wine itself did not survive
+                // the first run and the program was run again (`run_artifact`): Wine 8 sometimes
+                // segfaults starting a program (seen in CI on 2026-12-08: SIGSEGV, then the
+                // second run passed), and that retry is pegate's designed answer.
+                let stderr = run["stderr"].as_str().unwrap_or("?");
+                assert!(
+                    stderr.is_empty()
+                        || (stderr.starts_with("pegate: the first run ended with Wine")
+                            && stderr.ends_with("; ran it again\n")
+                            && stderr.lines().count() == 1),
+                    "{run}"
+                );
             }
             Err(reason) => {
                 assert_eq!(run["status"], "skipped", "{run}");
