@@ -60,19 +60,32 @@ pub(super) fn list(tc: &Toolchain, spec: &TestSpec, target: &Target) -> Result<V
         })
 }
 
-/// `example.com/a/b` → `example.com_a_b`: a file name for the package's test binary.
+/// `example.com/a/b` → `example.com_a_b`: a file name for the package's test binary, unique
+/// among the module's packages. Replacing `/` by `_` alone is one-to-one only for paths without
+/// `_` or other characters a file name cannot keep; such a path (`example.com/a_b` would
+/// otherwise share `example.com_a_b` with `example.com/a/b`) gets the first 8 hex digits of its
+/// SHA-256 after the name, so two packages never build to one file.
 pub(super) fn binary_name(import_path: &str) -> String {
+    use sha2::Digest as _;
     let name: String = import_path
         .chars()
         .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-') {
                 c
             } else {
                 '_'
             }
         })
         .collect();
-    format!("{name}.test.exe")
+    let lossy = import_path
+        .chars()
+        .any(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '/')));
+    if !lossy {
+        return format!("{name}.test.exe");
+    }
+    let digest = sha2::Sha256::digest(import_path.as_bytes());
+    let short: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    format!("{name}-{short}.test.exe")
 }
 
 /// One package × target to do.

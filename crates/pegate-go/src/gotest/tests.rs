@@ -91,6 +91,21 @@ fn binary_names_are_file_names_and_arguments_follow_the_options() {
         binary_name("example.com/wintests/paths"),
         "example.com_wintests_paths.test.exe"
     );
+    // Two packages whose plain names would be one file get different ones.
+    let (nested, underscored) = (
+        binary_name("example.com/a/b"),
+        binary_name("example.com/a_b"),
+    );
+    assert_eq!(nested, "example.com_a_b.test.exe");
+    assert!(
+        underscored.starts_with("example.com_a_b-") && underscored.ends_with(".test.exe"),
+        "{underscored}"
+    );
+    assert_ne!(nested, underscored);
+    assert_ne!(
+        binary_name("example.com/a~b"),
+        binary_name("example.com/a+b")
+    );
     let mut spec = TestSpec::new("src", "out", "cache");
     spec.run = Some("^TestA$".to_owned());
     spec.skip = Some("Slow".to_owned());
