@@ -96,6 +96,18 @@ impl<'py> Source<'py> {
         })
     }
 
+    /// The file's report: a path inspected where it is, bytes under `name` (`<bytes>` when none
+    /// is given).
+    fn inspect(&self, name: Option<&Path>, opts: &Options) -> ArtifactReport {
+        match (self, self.bytes()) {
+            (Source::Path(p), _) => artifact::inspect(p, opts),
+            (_, Some(data)) => {
+                artifact::inspect_bytes(name.unwrap_or(Path::new("<bytes>")), data, opts)
+            }
+            (_, None) => artifact::inspect(Path::new(""), opts),
+        }
+    }
+
     fn bytes(&self) -> Option<&[u8]> {
         match self {
             Source::Path(_) => None,
@@ -193,14 +205,7 @@ fn inspect<'py>(
         imports,
         trust.as_deref(),
     )?;
-    let report = py.detach(|| match (&source, source.bytes()) {
-        (Source::Path(p), _) => artifact::inspect(p, &opts),
-        (_, Some(data)) => {
-            let name = name.unwrap_or_else(|| PathBuf::from("<bytes>"));
-            artifact::inspect_bytes(&name, data, &opts)
-        }
-        (_, None) => artifact::inspect(Path::new(""), &opts),
-    });
+    let report = py.detach(|| source.inspect(name.as_deref(), &opts));
     if let Some(e) = failure_error(&report) {
         return Err(e);
     }
@@ -285,17 +290,8 @@ fn _scan_columns<'py>(
             .par_iter()
             .enumerate()
             .map(|(i, source)| {
-                let report = match (source, source.bytes()) {
-                    (Source::Path(p), _) => artifact::inspect(p, &opts),
-                    (_, Some(data)) => {
-                        let name = names
-                            .as_ref()
-                            .and_then(|n| n.get(i))
-                            .map_or_else(|| PathBuf::from("<bytes>"), Clone::clone);
-                        artifact::inspect_bytes(&name, data, &opts)
-                    }
-                    (_, None) => artifact::inspect(Path::new(""), &opts),
-                };
+                let name = names.as_ref().and_then(|n| n.get(i));
+                let report = source.inspect(name.map(PathBuf::as_path), &opts);
                 let value = serde_json::to_value(report.record()).unwrap_or_default();
                 pointers
                     .iter()
@@ -367,11 +363,7 @@ fn buildinfo<'py>(py: Python<'py>, source: &'py Bound<'py, PyAny>) -> PyResult<B
     let opts = Options::default()
         .with_skip_signature(true)
         .with_skip_section_names(true);
-    let report = py.detach(|| match (&source, source.bytes()) {
-        (Source::Path(p), _) => artifact::inspect(p, &opts),
-        (_, Some(data)) => artifact::inspect_bytes(Path::new("<bytes>"), data, &opts),
-        (_, None) => artifact::inspect(Path::new(""), &opts),
-    });
+    let report = py.detach(|| source.inspect(None, &opts));
     if let Some(e) = failure_error(&report) {
         return Err(e);
     }
