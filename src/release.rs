@@ -177,12 +177,11 @@ impl<'a> CellSigner<'a> {
                         format!("the unsigned file could not be removed ({r}): do not ship it")
                     }
                 };
-                result.outcome = CellOutcome::Failed(CellError {
-                    kind: CellErrorKind::Sign,
-                    message: format!("cell {}: not signed: {e}; {removed}", result.cell),
-                    stderr: String::new(),
-                    command: Vec::new(),
-                });
+                result.outcome = CellOutcome::Failed(CellError::new(
+                    CellErrorKind::Sign,
+                    &result.cell,
+                    format!("not signed: {e}; {removed}"),
+                ));
             }
         }
     }

@@ -8,8 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use pegate::go::matrix::{
-    self, CellError, CellErrorKind, CellEvent, CellOutcome, MatrixReport, MatrixSpec, Target,
-    Variant,
+    self, CellErrorKind, CellEvent, CellOutcome, MatrixReport, MatrixSpec, Target, Variant,
 };
 use pegate::go::run::{RunOptions, RunResult};
 use pegate::go::toolchain::{self, Toolchain, ToolchainRequest};
@@ -499,12 +498,7 @@ fn write_table(out: &mut impl std::io::Write, report: &MatrixReport) -> std::io:
                 }
             }
             CellOutcome::Failed(e) => {
-                writeln!(
-                    out,
-                    "FAIL  {}: {}",
-                    c.cell,
-                    output::text(fail_summary(&c.cell.to_string(), e))
-                )?;
+                writeln!(out, "FAIL  {}: {}", c.cell, output::text(e.cause()))?;
                 for line in e.stderr.lines() {
                     writeln!(out, "        {}", output::lines(line))?;
                 }
@@ -512,24 +506,6 @@ fn write_table(out: &mut impl std::io::Write, report: &MatrixReport) -> std::io:
         }
     }
     Ok(())
-}
-
-/// What a FAIL line says after the cell's name: the error's message without the cell it starts
-/// with (the line begins with it), and without go's first line of standard error when that
-/// ends it, since the whole standard error is printed indented below.
-fn fail_summary<'a>(cell: &str, e: &'a CellError) -> &'a str {
-    let message = e
-        .message
-        .strip_prefix("cell ")
-        .and_then(|m| m.strip_prefix(cell))
-        .and_then(|m| m.strip_prefix(": "))
-        .unwrap_or(&e.message);
-    e.stderr
-        .lines()
-        .map(str::trim_end)
-        .filter(|l| !l.is_empty())
-        .find_map(|line| message.strip_suffix(line)?.strip_suffix(": "))
-        .unwrap_or(message)
 }
 
 /// `--go` made absolute when it names a path (an existing file or directory, or anything with a
@@ -570,35 +546,6 @@ mod tests {
     use pegate::go::run::RunStatus;
 
     use super::*;
-
-    /// The FAIL line names the cell once and go's cause once: go's standard error follows it,
-    /// indented, so its first line is not repeated on the FAIL line.
-    #[test]
-    fn a_fail_line_names_the_cell_and_go_s_cause_once() {
-        let cell = "go1.27.3-windows-amd64-console";
-        let cause =
-            "example.com/hello: copying a.out.exe: write hello.exe: no space left on device";
-        let error = |message: String, stderr: &str| CellError {
-            kind: CellErrorKind::BuildFailed,
-            message,
-            stderr: stderr.to_owned(),
-            command: Vec::new(),
-        };
-        let built = error(
-            format!("cell {cell}: go build failed (exit status: 1): {cause}"),
-            &format!("# example.com/hello\n{cause}\n"),
-        );
-        assert_eq!(
-            fail_summary(cell, &built),
-            "go build failed (exit status: 1)"
-        );
-        // Without standard error to print below, the message stays whole.
-        let no_go = error(format!("cell {cell}: could not run go: No such file"), "");
-        assert_eq!(fail_summary(cell, &no_go), "could not run go: No such file");
-        // A message that does not start with this cell is printed as it is.
-        let other = error("go1.22.0 is not installed".to_owned(), "");
-        assert_eq!(fail_summary(cell, &other), "go1.22.0 is not installed");
-    }
 
     #[derive(Debug, Parser)]
     struct Cli {

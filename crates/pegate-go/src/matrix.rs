@@ -146,18 +146,18 @@ fn check_source(dir: &Path) -> Result<PathBuf> {
 }
 
 /// Explains why the toolchain cannot build `target` (it is not in `go tool dist list`).
-fn unknown_target_message(tc: &Toolchain, target: &Target, cell: &Cell) -> String {
+fn unknown_target_cause(tc: &Toolchain, target: &Target) -> String {
     let removed_arm = *target == Target::windows(GoArch::Arm)
         && tc.go_version().as_ref().and_then(windows_arm) == Some(WindowsArm::Removed);
     if removed_arm {
         format!(
-            "cell {cell}: windows/arm was removed in Go 1.26 (golang/go#71671), so {} cannot build it; \
+            "windows/arm was removed in Go 1.26 (golang/go#71671), so {} cannot build it; \
              drop windows/arm from the matrix or use Go 1.25 or older (where it is already marked broken)",
             tc.version
         )
     } else {
         format!(
-            "cell {cell}: {target} is not a port of {} (not in `go tool dist list`; removed, broken or misspelled)",
+            "{target} is not a port of {} (not in `go tool dist list`; removed, broken or misspelled)",
             tc.version
         )
     }
@@ -228,21 +228,19 @@ fn prerequisites<'a>(
         .iter()
         .any(|p| p.goos == target.goos.as_str() && p.goarch == target.goarch.as_str())
     {
-        return Err(CellError {
-            kind: CellErrorKind::UnknownTarget,
-            message: unknown_target_message(tc, target, cell),
-            stderr: String::new(),
-            command: Vec::new(),
-        });
+        return Err(CellError::new(
+            CellErrorKind::UnknownTarget,
+            cell,
+            unknown_target_cause(tc, target),
+        ));
     }
     match cc {
         Some(Ok(cc)) => Ok(Some(cc)),
-        Some(Err(why)) => Err(CellError {
-            kind: CellErrorKind::NoCCompiler,
-            message: format!("cell {cell}: {why}"),
-            stderr: String::new(),
-            command: Vec::new(),
-        }),
+        Some(Err(why)) => Err(CellError::new(
+            CellErrorKind::NoCCompiler,
+            cell,
+            why.clone(),
+        )),
         None => Ok(None),
     }
 }
@@ -289,12 +287,7 @@ fn build_once(
     exe_name: &str,
     cc: Option<&CCompiler>,
 ) -> Result<(PathBuf, tempfile::TempDir), CellError> {
-    let io_error = |what: String| CellError {
-        kind: CellErrorKind::Io,
-        message: format!("cell {cell}: {what}"),
-        stderr: String::new(),
-        command: Vec::new(),
-    };
+    let io_error = |what: String| CellError::new(CellErrorKind::Io, cell, what);
     // `.cell-<pid>-…`: a later run tells a dead run's staging directory from a live one's.
     let tmp = tempfile::Builder::new()
         .prefix(&pegate_fs::work_prefix(".cell"))
@@ -310,24 +303,20 @@ fn build_once(
         .chain(spec.go_args(cell, &output))
         .collect::<Vec<_>>();
     let out = crate::children::output(&mut cmd).map_err(|e| CellError {
-        kind: CellErrorKind::BuildFailed,
-        message: format!("cell {cell}: could not run {}: {e}", tc.go.display()),
-        stderr: String::new(),
         command: command.clone(),
+        ..CellError::new(
+            CellErrorKind::BuildFailed,
+            cell,
+            format!("could not run {}: {e}", tc.go.display()),
+        )
     })?;
     if !out.status.success() {
-        let stderr = tail(&String::from_utf8_lossy(&out.stderr), 8000);
-        let first = stderr
-            .lines()
-            .find(|l| !l.starts_with('#'))
-            .unwrap_or("")
-            .to_owned();
-        return Err(CellError {
-            kind: CellErrorKind::BuildFailed,
-            message: format!("cell {cell}: go build failed ({}): {first}", out.status),
-            stderr,
+        return Err(CellError::go_build_failed(
+            cell,
+            &out.status.to_string(),
+            tail(&String::from_utf8_lossy(&out.stderr), 8000),
             command,
-        });
+        ));
     }
     if !output.is_file() {
         return Err(io_error(format!(
@@ -339,23 +328,14 @@ fn build_once(
 }
 
 fn collect(staged: &Path, final_path: &Path, cell: &Cell) -> Result<(String, u64), CellError> {
-    let io_error = |e: Error| CellError {
-        kind: CellErrorKind::Io,
-        message: format!("cell {cell}: {e}"),
-        stderr: String::new(),
-        command: Vec::new(),
-    };
+    let io_error = |e: Error| CellError::new(CellErrorKind::Io, cell, e.to_string());
     let sha256 = sha256_file(staged).map_err(io_error)?;
     let size = fs::metadata(staged)
         .map_err(|e| io_error(Error::io("stat", staged, e)))?
         .len();
     // Flushed, then renamed over the old artifact: a reader sees the old file or the new one.
-    pegate_fs::publish(staged, final_path).map_err(|e| CellError {
-        kind: CellErrorKind::Io,
-        message: format!("cell {cell}: {e}"),
-        stderr: String::new(),
-        command: Vec::new(),
-    })?;
+    pegate_fs::publish(staged, final_path)
+        .map_err(|e| CellError::new(CellErrorKind::Io, cell, e.to_string()))?;
     Ok((sha256, size))
 }
 
@@ -370,10 +350,12 @@ fn reproduce(
     cc: Option<&CCompiler>,
 ) -> Result<String, CellError> {
     let io_error = |what: String| CellError {
-        kind: CellErrorKind::Io,
         message: format!("cell {cell} (reproducibility build): {what}"),
-        stderr: String::new(),
-        command: Vec::new(),
+        ..CellError::new(
+            CellErrorKind::Io,
+            cell,
+            format!("reproducibility build: {what}"),
+        )
     };
     let copy = tempfile::Builder::new()
         .prefix(&pegate_fs::work_prefix(".repro"))

@@ -75,6 +75,57 @@ pub struct CellError {
     pub stderr: String,
     /// The command that failed, if one ran.
     pub command: Vec<String>,
+    /// What went wrong without the cell's name and without go's first line of standard error:
+    /// what a line that already names the cell, with the standard error printed below it, says.
+    /// Not serialised (`message` says it whole); empty in a report read back from JSON.
+    #[serde(skip)]
+    pub cause: String,
+}
+
+impl CellError {
+    /// `cell`'s failure: `message` is `cell <cell>: <cause>`.
+    pub fn new(kind: CellErrorKind, cell: &dyn std::fmt::Display, cause: String) -> CellError {
+        CellError {
+            kind,
+            message: format!("cell {cell}: {cause}"),
+            stderr: String::new(),
+            command: Vec::new(),
+            cause,
+        }
+    }
+
+    /// `go build` of `cell` exited with `status`: the message ends with go's first line of
+    /// standard error (a `#` package header skipped); the cause does not, because a table that
+    /// prints the whole standard error below the cell's line would say it twice.
+    pub(crate) fn go_build_failed(
+        cell: &dyn std::fmt::Display,
+        status: &str,
+        stderr: String,
+        command: Vec<String>,
+    ) -> CellError {
+        let first = stderr.lines().find(|l| !l.starts_with('#')).unwrap_or("");
+        let failed = CellError::new(
+            CellErrorKind::BuildFailed,
+            cell,
+            format!("go build failed ({status})"),
+        );
+        CellError {
+            message: format!("{}: {first}", failed.message),
+            stderr,
+            command,
+            ..failed
+        }
+    }
+
+    /// What a line that names the cell says of the failure: [`Self::cause`], or the whole
+    /// message for an error read back from JSON.
+    pub fn cause(&self) -> &str {
+        if self.cause.is_empty() {
+            &self.message
+        } else {
+            &self.cause
+        }
+    }
 }
 
 /// Whether a cell built: an artifact or the failure, never both nor neither.
@@ -228,6 +279,47 @@ mod tests {
         }
     }
 
+    /// The line that names the cell says the cause once: not the cell again, nor go's first
+    /// line of standard error, which the whole standard error printed below it holds; the
+    /// one-line message keeps both. An error read back from JSON has only its message.
+    #[test]
+    fn a_cell_error_keeps_its_cause_apart_from_the_cell_and_go_s_output() {
+        let go_said =
+            "example.com/hello: copying a.out.exe: write hello.exe: no space left on device";
+        let built = CellError::go_build_failed(
+            &cell(),
+            "exit status: 1",
+            format!("# example.com/hello\n{go_said}\n"),
+            vec!["go".to_owned()],
+        );
+        assert_eq!(built.cause(), "go build failed (exit status: 1)");
+        assert_eq!(
+            built.message,
+            format!(
+                "cell go1.27.3-windows-amd64-console: go build failed (exit status: 1): {go_said}"
+            )
+        );
+        assert_eq!(built.kind, CellErrorKind::BuildFailed);
+        assert_eq!(built.command, ["go"]);
+        // Without standard error to print below, the cause is the whole of it.
+        let no_go = CellError::new(
+            CellErrorKind::BuildFailed,
+            &cell(),
+            "could not run go: No such file".to_owned(),
+        );
+        assert_eq!(no_go.cause(), "could not run go: No such file");
+        assert_eq!(
+            no_go.message,
+            "cell go1.27.3-windows-amd64-console: could not run go: No such file"
+        );
+        // Read back from JSON, the message is all there is, and is shown as it is.
+        let read: CellError = serde_json::from_str(
+            r#"{"kind":"unknown-target","message":"go1.22.0 is not installed","stderr":"","command":[]}"#,
+        )
+        .unwrap();
+        assert_eq!(read.cause(), "go1.22.0 is not installed");
+    }
+
     fn result(outcome: CellOutcome) -> CellResult {
         CellResult {
             cell: cell(),
@@ -250,11 +342,13 @@ mod tests {
             go_version: "go1.27.3".to_owned(),
             c_compiler: None,
         }));
+        // As read back from JSON: no separate cause.
         let failed = result(CellOutcome::Failed(CellError {
             kind: CellErrorKind::UnknownTarget,
             message: "no".to_owned(),
             stderr: String::new(),
             command: Vec::new(),
+            cause: String::new(),
         }));
         let cell_json = r#""cell":{"go_version":"go1.27.3","goos":"windows","goarch":"amd64","variant":"console"}"#;
         // (result, its JSON: report.json's field order, the missing outcome as null)
